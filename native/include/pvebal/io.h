@@ -1,0 +1,61 @@
+// File: pvebal/io.h
+//
+// JSON <-> model. The only module that knows key names. Reads every snapshot form of
+// docs/snapshot.md (the /cluster/resources array, the {"data": [...]} wrapper and the extended
+// object with ha, guests and options) and validates it: a bad field gives an `error` naming its
+// JSON path and what was expected; nothing is half-read.
+//
+//   auto snap = pvebal::read_snapshot(text);
+//   if (!snap) return fail_with(snap.error());
+//   pvebal::options o = snap->opts;            // defaults + the snapshot's "options"
+//   auto cfg = pvebal::apply_options_json(o, config_text, "config");
+#ifndef PVEBAL_IO_H_
+#define PVEBAL_IO_H_
+
+#include "pvebal/error.h"
+#include "pvebal/model.h"
+#include "pvebal/options.h"
+#include "pvebal/report.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pvebal {
+
+struct snapshot {
+    cluster c;
+    options opts;     // defaults, then the snapshot's own "options" object
+    std::string form; // "array", "data" or "extended"
+};
+
+result<snapshot> read_snapshot(std::string_view json_text);
+
+// Checks the options against the cluster (node names) and applies the node-level ones
+// (maintenance-nodes). Call once the options are final.
+result<void> bind_options(cluster& c, const options& o);
+
+// Applies an options object (JSON text) on top of `base`; `path` names its origin in errors.
+result<options> apply_options_json(options base, std::string_view json_text,
+                                   const std::string& path);
+
+// Applies one option given as text (a command-line flag): key as in the JSON, e.g.
+// apply_option(o, "max-migrations", "5").
+result<void> apply_option(options& o, const std::string& key, const std::string& value);
+
+// Names of every option key, sorted (for help and validation messages).
+const std::vector<std::string>& option_keys();
+
+// Parses a byte size: a plain integer, or a number with a K/M/G/T suffix (powers of 1024).
+result<std::uint64_t> parse_size(const std::string& text);
+
+enum class output_format { text, json };
+
+// Renders answers. JSON is canonical: sorted keys, fixed precision, so equal inputs give
+// byte-identical output.
+std::string render_score(const cluster& c, const options& o, const score_report& r,
+                         output_format f);
+
+} // namespace pvebal
+
+#endif

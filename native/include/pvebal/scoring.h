@@ -1,0 +1,97 @@
+// File: pvebal/scoring.h
+//
+// Cluster metrics and the objective the planners minimise.
+//
+// Reported, before and after every plan:
+//   - `pve_imbalance`: exactly Proxmox CRS' value: the coefficient of variation of node load,
+//     load = (cpu% + mem%) / 2, divided by sqrt(n - 1) so it lies in [0, 1];
+//   - per resource (cpu, memory): mean, population standard deviation, min, max and spread of
+//     node utilisation;
+//   - `objective`: ours, see docs/algorithms.md. Per resource r with weight w_r:
+//         J = sum_r w_r * (Var_r(u) + p * mean_n(max(0, u_rn - theta)^2)) / sum_r w_r
+//     and objective = sqrt(J). Var is the population variance of node utilisation, theta the
+//     pressure threshold and p its weight. Per-resource terms mean a node full on memory and
+//     idle on CPU next to its mirror image is *not* balanced (PVE's averaged load says it is).
+//
+// Only active nodes (online, not in maintenance) take part.
+#ifndef PVEBAL_SCORING_H_
+#define PVEBAL_SCORING_H_
+
+#include "pvebal/load.h"
+#include "pvebal/model.h"
+#include "pvebal/options.h"
+
+#include <array>
+#include <vector>
+
+namespace pvebal {
+
+struct resource_stats {
+    double mean = 0;
+    double stddev = 0;
+    double min = 0;
+    double max = 0;
+    double spread = 0; // max - min
+};
+
+struct node_metrics {
+    node_id node = 0;
+    bool active = false;
+    res used;
+    res capacity;
+    double cpu_util = 0;
+    double mem_util = 0;
+    int guests = 0;  // every guest placed there
+    int running = 0; // of which running
+};
+
+struct metrics {
+    double objective = 0;
+    double pve_imbalance = 0;
+    resource_stats cpu;
+    resource_stats mem;
+    std::vector<node_metrics> nodes; // every node, by node id
+};
+
+// Active nodes: online and not in maintenance.
+std::vector<bool> active_nodes(const cluster& c);
+
+metrics compute_metrics(const cluster& c, const load_view& v, const options& o);
+
+// PVE CRS imbalance of the given node loads (already averaged cpu%/mem%).
+double pve_imbalance(const std::vector<double>& loads);
+
+// Incrementally maintained objective: O(1) to evaluate moving demand between two nodes.
+class objective_state {
+public:
+    objective_state(const cluster& c, const load_view& v, const options& o);
+
+    double value() const;                // the objective, sqrt(J)
+    double j() const { return j_of(sum_, sumsq_, press_); }
+    // J after moving `d` from node `from` to node `to` (either may be no_node).
+    double j_after(node_id from, node_id to, const res& d) const;
+    void apply(node_id from, node_id to, const res& d);
+    // Utilisation of node n, per resource, as the state sees it.
+    double util(node_id n, int r) const { return util_[n][r]; }
+    bool active(node_id n) const { return active_[n]; }
+
+private:
+    struct acc {
+        double v[2] = {0, 0};
+    };
+    double j_of(const acc& sum, const acc& sumsq, const acc& press) const;
+    double pressure(double u) const;
+
+    std::vector<bool> active_;
+    std::vector<res> cap_;
+    std::vector<std::array<double, 2>> util_;
+    double w_[2];
+    double theta_;
+    double p_;
+    double n_ = 0;
+    acc sum_, sumsq_, press_;
+};
+
+} // namespace pvebal
+
+#endif

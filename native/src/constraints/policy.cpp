@@ -1,0 +1,106 @@
+// Guest-level constraints: what tags ask for, and what makes a guest immovable.
+#include "pvebal/constraints.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace pvebal {
+
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+}
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Node names are case-sensitive in PVE, tags are matched case-insensitively: find the node
+// whose lower-cased name matches.
+std::optional<node_id> node_by_lower_name(const cluster& c, const std::string& lname) {
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        if (lower(c.nodes[n].name) == lname) {
+            return n;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+guest_policy policy_of(const cluster& c, const options& o, guest_id g) {
+    guest_policy p;
+    p.priority = o.default_priority;
+    for (const std::string& raw : c.guests[g].tags) {
+        const std::string t = lower(raw);
+        std::string pin;
+        if (t == "pvebal-ignore" || (o.honor_proxlb_tags && starts_with(t, "plb_ignore"))) {
+            p.ignored = true;
+        } else if (starts_with(t, "pvebal-pin-")) {
+            pin = t.substr(11);
+        } else if (o.honor_proxlb_tags && starts_with(t, "plb_pin_")) {
+            pin = t.substr(8);
+        } else if (starts_with(t, "pvebal-priority-")) {
+            const std::string n = t.substr(16);
+            if (!n.empty() && n.size() <= 4 && std::all_of(n.begin(), n.end(), ::isdigit)) {
+                p.priority = std::min(1000, std::stoi(n));
+            }
+        } else if (o.honor_proxlb_tags && starts_with(t, "plb_anti_affinity_")) {
+            p.apart_groups.push_back(t.substr(18));
+        } else if (o.honor_proxlb_tags && starts_with(t, "plb_affinity_")) {
+            p.together_groups.push_back(t.substr(13));
+        }
+        if (!pin.empty()) {
+            if (auto n = node_by_lower_name(c, pin)) {
+                p.pinned.push_back(*n);
+            } else {
+                p.unknown_pins.push_back(raw);
+            }
+        }
+    }
+    std::sort(p.pinned.begin(), p.pinned.end());
+    p.pinned.erase(std::unique(p.pinned.begin(), p.pinned.end()), p.pinned.end());
+    for (auto* v : {&p.together_groups, &p.apart_groups, &p.unknown_pins}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    return p;
+}
+
+std::vector<rejection> immovable_reasons(const cluster& c, const options& o, guest_id g) {
+    const guest& gs = c.guests[g];
+    std::vector<rejection> out;
+    if (gs.is_template) {
+        out.push_back({"template", "templates are never moved"});
+    }
+    if (!gs.lock.empty()) {
+        out.push_back({"locked", "guest is locked (" + gs.lock + ")"});
+    }
+    const guest_policy p = policy_of(c, o, g);
+    if (p.ignored) {
+        out.push_back({"ignore-tag", "tagged to be ignored by the balancer"});
+    }
+    if (!gs.local_resources.empty()) {
+        std::string list;
+        for (const std::string& r : gs.local_resources) {
+            list += (list.empty() ? "" : ", ") + r;
+        }
+        out.push_back({"local-resource", "uses host-local devices (" + list + ")"});
+    }
+    if (gs.type == guest_type::lxc && gs.running && !o.allow_container_restart) {
+        out.push_back({"container-restart",
+                       "running container can only move by restart migration "
+                       "(allow-container-restart is off)"});
+    }
+    if (const ha_resource* r = c.ha.find(g); r != nullptr && r->state == "ignored") {
+        out.push_back({"ha-ignored", "HA resource is in state 'ignored'"});
+    }
+    if (!c.nodes[gs.node].online) {
+        out.push_back({"node-offline", "its node " + c.nodes[gs.node].name +
+                                           " is offline; only HA recovery can move it"});
+    }
+    return out;
+}
+
+} // namespace pvebal

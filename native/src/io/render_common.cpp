@@ -1,0 +1,185 @@
+#include "io/render_common.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace pvebal::detail {
+
+Json::Value num(double v) {
+    double r = std::round(v * 1e6) / 1e6;
+    if (r == 0) {
+        r = 0; // no "-0.0"
+    }
+    return Json::Value(r);
+}
+
+Json::Value bytes(double v) { return Json::Value(static_cast<Json::Int64>(std::llround(v))); }
+
+std::string to_json_text(const Json::Value& v) {
+    Json::StreamWriterBuilder b;
+    b["indentation"] = "  ";
+    b["precision"] = 6;
+    b["precisionType"] = "decimal";
+    b["emitUTF8"] = true;
+    return Json::writeString(b, v) + "\n";
+}
+
+namespace {
+Json::Value stats_json(const resource_stats& s) {
+    Json::Value o(Json::objectValue);
+    o["mean"] = num(s.mean);
+    o["stddev"] = num(s.stddev);
+    o["min"] = num(s.min);
+    o["max"] = num(s.max);
+    o["spread"] = num(s.spread);
+    return o;
+}
+} // namespace
+
+Json::Value metrics_json(const metrics& m) {
+    Json::Value o(Json::objectValue);
+    o["objective"] = num(m.objective);
+    o["imbalance"] = num(m.pve_imbalance);
+    o["cpu"] = stats_json(m.cpu);
+    o["memory"] = stats_json(m.mem);
+    return o;
+}
+
+Json::Value node_json(const cluster& c, const node_metrics& nm) {
+    const node& n = c.nodes[nm.node];
+    Json::Value o(Json::objectValue);
+    o["node"] = n.name;
+    o["status"] = n.online ? "online" : "offline";
+    o["maintenance"] = n.maintenance;
+    o["active"] = nm.active;
+    Json::Value cpu(Json::objectValue);
+    cpu["used"] = num(nm.used.cpu);
+    cpu["total"] = num(nm.capacity.cpu);
+    cpu["util"] = num(nm.cpu_util);
+    o["cpu"] = cpu;
+    Json::Value mem(Json::objectValue);
+    mem["used"] = bytes(nm.used.mem);
+    mem["total"] = bytes(nm.capacity.mem);
+    mem["util"] = num(nm.mem_util);
+    o["memory"] = mem;
+    o["guests"] = nm.guests;
+    o["running"] = nm.running;
+    return o;
+}
+
+Json::Value rejection_json(const rejection& r) {
+    Json::Value o(Json::objectValue);
+    o["constraint"] = r.constraint;
+    o["message"] = r.message;
+    return o;
+}
+
+Json::Value warning_json(const cluster& c, const warning& w) {
+    Json::Value o(Json::objectValue);
+    o["kind"] = w.kind;
+    o["message"] = w.message;
+    if (w.node) {
+        o["node"] = c.nodes[*w.node].name;
+    }
+    if (w.guest) {
+        o["vmid"] = c.guests[*w.guest].vmid;
+        o["name"] = c.guests[*w.guest].name;
+    }
+    if (!w.reasons.empty()) {
+        Json::Value rs(Json::arrayValue);
+        for (const rejection& r : w.reasons) {
+            rs.append(rejection_json(r));
+        }
+        o["reasons"] = rs;
+    }
+    return o;
+}
+
+std::string bar(double fraction, int width) {
+    const double f = std::max(0.0, fraction);
+    int filled = static_cast<int>(std::lround(std::min(f, 1.0) * width));
+    std::string s = "[";
+    s += std::string(static_cast<size_t>(filled), '#');
+    s += std::string(static_cast<size_t>(width - filled), '.');
+    s += f > 1.0 ? "!" : "]";
+    return s;
+}
+
+std::string pct(double fraction) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%5.1f%%", fraction * 100);
+    return buf;
+}
+
+std::string human_bytes(double b) {
+    char buf[32];
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    double v = b;
+    while (std::fabs(v) >= 1024 && u < 5) {
+        v /= 1024;
+        ++u;
+    }
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+std::string guest_label(const cluster& c, guest_id g) {
+    const guest& gs = c.guests[g];
+    std::string s = (gs.type == guest_type::qemu ? "vm " : "ct ") + std::to_string(gs.vmid);
+    if (!gs.name.empty()) {
+        s += " (" + gs.name + ")";
+    }
+    return s;
+}
+
+std::string node_table(const cluster& c, const metrics& m) {
+    size_t w = 4;
+    for (const node& n : c.nodes) {
+        w = std::max(w, n.name.size());
+    }
+    std::string out;
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%-*s  %-29s  %-29s  %s\n", static_cast<int>(w), "NODE", "CPU",
+                  "MEMORY", "GUESTS");
+    out += buf;
+    for (const node_metrics& nm : m.nodes) {
+        const node& n = c.nodes[nm.node];
+        std::string state = !n.online ? "  (offline)" : n.maintenance ? "  (maintenance)" : "";
+        std::snprintf(buf, sizeof buf, "%-*s  %s %s  %s %s  %6d%s\n", static_cast<int>(w),
+                      n.name.c_str(), bar(nm.cpu_util, 20).c_str(), pct(nm.cpu_util).c_str(),
+                      bar(nm.mem_util, 20).c_str(), pct(nm.mem_util).c_str(), nm.guests,
+                      state.c_str());
+        out += buf;
+    }
+    return out;
+}
+
+std::string metrics_text(const metrics& m) {
+    char buf[512];
+    std::string out;
+    std::snprintf(buf, sizeof buf, "  objective  %.4f   (pve-balancer: per-resource deviation + pressure, lower is better)\n",
+                  m.objective);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "  imbalance  %.4f   (Proxmox CRS: CV of mean(cpu, mem) / sqrt(n-1))\n",
+                  m.pve_imbalance);
+    out += buf;
+    for (auto [label, s] : {std::pair{"cpu", &m.cpu}, std::pair{"memory", &m.mem}}) {
+        std::snprintf(buf, sizeof buf, "  %-9s  mean %s  stddev %s  min %s  max %s  spread %s\n", label,
+                      pct(s->mean).c_str(), pct(s->stddev).c_str(), pct(s->min).c_str(),
+                      pct(s->max).c_str(), pct(s->spread).c_str());
+        out += buf;
+    }
+    return out;
+}
+
+std::string warning_text(const cluster& c, const warning& w) {
+    std::string subject = w.node ? c.nodes[*w.node].name : w.guest ? guest_label(c, *w.guest) : "";
+    std::string s = "  " + (subject.empty() ? "" : subject + ": ") + w.message;
+    for (size_t i = 0; i < w.reasons.size(); ++i) {
+        s += (i == 0 ? ": " : "; ") + w.reasons[i].message;
+    }
+    return s + "\n";
+}
+
+} // namespace pvebal::detail

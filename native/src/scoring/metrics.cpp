@@ -1,0 +1,185 @@
+#include "pvebal/scoring.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pvebal {
+
+std::vector<bool> active_nodes(const cluster& c) {
+    std::vector<bool> a(c.nodes.size());
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        a[n] = c.nodes[n].online && !c.nodes[n].maintenance;
+    }
+    return a;
+}
+
+double pve_imbalance(const std::vector<double>& loads) {
+    const double n = static_cast<double>(loads.size());
+    if (loads.size() < 2) {
+        return 0;
+    }
+    double sum = 0;
+    for (double l : loads) {
+        sum += l;
+    }
+    if (sum <= 0) {
+        return 0;
+    }
+    const double mean = sum / n;
+    double var = 0;
+    for (double l : loads) {
+        var += (l - mean) * (l - mean);
+    }
+    var /= n;
+    return std::sqrt(var) / mean / std::sqrt(n - 1);
+}
+
+namespace {
+
+resource_stats stats_of(const std::vector<double>& xs) {
+    resource_stats s;
+    if (xs.empty()) {
+        return s;
+    }
+    double sum = 0;
+    s.min = xs.front();
+    s.max = xs.front();
+    for (double x : xs) {
+        sum += x;
+        s.min = std::min(s.min, x);
+        s.max = std::max(s.max, x);
+    }
+    s.mean = sum / static_cast<double>(xs.size());
+    double var = 0;
+    for (double x : xs) {
+        var += (x - s.mean) * (x - s.mean);
+    }
+    s.stddev = std::sqrt(var / static_cast<double>(xs.size()));
+    s.spread = s.max - s.min;
+    return s;
+}
+
+} // namespace
+
+metrics compute_metrics(const cluster& c, const load_view& v, const options& o) {
+    metrics m;
+    const std::vector<bool> active = active_nodes(c);
+    std::vector<double> cpu, mem, load;
+    m.nodes.resize(c.nodes.size());
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        node_metrics& nm = m.nodes[n];
+        nm.node = n;
+        nm.active = active[n];
+        nm.used = v.used[n];
+        nm.capacity = v.capacity[n];
+        nm.cpu_util = v.cpu_util(n);
+        nm.mem_util = v.mem_util(n);
+        if (active[n]) {
+            cpu.push_back(nm.cpu_util);
+            mem.push_back(nm.mem_util);
+            load.push_back((nm.cpu_util + nm.mem_util) / 2);
+        }
+    }
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        node_metrics& nm = m.nodes[v.placement[g]];
+        ++nm.guests;
+        nm.running += c.guests[g].running ? 1 : 0;
+    }
+    m.cpu = stats_of(cpu);
+    m.mem = stats_of(mem);
+    m.pve_imbalance = pve_imbalance(load);
+    m.objective = objective_state(c, v, o).value();
+    return m;
+}
+
+// --- objective_state -----------------------------------------------------------------------
+
+objective_state::objective_state(const cluster& c, const load_view& v, const options& o)
+    : active_(active_nodes(c)), cap_(v.capacity), util_(c.nodes.size()),
+      w_{o.cpu_weight, o.memory_weight}, theta_(o.pressure_threshold), p_(o.pressure_weight) {
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        util_[n] = {v.cpu_util(n), v.mem_util(n)};
+        if (!active_[n]) {
+            continue;
+        }
+        n_ += 1;
+        for (int r = 0; r < 2; ++r) {
+            sum_.v[r] += util_[n][r];
+            sumsq_.v[r] += util_[n][r] * util_[n][r];
+            press_.v[r] += pressure(util_[n][r]);
+        }
+    }
+}
+
+double objective_state::pressure(double u) const {
+    const double x = u - theta_;
+    return x > 0 ? x * x : 0;
+}
+
+double objective_state::j_of(const acc& sum, const acc& sumsq, const acc& press) const {
+    if (n_ < 1) {
+        return 0;
+    }
+    double j = 0;
+    double wsum = 0;
+    for (int r = 0; r < 2; ++r) {
+        const double mean = sum.v[r] / n_;
+        // Population variance from running sums; clamp the rounding error below zero.
+        const double var = std::max(0.0, sumsq.v[r] / n_ - mean * mean);
+        j += w_[r] * (var + p_ * press.v[r] / n_);
+        wsum += w_[r];
+    }
+    return wsum > 0 ? j / wsum : 0;
+}
+
+double objective_state::value() const { return std::sqrt(j()); }
+
+double objective_state::j_after(node_id from, node_id to, const res& d) const {
+    acc sum = sum_, sumsq = sumsq_, press = press_;
+    const double dv[2] = {d.cpu, d.mem};
+    const double cap_from[2] = {from != no_node ? cap_[from].cpu : 0, from != no_node ? cap_[from].mem : 0};
+    const double cap_to[2] = {to != no_node ? cap_[to].cpu : 0, to != no_node ? cap_[to].mem : 0};
+    for (int r = 0; r < 2; ++r) {
+        if (from != no_node && active_[from] && cap_from[r] > 0) {
+            const double u = util_[from][r];
+            const double u2 = u - dv[r] / cap_from[r];
+            sum.v[r] += u2 - u;
+            sumsq.v[r] += u2 * u2 - u * u;
+            press.v[r] += pressure(u2) - pressure(u);
+        }
+        if (to != no_node && active_[to] && cap_to[r] > 0) {
+            const double u = util_[to][r];
+            const double u2 = u + dv[r] / cap_to[r];
+            sum.v[r] += u2 - u;
+            sumsq.v[r] += u2 * u2 - u * u;
+            press.v[r] += pressure(u2) - pressure(u);
+        }
+    }
+    return j_of(sum, sumsq, press);
+}
+
+void objective_state::apply(node_id from, node_id to, const res& d) {
+    const double dv[2] = {d.cpu, d.mem};
+    for (int r = 0; r < 2; ++r) {
+        for (int side = 0; side < 2; ++side) {
+            const node_id n = side == 0 ? from : to;
+            if (n == no_node) {
+                continue;
+            }
+            const double cap = r == 0 ? cap_[n].cpu : cap_[n].mem;
+            if (cap <= 0) {
+                continue;
+            }
+            const double u = util_[n][r];
+            const double u2 = u + (side == 0 ? -dv[r] : dv[r]) / cap;
+            util_[n][r] = u2;
+            if (active_[n]) {
+                sum_.v[r] += u2 - u;
+                sumsq_.v[r] += u2 * u2 - u * u;
+                press_.v[r] += pressure(u2) - pressure(u);
+            }
+        }
+    }
+}
+
+} // namespace pvebal

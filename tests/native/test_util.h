@@ -1,0 +1,99 @@
+// Test helpers: build snapshots as JSON (so every test also goes through the real reader).
+#ifndef PVEBAL_TESTS_TEST_UTIL_H_
+#define PVEBAL_TESTS_TEST_UTIL_H_
+
+#include "pvebal/io.h"
+
+#include <json/json.h>
+
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+
+namespace pvebal::test {
+
+inline constexpr std::uint64_t GiB = 1024ull * 1024 * 1024;
+
+class snapshot_builder {
+public:
+    snapshot_builder& node(const std::string& name, double maxcpu, std::uint64_t maxmem,
+                           double cpu = 0, std::uint64_t mem = 0, bool online = true) {
+        Json::Value n(Json::objectValue);
+        n["type"] = "node";
+        n["id"] = "node/" + name;
+        n["node"] = name;
+        n["status"] = online ? "online" : "offline";
+        n["maxcpu"] = maxcpu;
+        n["maxmem"] = static_cast<Json::UInt64>(maxmem);
+        n["cpu"] = cpu;
+        n["mem"] = static_cast<Json::UInt64>(mem);
+        resources_.append(n);
+        return *this;
+    }
+    // A guest; returns its entry so a test can add fields (tags, lock, template, hastate...).
+    Json::Value& guest(std::uint32_t vmid, const std::string& node, double maxcpu,
+                       std::uint64_t maxmem, double cpu, std::uint64_t mem,
+                       const std::string& type = "qemu", const std::string& status = "running") {
+        Json::Value g(Json::objectValue);
+        g["type"] = type;
+        g["id"] = type + "/" + std::to_string(vmid);
+        g["vmid"] = vmid;
+        g["name"] = "g" + std::to_string(vmid);
+        g["node"] = node;
+        g["status"] = status;
+        g["maxcpu"] = maxcpu;
+        g["maxmem"] = static_cast<Json::UInt64>(maxmem);
+        g["cpu"] = cpu;
+        g["mem"] = static_cast<Json::UInt64>(mem);
+        return resources_.append(g);
+    }
+    snapshot_builder& storage(const std::string& node, const std::string& name, bool shared) {
+        Json::Value s(Json::objectValue);
+        s["type"] = "storage";
+        s["node"] = node;
+        s["storage"] = name;
+        s["shared"] = shared ? 1 : 0;
+        s["status"] = "available";
+        resources_.append(s);
+        return *this;
+    }
+    Json::Value& extra() { return extra_; } // ha, guests, options
+    Json::Value& resources() { return resources_; }
+
+    std::string json() const {
+        Json::Value root = extra_.isNull() ? Json::Value(Json::objectValue) : extra_;
+        root["resources"] = resources_;
+        Json::StreamWriterBuilder b;
+        b["indentation"] = "";
+        return Json::writeString(b, root);
+    }
+    snapshot build() const {
+        auto r = read_snapshot(json());
+        if (!r) {
+            throw std::runtime_error("test snapshot rejected: " + r.error().to_string());
+        }
+        return *r;
+    }
+
+private:
+    Json::Value resources_{Json::arrayValue};
+    Json::Value extra_;
+};
+
+inline std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error("cannot read " + path);
+    }
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+inline std::string data_path(const std::string& rel) { return std::string(PVEBAL_TEST_DATA) + "/" + rel; }
+inline std::string shared_path(const std::string& rel) {
+    return std::string(PVEBAL_TEST_DATA) + "/../../shared/" + rel;
+}
+
+} // namespace pvebal::test
+
+#endif
