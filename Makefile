@@ -45,6 +45,8 @@ check: native asan
 
 demo: native
 	$(CLI) score --snapshot $(DEMO)
+	@echo
+	$(CLI) plan --snapshot $(DEMO)
 
 format:
 	clang-format -i native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp native/cli/*.cpp native/cli/*.h tests/native/*.cpp tests/native/*.h

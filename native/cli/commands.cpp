@@ -45,6 +45,49 @@ int run_score(const invocation& inv) {
     return exit_ok;
 }
 
+int run_plan(const invocation& inv) {
+    auto in = load_input(inv);
+    if (!in) {
+        return exit_input;
+    }
+    plan p = plan_balance(in->snap.c, in->opts);
+    std::cout << render_plan(in->snap.c, in->opts, p, inv.format);
+    return exit_ok;
+}
+
+// "a,b" -> node ids, or an error naming the flag.
+std::optional<std::vector<node_id>> node_list(const cluster& c, const invocation& inv, const std::string& flag) {
+    auto it = inv.flags.find(flag);
+    if (it == inv.flags.end() || it->second.empty()) {
+        usage_error("--" + flag + " NODE[,NODE...] is required");
+        return std::nullopt;
+    }
+    std::vector<node_id> out;
+    for (const std::string& name : split_tags(it->second)) {
+        auto n = c.find_node(name);
+        if (!n) {
+            usage_error("--" + flag + ": unknown node \"" + name + "\"");
+            return std::nullopt;
+        }
+        out.push_back(*n);
+    }
+    return out;
+}
+
+int run_evacuate(const invocation& inv) {
+    auto in = load_input(inv);
+    if (!in) {
+        return exit_input;
+    }
+    auto nodes = node_list(in->snap.c, inv, "node");
+    if (!nodes) {
+        return exit_input;
+    }
+    plan p = plan_evacuate(in->snap.c, in->opts, *nodes);
+    std::cout << render_plan(in->snap.c, in->opts, p, inv.format);
+    return exit_ok;
+}
+
 } // namespace
 
 std::optional<loaded> load_input(const invocation& inv) {
@@ -94,6 +137,24 @@ const std::vector<command>& commands() {
          {},
          "pvesh get /cluster/resources --output-format json | pve-balancer score --snapshot -",
          run_score},
+        {"plan", "compute a balance plan: ordered, safe migrations that even out CPU and memory",
+         "pve-balancer plan --snapshot FILE [--max-migrations N] [--threshold X] [--output-format text|json]",
+         "Searches moves, swaps and two-move chains that lower the objective (docs/algorithms.md),\n"
+         "each worth its migration cost, up to --max-migrations, then orders them in waves so that\n"
+         "no intermediate state overloads a node or breaks a rule (a migrating guest loads both\n"
+         "nodes). If the cluster is already within --threshold, nothing is planned and a note says so.",
+         {},
+         "pve-balancer plan --snapshot cluster.json --max-migrations 5 --output-format json",
+         run_plan},
+        {"evacuate", "drain nodes for maintenance: place every guest elsewhere, or say why not",
+         "pve-balancer evacuate --node NODE[,NODE...] --snapshot FILE [--output-format text|json]",
+         "Moves every guest (running and stopped) off the given nodes, largest first, each to the node\n"
+         "that keeps the rest of the cluster balanced; when a guest fits nowhere it may move one\n"
+         "guest off a target to make room. Guests that cannot leave are listed under 'unplaced'\n"
+         "with the reason for each node. --max-migrations does not limit an evacuation.",
+         {{"node", "NODE[,NODE...]", "the nodes to drain"}},
+         "pve-balancer evacuate --node pve2 --snapshot cluster.json",
+         run_evacuate},
     };
     return table;
 }

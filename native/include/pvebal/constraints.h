@@ -47,6 +47,72 @@ guest_policy policy_of(const cluster& c, const options& o, guest_id g);
 // Reasons a guest can never move, whatever the target (empty: movable).
 std::vector<rejection> immovable_reasons(const cluster& c, const options& o, guest_id g);
 
+// Affinity compiled from HA rules and tags, once per cluster.
+struct affinity_groups {
+    // Guests that must stay together (positive HA resource affinity, plb_affinity_ tags):
+    // group id per guest, or -1. Members of a group on one node move as one unit.
+    std::vector<int> together;
+    // Keep-apart groups (negative HA resource affinity, plb_anti_affinity_ tags): for each
+    // guest, the groups it belongs to; group names for messages.
+    std::vector<std::vector<int>> apart;
+    std::vector<std::string> apart_names;
+    std::vector<std::string> together_names;
+    // HA node affinity per guest: index into cluster::ha.node_affinity, or -1.
+    std::vector<int> node_rule;
+};
+
+affinity_groups compile_affinity(const cluster& c, const options& o);
+
+// The evolving state planners and the ordering work on (a plan overlay): where every guest is,
+// which guests are in flight (they load both source and target), and the per-node sums the
+// constraints need.
+class placement_state {
+public:
+    placement_state(const cluster& c, const options& o, const affinity_groups& a);
+
+    const load_view& load() const { return load_; }
+    node_id node_of(guest_id g) const { return load_.placement[g]; }
+    node_id target_of(guest_id g) const { return target_[g]; } // no_node when not in flight
+    res assigned(node_id n) const { return assigned_[n]; }
+    // Members of keep-apart group k present on node n (placed there or in flight to or from it).
+    int apart_count(int k, node_id n) const { return apart_count_[static_cast<size_t>(k)][n]; }
+
+    // A migration starts: the guest now loads both nodes.
+    void begin(guest_id g, node_id to);
+    // It ends: the guest leaves its source.
+    void finish(guest_id g);
+    // Both at once (final-state planning).
+    void move(guest_id g, node_id to) {
+        begin(g, to);
+        finish(g);
+    }
+
+private:
+    void add(guest_id g, node_id n, int sign);
+
+    const cluster* c_;
+    const affinity_groups* a_;
+    load_view load_;
+    std::vector<node_id> target_;
+    std::vector<res> assigned_;
+    std::vector<std::vector<int>> apart_count_;
+};
+
+// Target checks, cheap ones first (docs/constraints.md lists them). `static_target_check` needs
+// no state: node status, pins, HA node affinity, the migrate precondition, storage.
+std::optional<rejection> static_target_check(const cluster& c, const options& o,
+                                             const affinity_groups& a, guest_id g, node_id n);
+// Capacity and keep-apart against the current state, for guests `gs` arriving together at n
+// (a unit). Guests already on n are not counted twice.
+// With explain = false the rejection carries no message (cheap, for search loops).
+std::optional<rejection> state_target_check(const cluster& c, const options& o,
+                                            const affinity_groups& a, const placement_state& s,
+                                            const std::vector<guest_id>& gs, node_id n,
+                                            bool explain = true);
+
+// Memory a node may reach: min(memory-limit x maxmem, maxmem - memory-reserve).
+double usable_memory(const options& o, double maxmem);
+
 } // namespace pvebal
 
 #endif

@@ -56,6 +56,8 @@ enum class output_format { text, json };
 std::string render_score(const cluster& c, const options& o, const score_report& r,
                          output_format f);
 
+std::string render_plan(const cluster& c, const options& o, const plan& p, output_format f);
+
 } // namespace pvebal
 
 #endif

@@ -33,6 +33,77 @@ struct score_report {
 
 score_report make_score_report(const cluster& c, const options& o);
 
+// --- plans -----------------------------------------------------------------------------------
+
+enum class migration_mode : std::uint8_t {
+    online,  // live migration of a running VM
+    offline, // a stopped guest
+    restart, // a running container: shut down, move, start
+};
+
+struct migration_cost {
+    double bytes = 0;    // transferred: memory pre-copy rounds plus local disks
+    double seconds = 0;  // estimated duration
+    double downtime = 0; // estimated guest downtime
+};
+
+struct migration {
+    int step = 0; // execution order, from 1
+    int wave = 0; // moves of one wave may run in parallel
+    guest_id guest = 0;
+    node_id from = 0;
+    node_id to = 0;
+    migration_mode mode = migration_mode::online;
+    bool with_local_disks = false;
+    bool ha = false;        // HA-managed: executed through the HA manager
+    bool temporary = false; // a parking move that breaks a cycle; the guest moves on later
+    migration_cost cost;
+    std::string reason;
+};
+
+struct node_rejection {
+    std::optional<node_id> node; // none: about the guest itself
+    rejection why;
+};
+
+struct unplaced_guest {
+    guest_id guest = 0;
+    std::vector<node_rejection> reasons;
+};
+
+struct dropped_move {
+    guest_id guest = 0;
+    node_id from = 0;
+    node_id to = 0;
+    std::string reason;
+};
+
+struct plan {
+    std::string kind; // balance, evacuate, failover
+    std::vector<migration> migrations;
+    std::vector<unplaced_guest> unplaced;
+    std::vector<dropped_move> dropped;
+    std::vector<std::string> notes;
+    std::vector<node_id> drained; // evacuate: the nodes drained; failover: the failed nodes
+    metrics before;
+    metrics after;
+    migration_cost total;
+    double duration = 0; // estimated wall time: per wave, the longest migration
+    int waves = 0;
+};
+
+// Migration cost of one guest with the given mode (docs/algorithms.md, "Migration cost").
+migration_cost estimate_cost(const cluster& c, const options& o, guest_id g, migration_mode mode,
+                             bool with_local_disks);
+migration_mode mode_for(const guest& g);
+bool has_local_disks(const cluster& c, guest_id g);
+
+// Balance: up to max-migrations moves that lower the objective, ordered and safe.
+plan plan_balance(const cluster& c, const options& o);
+
+// Evacuate: move every guest off `nodes`; what cannot move is in `unplaced` with reasons.
+plan plan_evacuate(const cluster& c, const options& o, const std::vector<node_id>& nodes);
+
 } // namespace pvebal
 
 #endif

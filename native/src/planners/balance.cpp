@@ -1,0 +1,319 @@
+// Balance: a local search over single moves, swaps and two-move chains that lowers the
+// objective, within a migration budget, each move worth its cost; then a safe order.
+#include "common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+namespace pvebal {
+
+using namespace detail;
+
+namespace {
+
+// A candidate step of the search: one unit move, a swap of two, or a chain of two.
+struct candidate {
+    double score = 0; // gain - cost penalty (objective units)
+    double gain = 0;
+    double seconds = 0;
+    std::vector<std::pair<size_t, node_id>> moves; // (unit index, target), in execution intent
+    std::string kind;
+
+    // Better: higher score; then cheaper; then lower unit index; then lower node id.
+    bool better_than(const candidate& o) const {
+        constexpr double eps = 1e-12; // float noise is not a preference
+        if (std::fabs(score - o.score) > eps) {
+            return score > o.score;
+        }
+        if (std::fabs(seconds - o.seconds) > eps) {
+            return seconds < o.seconds;
+        }
+        return moves < o.moves;
+    }
+};
+
+class balancer {
+public:
+    balancer(const cluster& c, const options& o)
+        : c_(c), o_(o), a_(compile_affinity(c, o)), state_(c, o, a_), obj_(c, state_.load(), o) {}
+
+    plan run();
+
+private:
+    bool fits(const unit& u, node_id n) const {
+        return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
+    }
+    double minutes(double seconds) const { return seconds / 60.0; }
+    void consider_single(candidate& best);
+    void consider_pairs(candidate& best);
+    std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
+    void apply(const candidate& cand);
+
+    const cluster& c_;
+    const options& o_;
+    affinity_groups a_;
+    placement_state state_;
+    objective_state obj_;
+    std::vector<unit> units_;
+    std::vector<bool> moved_;
+    std::vector<planned_move> chosen_;
+    unsigned migrations_ = 0;
+};
+
+void balancer::consider_single(candidate& best) {
+    const double now = obj_.value();
+    for (size_t i = 0; i < units_.size(); ++i) {
+        const unit& u = units_[i];
+        if (moved_[i] || migrations_ + u.guests.size() > o_.max_migrations) {
+            continue;
+        }
+        if (u.demand.cpu == 0 && u.demand.mem == 0) {
+            continue; // stopped guests do not change the balance
+        }
+        const double penalty = o_.cost_weight * minutes(u.cost_seconds);
+        for (node_id n : u.allowed) {
+            const double after = std::sqrt(obj_.j_after(u.node, n, u.demand));
+            const double gain = now - after;
+            if (gain < o_.min_improvement || gain - penalty <= best.score) {
+                continue;
+            }
+            if (!fits(u, n)) {
+                continue;
+            }
+            candidate cand{gain - penalty, gain, u.cost_seconds, {{i, n}}, "move"};
+            if (best.moves.empty() || cand.better_than(best)) {
+                best = cand;
+            }
+        }
+    }
+}
+
+// The k nodes with the highest (or lowest) largest per-resource deviation from the mean.
+std::vector<node_id> balancer::hot_nodes(bool hottest, size_t k) const {
+    std::vector<std::pair<double, node_id>> heat;
+    double mean[2] = {0, 0};
+    int n_active = 0;
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (obj_.active(n)) {
+            mean[0] += obj_.util(n, 0);
+            mean[1] += obj_.util(n, 1);
+            ++n_active;
+        }
+    }
+    if (n_active == 0) {
+        return {};
+    }
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (!obj_.active(n)) {
+            continue;
+        }
+        const double d0 = obj_.util(n, 0) - mean[0] / n_active;
+        const double d1 = obj_.util(n, 1) - mean[1] / n_active;
+        heat.emplace_back(hottest ? -std::max(d0, d1) : std::min(d0, d1), n);
+    }
+    std::sort(heat.begin(), heat.end());
+    std::vector<node_id> out;
+    for (size_t i = 0; i < heat.size() && i < k; ++i) {
+        out.push_back(heat[i].second);
+    }
+    return out;
+}
+
+// Swaps (x: a -> b, y: b -> a) and chains (y: b -> c to make room, then x: a -> b), between
+// the hottest and coolest nodes, for when no single move is good enough on its own.
+void balancer::consider_pairs(candidate& best) {
+    if (migrations_ + 2 > o_.max_migrations) {
+        return;
+    }
+    constexpr size_t nodes_k = 3;
+    constexpr size_t guests_k = 24;
+    const double now = obj_.value();
+    std::vector<std::vector<size_t>> on_node(c_.nodes.size());
+    for (size_t i = 0; i < units_.size(); ++i) {
+        if (!moved_[i] && units_[i].guests.size() == 1 && (units_[i].demand.cpu > 0 || units_[i].demand.mem > 0)) {
+            on_node[units_[i].node].push_back(i);
+        }
+    }
+    // Largest first: they change the balance most.
+    auto size_of = [&](size_t i) {
+        const unit& u = units_[i];
+        const res cap = state_.load().capacity[u.node];
+        return std::max(cap.cpu > 0 ? u.demand.cpu / cap.cpu : 0, cap.mem > 0 ? u.demand.mem / cap.mem : 0);
+    };
+    for (auto& list : on_node) {
+        std::stable_sort(list.begin(), list.end(), [&](size_t x, size_t y) { return size_of(x) > size_of(y); });
+        if (list.size() > guests_k) {
+            list.resize(guests_k);
+        }
+    }
+    auto allowed = [&](const unit& u, node_id n) { return std::binary_search(u.allowed.begin(), u.allowed.end(), n); };
+    for (node_id a : hot_nodes(true, nodes_k)) {
+        for (node_id b : hot_nodes(false, nodes_k)) {
+            if (a == b) {
+                continue;
+            }
+            for (size_t xi : on_node[a]) {
+                const unit& x = units_[xi];
+                if (!allowed(x, b)) {
+                    continue;
+                }
+                // Swaps: the net effect is x's demand minus y's moving from a to b.
+                for (size_t yi : on_node[b]) {
+                    const unit& y = units_[yi];
+                    if (!allowed(y, a)) {
+                        continue;
+                    }
+                    const res net = x.demand - y.demand;
+                    const double gain = now - std::sqrt(obj_.j_after(a, b, net));
+                    const double seconds = x.cost_seconds + y.cost_seconds;
+                    const double score = gain - o_.cost_weight * minutes(seconds);
+                    if (gain < 2 * o_.min_improvement || score <= best.score) {
+                        continue;
+                    }
+                    // Final state must pass: apply both, check each against the other's absence.
+                    state_.move(x.guests[0], b);
+                    state_.move(y.guests[0], a);
+                    const bool ok = [&] {
+                                        // re-check both as arrivals on the swapped state
+                                        state_.move(x.guests[0], a);
+                                        const bool x_ok = fits(x, b);
+                                        state_.move(x.guests[0], b);
+                                        state_.move(y.guests[0], b);
+                                        const bool y_ok = fits(y, a);
+                                        state_.move(y.guests[0], a);
+                                        return x_ok && y_ok;
+                                    }();
+                    state_.move(y.guests[0], b);
+                    state_.move(x.guests[0], a);
+                    if (!ok) {
+                        continue;
+                    }
+                    candidate cand{score, gain, seconds, {{xi, b}, {yi, a}}, "swap"};
+                    if (best.moves.empty() || cand.better_than(best)) {
+                        best = cand;
+                    }
+                }
+                // Chains: x would help on b but does not fit; move y off b to a third node first.
+                if (fits(x, b)) {
+                    continue;
+                }
+                for (size_t yi : on_node[b]) {
+                    const unit& y = units_[yi];
+                    for (node_id cn : y.allowed) {
+                        if (cn == a || cn == b || !fits(y, cn)) {
+                            continue;
+                        }
+                        objective_state tmp = obj_;
+                        tmp.apply(b, cn, y.demand);
+                        const double gain = now - std::sqrt(tmp.j_after(a, b, x.demand));
+                        const double seconds = x.cost_seconds + y.cost_seconds;
+                        const double score = gain - o_.cost_weight * minutes(seconds);
+                        if (gain < 2 * o_.min_improvement || score <= best.score) {
+                            continue;
+                        }
+                        state_.move(y.guests[0], cn);
+                        const bool ok = fits(x, b);
+                        state_.move(y.guests[0], b);
+                        if (!ok) {
+                            continue;
+                        }
+                        candidate cand{score, gain, seconds, {{yi, cn}, {xi, b}}, "chain"};
+                        if (best.moves.empty() || cand.better_than(best)) {
+                            best = cand;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void balancer::apply(const candidate& cand) {
+    const double before = obj_.value();
+    std::vector<node_id> from;
+    for (const auto& [i, n] : cand.moves) {
+        from.push_back(units_[i].node);
+    }
+    for (const auto& [i, n] : cand.moves) {
+        unit& u = units_[i];
+        obj_.apply(u.node, n, u.demand);
+        u.node = n;
+        for (guest_id g : u.guests) {
+            state_.move(g, n);
+        }
+        moved_[i] = true;
+        migrations_ += static_cast<unsigned>(u.guests.size());
+    }
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "objective %.4f -> %.4f", before, obj_.value());
+    for (size_t k = 0; k < cand.moves.size(); ++k) {
+        const auto& [i, n] = cand.moves[k];
+        const unit& u = units_[i];
+        std::string reason = buf;
+        if (cand.kind == "swap") {
+            const unit& other = units_[cand.moves[1 - k].first];
+            reason += " (swap with " + std::to_string(c_.guests[other.guests[0]].vmid) + ")";
+        } else if (cand.kind == "chain" && k == 0) {
+            reason += " (makes room for " + std::to_string(c_.guests[units_[cand.moves[1].first].guests[0]].vmid) + ")";
+        }
+        if (u.guests.size() > 1) {
+            reason += " (moves with its affinity group)";
+        }
+        // Value for the ordering: share of the gain.
+        chosen_.push_back({u.guests, from[k], n, cand.gain / static_cast<double>(cand.moves.size()), reason, false});
+    }
+}
+
+plan balancer::run() {
+    plan p;
+    p.kind = "balance";
+    const load_view before = state_.load();
+    std::vector<bool> include(c_.guests.size());
+    for (guest_id g = 0; g < c_.guests.size(); ++g) {
+        include[g] = c_.nodes[c_.guests[g].node].online && immovable_reasons(c_, o_, g).empty();
+    }
+    units_ = build_units(c_, o_, a_, include);
+    // A unit is movable only if all its members are (an immovable partner pins the group).
+    moved_.assign(units_.size(), false);
+
+    const double start = obj_.value();
+    if (start <= o_.threshold) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "already balanced: objective %.4f is within the threshold %.4f",
+                      start, o_.threshold);
+        p.notes.push_back(buf);
+    } else if (o_.max_migrations == 0) {
+        p.notes.push_back("max-migrations is 0: nothing planned");
+    } else {
+        while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold) {
+            candidate best;
+            best.score = 0;
+            consider_single(best);
+            if (best.moves.empty()) {
+                consider_pairs(best);
+            }
+            if (best.moves.empty()) {
+                break;
+            }
+            apply(best);
+        }
+        if (chosen_.empty()) {
+            p.notes.push_back("no move improves the balance by at least min-improvement and its cost");
+        } else if (migrations_ >= o_.max_migrations && obj_.value() > o_.threshold) {
+            p.notes.push_back("stopped at max-migrations (" + std::to_string(o_.max_migrations) + ")");
+        }
+    }
+    // Order from the initial placement.
+    placement_state ordering_state(c_, o_, a_);
+    order_moves(c_, o_, a_, ordering_state, chosen_, p);
+    finish_plan(c_, c_, o_, before, ordering_state.load(), p);
+    return p;
+}
+
+} // namespace
+
+plan plan_balance(const cluster& c, const options& o) { return balancer(c, o).run(); }
+
+} // namespace pvebal

@@ -1,0 +1,194 @@
+// Evacuate: drain nodes for maintenance. Units leave largest first (first-fit decreasing by
+// dominant share) to the node that keeps the rest of the cluster most balanced; a unit that
+// fits nowhere may make room by moving one guest off a target; what still cannot move is
+// reported with a reason per node.
+#include "common.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pvebal {
+
+using namespace detail;
+
+namespace {
+
+std::string label(const cluster& c, guest_id g) {
+    return (c.guests[g].type == guest_type::qemu ? "vm " : "ct ") + std::to_string(c.guests[g].vmid);
+}
+
+} // namespace
+
+plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node_id>& drain) {
+    plan p;
+    p.kind = "evacuate";
+    p.drained = drain;
+    std::sort(p.drained.begin(), p.drained.end());
+    p.drained.erase(std::unique(p.drained.begin(), p.drained.end()), p.drained.end());
+
+    // The drained nodes are in maintenance from now on: never a target, not in the metrics.
+    cluster c = c_in;
+    std::vector<bool> drained(c.nodes.size(), false);
+    for (node_id n : p.drained) {
+        drained[n] = true;
+        c.nodes[n].maintenance = true;
+    }
+    const affinity_groups a = compile_affinity(c, o);
+    placement_state state(c, o, a);
+    objective_state obj(c, state.load(), o);
+    const load_view before_view = make_load_view(c_in, o.mode);
+
+    std::vector<bool> include(c.guests.size(), false);
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        if (!drained[c.guests[g].node]) {
+            continue;
+        }
+        std::vector<rejection> why = immovable_reasons(c, o, g);
+        if (why.empty()) {
+            include[g] = true;
+            continue;
+        }
+        unplaced_guest u{g, {}};
+        for (rejection& r : why) {
+            u.reasons.push_back({std::nullopt, std::move(r)});
+        }
+        p.unplaced.push_back(std::move(u));
+    }
+    std::vector<unit> units = build_units(c, o, a, include);
+    // Largest dominant share first; stopped guests (no demand) last; then by vmid.
+    auto share = [&](const unit& u) {
+        double total_cpu = 0, total_mem = 0;
+        for (node_id n = 0; n < c.nodes.size(); ++n) {
+            if (obj.active(n)) {
+                total_cpu += state.load().capacity[n].cpu;
+                total_mem += state.load().capacity[n].mem;
+            }
+        }
+        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0, total_mem > 0 ? u.demand.mem / total_mem : 0);
+    };
+    std::stable_sort(units.begin(), units.end(), [&](const unit& x, const unit& y) { return share(x) > share(y); });
+
+    std::vector<planned_move> moves;
+    std::vector<bool> moved(c.guests.size(), false);
+    auto fits = [&](const std::vector<guest_id>& gs, node_id n) {
+        return !state_target_check(c, o, a, state, gs, n, false);
+    };
+    auto place = [&](const std::vector<guest_id>& gs, node_id from, node_id to, res demand, const std::string& why) {
+        obj.apply(from, to, demand);
+        for (guest_id g : gs) {
+            state.move(g, to);
+            moved[g] = true;
+        }
+        moves.push_back({gs, from, to, 1.0, why, false});
+    };
+    // Units that are not being evacuated, for making room.
+    std::vector<unit> others;
+    {
+        std::vector<bool> other_include(c.guests.size(), false);
+        for (guest_id g = 0; g < c.guests.size(); ++g) {
+            other_include[g] = !drained[c.guests[g].node] && c.nodes[c.guests[g].node].online &&
+                               immovable_reasons(c, o, g).empty();
+        }
+        others = build_units(c, o, a, other_include);
+        std::stable_sort(others.begin(), others.end(), [&](const unit& x, const unit& y) {
+            return x.demand.mem < y.demand.mem; // smallest first: cheapest room
+        });
+    }
+
+    for (const unit& u : units) {
+        node_id best = no_node;
+        double best_j = 0;
+        for (node_id n : u.allowed) {
+            if (!fits(u.guests, n)) {
+                continue;
+            }
+            // A stopped unit changes nothing: prefer the node with the most free memory.
+            const double j = (u.demand.cpu == 0 && u.demand.mem == 0)
+                                 ? state.load().used[n].mem / std::max(1.0, state.load().capacity[n].mem)
+                                 : obj.j_after(u.node, n, u.demand);
+            if (best == no_node || j < best_j - 1e-15) {
+                best = n;
+                best_j = j;
+            }
+        }
+        if (best != no_node) {
+            place(u.guests, u.node, best, u.demand, "evacuate " + c.nodes[u.node].name);
+            continue;
+        }
+        // Make room: move one guest off an allowed node to a third node.
+        struct room {
+            size_t other;
+            node_id target;
+            node_id third;
+            double j;
+        };
+        std::optional<room> found;
+        for (node_id n : u.allowed) {
+            for (size_t k = 0; k < others.size() && !found; ++k) {
+                const unit& h = others[k];
+                if (h.node != n || std::any_of(h.guests.begin(), h.guests.end(), [&](guest_id g) { return moved[g]; })) {
+                    continue;
+                }
+                for (node_id m : h.allowed) {
+                    if (m == n || drained[m] || !fits(h.guests, m)) {
+                        continue;
+                    }
+                    for (guest_id g : h.guests) {
+                        state.move(g, m);
+                    }
+                    const bool ok = fits(u.guests, n);
+                    for (guest_id g : h.guests) {
+                        state.move(g, n);
+                    }
+                    if (ok) {
+                        objective_state tmp = obj;
+                        tmp.apply(n, m, h.demand);
+                        const double j = tmp.j_after(u.node, n, u.demand);
+                        if (!found || j < found->j - 1e-15) {
+                            found = room{k, n, m, j};
+                        }
+                    }
+                }
+            }
+        }
+        if (found) {
+            const unit& h = others[found->other];
+            place(h.guests, h.node, found->third, h.demand,
+                  "makes room on " + c.nodes[found->target].name + " for " + label(c, u.guests.front()));
+            place(u.guests, u.node, found->target, u.demand, "evacuate " + c.nodes[u.node].name);
+            continue;
+        }
+        // Nowhere: one reason per node.
+        for (guest_id g : u.guests) {
+            unplaced_guest up{g, {}};
+            for (node_id n = 0; n < c.nodes.size(); ++n) {
+                if (n == u.node) {
+                    continue;
+                }
+                std::optional<rejection> r = static_target_check(c, o, a, g, n);
+                if (!r) {
+                    r = state_target_check(c, o, a, state, u.guests, n, true);
+                }
+                if (r) {
+                    up.reasons.push_back({n, *r});
+                }
+            }
+            p.unplaced.push_back(std::move(up));
+        }
+    }
+    std::sort(p.unplaced.begin(), p.unplaced.end(), [](const unplaced_guest& x, const unplaced_guest& y) { return x.guest < y.guest; });
+
+    placement_state ordering_state(c, o, a);
+    order_moves(c, o, a, ordering_state, moves, p);
+    // A dropped evacuation move leaves its guest behind: report it as unplaced too.
+    for (const dropped_move& d : p.dropped) {
+        if (drained[d.from]) {
+            p.unplaced.push_back({d.guest, {{d.to, {"ordering", d.reason}}}});
+        }
+    }
+    std::sort(p.unplaced.begin(), p.unplaced.end(), [](const unplaced_guest& x, const unplaced_guest& y) { return x.guest < y.guest; });
+    finish_plan(c_in, c, o, before_view, ordering_state.load(), p);
+    return p;
+}
+
+} // namespace pvebal

@@ -1,0 +1,175 @@
+#include "common.h"
+
+#include <algorithm>
+#include <map>
+
+namespace pvebal::detail {
+
+namespace {
+
+std::string label(const cluster& c, guest_id g) {
+    return (c.guests[g].type == guest_type::qemu ? "vm " : "ct ") + std::to_string(c.guests[g].vmid);
+}
+
+} // namespace
+
+void order_moves(const cluster& c, const options& o, const affinity_groups& a,
+                 placement_state& state, std::vector<planned_move> pending, plan& out) {
+    int wave = 0;
+    int step = 0;
+    std::vector<bool> parked(c.guests.size(), false);
+    while (!pending.empty()) {
+        ++wave;
+        std::vector<planned_move> started;
+        std::map<node_id, unsigned> per_node;
+        unsigned in_wave = 0;
+        for (size_t i = 0; i < pending.size();) {
+            const planned_move& m = pending[i];
+            const unsigned n = static_cast<unsigned>(m.guests.size());
+            const bool first = started.empty();
+            const bool limits_ok = first || (in_wave + n <= o.max_parallel &&
+                                             per_node[m.from] + n <= o.max_parallel_per_node &&
+                                             per_node[m.to] + n <= o.max_parallel_per_node);
+            if (limits_ok && !state_target_check(c, o, a, state, m.guests, m.to, false)) {
+                for (guest_id g : m.guests) {
+                    state.begin(g, m.to);
+                }
+                in_wave += n;
+                per_node[m.from] += n;
+                per_node[m.to] += n;
+                started.push_back(m);
+                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+                continue;
+            }
+            ++i;
+        }
+        if (started.empty()) {
+            // Nothing can start: a cycle (A needs B's room, B needs A's) or a move that only
+            // worked in the final state. First try to park a blocked move's guests elsewhere.
+            bool resolved = false;
+            for (size_t i = 0; i < pending.size() && !resolved; ++i) {
+                planned_move& p = pending[i];
+                // Parking p only helps when p's source is the target some other move waits for.
+                const bool frees_needed_room = std::any_of(pending.begin(), pending.end(), [&](const planned_move& m) {
+                    return &m != &p && m.to == p.from;
+                });
+                if (!frees_needed_room || std::any_of(p.guests.begin(), p.guests.end(), [&](guest_id g) { return parked[g]; })) {
+                    continue;
+                }
+                for (node_id k = 0; k < c.nodes.size() && !resolved; ++k) {
+                    if (k == p.from || k == p.to) {
+                        continue;
+                    }
+                    const bool allowed = std::all_of(p.guests.begin(), p.guests.end(), [&](guest_id g) {
+                        return !static_target_check(c, o, a, g, k);
+                    });
+                    if (!allowed || state_target_check(c, o, a, state, p.guests, k, false)) {
+                        continue;
+                    }
+                    planned_move park = p;
+                    park.to = k;
+                    park.temporary = true;
+                    park.reason = "temporary: frees room on " + c.nodes[p.from].name + ", moves on to " +
+                                  c.nodes[p.to].name + " later";
+                    for (guest_id g : p.guests) {
+                        parked[g] = true;
+                    }
+                    p.from = k;
+                    pending.insert(pending.begin(), park);
+                    resolved = true;
+                }
+            }
+            if (!resolved) {
+                auto least = std::min_element(pending.begin(), pending.end(), [](const planned_move& x, const planned_move& y) {
+                    return x.value < y.value;
+                });
+                std::optional<rejection> why = state_target_check(c, o, a, state, least->guests, least->to, true);
+                for (guest_id g : least->guests) {
+                    out.dropped.push_back({g, least->from, least->to,
+                                           "no safe order: " + (why ? why->message : std::string("blocked")) +
+                                               " at every step, and no node to park it"});
+                }
+                out.notes.push_back("dropped the move of " + label(c, least->guests.front()) +
+                                    ": it cannot be ordered safely");
+                pending.erase(least);
+            }
+            --wave;
+            continue;
+        }
+        for (const planned_move& m : started) {
+            for (guest_id g : m.guests) {
+                state.finish(g);
+                migration mg;
+                mg.step = ++step;
+                mg.wave = wave;
+                mg.guest = g;
+                mg.from = m.from;
+                mg.to = m.to;
+                mg.temporary = m.temporary;
+                mg.reason = m.reason;
+                out.migrations.push_back(mg);
+            }
+        }
+    }
+    out.waves = wave;
+}
+
+void finish_plan(const cluster& before_cluster, const cluster& after_cluster, const options& o,
+                 const load_view& before, const load_view& after, plan& p) {
+    std::map<int, double> wave_time;
+    for (migration& m : p.migrations) {
+        const guest& g = before_cluster.guests[m.guest];
+        m.mode = mode_for(g);
+        m.with_local_disks = has_local_disks(before_cluster, m.guest);
+        m.ha = before_cluster.ha.find(m.guest) != nullptr;
+        m.cost = estimate_cost(before_cluster, o, m.guest, m.mode, m.with_local_disks);
+        p.total.bytes += m.cost.bytes;
+        p.total.seconds += m.cost.seconds;
+        p.total.downtime += m.cost.downtime;
+        wave_time[m.wave] = std::max(wave_time[m.wave], m.cost.seconds);
+    }
+    for (const auto& [w, t] : wave_time) {
+        p.duration += t;
+    }
+    p.before = compute_metrics(before_cluster, before, o);
+    p.after = compute_metrics(after_cluster, after, o);
+}
+
+std::vector<unit> build_units(const cluster& c, const options& o, const affinity_groups& a,
+                              const std::vector<bool>& include) {
+    std::map<std::pair<int, node_id>, std::vector<guest_id>> grouped;
+    std::vector<unit> out;
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        if (!include[g]) {
+            continue;
+        }
+        if (a.together[g] >= 0) {
+            grouped[{a.together[g], c.guests[g].node}].push_back(g);
+        } else {
+            out.push_back({{g}, c.guests[g].node, {}, 0, {}});
+        }
+    }
+    for (auto& [key, members] : grouped) {
+        out.push_back({members, key.second, {}, 0, {}});
+    }
+    std::sort(out.begin(), out.end(), [](const unit& x, const unit& y) { return x.guests.front() < y.guests.front(); });
+    const load_view v = make_load_view(c, o.mode);
+    for (unit& u : out) {
+        for (guest_id g : u.guests) {
+            u.demand += v.demand[g];
+            const guest& gs = c.guests[g];
+            u.cost_seconds += estimate_cost(c, o, g, mode_for(gs), has_local_disks(c, g)).seconds;
+        }
+        for (node_id n = 0; n < c.nodes.size(); ++n) {
+            const bool ok = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
+                return !static_target_check(c, o, a, g, n);
+            });
+            if (ok) {
+                u.allowed.push_back(n);
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace pvebal::detail
