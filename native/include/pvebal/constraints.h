@@ -81,6 +81,8 @@ public:
     void begin(guest_id g, node_id to);
     // It ends: the guest leaves its source.
     void finish(guest_id g);
+    // Changes what a guest demands (e.g. its configured memory once it restarts elsewhere).
+    void set_demand(guest_id g, res d);
     // Both at once (final-state planning).
     void move(guest_id g, node_id to) {
         begin(g, to);

@@ -22,6 +22,21 @@
 // message upstream would have died with (without trailing newline), so the XS glue can
 // `croak` it. Not thread-safe: the glue serialises access (upstream holds a mutex).
 //
+// Perl method (Static | Dynamic)                  C++
+//   new                                              scheduler(kind::static_usage | dynamic_usage)
+//   add_node(n, maxcpu, maxmem) | add_node(n, {..})  add_static_node | add_node
+//   remove_node, list_nodes, contains_node           the same names
+//   add_service | add_resource(sid, {stats, running, current-node, target-node})
+//                                                    add_resource (Static: static_resource_stats)
+//   add_service_usage_to_node (Static, deprecated)   add_resource_usage_to_node
+//   remove_service_usage | remove_resource           remove_resource
+//   calculate_node_imbalance                         node_imbalance
+//   score_best_balancing_migration_candidates[_topsis]({leader, resources, nodes}..., limit)
+//                                                    score_best_balancing_migrations[_topsis];
+//                                                    each -> {migration => {sid, source-node,
+//                                                    target-node}, imbalance}
+//   score_nodes_to_start_service | _resource         score_nodes_to_start -> [[node, score]...]
+//
 // Build note: the numbers are only bit-identical to upstream under strict IEEE evaluation; the
 // sources refuse -ffast-math and guard against FMA contraction themselves.
 //
@@ -210,9 +225,8 @@ public:
     // Candidates ranked by TOPSIS over the post-migration clusters (stable on ties), the first
     // `limit` reported with their node_imbalance_with. Errors come from TOPSIS, even for
     // limit 0.
-    outcome<std::vector<scored_migration>>
-    score_best_balancing_migration_candidates_topsis(const std::vector<migration_candidate> &candidates,
-                                                     std::size_t limit) const;
+    outcome<std::vector<scored_migration>> score_best_balancing_migration_candidates_topsis(
+        const std::vector<migration_candidate> &candidates, std::size_t limit) const;
     // (node, score) per node in snapshot order, score in [0, 1], higher is better: TOPSIS over
     // the clusters in which the resource was started on that node.
     outcome<std::vector<std::pair<std::string, double>>>

@@ -57,6 +57,8 @@ std::string render_score(const cluster& c, const options& o, const score_report&
                          output_format f);
 
 std::string render_plan(const cluster& c, const options& o, const plan& p, output_format f);
+std::string render_capacity(const cluster& c, const capacity_report& r, output_format f);
+std::string render_place(const cluster& c, const placement_answer& a, output_format f);
 
 } // namespace pvebal
 

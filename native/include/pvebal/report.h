@@ -6,6 +6,7 @@
 #define PVEBAL_REPORT_H_
 
 #include "pvebal/constraints.h"
+#include "pvebal/error.h"
 #include "pvebal/load.h"
 #include "pvebal/model.h"
 #include "pvebal/options.h"
@@ -103,6 +104,70 @@ plan plan_balance(const cluster& c, const options& o);
 
 // Evacuate: move every guest off `nodes`; what cannot move is in `unplaced` with reasons.
 plan plan_evacuate(const cluster& c, const options& o, const std::vector<node_id>& nodes);
+
+// --- HA planning ---------------------------------------------------------------------------
+
+// Failover: where the HA guests of the failed nodes restart (all guests with all_guests).
+// Capacity-aware bin packing in restart-priority order, rule-aware as pve-ha-manager.
+plan plan_failover(const cluster& c, const options& o, const std::vector<node_id>& failed,
+                   bool all_guests);
+
+struct failure_scenario {
+    std::vector<node_id> failed;
+    int unplaced = 0;         // guests that could not restart
+    res shortfall;            // their demand (cores, bytes)
+    std::vector<guest_id> guests; // which (only for the reported worst scenario)
+};
+
+struct node_headroom {
+    node_id node = 0;
+    double cpu = 0;    // cores until cpu-limit
+    double memory = 0; // bytes until the usable memory
+    double ha_memory = 0; // memory of the HA guests it runs
+};
+
+struct capacity_report {
+    int nodes = 0;                 // active nodes considered
+    int ha_guests = 0;             // guests that need a restart somewhere
+    std::vector<guest_id> unrecoverable; // local disks or devices: no failure of their node is survivable
+    int tolerated = 0;             // failures the cluster absorbs (lower bound when !exact)
+    int upper_bound = 0;           // failures it certainly does not absorb beyond this
+    bool exact = true;             // every scenario up to the answer was checked
+    std::string method;
+    long scenarios_checked = 0;
+    std::optional<failure_scenario> worst; // the worst scenario at tolerated + 1 failures
+    int target = 1;                // --target-failures
+    bool target_met = false;
+    res reserve_needed;            // max shortfall over the target's scenarios
+    std::optional<failure_scenario> worst_at_target;
+    std::vector<node_headroom> headroom;
+};
+
+capacity_report plan_capacity(const cluster& c, const options& o, int target_failures,
+                              bool all_guests, long max_scenarios);
+
+// Place: ranked nodes for a guest that is about to start (or a new one).
+struct placement_request {
+    std::optional<guest_id> guest; // an existing guest
+    res demand;                    // a new guest: cores and bytes
+    std::vector<std::string> tags; // pin / anti-affinity tags for a new guest
+    std::vector<guest_id> apart_from;
+};
+
+struct ranked_node {
+    node_id node = 0;
+    bool fits = false;
+    double objective_after = 0;
+    double score = 0; // 0..100, higher is better
+    std::optional<rejection> why; // for nodes that do not fit
+};
+
+struct placement_answer {
+    res demand;
+    std::vector<ranked_node> nodes; // fitting nodes best first, then the rest by name
+};
+
+result<placement_answer> plan_place(const cluster& c, const options& o, const placement_request& r);
 
 } // namespace pvebal
 

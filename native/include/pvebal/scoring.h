@@ -65,6 +65,8 @@ double pve_imbalance(const std::vector<double>& loads);
 class objective_state {
 public:
     objective_state(const cluster& c, const load_view& v, const options& o);
+    // With an explicit set of active nodes (e.g. the survivors of a failure scenario).
+    objective_state(std::vector<bool> active, const load_view& v, const options& o);
 
     double value() const;                // the objective, sqrt(J)
     double j() const { return j_of(sum_, sumsq_, press_); }

@@ -106,9 +106,6 @@ std::optional<rejection> static_target_check(const cluster& c, const options& o,
     if (nd.maintenance) {
         return rejection{"maintenance", "node " + nd.name + " is in maintenance"};
     }
-    if (gs.node == n) {
-        return rejection{"current-node", "the guest is already on " + nd.name};
-    }
     const guest_policy p = policy_of(c, o, g);
     if (!p.pinned.empty() && !std::binary_search(p.pinned.begin(), p.pinned.end(), n)) {
         return rejection{"pin", "pinned by tag to other nodes"};
@@ -128,7 +125,13 @@ std::optional<rejection> static_target_check(const cluster& c, const options& o,
             return rejection{"precondition", "migrate precondition: " + b.reason};
         }
     }
-    return storage_check(c, o, gs, n);
+    if (auto r = storage_check(c, o, gs, n)) {
+        return r;
+    }
+    if (gs.node == n) { // last, so callers that place a stopped guest see the other reasons
+        return rejection{"current-node", "the guest is already on " + nd.name};
+    }
+    return std::nullopt;
 }
 
 std::optional<rejection> state_target_check(const cluster& c, const options& o,

@@ -21,6 +21,14 @@ void placement_state::add(guest_id g, node_id n, int sign) {
     }
 }
 
+void placement_state::set_demand(guest_id g, res d) {
+    load_.used[load_.placement[g]] += d - load_.demand[g];
+    if (target_[g] != no_node) {
+        load_.used[target_[g]] += d - load_.demand[g];
+    }
+    load_.demand[g] = d;
+}
+
 void placement_state::begin(guest_id g, node_id to) {
     target_[g] = to;
     load_.used[to] += load_.demand[g];

@@ -25,12 +25,16 @@ inline double product(double a, double b) {
 }
 
 // sum + x * x, the way Rust's `sum + x.powi(2)` evaluates it.
-inline double add_square(double sum, double x) { return sum + product(x, x); }
+inline double add_square(double sum, double x) {
+    return sum + product(x, x);
+}
 
 // Key whose integer order is IEEE 754 totalOrder (Rust's f64::total_cmp): -NaN < -inf < ... <
 // -0 < +0 < ... < +inf < +NaN.
 std::int64_t total_order_key(double x);
-inline bool total_less(double a, double b) { return total_order_key(a) < total_order_key(b); }
+inline bool total_less(double a, double b) {
+    return total_order_key(a) < total_order_key(b);
+}
 
 // An f64 as Rust's `{}` formats it: shortest round-trip digits, never in exponent form, and
 // "NaN", "inf", "-inf".

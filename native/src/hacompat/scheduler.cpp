@@ -11,7 +11,9 @@ std::unexpected<std::string> fail(std::string message) {
     return std::unexpected(std::move(message));
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+    return "'" + std::string(s) + "'";
+}
 
 } // namespace
 
@@ -65,7 +67,9 @@ std::vector<std::string> scheduler::list_nodes() const {
     return names;
 }
 
-bool scheduler::contains_node(std::string_view name) const { return nodes_.contains(name); }
+bool scheduler::contains_node(std::string_view name) const {
+    return nodes_.contains(name);
+}
 
 std::optional<node_stats> scheduler::find_node(std::string_view name) const {
     auto node = nodes_.find(name);
@@ -77,11 +81,10 @@ std::optional<node_stats> scheduler::find_node(std::string_view name) const {
 
 status scheduler::add_resource(std::string sid, resource_stats stats, bool running,
                                std::string current_node, std::optional<std::string> target_node) {
-    return insert_resource(std::move(sid),
-                           resource_info{stats,
-                                         running ? resource_state::started
-                                                 : resource_state::starting,
-                                         std::move(current_node), std::move(target_node)});
+    return insert_resource(
+        std::move(sid),
+        resource_info{stats, running ? resource_state::started : resource_state::starting,
+                      std::move(current_node), std::move(target_node)});
 }
 
 status scheduler::insert_resource(std::string sid, resource_info info) {
@@ -202,7 +205,9 @@ cluster_snapshot scheduler::snapshot(aggregator a) const {
     return cluster_snapshot(std::move(nodes), opts_);
 }
 
-double scheduler::node_imbalance() const { return snapshot(balancing_aggregator()).node_imbalance(); }
+double scheduler::node_imbalance() const {
+    return snapshot(balancing_aggregator()).node_imbalance();
+}
 
 outcome<std::vector<migration_candidate>>
 scheduler::decompose(const std::vector<compact_candidate> &candidates) const {

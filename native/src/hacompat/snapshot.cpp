@@ -15,13 +15,17 @@ resource_stats static_resource_stats(double maxcpu, std::uint64_t maxmem) {
     return {maxcpu, maxcpu, maxmem, maxmem};
 }
 
-double cpu_load(const node_stats &n) { return n.cpu / static_cast<double>(n.maxcpu); }
+double cpu_load(const node_stats &n) {
+    return n.cpu / static_cast<double>(n.maxcpu);
+}
 
 double mem_load(const node_stats &n) {
     return static_cast<double>(n.mem) / static_cast<double>(n.maxmem);
 }
 
-double node_load(const node_stats &n) { return (cpu_load(n) + mem_load(n)) / 2.0; }
+double node_load(const node_stats &n) {
+    return (cpu_load(n) + mem_load(n)) / 2.0;
+}
 
 void add_started_resource(node_stats &n, const resource_stats &r) {
     // A resource without CPU limit may use the whole node.
@@ -190,10 +194,9 @@ std::vector<scored_migration> cluster_snapshot::score_best_balancing_migration_c
     }
     // Elements comparing equal are identical, so the sort needs no stability.
     const std::size_t keep = std::min(limit, scored.size());
-    std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep),
-                      scored.end(), [](const scored_migration &a, const scored_migration &b) {
-                          return compare(a, b) < 0;
-                      });
+    std::partial_sort(
+        scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end(),
+        [](const scored_migration &a, const scored_migration &b) { return compare(a, b) < 0; });
     scored.resize(keep);
     return scored;
 }

@@ -196,7 +196,9 @@ std::string plan_text(const cluster& c, const plan& p) {
                       c.nodes[n].name.c_str(), bar(b.cpu_util, 10).c_str(), pct(b.cpu_util).c_str(),
                       bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(), bar(b.mem_util, 10).c_str(),
                       pct(b.mem_util).c_str(), bar(a.mem_util, 10).c_str(), pct(a.mem_util).c_str(),
-                      !c.nodes[n].online ? "  (offline)" : !a.active ? "  (maintenance)" : "");
+                      !c.nodes[n].online ? "  (offline)"
+                      : !a.active ? (p.kind == "failover" ? "  (failed)" : "  (maintenance)")
+                                  : "");
         out += buf;
     }
     out += "\nMetrics:         before     after\n";

@@ -55,6 +55,29 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
         p.unplaced.push_back(std::move(u));
     }
     std::vector<unit> units = build_units(c, o, a, include);
+    // Movable guests without a unit: a keep-together partner on their node cannot move.
+    std::vector<bool> in_unit(c.guests.size(), false);
+    for (const unit& u : units) {
+        for (guest_id g : u.guests) {
+            in_unit[g] = true;
+        }
+    }
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        if (!include[g] || in_unit[g]) {
+            continue;
+        }
+        unplaced_guest up{g, {}};
+        for (guest_id h = 0; h < c.guests.size(); ++h) {
+            if (h != g && a.together[h] == a.together[g] && c.guests[h].node == c.guests[g].node &&
+                !include[h]) {
+                up.reasons.push_back({std::nullopt,
+                                      {"affinity", "kept together with " + c.guests[h].sid() + " (" +
+                                                       a.together_names[static_cast<size_t>(a.together[g])] +
+                                                       "), which cannot move"}});
+            }
+        }
+        p.unplaced.push_back(std::move(up));
+    }
     // Largest dominant share first; stopped guests (no demand) last; then by vmid.
     auto share = [&](const unit& u) {
         double total_cpu = 0, total_mem = 0;

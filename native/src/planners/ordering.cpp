@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace pvebal::detail {
 
@@ -135,11 +136,17 @@ void finish_plan(const cluster& before_cluster, const cluster& after_cluster, co
     p.after = compute_metrics(after_cluster, after, o);
 }
 
+// A keep-together group is movable on a node only if every member there is: an immovable
+// member pins the others (they get no unit).
 std::vector<unit> build_units(const cluster& c, const options& o, const affinity_groups& a,
                               const std::vector<bool>& include) {
     std::map<std::pair<int, node_id>, std::vector<guest_id>> grouped;
+    std::set<std::pair<int, node_id>> pinned;
     std::vector<unit> out;
     for (guest_id g = 0; g < c.guests.size(); ++g) {
+        if (a.together[g] >= 0 && !immovable_reasons(c, o, g).empty()) {
+            pinned.insert({a.together[g], c.guests[g].node});
+        }
         if (!include[g]) {
             continue;
         }
@@ -150,7 +157,9 @@ std::vector<unit> build_units(const cluster& c, const options& o, const affinity
         }
     }
     for (auto& [key, members] : grouped) {
-        out.push_back({members, key.second, {}, 0, {}});
+        if (!pinned.count(key)) {
+            out.push_back({members, key.second, {}, 0, {}});
+        }
     }
     std::sort(out.begin(), out.end(), [](const unit& x, const unit& y) { return x.guests.front() < y.guests.front(); });
     const load_view v = make_load_view(c, o.mode);

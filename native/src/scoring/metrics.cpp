@@ -95,9 +95,12 @@ metrics compute_metrics(const cluster& c, const load_view& v, const options& o) 
 // --- objective_state -----------------------------------------------------------------------
 
 objective_state::objective_state(const cluster& c, const load_view& v, const options& o)
-    : active_(active_nodes(c)), cap_(v.capacity), util_(c.nodes.size()),
+    : objective_state(active_nodes(c), v, o) {}
+
+objective_state::objective_state(std::vector<bool> active, const load_view& v, const options& o)
+    : active_(std::move(active)), cap_(v.capacity), util_(v.capacity.size()),
       w_{o.cpu_weight, o.memory_weight}, theta_(o.pressure_threshold), p_(o.pressure_weight) {
-    for (node_id n = 0; n < c.nodes.size(); ++n) {
+    for (node_id n = 0; n < v.capacity.size(); ++n) {
         util_[n] = {v.cpu_util(n), v.mem_util(n)};
         if (!active_[n]) {
             continue;

@@ -1,0 +1,223 @@
+// Capacity (admission control, N+k): the largest k such that for every set of k failed nodes
+// all HA guests still restart. Every combination is checked while the number of scenarios stays
+// within a budget; beyond it the answer is a sound range (see docs/ha.md).
+#include "recovery.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pvebal {
+
+using namespace detail;
+
+namespace {
+
+double binomial(int n, int k) {
+    double r = 1;
+    for (int i = 1; i <= k; ++i) {
+        r = r * (n - k + i) / i;
+    }
+    return r;
+}
+
+// Calls f for every k-subset of `items` in lexicographic order; stops when f returns false.
+template <class F> bool for_each_subset(const std::vector<node_id>& items, int k, F&& f) {
+    const int n = static_cast<int>(items.size());
+    std::vector<int> idx(static_cast<size_t>(k));
+    for (int i = 0; i < k; ++i) {
+        idx[static_cast<size_t>(i)] = i;
+    }
+    std::vector<node_id> subset(static_cast<size_t>(k));
+    while (true) {
+        for (int i = 0; i < k; ++i) {
+            subset[static_cast<size_t>(i)] = items[static_cast<size_t>(idx[static_cast<size_t>(i)])];
+        }
+        if (!f(subset)) {
+            return false;
+        }
+        int i = k - 1;
+        while (i >= 0 && idx[static_cast<size_t>(i)] == n - k + i) {
+            --i;
+        }
+        if (i < 0) {
+            return true;
+        }
+        ++idx[static_cast<size_t>(i)];
+        for (int j = i + 1; j < k; ++j) {
+            idx[static_cast<size_t>(j)] = idx[static_cast<size_t>(j - 1)] + 1;
+        }
+    }
+}
+
+bool worse(const failure_scenario& a, const failure_scenario& b) {
+    if (a.shortfall.mem != b.shortfall.mem) {
+        return a.shortfall.mem > b.shortfall.mem;
+    }
+    if (a.shortfall.cpu != b.shortfall.cpu) {
+        return a.shortfall.cpu > b.shortfall.cpu;
+    }
+    return a.unplaced > b.unplaced;
+}
+
+} // namespace
+
+capacity_report plan_capacity(const cluster& c, const options& o, int target, bool all_guests, long max_scenarios) {
+    capacity_report r;
+    r.target = target;
+    recovery_solver solver(c, o, all_guests);
+    std::vector<node_id> active;
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        if (c.nodes[n].online && !c.nodes[n].maintenance) {
+            active.push_back(n);
+        }
+    }
+    r.nodes = static_cast<int>(active.size());
+    std::vector<bool> unrecoverable(c.guests.size(), false);
+    for (const auto& [g, why] : solver.unrecoverable()) {
+        r.unrecoverable.push_back(g);
+        unrecoverable[g] = true;
+    }
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        r.ha_guests += solver.needs_recovery(g) ? 1 : 0;
+    }
+    const load_view v = make_load_view(c, o.mode);
+    for (node_id n : active) {
+        node_headroom h;
+        h.node = n;
+        h.cpu = o.cpu_limit * v.capacity[n].cpu - v.used[n].cpu;
+        h.memory = usable_memory(o, v.capacity[n].mem) - v.used[n].mem;
+        for (guest_id g = 0; g < c.guests.size(); ++g) {
+            if (c.guests[g].node == n && solver.needs_recovery(g)) {
+                h.ha_memory += solver.demand(g).mem;
+            }
+        }
+        r.headroom.push_back(h);
+    }
+
+    // One scenario: fails when a recoverable guest cannot restart.
+    const long search_budget = 20'000;
+    auto run = [&](const std::vector<node_id>& subset, bool keep_guests) {
+        std::vector<bool> failed(c.nodes.size(), false);
+        for (node_id n : subset) {
+            failed[n] = true;
+        }
+        recovery_solver::outcome out = solver.solve(failed, search_budget);
+        failure_scenario s;
+        s.failed = subset;
+        for (guest_id g : out.unplaced) {
+            if (!unrecoverable[g]) {
+                ++s.unplaced;
+                if (keep_guests) {
+                    s.guests.push_back(g);
+                }
+            }
+        }
+        s.shortfall = out.shortfall;
+        const bool proven = out.proven;
+        solver.undo(failed, out);
+        ++r.scenarios_checked;
+        return std::pair{s, proven};
+    };
+
+    // Upper bound from aggregate memory: the k nodes with the most HA memory fail, and what
+    // they ran must fit in what the others have left. If even that fails, k is not tolerated.
+    double free_total = 0;
+    std::vector<std::pair<double, double>> by_load; // (ha memory, headroom memory)
+    for (const node_headroom& h : r.headroom) {
+        by_load.emplace_back(h.ha_memory, std::max(0.0, h.memory));
+        free_total += std::max(0.0, h.memory);
+    }
+    std::sort(by_load.begin(), by_load.end(), std::greater<>());
+    int upper = r.nodes - 1;
+    {
+        double lost = 0, lost_free = 0;
+        for (int k = 1; k <= r.nodes - 1; ++k) {
+            lost += by_load[static_cast<size_t>(k - 1)].first;
+            lost_free += by_load[static_cast<size_t>(k - 1)].second;
+            if (lost > free_total - lost_free + 1e-6) {
+                upper = k - 1;
+                break;
+            }
+        }
+    }
+    r.upper_bound = std::max(0, upper);
+
+    long budget_left = max_scenarios;
+    int tolerated = 0;
+    bool failed_at_some_k = false; // a k with a failing scenario was found
+    bool failure_proven = true;    // ... and that failure is certain (no search ran out)
+    bool out_of_budget = false;
+    const int last_k = std::min(std::max(target, r.upper_bound + 1), r.nodes - 1);
+    for (int k = 1; k <= last_k; ++k) {
+        const double count = binomial(r.nodes, k);
+        if (count > static_cast<double>(budget_left)) {
+            out_of_budget = true;
+            break;
+        }
+        budget_left -= static_cast<long>(count);
+        bool all_ok = true;
+        bool all_proven = true;
+        std::optional<failure_scenario> worst;
+        for_each_subset(active, k, [&](const std::vector<node_id>& subset) {
+            auto [s, proven] = run(subset, false);
+            if (s.unplaced > 0) {
+                all_ok = false;
+                all_proven = all_proven && proven;
+                if (!worst || worse(s, *worst)) {
+                    worst = s;
+                }
+            }
+            return true;
+        });
+        if (worst) {
+            worst = run(worst->failed, true).first; // again, to list its guests
+        }
+        if (k == target) {
+            r.target_met = all_ok;
+            if (worst) {
+                r.reserve_needed = worst->shortfall;
+                r.worst_at_target = worst;
+            }
+        }
+        if (all_ok) {
+            if (!failed_at_some_k) {
+                tolerated = k;
+            }
+            continue;
+        }
+        if (!failed_at_some_k) {
+            failed_at_some_k = true;
+            failure_proven = all_proven;
+            r.worst = worst;
+        }
+        if (k >= target) {
+            break;
+        }
+    }
+    r.tolerated = tolerated;
+    if (failed_at_some_k && failure_proven) {
+        r.exact = true;
+        r.upper_bound = tolerated;
+        r.method = "every combination of up to " + std::to_string(tolerated + 1) + " failed nodes checked";
+    } else if (failed_at_some_k) {
+        r.exact = false;
+        r.method = "every combination checked, but a failing scenario's search ran out of budget: " +
+                   std::to_string(tolerated) + " is a lower bound";
+    } else if (!out_of_budget) {
+        r.exact = true;
+        r.upper_bound = tolerated;
+        r.method = "every combination of failed nodes checked";
+    } else {
+        r.exact = false;
+        r.method = "every combination of up to " + std::to_string(tolerated) +
+                   " failed node(s) checked; more would exceed max-scenarios, so " +
+                   std::to_string(tolerated) + " is a lower bound and " + std::to_string(r.upper_bound) +
+                   " an upper bound (aggregate memory)";
+    }
+    if (target > r.nodes - 1 || target > tolerated) {
+        r.target_met = r.target_met && target <= tolerated;
+    }
+    return r;
+}
+
+} // namespace pvebal

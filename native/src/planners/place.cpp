@@ -1,0 +1,130 @@
+// Place: rank nodes for a guest that is about to start, or for a new one (the "best node" for
+// Terraform/Ansible). Nodes where it fits are ranked by the objective after placing it; the
+// others are listed with the reason.
+#include "common.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pvebal {
+
+using namespace detail;
+
+result<placement_answer> plan_place(const cluster& c_in, const options& o, const placement_request& req) {
+    cluster c = c_in;
+    guest_id g;
+    if (req.guest) {
+        g = *req.guest;
+    } else {
+        // A new guest: a stopped stand-in with the requested size and tags, on no node in
+        // particular (it is placed on the first node only to satisfy the model).
+        if (c.nodes.empty()) {
+            return fail("", "the cluster has no nodes");
+        }
+        guest ng;
+        ng.vmid = c.guests.empty() ? 100 : c.guests.back().vmid + 1;
+        ng.name = "new guest";
+        ng.node = 0;
+        ng.status = "stopped";
+        ng.tags = req.tags;
+        c.guests.push_back(ng);
+        g = static_cast<guest_id>(c.guests.size() - 1);
+    }
+    // The guest counts with its configured size when it starts (static), as it is running
+    // (used), or with the requested size (new guest).
+    guest& gs = c.guests[g];
+    res demand = req.guest ? (gs.running ? make_load_view(c, o.mode).demand[g] : res{gs.maxcpu, static_cast<double>(gs.maxmem)})
+                           : req.demand;
+    affinity_groups a = compile_affinity(c, o);
+    // Keep apart from named guests: one extra group.
+    if (!req.apart_from.empty()) {
+        const int k = static_cast<int>(a.apart_names.size());
+        a.apart_names.push_back("--apart-from");
+        a.apart[g].push_back(k);
+        for (guest_id h : req.apart_from) {
+            a.apart[h].push_back(k);
+        }
+    }
+    placement_state state(c, o, a);
+    const bool placed_somewhere = req.guest && gs.running;
+    if (!placed_somewhere) {
+        // Not on any node yet: take it off its nominal node, then give it the demand to check.
+        state.set_demand(g, {});
+    }
+    std::vector<bool> active = active_nodes(c);
+    objective_state obj(active, state.load(), o);
+    const double now = obj.value();
+
+    placement_answer ans;
+    ans.demand = demand;
+    std::vector<ranked_node> ranked, rest;
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        ranked_node rn;
+        rn.node = n;
+        std::optional<rejection> why;
+        if (placed_somewhere && n == gs.node) {
+            why = std::nullopt; // staying is an option
+        } else {
+            why = static_target_check(c, o, a, g, n);
+            if (why && why->constraint == "current-node") {
+                why.reset(); // a stopped guest may start where it is
+            }
+            if (!why) {
+                state.set_demand(g, demand);
+                // The checks count arrivals: evaluate as if it came from elsewhere.
+                if (!placed_somewhere && state.node_of(g) == n) {
+                    const node_id other = n == 0 ? (c.nodes.size() > 1 ? 1 : 0) : 0;
+                    if (other != n) {
+                        state.move(g, other);
+                        state.set_demand(g, {});
+                        state.set_demand(g, demand);
+                        why = state_target_check(c, o, a, state, {g}, n, true);
+                        state.set_demand(g, {});
+                        state.move(g, n);
+                    } else {
+                        state.set_demand(g, {});
+                        const res used = state.load().used[n];
+                        const res cap = state.load().capacity[n];
+                        if (used.mem + demand.mem > usable_memory(o, cap.mem) ||
+                            (demand.cpu > 0 && used.cpu + demand.cpu > o.cpu_limit * cap.cpu)) {
+                            why = rejection{"memory", "does not fit on " + c.nodes[n].name};
+                        }
+                    }
+                } else {
+                    why = state_target_check(c, o, a, state, {g}, n, true);
+                }
+                if (!placed_somewhere) {
+                    state.set_demand(g, {});
+                }
+            }
+        }
+        if (why) {
+            rn.why = why;
+            rest.push_back(rn);
+            continue;
+        }
+        rn.fits = true;
+        const node_id from = placed_somewhere ? gs.node : no_node;
+        rn.objective_after = (placed_somewhere && n == gs.node) ? now : std::sqrt(obj.j_after(from, n, demand));
+        ranked.push_back(rn);
+    }
+    std::stable_sort(ranked.begin(), ranked.end(), [](const ranked_node& x, const ranked_node& y) {
+        if (std::fabs(x.objective_after - y.objective_after) > 1e-12) {
+            return x.objective_after < y.objective_after;
+        }
+        return x.node < y.node;
+    });
+    // Score 0..100: 100 for the best, scaled by how much worse the others leave the cluster.
+    if (!ranked.empty()) {
+        const double best = ranked.front().objective_after;
+        const double worst = ranked.back().objective_after;
+        for (ranked_node& rn : ranked) {
+            rn.score = worst - best > 1e-12 ? 100.0 - 50.0 * (rn.objective_after - best) / (worst - best) : 100.0;
+        }
+    }
+    ans.nodes = ranked;
+    ans.nodes.insert(ans.nodes.end(), rest.begin(), rest.end());
+    return ans;
+}
+
+} // namespace pvebal

@@ -1,0 +1,355 @@
+// Recovery placement: bin packing in restart-priority order (largest first within a priority),
+// each unit to the node that keeps the survivors most balanced; when that greedy pass leaves a
+// guest out, an exhaustive depth-first search (best-fit node order, bounded by a budget) looks
+// for an assignment that restarts everyone. Rules as pve-ha-manager applies them on recovery:
+// the node-affinity rule's highest-priority class among the survivors, negative resource
+// affinity removes nodes, positive affinity sends a guest to the node with most partners.
+#include "recovery.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace pvebal::detail {
+
+namespace {
+
+bool ha_managed(const cluster& c, guest_id g) {
+    const ha_resource* r = c.ha.find(g);
+    return r != nullptr && r->state != "disabled" && r->state != "ignored";
+}
+
+} // namespace
+
+recovery_solver::recovery_solver(const cluster& c, const options& o, bool all_guests)
+    : c_(c), o_(o), a_(compile_affinity(c, o)), state_(c, o, a_), needs_(c.guests.size(), false),
+      recoverable_(c.guests.size(), true), priority_(c.guests.size(), 0), demand_(c.guests.size()),
+      pinned_(c.guests.size()) {
+    original_demand_ = state_.load().demand;
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        const guest& gs = c.guests[g];
+        const guest_policy p = policy_of(c, o, g);
+        priority_[g] = p.priority;
+        pinned_[g] = p.pinned;
+        const ha_resource* hr = c.ha.find(g);
+        const bool started = hr != nullptr ? hr->state == "started" : gs.running;
+        needs_[g] = ha_managed(c, g) || (all_guests && gs.running && !gs.is_template);
+        // A restarted guest claims its configured memory; CPU as the load mode counts it.
+        const res now = state_.load().demand[g];
+        const double cpu = started ? (gs.running ? now.cpu : (o.mode == load_mode::assigned ? gs.maxcpu : 0)) : 0;
+        demand_[g] = started ? res{cpu, static_cast<double>(gs.maxmem)} : res{};
+        if (!needs_[g]) {
+            continue;
+        }
+        if (!gs.local_resources.empty()) {
+            recoverable_[g] = false;
+            unrecoverable_.push_back({g, {"local-resource", "uses host-local devices (" + gs.local_resources.front() +
+                                                                 "), it cannot restart on another node"}});
+            continue;
+        }
+        const node& src = c.nodes[gs.node];
+        for (const guest_disk& d : gs.disks) {
+            const storage_info* s = src.find_storage(d.storage);
+            if (!d.cdrom && s != nullptr && !s->shared) {
+                recoverable_[g] = false;
+                unrecoverable_.push_back({g, {"local-storage", "disk " + d.key + " is on local storage '" + d.storage +
+                                                                   "' and is lost with its node"}});
+                break;
+            }
+        }
+        if (recoverable_[g] && !gs.local_disk_volids.empty()) {
+            recoverable_[g] = false;
+            unrecoverable_.push_back({g, {"local-storage", "has local disks (" + gs.local_disk_volids.front() +
+                                                               ") that are lost with its node"}});
+        }
+    }
+}
+
+std::vector<guest_id> recovery_solver::candidates(const std::vector<bool>& failed) const {
+    std::vector<guest_id> out;
+    for (guest_id g = 0; g < c_.guests.size(); ++g) {
+        if (needs_[g] && failed[c_.guests[g].node]) {
+            out.push_back(g);
+        }
+    }
+    return out;
+}
+
+std::optional<rejection> recovery_solver::static_check(guest_id g, node_id n, const std::vector<bool>& alive) const {
+    const node& nd = c_.nodes[n];
+    if (!alive[n]) {
+        return rejection{nd.online ? (nd.maintenance ? "maintenance" : "failed") : "offline",
+                         "node " + nd.name + (nd.online ? (nd.maintenance ? " is in maintenance" : " has failed") : " is offline")};
+    }
+    if (!pinned_[g].empty() && !std::binary_search(pinned_[g].begin(), pinned_[g].end(), n)) {
+        return rejection{"pin", "pinned by tag to other nodes"};
+    }
+    if (a_.node_rule[g] >= 0) {
+        const node_affinity_rule& r = c_.ha.node_affinity[static_cast<size_t>(a_.node_rule[g])];
+        auto prio_of = [&](node_id x) -> std::optional<int> {
+            for (const auto& [node, prio] : r.nodes) {
+                if (node == x) {
+                    return prio;
+                }
+            }
+            return r.strict ? std::nullopt : std::optional<int>(-1);
+        };
+        int best = -2;
+        for (node_id x = 0; x < c_.nodes.size(); ++x) {
+            if (alive[x]) {
+                if (auto px = prio_of(x)) {
+                    best = std::max(best, *px);
+                }
+            }
+        }
+        const auto p = prio_of(n);
+        if (!p || *p < best) {
+            return rejection{"ha-node-affinity", "HA node affinity rule '" + r.id + "' " +
+                                                     (p ? "prefers other surviving nodes" : "does not allow " + nd.name)};
+        }
+    }
+    for (const blocked_target& b : c_.guests[g].blocked_targets) {
+        if (b.node == nd.name) {
+            return rejection{"precondition", "migrate precondition: " + b.reason};
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector<bool>& failed,
+                                                               const std::vector<bool>& alive) const {
+    std::map<std::pair<int, node_id>, std::vector<guest_id>> grouped;
+    std::vector<unit> units;
+    for (guest_id g : candidates(failed)) {
+        if (!recoverable_[g]) {
+            continue;
+        }
+        if (a_.together[g] >= 0) {
+            grouped[{a_.together[g], c_.guests[g].node}].push_back(g);
+        } else {
+            units.push_back({{g}, c_.guests[g].node, {}, 0, {}});
+        }
+    }
+    for (auto& [key, members] : grouped) {
+        units.push_back({members, key.second, {}, 0, {}});
+    }
+    for (unit& u : units) {
+        u.priority = INT32_MIN;
+        for (guest_id g : u.guests) {
+            u.demand += demand_[g];
+            u.priority = std::max(u.priority, priority_[g]);
+        }
+        // Positive affinity: partners already on a survivor pull the unit to their node.
+        std::optional<node_id> majority;
+        if (a_.together[u.guests.front()] >= 0) {
+            std::map<node_id, int> count;
+            for (guest_id h = 0; h < c_.guests.size(); ++h) {
+                if (a_.together[h] == a_.together[u.guests.front()] && alive[state_.node_of(h)]) {
+                    ++count[state_.node_of(h)];
+                }
+            }
+            int top = 0;
+            for (const auto& [n, k] : count) {
+                if (k > top) {
+                    top = k;
+                    majority = n;
+                }
+            }
+        }
+        for (node_id n = 0; n < c_.nodes.size(); ++n) {
+            if (majority && n != *majority) {
+                continue;
+            }
+            const bool ok = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) { return !static_check(g, n, alive); });
+            if (ok) {
+                u.allowed.push_back(n);
+            }
+        }
+    }
+    const load_view& v = state_.load();
+    double total_cpu = 0, total_mem = 0;
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (alive[n]) {
+            total_cpu += v.capacity[n].cpu;
+            total_mem += v.capacity[n].mem;
+        }
+    }
+    auto share = [&](const unit& u) {
+        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0, total_mem > 0 ? u.demand.mem / total_mem : 0);
+    };
+    std::stable_sort(units.begin(), units.end(), [&](const unit& x, const unit& y) {
+        if (x.priority != y.priority) {
+            return x.priority > y.priority;
+        }
+        const double sx = share(x), sy = share(y);
+        if (sx != sy) {
+            return sx > sy;
+        }
+        return x.guests.front() < y.guests.front();
+    });
+    return units;
+}
+
+bool recovery_solver::fits(const unit& u, node_id n) const {
+    return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
+}
+
+bool recovery_solver::search(std::vector<unit>& units, size_t i, long& budget, std::vector<node_id>& choice) {
+    if (i == units.size()) {
+        return true;
+    }
+    if (--budget < 0) {
+        return false;
+    }
+    unit& u = units[i];
+    // Best fit: the node with the least usable memory left after placing, first.
+    std::vector<std::pair<double, node_id>> order;
+    for (node_id n : u.allowed) {
+        if (fits(u, n)) {
+            const res used = state_.load().used[n];
+            order.emplace_back(usable_memory(o_, state_.load().capacity[n].mem) - used.mem - u.demand.mem, n);
+        }
+    }
+    std::sort(order.begin(), order.end());
+    for (const auto& [slack, n] : order) {
+        for (guest_id g : u.guests) {
+            state_.move(g, n);
+        }
+        choice[i] = n;
+        if (search(units, i + 1, budget, choice)) {
+            return true;
+        }
+        for (guest_id g : u.guests) {
+            state_.move(g, u.from);
+        }
+        if (budget < 0) {
+            return false;
+        }
+    }
+    return false;
+}
+
+recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed, long search_budget) {
+    std::vector<bool> alive(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
+    }
+    outcome out;
+    const std::vector<guest_id> cands = candidates(failed);
+    for (guest_id g : cands) {
+        state_.set_demand(g, demand_[g]);
+    }
+    std::vector<unit> units = make_units(failed, alive);
+    objective_state obj(alive, state_.load(), o_);
+
+    std::vector<node_id> choice(units.size(), no_node);
+    for (size_t i = 0; i < units.size(); ++i) {
+        const unit& u = units[i];
+        node_id best = no_node;
+        double best_j = 0;
+        for (node_id n : u.allowed) {
+            if (!fits(u, n)) {
+                continue;
+            }
+            const double j = obj.j_after(no_node, n, u.demand);
+            if (best == no_node || j < best_j - 1e-15) {
+                best = n;
+                best_j = j;
+            }
+        }
+        if (best != no_node) {
+            obj.apply(no_node, best, u.demand);
+            for (guest_id g : u.guests) {
+                state_.move(g, best);
+            }
+            choice[i] = best;
+        }
+    }
+    const bool all_placed = std::all_of(choice.begin(), choice.end(), [](node_id n) { return n != no_node; });
+    if (!all_placed && search_budget > 0) {
+        // Undo the greedy pass and search for an assignment that restarts everyone.
+        for (size_t i = 0; i < units.size(); ++i) {
+            if (choice[i] != no_node) {
+                for (guest_id g : units[i].guests) {
+                    state_.move(g, units[i].from);
+                }
+            }
+        }
+        std::vector<node_id> exact(units.size(), no_node);
+        long budget = search_budget;
+        if (search(units, 0, budget, exact)) {
+            choice = exact; // state_ holds this assignment now
+        } else {
+            out.proven = budget >= 0;
+            // Redo the greedy pass (priority order: the lowest priorities are left out first).
+            objective_state again(alive, state_.load(), o_);
+            for (size_t i = 0; i < units.size(); ++i) {
+                if (choice[i] != no_node) {
+                    again.apply(no_node, choice[i], units[i].demand);
+                    for (guest_id g : units[i].guests) {
+                        state_.move(g, choice[i]);
+                    }
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < units.size(); ++i) {
+        for (guest_id g : units[i].guests) {
+            if (choice[i] != no_node) {
+                out.placed.emplace_back(g, choice[i]);
+            } else {
+                out.unplaced.push_back(g);
+                out.shortfall += demand_[g];
+            }
+        }
+    }
+    for (guest_id g : cands) {
+        if (!recoverable_[g]) {
+            out.unplaced.push_back(g);
+        }
+    }
+    std::sort(out.unplaced.begin(), out.unplaced.end());
+    return out;
+}
+
+void recovery_solver::undo(const std::vector<bool>& failed, const outcome& out) {
+    for (const auto& [g, n] : out.placed) {
+        state_.move(g, c_.guests[g].node);
+    }
+    for (guest_id g : candidates(failed)) {
+        state_.set_demand(g, original_demand_[g]);
+    }
+}
+
+std::vector<node_rejection> recovery_solver::explain(const std::vector<bool>& failed, const outcome&, guest_id g) {
+    std::vector<node_rejection> out;
+    if (!recoverable_[g]) {
+        for (const auto& [ug, why] : unrecoverable_) {
+            if (ug == g) {
+                out.push_back({std::nullopt, why});
+            }
+        }
+        return out;
+    }
+    std::vector<bool> alive(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
+    }
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (n == c_.guests[g].node) {
+            continue;
+        }
+        std::optional<rejection> r = static_check(g, n, alive);
+        if (!r) {
+            r = state_target_check(c_, o_, a_, state_, {g}, n, true);
+        }
+        if (r) {
+            out.push_back({n, *r});
+        } else {
+            out.push_back({n, {"priority", "room was left for guests with a higher restart priority"}});
+        }
+    }
+    return out;
+}
+
+} // namespace pvebal::detail

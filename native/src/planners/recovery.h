@@ -1,0 +1,68 @@
+// Internal: the recovery solver behind `failover` and `capacity`. Built once per cluster, then
+// asked "where do the guests of these failed nodes restart?" for many failure sets.
+#ifndef PVEBAL_PLANNERS_RECOVERY_H_
+#define PVEBAL_PLANNERS_RECOVERY_H_
+
+#include "pvebal/constraints.h"
+#include "pvebal/report.h"
+
+#include <vector>
+
+namespace pvebal::detail {
+
+class recovery_solver {
+public:
+    recovery_solver(const cluster& c, const options& o, bool all_guests);
+
+    struct outcome {
+        std::vector<std::pair<guest_id, node_id>> placed; // in restart order
+        std::vector<guest_id> unplaced;                    // could not restart (capacity or rules)
+        res shortfall;                                      // demand of the unplaced
+        bool proven = true; // false when an exhaustive search ran out of budget
+    };
+
+    // Guests that need a restart when `failed` nodes fail (sorted by vmid).
+    std::vector<guest_id> candidates(const std::vector<bool>& failed) const;
+    outcome solve(const std::vector<bool>& failed, long search_budget);
+    // Puts the state back as it was before solve().
+    void undo(const std::vector<bool>& failed, const outcome& out);
+    // Why guest g cannot restart on each node, after solve() left it unplaced.
+    std::vector<node_rejection> explain(const std::vector<bool>& failed, const outcome& out, guest_id g);
+
+    // Guests that can never be recovered (local disks or devices), with the reason.
+    const std::vector<std::pair<guest_id, rejection>>& unrecoverable() const { return unrecoverable_; }
+    int priority(guest_id g) const { return priority_[g]; }
+    const res& demand(guest_id g) const { return demand_[g]; }
+    bool needs_recovery(guest_id g) const { return needs_[g]; }
+    const affinity_groups& affinity() const { return a_; }
+    const placement_state& state() const { return state_; }
+
+private:
+    struct unit {
+        std::vector<guest_id> guests;
+        node_id from = 0;
+        res demand;
+        int priority = 0;
+        std::vector<node_id> allowed;
+    };
+    std::vector<unit> make_units(const std::vector<bool>& failed, const std::vector<bool>& alive) const;
+    std::optional<rejection> static_check(guest_id g, node_id n, const std::vector<bool>& alive) const;
+    bool fits(const unit& u, node_id n) const;
+    bool search(std::vector<unit>& units, size_t i, long& budget, std::vector<node_id>& choice);
+
+    const cluster& c_;
+    const options& o_;
+    affinity_groups a_;
+    placement_state state_;
+    std::vector<bool> needs_;       // HA-managed (or any running guest with all_guests)
+    std::vector<bool> recoverable_;
+    std::vector<int> priority_;
+    std::vector<res> demand_;
+    std::vector<res> original_demand_;
+    std::vector<std::vector<node_id>> pinned_;
+    std::vector<std::pair<guest_id, rejection>> unrecoverable_;
+};
+
+} // namespace pvebal::detail
+
+#endif
