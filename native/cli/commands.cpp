@@ -1,6 +1,6 @@
 #include "commands.h"
 
-#include "pvebal/report.h"
+#include "pvebal/api.h"
 
 #include <fstream>
 #include <iostream>
@@ -30,216 +30,39 @@ std::optional<std::string> read_file(const std::string& path, const char* what) 
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-int input_error(const error& e) {
-    std::cerr << "pve-balancer: " << e.to_string() << "\n";
-    return exit_input;
-}
-
-int run_score(const invocation& inv) {
-    auto in = load_input(inv);
-    if (!in) {
+// Every command runs through pvebal::execute(), the same path the XS module takes.
+int run(const invocation& inv) {
+    request r;
+    r.command = inv.command;
+    r.format = inv.format;
+    auto snap = read_file(inv.snapshot_path, "snapshot");
+    if (!snap) {
         return exit_input;
     }
-    score_report r = make_score_report(in->snap.c, in->opts);
-    std::cout << render_score(in->snap.c, in->opts, r, inv.format);
-    return exit_ok;
-}
-
-int run_plan(const invocation& inv) {
-    auto in = load_input(inv);
-    if (!in) {
-        return exit_input;
-    }
-    plan p = plan_balance(in->snap.c, in->opts);
-    std::cout << render_plan(in->snap.c, in->opts, p, inv.format);
-    return exit_ok;
-}
-
-// "a,b" -> node ids, or an error naming the flag.
-std::optional<std::vector<node_id>> node_list(const cluster& c, const invocation& inv, const std::string& flag) {
-    auto it = inv.flags.find(flag);
-    if (it == inv.flags.end() || it->second.empty()) {
-        usage_error("--" + flag + " NODE[,NODE...] is required");
-        return std::nullopt;
-    }
-    std::vector<node_id> out;
-    for (const std::string& name : split_tags(it->second)) {
-        auto n = c.find_node(name);
-        if (!n) {
-            usage_error("--" + flag + ": unknown node \"" + name + "\"");
-            return std::nullopt;
-        }
-        out.push_back(*n);
-    }
-    return out;
-}
-
-int run_evacuate(const invocation& inv) {
-    auto in = load_input(inv);
-    if (!in) {
-        return exit_input;
-    }
-    auto nodes = node_list(in->snap.c, inv, "node");
-    if (!nodes) {
-        return exit_input;
-    }
-    plan p = plan_evacuate(in->snap.c, in->opts, *nodes);
-    std::cout << render_plan(in->snap.c, in->opts, p, inv.format);
-    return exit_ok;
-}
-
-int run_failover(const invocation& inv) {
-    auto in = load_input(inv);
-    if (!in) {
-        return exit_input;
-    }
-    auto nodes = node_list(in->snap.c, inv, "failed-node");
-    if (!nodes) {
-        return exit_input;
-    }
-    plan p = plan_failover(in->snap.c, in->opts, *nodes, inv.flags.count("all-guests") > 0);
-    std::cout << render_plan(in->snap.c, in->opts, p, inv.format);
-    return exit_ok;
-}
-
-std::optional<long> int_flag(const invocation& inv, const std::string& flag, long def, long lo, long hi) {
-    auto it = inv.flags.find(flag);
-    if (it == inv.flags.end()) {
-        return def;
-    }
-    try {
-        size_t pos = 0;
-        long v = std::stol(it->second, &pos);
-        if (pos == it->second.size() && v >= lo && v <= hi) {
-            return v;
-        }
-    } catch (const std::exception&) {
-    }
-    usage_error("--" + flag + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                ", got '" + it->second + "'");
-    return std::nullopt;
-}
-
-int run_capacity(const invocation& inv) {
-    auto in = load_input(inv);
-    if (!in) {
-        return exit_input;
-    }
-    auto target = int_flag(inv, "target-failures", 1, 1, 64);
-    auto max_scenarios = int_flag(inv, "max-scenarios", 20000, 1, 100000000);
-    if (!target || !max_scenarios) {
-        return exit_input;
-    }
-    capacity_report r = plan_capacity(in->snap.c, in->opts, static_cast<int>(*target),
-                                      inv.flags.count("all-guests") > 0, *max_scenarios);
-    std::cout << render_capacity(in->snap.c, r, inv.format);
-    return exit_ok;
-}
-
-int run_place(const invocation& inv) {
-    auto in = load_input(inv);
-    if (!in) {
-        return exit_input;
-    }
-    const cluster& c = in->snap.c;
-    placement_request req;
-    if (inv.flags.count("vmid")) {
-        if (inv.flags.count("cpu") || inv.flags.count("mem")) {
-            return usage_error("--vmid and --cpu/--mem exclude each other");
-        }
-        auto vmid = int_flag(inv, "vmid", 0, 100, 999999999);
-        if (!vmid) {
+    r.snapshot = std::move(*snap);
+    if (!inv.config_path.empty()) {
+        auto cfg = read_file(inv.config_path, "config");
+        if (!cfg) {
             return exit_input;
         }
-        auto g = c.find_guest(static_cast<std::uint32_t>(*vmid));
-        if (!g) {
-            return usage_error("--vmid: no guest " + std::to_string(*vmid) + " in the snapshot");
-        }
-        req.guest = *g;
-    } else {
-        if (!inv.flags.count("cpu") || !inv.flags.count("mem")) {
-            return usage_error("place needs --vmid ID, or --cpu CORES and --mem BYTES for a new guest");
-        }
-        double cpu = -1;
-        try {
-            size_t pos = 0;
-            cpu = std::stod(inv.flags.at("cpu"), &pos);
-            if (pos != inv.flags.at("cpu").size()) {
-                cpu = -1;
-            }
-        } catch (const std::exception&) {
-        }
-        if (!(cpu >= 0 && cpu <= 16384)) {
-            return usage_error("--cpu: expected a number of cores from 0 to 16384, got '" + inv.flags.at("cpu") + "'");
-        }
-        auto mem = parse_size(inv.flags.at("mem"));
-        if (!mem) {
-            return usage_error("--mem: expected bytes or a size like 8G, got '" + inv.flags.at("mem") + "'");
-        }
-        req.demand = {cpu, static_cast<double>(*mem)};
-        if (inv.flags.count("tags")) {
-            req.tags = split_tags(inv.flags.at("tags"));
-        }
+        r.option_layers.emplace_back("config", std::move(*cfg));
     }
-    if (inv.flags.count("apart-from")) {
-        for (const std::string& v : split_tags(inv.flags.at("apart-from"))) {
-            std::optional<guest_id> g;
-            try {
-                g = c.find_guest(static_cast<std::uint32_t>(std::stoul(v)));
-            } catch (const std::exception&) {
-            }
-            if (!g) {
-                return usage_error("--apart-from: no guest '" + v + "' in the snapshot");
-            }
-            req.apart_from.push_back(*g);
-        }
+    for (const auto& [k, v] : inv.option_flags) {
+        r.args[k] = v;
     }
-    auto ans = plan_place(c, in->opts, req);
-    if (!ans) {
-        return input_error(ans.error());
+    for (const auto& [k, v] : inv.flags) {
+        r.args[k] = v;
     }
-    std::cout << render_place(c, *ans, inv.format);
+    result<std::string> out = execute(r);
+    if (!out) {
+        std::cerr << "pve-balancer: " << out.error().to_string() << "\n";
+        return exit_input;
+    }
+    std::cout << *out;
     return exit_ok;
 }
 
 } // namespace
-
-std::optional<loaded> load_input(const invocation& inv) {
-    auto text = read_file(inv.snapshot_path, "snapshot");
-    if (!text) {
-        return std::nullopt;
-    }
-    auto snap = read_snapshot(*text);
-    if (!snap) {
-        input_error(snap.error());
-        return std::nullopt;
-    }
-    loaded l{std::move(*snap), {}};
-    l.opts = l.snap.opts;
-    if (!inv.config_path.empty()) {
-        auto cfg = read_file(inv.config_path, "config");
-        if (!cfg) {
-            return std::nullopt;
-        }
-        auto merged = apply_options_json(l.opts, *cfg, "config");
-        if (!merged) {
-            input_error(merged.error());
-            return std::nullopt;
-        }
-        l.opts = *merged;
-    }
-    for (const auto& [k, v] : inv.option_flags) {
-        if (auto r = apply_option(l.opts, k, v); !r) {
-            input_error(r.error());
-            return std::nullopt;
-        }
-    }
-    if (auto r = bind_options(l.snap.c, l.opts); !r) {
-        input_error(r.error());
-        return std::nullopt;
-    }
-    return l;
-}
 
 const std::vector<command>& commands() {
     static const std::vector<command> table = {
@@ -250,7 +73,7 @@ const std::vector<command>& commands() {
          "overloaded nodes, guests that can never move (and why), dropped HA rules.",
          {},
          "pvesh get /cluster/resources --output-format json | pve-balancer score --snapshot -",
-         run_score},
+         run},
         {"plan", "compute a balance plan: ordered, safe migrations that even out CPU and memory",
          "pve-balancer plan --snapshot FILE [--max-migrations N] [--threshold X] [--output-format text|json]",
          "Searches moves, swaps and two-move chains that lower the objective (docs/algorithms.md),\n"
@@ -259,7 +82,7 @@ const std::vector<command>& commands() {
          "nodes). If the cluster is already within --threshold, nothing is planned and a note says so.",
          {},
          "pve-balancer plan --snapshot cluster.json --max-migrations 5 --output-format json",
-         run_plan},
+         run},
         {"evacuate", "drain nodes for maintenance: place every guest elsewhere, or say why not",
          "pve-balancer evacuate --node NODE[,NODE...] --snapshot FILE [--output-format text|json]",
          "Moves every guest (running and stopped) off the given nodes, largest first, each to the node\n"
@@ -268,7 +91,7 @@ const std::vector<command>& commands() {
          "with the reason for each node. --max-migrations does not limit an evacuation.",
          {{"node", "NODE[,NODE...]", "the nodes to drain"}},
          "pve-balancer evacuate --node pve2 --snapshot cluster.json",
-         run_evacuate},
+         run},
         {"failover", "where HA guests restart when nodes fail (capacity- and rule-aware)",
          "pve-balancer failover --failed-node NODE[,NODE...] --snapshot FILE [--all-guests]",
          "Places every HA-managed guest of the failed nodes (every running guest with --all-guests)\n"
@@ -280,7 +103,7 @@ const std::vector<command>& commands() {
          {{"failed-node", "NODE[,NODE...]", "the nodes that fail"},
           {"all-guests", "", "also restart running guests that are not HA-managed"}},
          "pve-balancer failover --failed-node pve2 --snapshot cluster.json",
-         run_failover},
+         run},
         {"capacity", "how many node failures the HA guests survive (admission control, N+k)",
          "pve-balancer capacity --snapshot FILE [--target-failures K] [--all-guests] [--max-scenarios N]",
          "Finds the largest k such that for every set of k failed nodes all HA guests still restart\n"
@@ -291,7 +114,7 @@ const std::vector<command>& commands() {
           {"all-guests", "", "count every running guest, not only HA-managed ones"},
           {"max-scenarios", "N", "largest number of failure scenarios to check (default 20000)"}},
          "pve-balancer capacity --snapshot cluster.json --target-failures 2",
-         run_capacity},
+         run},
         {"place", "rank nodes for a guest about to start, or for a new guest (best node)",
          "pve-balancer place --snapshot FILE (--vmid ID | --cpu CORES --mem BYTES [--tags T]) [--apart-from ID,...]",
          "Ranks the nodes where the guest fits by the objective after placing it (score 100 is\n"
@@ -304,7 +127,7 @@ const std::vector<command>& commands() {
           {"tags", "TAGS", "tags of the new guest (';'-separated)"},
           {"apart-from", "ID[,ID...]", "keep it off nodes that run these guests"}},
          "pve-balancer place --snapshot cluster.json --cpu 4 --mem 8G --output-format json",
-         run_place},
+         run},
     };
     return table;
 }

@@ -46,14 +46,6 @@ struct command {
 const std::vector<command>& commands();
 const command* find_command(const std::string& name);
 
-// Loads the snapshot and the options in precedence order; prints the error and returns
-// nullopt when something is wrong.
-struct loaded {
-    snapshot snap;
-    options opts;
-};
-std::optional<loaded> load_input(const invocation& inv);
-
 int usage_error(const std::string& message);
 
 } // namespace pvebal::cli

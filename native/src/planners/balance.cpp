@@ -187,7 +187,9 @@ void balancer::consider_pairs(candidate& best) {
                                     }();
                     state_.move(y.guests[0], b);
                     state_.move(x.guests[0], a);
-                    if (!ok) {
+                    // And one half must be able to go first (a migrating guest loads both nodes);
+                    // otherwise the ordering could only drop the pair.
+                    if (!ok || (!fits(x, b) && !fits(y, a))) {
                         continue;
                     }
                     candidate cand{score, gain, seconds, {{xi, b}, {yi, a}}, "swap"};

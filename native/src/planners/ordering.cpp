@@ -162,6 +162,22 @@ std::vector<unit> build_units(const cluster& c, const options& o, const affinity
         }
     }
     std::sort(out.begin(), out.end(), [](const unit& x, const unit& y) { return x.guests.front() < y.guests.front(); });
+    // A keep-together group split over several nodes (the rule is already broken) gathers on
+    // its home: the active node with most members (lowest id on a tie), as HA sends a guest to
+    // the node with most partners. The home part stays; the others may only go home.
+    std::map<int, std::map<node_id, int>> members_on;
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        const node& n = c.nodes[c.guests[g].node];
+        if (a.together[g] >= 0 && n.online && !n.maintenance) {
+            ++members_on[a.together[g]][c.guests[g].node];
+        }
+    }
+    std::map<int, int> group_size;
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        if (a.together[g] >= 0) {
+            ++group_size[a.together[g]];
+        }
+    }
     const load_view v = make_load_view(c, o.mode);
     for (unit& u : out) {
         for (guest_id g : u.guests) {
@@ -169,7 +185,27 @@ std::vector<unit> build_units(const cluster& c, const options& o, const affinity
             const guest& gs = c.guests[g];
             u.cost_seconds += estimate_cost(c, o, g, mode_for(gs), has_local_disks(c, g)).seconds;
         }
+        std::optional<node_id> home;
+        const int k = a.together[u.guests.front()];
+        if (k >= 0 && static_cast<int>(u.guests.size()) < group_size[k]) {
+            int best = 0;
+            for (const auto& [n, count] : members_on[k]) {
+                const int others = count - (n == u.node ? static_cast<int>(u.guests.size()) : 0);
+                const int total = n == u.node ? count : others;
+                if (others > 0 && total > best) {
+                    best = total;
+                    home = n;
+                }
+            }
+            const int here = members_on[k].count(u.node) ? members_on[k][u.node] : 0;
+            if (!home || (c.nodes[u.node].online && !c.nodes[u.node].maintenance && here >= best)) {
+                home = u.node; // this part is the home: it stays
+            }
+        }
         for (node_id n = 0; n < c.nodes.size(); ++n) {
+            if (home && n != *home) {
+                continue;
+            }
             const bool ok = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
                 return !static_target_check(c, o, a, g, n);
             });
