@@ -189,6 +189,22 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
                     continue;
                 }
                 std::optional<rejection> r = static_target_check(c, o, a, g, n);
+                // A unit goes together: a partner that may not go there keeps this guest out too.
+                for (guest_id h : u.guests) {
+                    if (r) {
+                        break;
+                    }
+                    if (auto rh = h != g ? static_target_check(c, o, a, h, n) : std::nullopt) {
+                        r = rejection{"affinity", "moves with " + c.guests[h].sid() + " (" +
+                                                      a.together_names[static_cast<size_t>(a.together[g])] +
+                                                      "), which may not go there: " + rh->message};
+                    }
+                }
+                if (!r && a.together[g] >= 0 && !std::binary_search(u.allowed.begin(), u.allowed.end(), n)) {
+                    r = rejection{"affinity", "its keep-together group (" +
+                                                  a.together_names[static_cast<size_t>(a.together[g])] +
+                                                  ") gathers on another node"};
+                }
                 if (!r) {
                     r = state_target_check(c, o, a, state, u.guests, n, true);
                 }

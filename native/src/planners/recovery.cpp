@@ -26,6 +26,15 @@ recovery_solver::recovery_solver(const cluster& c, const options& o, bool all_gu
       recoverable_(c.guests.size(), true), priority_(c.guests.size(), 0), demand_(c.guests.size()),
       pinned_(c.guests.size()) {
     original_demand_ = state_.load().demand;
+    blocked_.resize(c.guests.size());
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        for (const blocked_target& b : c.guests[g].blocked_targets) {
+            if (auto n = c.find_node(b.node)) {
+                blocked_[g].resize(c.nodes.size(), false);
+                blocked_[g][*n] = true;
+            }
+        }
+    }
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const guest& gs = c.guests[g];
         const guest_policy p = policy_of(c, o, g);
@@ -63,15 +72,22 @@ recovery_solver::recovery_solver(const cluster& c, const options& o, bool all_gu
                                                                ") that are lost with its node"}});
         }
     }
+    needing_by_node_.resize(c.nodes.size());
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        if (needs_[g]) {
+            needing_by_node_[c.guests[g].node].push_back(g);
+        }
+    }
 }
 
 std::vector<guest_id> recovery_solver::candidates(const std::vector<bool>& failed) const {
     std::vector<guest_id> out;
-    for (guest_id g = 0; g < c_.guests.size(); ++g) {
-        if (needs_[g] && failed[c_.guests[g].node]) {
-            out.push_back(g);
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (failed[n]) {
+            out.insert(out.end(), needing_by_node_[n].begin(), needing_by_node_[n].end());
         }
     }
+    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -116,6 +132,49 @@ std::optional<rejection> recovery_solver::static_check(guest_id g, node_id n, co
     return std::nullopt;
 }
 
+std::vector<int> recovery_solver::rule_best_priority(const std::vector<bool>& alive) const {
+    std::vector<int> best(c_.ha.node_affinity.size(), -2);
+    for (size_t i = 0; i < c_.ha.node_affinity.size(); ++i) {
+        const node_affinity_rule& r = c_.ha.node_affinity[i];
+        for (const auto& [node, prio] : r.nodes) {
+            if (alive[node]) {
+                best[i] = std::max(best[i], prio);
+            }
+        }
+        if (!r.strict && best[i] < -1) {
+            for (node_id x = 0; x < c_.nodes.size(); ++x) {
+                if (alive[x]) {
+                    best[i] = -1; // an unlisted survivor, at priority -1
+                    break;
+                }
+            }
+        }
+    }
+    return best;
+}
+
+bool recovery_solver::static_ok(guest_id g, node_id n, const std::vector<bool>& alive,
+                                const std::vector<int>& rule_best) const {
+    if (!alive[n] || (!blocked_[g].empty() && blocked_[g][n])) {
+        return false;
+    }
+    if (!pinned_[g].empty() && !std::binary_search(pinned_[g].begin(), pinned_[g].end(), n)) {
+        return false;
+    }
+    const int ri = a_.node_rule[g];
+    if (ri < 0) {
+        return true;
+    }
+    const node_affinity_rule& r = c_.ha.node_affinity[static_cast<size_t>(ri)];
+    int prio = r.strict ? -3 : -1;
+    for (const auto& [node, p] : r.nodes) {
+        if (node == n) {
+            prio = p;
+        }
+    }
+    return prio > -3 && prio >= rule_best[static_cast<size_t>(ri)];
+}
+
 std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector<bool>& failed,
                                                                const std::vector<bool>& alive) const {
     std::map<std::pair<int, node_id>, std::vector<guest_id>> grouped;
@@ -133,6 +192,7 @@ std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector
     for (auto& [key, members] : grouped) {
         units.push_back({members, key.second, {}, 0, {}});
     }
+    const std::vector<int> rule_best = rule_best_priority(alive);
     for (unit& u : units) {
         u.priority = INT32_MIN;
         for (guest_id g : u.guests) {
@@ -160,7 +220,8 @@ std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector
             if (majority && n != *majority) {
                 continue;
             }
-            const bool ok = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) { return !static_check(g, n, alive); });
+            const bool ok = std::all_of(u.guests.begin(), u.guests.end(),
+                                        [&](guest_id g) { return static_ok(g, n, alive, rule_best); });
             if (ok) {
                 u.allowed.push_back(n);
             }
@@ -229,7 +290,7 @@ bool recovery_solver::search(std::vector<unit>& units, size_t i, long& budget, s
     return false;
 }
 
-recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed, long search_budget) {
+recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed, long search_budget, bool balanced) {
     std::vector<bool> alive(c_.nodes.size());
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
@@ -243,18 +304,38 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed,
     objective_state obj(alive, state_.load(), o_);
 
     std::vector<node_id> choice(units.size(), no_node);
+    // Survivors by free usable memory, most first (fast mode keeps this order up to date).
+    std::vector<node_id> by_free;
+    auto free_mem = [&](node_id n) {
+        return usable_memory(o_, state_.load().capacity[n].mem) - state_.load().used[n].mem;
+    };
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (alive[n]) {
+            by_free.push_back(n);
+        }
+    }
+    std::stable_sort(by_free.begin(), by_free.end(), [&](node_id x, node_id y) { return free_mem(x) > free_mem(y); });
     for (size_t i = 0; i < units.size(); ++i) {
         const unit& u = units[i];
         node_id best = no_node;
-        double best_j = 0;
-        for (node_id n : u.allowed) {
-            if (!fits(u, n)) {
-                continue;
+        if (balanced) {
+            double best_j = 0;
+            for (node_id n : u.allowed) {
+                if (!fits(u, n)) {
+                    continue;
+                }
+                const double j = obj.j_after(no_node, n, u.demand);
+                if (best == no_node || j < best_j - 1e-15) {
+                    best = n;
+                    best_j = j;
+                }
             }
-            const double j = obj.j_after(no_node, n, u.demand);
-            if (best == no_node || j < best_j - 1e-15) {
-                best = n;
-                best_j = j;
+        } else {
+            for (node_id n : by_free) {
+                if (std::binary_search(u.allowed.begin(), u.allowed.end(), n) && fits(u, n)) {
+                    best = n;
+                    break;
+                }
             }
         }
         if (best != no_node) {
@@ -263,6 +344,14 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed,
                 state_.move(g, best);
             }
             choice[i] = best;
+            if (!balanced) {
+                // Only `best` lost memory: move it down to its place.
+                auto it = std::find(by_free.begin(), by_free.end(), best);
+                while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
+                    std::iter_swap(it, it + 1);
+                    ++it;
+                }
+            }
         }
     }
     const bool all_placed = std::all_of(choice.begin(), choice.end(), [](node_id n) { return n != no_node; });

@@ -23,7 +23,10 @@ public:
 
     // Guests that need a restart when `failed` nodes fail (sorted by vmid).
     std::vector<guest_id> candidates(const std::vector<bool>& failed) const;
-    outcome solve(const std::vector<bool>& failed, long search_budget);
+    // balanced: each unit to the node that keeps the survivors most balanced (failover);
+    // otherwise the node with the most free memory that fits (a cheaper feasibility test for
+    // capacity's many scenarios). Both fall back to the exhaustive search.
+    outcome solve(const std::vector<bool>& failed, long search_budget, bool balanced = true);
     // Puts the state back as it was before solve().
     void undo(const std::vector<bool>& failed, const outcome& out);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
@@ -47,6 +50,9 @@ private:
     };
     std::vector<unit> make_units(const std::vector<bool>& failed, const std::vector<bool>& alive) const;
     std::optional<rejection> static_check(guest_id g, node_id n, const std::vector<bool>& alive) const;
+    // The same decision without messages, with the best surviving priority per rule precomputed.
+    bool static_ok(guest_id g, node_id n, const std::vector<bool>& alive, const std::vector<int>& rule_best) const;
+    std::vector<int> rule_best_priority(const std::vector<bool>& alive) const;
     bool fits(const unit& u, node_id n) const;
     bool search(std::vector<unit>& units, size_t i, long& budget, std::vector<node_id>& choice);
 
@@ -60,6 +66,8 @@ private:
     std::vector<res> demand_;
     std::vector<res> original_demand_;
     std::vector<std::vector<node_id>> pinned_;
+    std::vector<std::vector<bool>> blocked_;
+    std::vector<std::vector<guest_id>> needing_by_node_; // guests that need recovery, per node // per guest, per node: the migrate precondition forbids it
     std::vector<std::pair<guest_id, rejection>> unrecoverable_;
 };
 
