@@ -115,7 +115,8 @@ plan plan_failover(const cluster& c, const options& o, const std::vector<node_id
 struct failure_scenario {
     std::vector<node_id> failed;
     int unplaced = 0;         // guests that could not restart
-    res shortfall;            // their demand (cores, bytes)
+    int rule_blocked = 0;     // of which no surviving node is allowed (pins, strict HA rules)
+    res shortfall;            // demand of the others: what more capacity would fix
     std::vector<guest_id> guests; // which (only for the reported worst scenario)
 };
 

@@ -108,7 +108,11 @@ std::optional<rejection> static_target_check(const cluster& c, const options& o,
     }
     const guest_policy p = policy_of(c, o, g);
     if (!p.pinned.empty() && !std::binary_search(p.pinned.begin(), p.pinned.end(), n)) {
-        return rejection{"pin", "pinned by tag to other nodes"};
+        std::string to;
+        for (node_id x : p.pinned) {
+            to += (to.empty() ? "" : ", ") + c.nodes[x].name;
+        }
+        return rejection{"pin", "pinned by tag to " + to + ", not " + nd.name};
     }
     if (a.node_rule[g] >= 0) {
         const node_affinity_rule& r = c.ha.node_affinity[static_cast<size_t>(a.node_rule[g])];
@@ -122,7 +126,7 @@ std::optional<rejection> static_target_check(const cluster& c, const options& o,
     }
     for (const blocked_target& b : gs.blocked_targets) {
         if (b.node == nd.name) {
-            return rejection{"precondition", "migrate precondition: " + b.reason};
+            return rejection{"precondition", "migrate precondition does not allow " + nd.name + ": " + b.reason};
         }
     }
     if (auto r = storage_check(c, o, gs, n)) {

@@ -15,13 +15,56 @@ Json::Value num(double v) {
 
 Json::Value bytes(double v) { return Json::Value(static_cast<Json::Int64>(std::llround(v))); }
 
+namespace {
+
+// jsoncpp's own pretty printer puts a newline before nested braces; ours writes the compact
+// style of pvesh and jq (`"key": {`), keys sorted (jsoncpp objects are ordered maps).
+void write_json(const Json::Value& v, int indent, std::string& out) {
+    static const Json::StreamWriterBuilder scalar = [] {
+        Json::StreamWriterBuilder b;
+        b["indentation"] = "";
+        b["precision"] = 6;
+        b["precisionType"] = "decimal";
+        b["emitUTF8"] = true;
+        return b;
+    }();
+    const std::string pad(static_cast<size_t>(indent + 2), ' ');
+    if (v.isObject()) {
+        if (v.empty()) {
+            out += "{}";
+            return;
+        }
+        out += "{\n";
+        bool first = true;
+        for (const std::string& key : v.getMemberNames()) {
+            out += first ? "" : ",\n";
+            first = false;
+            out += pad + Json::writeString(scalar, Json::Value(key)) + ": ";
+            write_json(v[key], indent + 2, out);
+        }
+        out += "\n" + std::string(static_cast<size_t>(indent), ' ') + "}";
+    } else if (v.isArray()) {
+        if (v.empty()) {
+            out += "[]";
+            return;
+        }
+        out += "[\n";
+        for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
+            out += (i ? ",\n" : "") + pad;
+            write_json(v[i], indent + 2, out);
+        }
+        out += "\n" + std::string(static_cast<size_t>(indent), ' ') + "]";
+    } else {
+        out += Json::writeString(scalar, v);
+    }
+}
+
+} // namespace
+
 std::string to_json_text(const Json::Value& v) {
-    Json::StreamWriterBuilder b;
-    b["indentation"] = "  ";
-    b["precision"] = 6;
-    b["precisionType"] = "decimal";
-    b["emitUTF8"] = true;
-    return Json::writeString(b, v) + "\n";
+    std::string out;
+    write_json(v, 0, out);
+    return out + "\n";
 }
 
 namespace {

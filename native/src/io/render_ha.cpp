@@ -27,6 +27,7 @@ Json::Value scenario_json(const cluster& c, const failure_scenario& s) {
     }
     o["failed-nodes"] = nodes;
     o["unplaced"] = s.unplaced;
+    o["rule-blocked"] = s.rule_blocked;
     o["shortfall"] = shortfall_json(s.shortfall);
     Json::Value gs(Json::arrayValue);
     for (guest_id g : s.guests) {
@@ -42,9 +43,16 @@ std::string scenario_text(const cluster& c, const failure_scenario& s) {
         nodes += (nodes.empty() ? "" : "+") + c.nodes[n].name;
     }
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%s fails: %d guest(s) cannot restart, short of %s and %.1f cores", nodes.c_str(),
-                  s.unplaced, human_bytes(s.shortfall.mem).c_str(), s.shortfall.cpu);
+    std::snprintf(buf, sizeof buf, "%s fails: %d guest(s) cannot restart", nodes.c_str(), s.unplaced);
     std::string out = buf;
+    if (s.unplaced > s.rule_blocked) {
+        std::snprintf(buf, sizeof buf, ", short of %s and %.1f cores", human_bytes(s.shortfall.mem).c_str(),
+                      s.shortfall.cpu);
+        out += buf;
+    }
+    if (s.rule_blocked > 0) {
+        out += ", " + std::to_string(s.rule_blocked) + " of them with no allowed surviving node (pins, strict HA rules)";
+    }
     if (!s.guests.empty()) {
         out += " (";
         for (size_t i = 0; i < s.guests.size() && i < 10; ++i) {
@@ -115,9 +123,14 @@ std::string render_capacity(const cluster& c, const capacity_report& r, output_f
     out += buf;
     if (!r.target_met && r.worst_at_target) {
         out += "  worst case: " + scenario_text(c, *r.worst_at_target) + "\n";
-        std::snprintf(buf, sizeof buf, "  reserve needed: %s of memory and %.1f cores more, where the guests fit\n",
-                      human_bytes(r.reserve_needed.mem).c_str(), r.reserve_needed.cpu);
-        out += buf;
+        if (r.reserve_needed.mem > 0 || r.reserve_needed.cpu > 0) {
+            std::snprintf(buf, sizeof buf, "  reserve needed: %s of memory and %.1f cores more, where the guests fit\n",
+                          human_bytes(r.reserve_needed.mem).c_str(), r.reserve_needed.cpu);
+            out += buf;
+        }
+        if (r.worst_at_target->rule_blocked > 0) {
+            out += "  more capacity does not help the guests with no allowed surviving node: relax their pins or HA rules\n";
+        }
     }
     if (!r.unrecoverable.empty()) {
         out += "\nNever recoverable (local disks or devices): ";

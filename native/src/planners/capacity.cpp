@@ -110,9 +110,13 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
                 if (keep_guests) {
                     s.guests.push_back(g);
                 }
+                if (solver.has_allowed_node(g, failed)) {
+                    s.shortfall += solver.demand(g);
+                } else {
+                    ++s.rule_blocked;
+                }
             }
         }
-        s.shortfall = out.shortfall;
         const bool proven = out.proven;
         solver.undo(failed, out);
         ++r.scenarios_checked;

@@ -401,6 +401,20 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed,
     return out;
 }
 
+bool recovery_solver::has_allowed_node(guest_id g, const std::vector<bool>& failed) const {
+    std::vector<bool> alive(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
+    }
+    const std::vector<int> rule_best = rule_best_priority(alive);
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (static_ok(g, n, alive, rule_best)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void recovery_solver::undo(const std::vector<bool>& failed, const outcome& out) {
     for (const auto& [g, n] : out.placed) {
         state_.move(g, c_.guests[g].node);

@@ -27,6 +27,9 @@ public:
     // otherwise the node with the most free memory that fits (a cheaper feasibility test for
     // capacity's many scenarios). Both fall back to the exhaustive search.
     outcome solve(const std::vector<bool>& failed, long search_budget, bool balanced = true);
+    // Whether some surviving node passes the static checks (pins, HA node affinity,
+    // precondition) for g: if none does, only a rule change helps, not more capacity.
+    bool has_allowed_node(guest_id g, const std::vector<bool>& failed) const;
     // Puts the state back as it was before solve().
     void undo(const std::vector<bool>& failed, const outcome& out);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
