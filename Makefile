@@ -16,17 +16,26 @@ DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev corosync \
 	libperl-dev perl libjson-perl libtest-mockmodule-perl iproute2 valgrind
 
-.PHONY: all native asan deps check demo bench clean format
+.PHONY: all native asan deps deps-ok check check-unit demo bench clean format install deb
 
 all: native
 
-$(BUILD)/Makefile:
+# The README's two commands (make demo, make check) must work on a fresh Debian machine:
+# when a build dependency is missing, install it (as root) or say how.
+deps-ok:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "missing Debian packages: $$missing"; \
+		$(MAKE) --no-print-directory deps; \
+	fi
+
+$(BUILD)/Makefile: | deps-ok
 	cmake -S native -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 native: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
 
-$(ASAN_BUILD)/Makefile:
+$(ASAN_BUILD)/Makefile: | deps-ok
 	cmake -S native -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPVEBAL_SANITIZE=ON
 
 asan: $(ASAN_BUILD)/Makefile
@@ -40,10 +49,32 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS)
 
-check: native asan
+check: deps-ok native asan
 	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) tests/run-checks
 
-demo: native
+# Unit tests only (used by the Debian build, which has no sanitizer build).
+check-unit: native
+	$(BUILD)/pvebal-tests --report_level=short
+
+PREFIX     ?= /usr
+PERL5DIR   ?= /usr/share/perl5
+DOCDIR     ?= /usr/share/doc/pve-balancer
+
+install: all
+	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
+	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
+	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# Debian package, built from a copy of the tree (Proxmox style); lintian runs when present.
+deb:
+	rm -rf build-deb && mkdir build-deb
+	git ls-files -z | xargs -0 cp --parents -t build-deb
+	cd build-deb && dpkg-buildpackage -us -uc -b
+	-lintian build-deb/../pve-balancer_*.deb 2>/dev/null || true
+
+demo: deps-ok native
 	$(CLI) score --snapshot $(DEMO)
 	@echo
 	$(CLI) plan --snapshot $(DEMO)
@@ -52,4 +83,4 @@ format:
 	clang-format -i native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp native/cli/*.cpp native/cli/*.h tests/native/*.cpp tests/native/*.h
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) tests/out
+	rm -rf $(BUILD) $(ASAN_BUILD) build-deb tests/out
