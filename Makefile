@@ -79,6 +79,19 @@ demo: deps-ok native
 	@echo
 	$(CLI) plan --snapshot $(DEMO)
 
+# Debian packages `make bench` needs on top of DEPS; the bench target installs them when run as root.
+BENCH_DEPS := coinor-cbc gnuplot-nox
+
+bench: native
+	@missing=""; for p in $(BENCH_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "make bench needs:$$missing; run as root or run: apt-get install -y$$missing"; exit 1; \
+		fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	BUILD=$(BUILD) bench/run.sh
+
 format:
 	clang-format -i native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp native/cli/*.cpp native/cli/*.h tests/native/*.cpp tests/native/*.h
 

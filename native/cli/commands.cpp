@@ -9,14 +9,14 @@
 
 namespace pvebal::cli {
 
-int usage_error(const std::string& message) {
+int usage_error(const std::string &message) {
     std::cerr << "pve-balancer: " << message << "\n";
     return exit_input;
 }
 
 namespace {
 
-std::optional<std::string> read_file(const std::string& path, const char* what) {
+std::optional<std::string> read_file(const std::string &path, const char *what) {
     if (path == "-") {
         std::ostringstream ss;
         ss << std::cin.rdbuf();
@@ -31,7 +31,7 @@ std::optional<std::string> read_file(const std::string& path, const char* what) 
 }
 
 // Every command runs through pvebal::execute(), the same path the XS module takes.
-int run(const invocation& inv) {
+int run(const invocation &inv) {
     request r;
     r.command = inv.command;
     r.format = inv.format;
@@ -47,10 +47,10 @@ int run(const invocation& inv) {
         }
         r.option_layers.emplace_back("config", std::move(*cfg));
     }
-    for (const auto& [k, v] : inv.option_flags) {
+    for (const auto &[k, v] : inv.option_flags) {
         r.args[k] = v;
     }
-    for (const auto& [k, v] : inv.flags) {
+    for (const auto &[k, v] : inv.flags) {
         r.args[k] = v;
     }
     result<std::string> out = execute(r);
@@ -64,9 +64,10 @@ int run(const invocation& inv) {
 
 } // namespace
 
-const std::vector<command>& commands() {
+const std::vector<command> &commands() {
     static const std::vector<command> table = {
-        {"score", "show node utilisation, balance metrics and warnings",
+        {"score",
+         "show node utilisation, balance metrics and warnings",
          "pve-balancer score --snapshot FILE [--output-format text|json]",
          "Prints per-node CPU and memory utilisation with bars, the Proxmox CRS imbalance,\n"
          "per-resource mean/stddev/min/max/spread, pve-balancer's objective, and warnings:\n"
@@ -74,39 +75,52 @@ const std::vector<command>& commands() {
          {},
          "pvesh get /cluster/resources --output-format json | pve-balancer score --snapshot -",
          run},
-        {"plan", "compute a balance plan: ordered, safe migrations that even out CPU and memory",
-         "pve-balancer plan --snapshot FILE [--max-migrations N] [--threshold X] [--output-format text|json]",
-         "Searches moves, swaps and two-move chains that lower the objective (docs/algorithms.md),\n"
-         "each worth its migration cost, up to --max-migrations, then orders them in waves so that\n"
+        {"plan",
+         "compute a balance plan: ordered, safe migrations that even out CPU and memory",
+         "pve-balancer plan --snapshot FILE [--max-migrations N] [--threshold X] [--output-format "
+         "text|json]",
+         "Searches moves, swaps and two-move chains that lower the objective "
+         "(docs/algorithms.md),\n"
+         "each worth its migration cost, up to --max-migrations, then orders them in waves so "
+         "that\n"
          "no intermediate state overloads a node or breaks a rule (a migrating guest loads both\n"
-         "nodes). If the cluster is already within --threshold, nothing is planned and a note says so.",
+         "nodes). If the cluster is already within --threshold, nothing is planned and a note says "
+         "so.",
          {},
          "pve-balancer plan --snapshot cluster.json --max-migrations 5 --output-format json",
          run},
-        {"evacuate", "drain nodes for maintenance: place every guest elsewhere, or say why not",
+        {"evacuate",
+         "drain nodes for maintenance: place every guest elsewhere, or say why not",
          "pve-balancer evacuate --node NODE[,NODE...] --snapshot FILE [--output-format text|json]",
-         "Moves every guest (running and stopped) off the given nodes, largest first, each to the node\n"
+         "Moves every guest (running and stopped) off the given nodes, largest first, each to the "
+         "node\n"
          "that keeps the rest of the cluster balanced; when a guest fits nowhere it may move one\n"
          "guest off a target to make room. Guests that cannot leave are listed under 'unplaced'\n"
          "with the reason for each node. --max-migrations does not limit an evacuation.",
          {{"node", "NODE[,NODE...]", "the nodes to drain"}},
          "pve-balancer evacuate --node pve2 --snapshot cluster.json",
          run},
-        {"failover", "where HA guests restart when nodes fail (capacity- and rule-aware)",
+        {"failover",
+         "where HA guests restart when nodes fail (capacity- and rule-aware)",
          "pve-balancer failover --failed-node NODE[,NODE...] --snapshot FILE [--all-guests]",
-         "Places every HA-managed guest of the failed nodes (every running guest with --all-guests)\n"
+         "Places every HA-managed guest of the failed nodes (every running guest with "
+         "--all-guests)\n"
          "on the survivors: restart-priority order (tag pvebal-priority-N), largest first, never\n"
          "beyond memory-limit/cpu-limit, rules as pve-ha-manager applies them. When the fast pass\n"
-         "leaves a guest out, an exhaustive search looks for an assignment that restarts everyone.\n"
+         "leaves a guest out, an exhaustive search looks for an assignment that restarts "
+         "everyone.\n"
          "Guests that cannot restart are listed with the reason per node; lower priorities are\n"
          "the first to be left out. Waves are restart priorities, highest first.",
          {{"failed-node", "NODE[,NODE...]", "the nodes that fail"},
           {"all-guests", "", "also restart running guests that are not HA-managed"}},
          "pve-balancer failover --failed-node pve2 --snapshot cluster.json",
          run},
-        {"capacity", "how many node failures the HA guests survive (admission control, N+k)",
-         "pve-balancer capacity --snapshot FILE [--target-failures K] [--all-guests] [--max-scenarios N]",
-         "Finds the largest k such that for every set of k failed nodes all HA guests still restart\n"
+        {"capacity",
+         "how many node failures the HA guests survive (admission control, N+k)",
+         "pve-balancer capacity --snapshot FILE [--target-failures K] [--all-guests] "
+         "[--max-scenarios N]",
+         "Finds the largest k such that for every set of k failed nodes all HA guests still "
+         "restart\n"
          "(every combination is checked while there are at most --max-scenarios of them; beyond,\n"
          "a lower and an upper bound are given). Shows the worst scenario and its shortfall, the\n"
          "headroom per node, and what reserve is missing for --target-failures K (default 1).",
@@ -115,11 +129,14 @@ const std::vector<command>& commands() {
           {"max-scenarios", "N", "largest number of failure scenarios to check (default 20000)"}},
          "pve-balancer capacity --snapshot cluster.json --target-failures 2",
          run},
-        {"place", "rank nodes for a guest about to start, or for a new guest (best node)",
-         "pve-balancer place --snapshot FILE (--vmid ID | --cpu CORES --mem BYTES [--tags T]) [--apart-from ID,...]",
+        {"place",
+         "rank nodes for a guest about to start, or for a new guest (best node)",
+         "pve-balancer place --snapshot FILE (--vmid ID | --cpu CORES --mem BYTES [--tags T]) "
+         "[--apart-from ID,...]",
          "Ranks the nodes where the guest fits by the objective after placing it (score 100 is\n"
          "best) and lists the others with the reason. A stopped guest counts with its configured\n"
-         "vCPUs and memory; a new guest with --cpu (cores) and --mem (bytes or 8G). --tags applies\n"
+         "vCPUs and memory; a new guest with --cpu (cores) and --mem (bytes or 8G). --tags "
+         "applies\n"
          "pin and anti-affinity tags (pvebal-pin-NODE, plb_anti_affinity_G) to a new guest.",
          {{"vmid", "ID", "an existing guest"},
           {"cpu", "CORES", "a new guest's CPU demand in cores"},
@@ -132,8 +149,8 @@ const std::vector<command>& commands() {
     return table;
 }
 
-const command* find_command(const std::string& name) {
-    for (const command& c : commands()) {
+const command *find_command(const std::string &name) {
+    for (const command &c : commands()) {
         if (c.name == name) {
             return &c;
         }

@@ -24,7 +24,7 @@ struct invocation {
     output_format format = output_format::text;
     std::string config_path;
     std::vector<std::pair<std::string, std::string>> option_flags; // engine options, in order
-    std::map<std::string, std::string> flags;                       // command-specific
+    std::map<std::string, std::string> flags;                      // command-specific
 };
 
 struct command_flag {
@@ -40,13 +40,13 @@ struct command {
     std::string description;
     std::vector<command_flag> flags;
     std::string example;
-    std::function<int(const invocation&)> run;
+    std::function<int(const invocation &)> run;
 };
 
-const std::vector<command>& commands();
-const command* find_command(const std::string& name);
+const std::vector<command> &commands();
+const command *find_command(const std::string &name);
 
-int usage_error(const std::string& message);
+int usage_error(const std::string &message);
 
 } // namespace pvebal::cli
 

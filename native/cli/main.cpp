@@ -11,36 +11,39 @@ namespace pvebal::cli {
 namespace {
 
 void print_general_help() {
-    std::cout << "pve-balancer " PVEBAL_VERSION " - balance, evacuate and fail over Proxmox VE guests\n\n"
+    std::cout << "pve-balancer " PVEBAL_VERSION
+                 " - balance, evacuate and fail over Proxmox VE guests\n\n"
                  "Usage: pve-balancer COMMAND [--snapshot FILE|-] [--output-format text|json]\n"
                  "                            [--config FILE] [--OPTION VALUE ...]\n\n"
                  "Commands:\n";
-    for (const command& c : commands()) {
+    for (const command &c : commands()) {
         std::printf("  %-10s %s\n", c.name.c_str(), c.summary.c_str());
     }
-    std::cout << "  help       show help for a command, or 'help options' for engine options\n"
-                 "  version    print the version\n\n"
-                 "The snapshot is what 'pvesh get /cluster/resources --output-format json' prints,\n"
-                 "or the extended object of docs/snapshot.md. Exit codes: 0 ok, 2 bad input or\n"
-                 "usage (the message names the field), 1 internal error.\n\n"
-                 "Run 'pve-balancer help COMMAND' for details.\n";
+    std::cout
+        << "  help       show help for a command, or 'help options' for engine options\n"
+           "  version    print the version\n\n"
+           "The snapshot is what 'pvesh get /cluster/resources --output-format json' prints,\n"
+           "or the extended object of docs/snapshot.md. Exit codes: 0 ok, 2 bad input or\n"
+           "usage (the message names the field), 1 internal error.\n\n"
+           "Run 'pve-balancer help COMMAND' for details.\n";
 }
 
 void print_options_help() {
-    std::cout << "Engine options (in the snapshot's \"options\", a --config FILE, or as --KEY VALUE;\n"
-                 "later sources win: defaults < snapshot < config < flags). See docs/options.md.\n\n";
+    std::cout
+        << "Engine options (in the snapshot's \"options\", a --config FILE, or as --KEY VALUE;\n"
+           "later sources win: defaults < snapshot < config < flags). See docs/options.md.\n\n";
     const options d;
-    for (const std::string& k : option_keys()) {
+    for (const std::string &k : option_keys()) {
         std::cout << "  --" << k << "\n";
     }
     (void)d;
 }
 
-void print_command_help(const command& c) {
+void print_command_help(const command &c) {
     std::cout << "Usage: " << c.usage << "\n\n" << c.description << "\n";
     if (!c.flags.empty()) {
         std::cout << "\nFlags:\n";
-        for (const command_flag& f : c.flags) {
+        for (const command_flag &f : c.flags) {
             std::string left = "--" + f.name + (f.value.empty() ? "" : " " + f.value);
             std::printf("  %-28s %s\n", left.c_str(), f.help.c_str());
         }
@@ -55,7 +58,7 @@ void print_command_help(const command& c) {
     }
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char **argv) {
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         print_general_help();
         return argc < 2 ? exit_input : exit_ok;
@@ -74,14 +77,14 @@ int run(int argc, char** argv) {
             print_options_help();
             return exit_ok;
         }
-        const command* c = find_command(argv[2]);
+        const command *c = find_command(argv[2]);
         if (c == nullptr) {
             return usage_error(std::string("unknown command '") + argv[2] + "'");
         }
         print_command_help(*c);
         return exit_ok;
     }
-    const command* cmd = find_command(name);
+    const command *cmd = find_command(name);
     if (cmd == nullptr) {
         return usage_error("unknown command '" + name + "' (see 'pve-balancer --help')");
     }
@@ -104,8 +107,8 @@ int run(int argc, char** argv) {
             key = key.substr(0, eq);
             has_value = true;
         }
-        const command_flag* cf = nullptr;
-        for (const command_flag& f : cmd->flags) {
+        const command_flag *cf = nullptr;
+        for (const command_flag &f : cmd->flags) {
             if (f.name == key) {
                 cf = &f;
             }
@@ -132,9 +135,10 @@ int run(int argc, char** argv) {
         } else if (cf != nullptr) {
             inv.flags[key] = is_switch && !has_value ? "1" : value;
         } else {
-            const auto& keys = option_keys();
+            const auto &keys = option_keys();
             if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-                return usage_error("unknown flag --" + key + " (see 'pve-balancer help " + name + "')");
+                return usage_error("unknown flag --" + key + " (see 'pve-balancer help " + name +
+                                   "')");
             }
             inv.option_flags.emplace_back(key, value);
         }
@@ -148,12 +152,12 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace pvebal::cli
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     try {
         return pvebal::cli::run(argc, argv);
-    } catch (const std::bad_alloc&) {
+    } catch (const std::bad_alloc &) {
         std::cerr << "pve-balancer: out of memory\n";
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
         std::cerr << "pve-balancer: internal error: " << e.what() << "\n";
     } catch (...) {
         std::cerr << "pve-balancer: internal error\n";

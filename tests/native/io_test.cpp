@@ -14,16 +14,18 @@ using namespace pvebal::test;
 
 namespace {
 
-std::string shuffled_resources(const std::string& text, unsigned seed) {
+std::string shuffled_resources(const std::string &text, unsigned seed) {
     Json::Value root;
     std::istringstream in(text);
     in >> root;
-    Json::Value& arr = root.isArray() ? root : root.isMember("data") ? root["data"] : root["resources"];
+    Json::Value &arr = root.isArray()          ? root
+                       : root.isMember("data") ? root["data"]
+                                               : root["resources"];
     std::vector<Json::Value> items(arr.begin(), arr.end());
     std::mt19937 rng(seed);
     std::shuffle(items.begin(), items.end(), rng);
     arr.clear();
-    for (auto& i : items) {
+    for (auto &i : items) {
         arr.append(i);
     }
     Json::StreamWriterBuilder b;
@@ -48,7 +50,7 @@ BOOST_AUTO_TEST_CASE(reads_all_three_forms_alike) {
     BOOST_TEST(a->form == "array");
     BOOST_TEST(d->form == "data");
     BOOST_TEST(e->form == "extended");
-    for (const snapshot* s : {&*a, &*d, &*e}) {
+    for (const snapshot *s : {&*a, &*d, &*e}) {
         BOOST_REQUIRE_EQUAL(s->c.nodes.size(), 2u);
         BOOST_TEST(s->c.nodes[0].name == "a"); // sorted by name
         BOOST_REQUIRE_EQUAL(s->c.guests.size(), 2u);
@@ -87,7 +89,7 @@ BOOST_AUTO_TEST_CASE(valid_base_of_the_malformed_set_is_accepted) {
     BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
     BOOST_TEST(r->opts.max_migrations == 5u);
     BOOST_TEST(r->c.nodes[2].online == false);
-    const guest& g = r->c.guests[0];
+    const guest &g = r->c.guests[0];
     BOOST_REQUIRE_EQUAL(g.disks.size(), 1u);
     BOOST_TEST(g.disks[0].storage == "local");
     BOOST_TEST(g.disks[0].size == 8 * GiB);
@@ -117,7 +119,7 @@ BOOST_AUTO_TEST_CASE(order_of_entries_does_not_change_the_model) {
 }
 
 BOOST_AUTO_TEST_CASE(reads_the_real_api_samples) {
-    for (const char* f : {"data/pve-api-samples/go-proxmox_cluster_resources.capture.json",
+    for (const char *f : {"data/pve-api-samples/go-proxmox_cluster_resources.capture.json",
                           "data/bitbrains-rnd/snapshots/bb-500vm-12node.json",
                           "data/bitbrains-rnd/snapshots/bb-60vm-4node.json"}) {
         const std::string path = shared_path(f);
@@ -125,9 +127,12 @@ BOOST_AUTO_TEST_CASE(reads_the_real_api_samples) {
             continue;
         }
         auto r = read_snapshot(read_text(path));
-        BOOST_TEST_CONTEXT(f) { BOOST_TEST(r.has_value(), (r ? "" : r.error().to_string())); }
+        BOOST_TEST_CONTEXT(f) {
+            BOOST_TEST(r.has_value(), (r ? "" : r.error().to_string()));
+        }
     }
-    const std::string prom = shared_path("data/pve-api-samples/prometheus-pve-exporter_cluster_fixture.handwritten.json");
+    const std::string prom = shared_path(
+        "data/pve-api-samples/prometheus-pve-exporter_cluster_fixture.handwritten.json");
     if (std::filesystem::exists(prom)) {
         Json::Value root;
         std::istringstream in(read_text(prom));
@@ -145,7 +150,7 @@ BOOST_AUTO_TEST_CASE(guest_details_config_precondition_and_rrd) {
     b.node("n1", 8, 32 * GiB).node("n2", 8, 32 * GiB);
     b.guest(100, "n1", 2, 4 * GiB, 0.5, 2 * GiB);
     b.guest(101, "n1", 1, 1 * GiB, 0.1, 1 * GiB, "lxc");
-    Json::Value& g = b.extra()["guests"];
+    Json::Value &g = b.extra()["guests"];
     g["100"]["config"]["scsi0"] = "local-lvm:vm-100-disk-0,size=32G";
     g["100"]["config"]["ide2"] = "local:iso/debian.iso,media=cdrom";
     g["100"]["config"]["ide3"] = "none,media=cdrom";
@@ -153,7 +158,8 @@ BOOST_AUTO_TEST_CASE(guest_details_config_precondition_and_rrd) {
     g["100"]["config"]["usb1"] = "host=1234:5678";
     g["100"]["config"]["serial0"] = "socket";
     g["100"]["config"]["net0"] = "virtio=AA:BB:CC:DD:EE:FF,bridge=vmbr0";
-    g["100"]["migrate"]["data"]["not_allowed_nodes"]["n2"]["unavailable_storages"].append("local-lvm");
+    g["100"]["migrate"]["data"]["not_allowed_nodes"]["n2"]["unavailable_storages"].append(
+        "local-lvm");
     g["100"]["migrate"]["data"]["local_disks"].append(Json::Value(Json::objectValue));
     g["100"]["migrate"]["data"]["local_disks"][0]["volid"] = "local-lvm:vm-100-disk-0";
     g["100"]["migrate"]["data"]["local_resources"].append("hostpci0");
@@ -168,7 +174,7 @@ BOOST_AUTO_TEST_CASE(guest_details_config_precondition_and_rrd) {
     g["101"]["rrd"].append(p3);
     g["101"]["config"]["mp0"] = "/srv/data,mp=/data";
     snapshot s = b.build();
-    const guest& vm = s.c.guests[0];
+    const guest &vm = s.c.guests[0];
     BOOST_REQUIRE_EQUAL(vm.disks.size(), 2u);
     BOOST_TEST(vm.disks[0].key == "ide2");
     BOOST_TEST(vm.disks[0].cdrom);
@@ -178,7 +184,7 @@ BOOST_AUTO_TEST_CASE(guest_details_config_precondition_and_rrd) {
     BOOST_TEST(vm.blocked_targets[0].node == "n2");
     BOOST_TEST(vm.blocked_targets[0].reason == "unavailable_storages: local-lvm");
     BOOST_TEST(vm.local_disk_volids.size() == 1u);
-    const guest& ct = s.c.guests[1];
+    const guest &ct = s.c.guests[1];
     BOOST_REQUIRE(ct.cpu_avg.has_value());
     BOOST_TEST(*ct.cpu_avg == 0.3, boost::test_tools::tolerance(1e-12));
     BOOST_TEST(*ct.mem_avg == 2000u);
@@ -191,7 +197,7 @@ BOOST_AUTO_TEST_CASE(ha_rules_groups_and_manager_status) {
     b.guest(100, "n1", 1, GiB, 0, 0);
     b.guest(101, "n1", 1, GiB, 0, 0);
     b.guest(102, "n2", 1, GiB, 0, 0, "lxc");
-    Json::Value& ha = b.extra()["ha"];
+    Json::Value &ha = b.extra()["ha"];
     Json::Value r;
     r["sid"] = "vm:100";
     r["group"] = "g1";
@@ -228,7 +234,7 @@ BOOST_AUTO_TEST_CASE(ha_rules_groups_and_manager_status) {
     ha["manager-status"]["manager_status"]["node_status"]["n3"] = "maintenance";
     ha["manager-status"]["manager_status"]["service_status"]["vm:100"]["state"] = "migrate";
     snapshot s = b.build();
-    const ha_config& h = s.c.ha;
+    const ha_config &h = s.c.ha;
     BOOST_REQUIRE_EQUAL(h.resources.size(), 2u);
     BOOST_TEST(h.resources[0].failback == false); // nofailback of its group
     BOOST_TEST(h.resources[1].state == "ignored");
@@ -255,7 +261,8 @@ BOOST_AUTO_TEST_CASE(options_precedence_and_validation) {
     snapshot s = b.build();
     BOOST_TEST(s.opts.max_migrations == 3u);
     BOOST_TEST((s.opts.mode == load_mode::assigned));
-    auto merged = apply_options_json(s.opts, R"({"max-migrations": 7, "memory-reserve": "2G"})", "config");
+    auto merged =
+        apply_options_json(s.opts, R"({"max-migrations": 7, "memory-reserve": "2G"})", "config");
     BOOST_REQUIRE(merged);
     BOOST_TEST(merged->max_migrations == 7u);
     BOOST_TEST(merged->memory_reserve == 2 * GiB);
@@ -265,7 +272,8 @@ BOOST_AUTO_TEST_CASE(options_precedence_and_validation) {
     BOOST_TEST(o.max_migrations == 9u);
     auto bad = apply_option(o, "cpu-limit", "high");
     BOOST_REQUIRE(!bad);
-    BOOST_TEST(bad.error().to_string() == "--cpu-limit: expected a fraction from 0.05 to 1, got \"high\"");
+    BOOST_TEST(bad.error().to_string() ==
+               "--cpu-limit: expected a fraction from 0.05 to 1, got \"high\"");
     BOOST_TEST(o.max_migrations == 9u); // unchanged by the failed flag
     BOOST_TEST(!apply_option(o, "no-such-option", "1"));
     auto cfg_err = apply_options_json(o, R"({"storage-map": 5})", "config");
@@ -273,7 +281,8 @@ BOOST_AUTO_TEST_CASE(options_precedence_and_validation) {
     BOOST_TEST(cfg_err.error().path == "config.storage-map");
     auto maint = apply_options_json(o, R"({"maintenance-nodes": "n9"})", "config");
     BOOST_REQUIRE(maint);
-    BOOST_TEST(bind_options(s.c, *maint).error().to_string() == "maintenance-nodes: unknown node \"n9\"");
+    BOOST_TEST(bind_options(s.c, *maint).error().to_string() ==
+               "maintenance-nodes: unknown node \"n9\"");
 }
 
 BOOST_AUTO_TEST_CASE(sizes) {

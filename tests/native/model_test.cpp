@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(load_view_keeps_node_overhead_and_moves_demand) {
 BOOST_AUTO_TEST_CASE(memhost_and_rrd_averages_set_demand) {
     snapshot_builder b;
     b.node("n1", 8, 32 * GiB, 0.5, 10 * GiB);
-    Json::Value& g = b.guest(100, "n1", 4, 8 * GiB, 0.5, 2 * GiB);
+    Json::Value &g = b.guest(100, "n1", 4, 8 * GiB, 0.5, 2 * GiB);
     g["memhost"] = static_cast<Json::UInt64>(3 * GiB);
     b.extra()["guests"]["100"]["rrd"]["cpu"] = 0.25;
     snapshot s = b.build();
@@ -63,13 +63,16 @@ BOOST_AUTO_TEST_CASE(memhost_and_rrd_averages_set_demand) {
 BOOST_AUTO_TEST_CASE(tag_policies) {
     snapshot_builder b;
     b.node("Node1", 8, 32 * GiB).node("node2", 8, 32 * GiB);
-    b.guest(100, "node2", 1, GiB, 0, 0)["tags"] = "pvebal-pin-node1;PVEBAL-PIN-node2;pvebal-pin-nowhere";
+    b.guest(100, "node2", 1, GiB, 0, 0)["tags"] =
+        "pvebal-pin-node1;PVEBAL-PIN-node2;pvebal-pin-nowhere";
     b.guest(101, "node2", 1, GiB, 0, 0)["tags"] = "plb_ignore_x;pvebal-priority-7";
-    b.guest(102, "node2", 1, GiB, 0, 0)["tags"] = "plb_anti_affinity_db;plb_affinity_web;plb_pin_node1";
+    b.guest(102, "node2", 1, GiB, 0, 0)["tags"] =
+        "plb_anti_affinity_db;plb_affinity_web;plb_pin_node1";
     snapshot s = b.build();
     options o;
     guest_policy p = policy_of(s.c, o, 0);
-    BOOST_TEST((p.pinned == std::vector<node_id>{0, 1})); // tags match node names case-insensitively
+    BOOST_TEST(
+        (p.pinned == std::vector<node_id>{0, 1})); // tags match node names case-insensitively
     BOOST_TEST((p.unknown_pins == std::vector<std::string>{"pvebal-pin-nowhere"}));
     p = policy_of(s.c, o, 1);
     BOOST_TEST(p.ignored);

@@ -17,7 +17,7 @@ inline constexpr std::uint64_t GiB = 1024ull * 1024 * 1024;
 
 class snapshot_builder {
 public:
-    snapshot_builder& node(const std::string& name, double maxcpu, std::uint64_t maxmem,
+    snapshot_builder &node(const std::string &name, double maxcpu, std::uint64_t maxmem,
                            double cpu = 0, std::uint64_t mem = 0, bool online = true) {
         Json::Value n(Json::objectValue);
         n["type"] = "node";
@@ -32,9 +32,9 @@ public:
         return *this;
     }
     // A guest; returns its entry so a test can add fields (tags, lock, template, hastate...).
-    Json::Value& guest(std::uint32_t vmid, const std::string& node, double maxcpu,
+    Json::Value &guest(std::uint32_t vmid, const std::string &node, double maxcpu,
                        std::uint64_t maxmem, double cpu, std::uint64_t mem,
-                       const std::string& type = "qemu", const std::string& status = "running") {
+                       const std::string &type = "qemu", const std::string &status = "running") {
         Json::Value g(Json::objectValue);
         g["type"] = type;
         g["id"] = type + "/" + std::to_string(vmid);
@@ -48,7 +48,7 @@ public:
         g["mem"] = static_cast<Json::UInt64>(mem);
         return resources_.append(g);
     }
-    snapshot_builder& storage(const std::string& node, const std::string& name, bool shared) {
+    snapshot_builder &storage(const std::string &node, const std::string &name, bool shared) {
         Json::Value s(Json::objectValue);
         s["type"] = "storage";
         s["node"] = node;
@@ -58,8 +58,8 @@ public:
         resources_.append(s);
         return *this;
     }
-    Json::Value& extra() { return extra_; } // ha, guests, options
-    Json::Value& resources() { return resources_; }
+    Json::Value &extra() { return extra_; } // ha, guests, options
+    Json::Value &resources() { return resources_; }
 
     std::string json() const {
         Json::Value root = extra_.isNull() ? Json::Value(Json::objectValue) : extra_;
@@ -81,7 +81,7 @@ private:
     Json::Value extra_;
 };
 
-inline std::string read_text(const std::string& path) {
+inline std::string read_text(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw std::runtime_error("cannot read " + path);
@@ -89,8 +89,10 @@ inline std::string read_text(const std::string& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-inline std::string data_path(const std::string& rel) { return std::string(PVEBAL_TEST_DATA) + "/" + rel; }
-inline std::string shared_path(const std::string& rel) {
+inline std::string data_path(const std::string &rel) {
+    return std::string(PVEBAL_TEST_DATA) + "/" + rel;
+}
+inline std::string shared_path(const std::string &rel) {
     return std::string(PVEBAL_TEST_DATA) + "/../../shared/" + rel;
 }
 

@@ -24,7 +24,7 @@
 namespace pvebal {
 
 struct request {
-    std::string command; // score, plan, evacuate, failover, capacity, place
+    std::string command;  // score, plan, evacuate, failover, capacity, place
     std::string snapshot; // JSON text of the snapshot
     // Options as JSON objects, applied in order after the snapshot's own (origin, text).
     std::vector<std::pair<std::string, std::string>> option_layers;
@@ -37,10 +37,10 @@ struct request {
     output_format format = output_format::json;
 };
 
-result<std::string> execute(const request& r);
+result<std::string> execute(const request &r);
 
 // The commands execute() knows, and the arguments each takes (besides engine options).
-const std::vector<std::pair<std::string, std::vector<std::string>>>& command_args();
+const std::vector<std::pair<std::string, std::vector<std::string>>> &command_args();
 
 } // namespace pvebal
 

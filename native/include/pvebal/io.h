@@ -33,32 +33,32 @@ result<snapshot> read_snapshot(std::string_view json_text);
 
 // Checks the options against the cluster (node names) and applies the node-level ones
 // (maintenance-nodes). Call once the options are final.
-result<void> bind_options(cluster& c, const options& o);
+result<void> bind_options(cluster &c, const options &o);
 
 // Applies an options object (JSON text) on top of `base`; `path` names its origin in errors.
 result<options> apply_options_json(options base, std::string_view json_text,
-                                   const std::string& path);
+                                   const std::string &path);
 
 // Applies one option given as text (a command-line flag): key as in the JSON, e.g.
 // apply_option(o, "max-migrations", "5").
-result<void> apply_option(options& o, const std::string& key, const std::string& value);
+result<void> apply_option(options &o, const std::string &key, const std::string &value);
 
 // Names of every option key, sorted (for help and validation messages).
-const std::vector<std::string>& option_keys();
+const std::vector<std::string> &option_keys();
 
 // Parses a byte size: a plain integer, or a number with a K/M/G/T suffix (powers of 1024).
-result<std::uint64_t> parse_size(const std::string& text);
+result<std::uint64_t> parse_size(const std::string &text);
 
 enum class output_format { text, json };
 
 // Renders answers. JSON is canonical: sorted keys, fixed precision, so equal inputs give
 // byte-identical output.
-std::string render_score(const cluster& c, const options& o, const score_report& r,
+std::string render_score(const cluster &c, const options &o, const score_report &r,
                          output_format f);
 
-std::string render_plan(const cluster& c, const options& o, const plan& p, output_format f);
-std::string render_capacity(const cluster& c, const capacity_report& r, output_format f);
-std::string render_place(const cluster& c, const placement_answer& a, output_format f);
+std::string render_plan(const cluster &c, const options &o, const plan &p, output_format f);
+std::string render_capacity(const cluster &c, const capacity_report &r, output_format f);
+std::string render_place(const cluster &c, const placement_answer &a, output_format f);
 
 } // namespace pvebal
 

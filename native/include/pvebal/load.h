@@ -22,40 +22,44 @@ struct res {
     double cpu = 0;
     double mem = 0;
 
-    res& operator+=(const res& o) {
+    res &operator+=(const res &o) {
         cpu += o.cpu;
         mem += o.mem;
         return *this;
     }
-    res& operator-=(const res& o) {
+    res &operator-=(const res &o) {
         cpu -= o.cpu;
         mem -= o.mem;
         return *this;
     }
-    friend res operator+(res a, const res& b) { return a += b; }
-    friend res operator-(res a, const res& b) { return a -= b; }
-    friend bool operator==(const res&, const res&) = default;
+    friend res operator+(res a, const res &b) { return a += b; }
+    friend res operator-(res a, const res &b) { return a -= b; }
+    friend bool operator==(const res &, const res &) = default;
 };
 
 // Demand of one guest in the given mode (zero for guests that do not run).
-res guest_demand(const guest& g, load_mode mode);
+res guest_demand(const guest &g, load_mode mode);
 
 struct load_view {
     load_mode mode = load_mode::used;
-    std::vector<res> capacity;       // per node: maxcpu, maxmem
-    std::vector<res> base;           // per node: usage not attributed to any guest
-    std::vector<res> demand;         // per guest
-    std::vector<node_id> placement;  // per guest
-    std::vector<res> used;           // per node: base + demand of the guests placed there
+    std::vector<res> capacity;      // per node: maxcpu, maxmem
+    std::vector<res> base;          // per node: usage not attributed to any guest
+    std::vector<res> demand;        // per guest
+    std::vector<node_id> placement; // per guest
+    std::vector<res> used;          // per node: base + demand of the guests placed there
 
-    double cpu_util(node_id n) const { return capacity[n].cpu > 0 ? used[n].cpu / capacity[n].cpu : 0; }
-    double mem_util(node_id n) const { return capacity[n].mem > 0 ? used[n].mem / capacity[n].mem : 0; }
+    double cpu_util(node_id n) const {
+        return capacity[n].cpu > 0 ? used[n].cpu / capacity[n].cpu : 0;
+    }
+    double mem_util(node_id n) const {
+        return capacity[n].mem > 0 ? used[n].mem / capacity[n].mem : 0;
+    }
 
     // Moves a guest's demand to another node.
     void move(guest_id g, node_id to);
 };
 
-load_view make_load_view(const cluster& c, load_mode mode);
+load_view make_load_view(const cluster &c, load_mode mode);
 
 } // namespace pvebal
 

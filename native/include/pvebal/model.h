@@ -46,7 +46,7 @@ struct node {
     std::string ha_state;               // "hastate" of the node entry or HA manager node_status
     std::vector<storage_info> storages; // sorted by name
 
-    const storage_info* find_storage(const std::string& storage) const;
+    const storage_info *find_storage(const std::string &storage) const;
 };
 
 enum class guest_type : std::uint8_t { qemu, lxc };
@@ -96,8 +96,10 @@ struct guest {
     std::vector<blocked_target> blocked_targets; // not_allowed_nodes, sorted by node
     std::vector<std::string> local_disk_volids;  // local_disks of the precondition
 
-    bool has_tag(const std::string& tag) const; // case-insensitive
-    std::string sid() const { return (type == guest_type::qemu ? "vm:" : "ct:") + std::to_string(vmid); }
+    bool has_tag(const std::string &tag) const; // case-insensitive
+    std::string sid() const {
+        return (type == guest_type::qemu ? "vm:" : "ct:") + std::to_string(vmid);
+    }
 };
 
 struct ha_resource {
@@ -112,8 +114,8 @@ struct ha_resource {
 
 struct node_affinity_rule {
     std::string id;
-    std::vector<guest_id> guests;                // sorted
-    std::vector<std::pair<node_id, int>> nodes;  // (node, priority), sorted by node
+    std::vector<guest_id> guests;               // sorted
+    std::vector<std::pair<node_id, int>> nodes; // (node, priority), sorted by node
     bool strict = false;
 };
 
@@ -131,7 +133,7 @@ struct ha_config {
     // Rules or references that were dropped, as pve-ha-manager would ("Drop rule ...").
     std::vector<std::string> dropped;
 
-    const ha_resource* find(guest_id g) const;
+    const ha_resource *find(guest_id g) const;
 };
 
 struct cluster {
@@ -139,12 +141,12 @@ struct cluster {
     std::vector<guest> guests; // sorted by vmid
     ha_config ha;
 
-    std::optional<node_id> find_node(const std::string& name) const;
+    std::optional<node_id> find_node(const std::string &name) const;
     std::optional<guest_id> find_guest(std::uint32_t vmid) const;
 };
 
 // Splits a PVE tag string ("a;b", also accepting ',' and spaces as the API does).
-std::vector<std::string> split_tags(const std::string& tags);
+std::vector<std::string> split_tags(const std::string &tags);
 
 } // namespace pvebal
 

@@ -31,26 +31,26 @@ struct options {
     double pressure_weight = 10.0;    // weight of that penalty relative to the variance
 
     // --- hard limits (no plan may pass through a state beyond them) -----------------------
-    double cpu_limit = 0.90;             // fraction of a node's threads a target may reach
-    double memory_limit = 0.90;          // fraction of a node's memory a target may reach
+    double cpu_limit = 0.90;                // fraction of a node's threads a target may reach
+    double memory_limit = 0.90;             // fraction of a node's memory a target may reach
     std::uint64_t memory_reserve = 1 * gib; // and at least this much memory stays free
     std::optional<double> max_vcpu_ratio;   // assigned vCPUs / threads (overcommit), unset = off
     std::optional<double> max_memory_ratio; // assigned memory / node memory, unset = off
     bool allow_container_restart = false;   // containers only move by restart migration
     bool honor_proxlb_tags = true;          // plb_ignore_*, plb_pin_*, plb_(anti_)affinity_*
-    std::vector<std::string> maintenance_nodes;                  // drained like HA maintenance
+    std::vector<std::string> maintenance_nodes;                   // drained like HA maintenance
     std::vector<std::pair<std::string, std::string>> storage_map; // local storage src -> target
 
     // --- balance -------------------------------------------------------------------------
     unsigned max_migrations = 10;
-    double threshold = 0.02;        // plan nothing when the objective is already at or below
+    double threshold = 0.02;         // plan nothing when the objective is already at or below
     double min_improvement = 0.0005; // each move must lower the objective by at least this
-    double cost_weight = 0.002;     // objective reduction demanded per minute of migration time
+    double cost_weight = 0.002;      // objective reduction demanded per minute of migration time
 
     // --- migration cost model ------------------------------------------------------------
-    double bandwidth = 1.0 * gib;     // bytes/s available to one migration
-    double max_downtime = 0.1;        // s, QEMU's default downtime-limit
-    double restart_downtime = 30.0;   // s, container shutdown + start
+    double bandwidth = 1.0 * gib;                   // bytes/s available to one migration
+    double max_downtime = 0.1;                      // s, QEMU's default downtime-limit
+    double restart_downtime = 30.0;                 // s, container shutdown + start
     double dirty_rate_per_cpu = 64.0 * 1024 * 1024; // bytes/s dirtied per busy vCPU
 
     // --- ordering ------------------------------------------------------------------------

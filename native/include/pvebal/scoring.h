@@ -54,25 +54,25 @@ struct metrics {
 };
 
 // Active nodes: online and not in maintenance.
-std::vector<bool> active_nodes(const cluster& c);
+std::vector<bool> active_nodes(const cluster &c);
 
-metrics compute_metrics(const cluster& c, const load_view& v, const options& o);
+metrics compute_metrics(const cluster &c, const load_view &v, const options &o);
 
 // PVE CRS imbalance of the given node loads (already averaged cpu%/mem%).
-double pve_imbalance(const std::vector<double>& loads);
+double pve_imbalance(const std::vector<double> &loads);
 
 // Incrementally maintained objective: O(1) to evaluate moving demand between two nodes.
 class objective_state {
 public:
-    objective_state(const cluster& c, const load_view& v, const options& o);
+    objective_state(const cluster &c, const load_view &v, const options &o);
     // With an explicit set of active nodes (e.g. the survivors of a failure scenario).
-    objective_state(std::vector<bool> active, const load_view& v, const options& o);
+    objective_state(std::vector<bool> active, const load_view &v, const options &o);
 
-    double value() const;                // the objective, sqrt(J)
+    double value() const; // the objective, sqrt(J)
     double j() const { return j_of(sum_, sumsq_, press_); }
     // J after moving `d` from node `from` to node `to` (either may be no_node).
-    double j_after(node_id from, node_id to, const res& d) const;
-    void apply(node_id from, node_id to, const res& d);
+    double j_after(node_id from, node_id to, const res &d) const;
+    void apply(node_id from, node_id to, const res &d);
     // Utilisation of node n, per resource, as the state sees it.
     double util(node_id n, int r) const { return util_[n][r]; }
     bool active(node_id n) const { return active_[n]; }
@@ -81,7 +81,7 @@ private:
     struct acc {
         double v[2] = {0, 0};
     };
-    double j_of(const acc& sum, const acc& sumsq, const acc& press) const;
+    double j_of(const acc &sum, const acc &sumsq, const acc &press) const;
     double pressure(double u) const;
 
     std::vector<bool> active_;

@@ -126,7 +126,8 @@ std::optional<rejection> static_target_check(const cluster& c, const options& o,
     }
     for (const blocked_target& b : gs.blocked_targets) {
         if (b.node == nd.name) {
-            return rejection{"precondition", "migrate precondition does not allow " + nd.name + ": " + b.reason};
+            return rejection{"precondition",
+                             "migrate precondition does not allow " + nd.name + ": " + b.reason};
         }
     }
     if (auto r = storage_check(c, o, gs, n)) {

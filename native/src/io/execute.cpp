@@ -10,22 +10,26 @@ namespace pvebal {
 namespace {
 
 struct context {
-    const request& r;
+    const request &r;
     snapshot snap;
     options opts;
 };
 
-std::string arg_path(const request& r, const std::string& key) { return r.arg_prefix + key; }
+std::string arg_path(const request &r, const std::string &key) {
+    return r.arg_prefix + key;
+}
 
-bool has(const request& r, const char* key) { return r.args.count(key) > 0; }
+bool has(const request &r, const char *key) {
+    return r.args.count(key) > 0;
+}
 
-result<std::vector<node_id>> node_list(const context& x, const char* key) {
+result<std::vector<node_id>> node_list(const context &x, const char *key) {
     auto it = x.r.args.find(key);
     if (it == x.r.args.end() || it->second.empty()) {
         return fail(arg_path(x.r, key), "required: NODE[,NODE...]");
     }
     std::vector<node_id> out;
-    for (const std::string& name : split_tags(it->second)) {
+    for (const std::string &name : split_tags(it->second)) {
         auto n = x.snap.c.find_node(name);
         if (!n) {
             return fail(arg_path(x.r, key), "unknown node \"" + name + "\"");
@@ -35,7 +39,7 @@ result<std::vector<node_id>> node_list(const context& x, const char* key) {
     return out;
 }
 
-result<long> int_arg(const context& x, const char* key, long def, long lo, long hi) {
+result<long> int_arg(const context &x, const char *key, long def, long lo, long hi) {
     auto it = x.r.args.find(key);
     if (it == x.r.args.end()) {
         return def;
@@ -46,13 +50,13 @@ result<long> int_arg(const context& x, const char* key, long def, long lo, long 
         if (pos == it->second.size() && v >= lo && v <= hi) {
             return v;
         }
-    } catch (const std::exception&) {
+    } catch (const std::exception &) {
     }
     return fail(arg_path(x.r, key), "expected an integer from " + std::to_string(lo) + " to " +
                                         std::to_string(hi) + ", got '" + it->second + "'");
 }
 
-result<bool> bool_arg(const context& x, const char* key) {
+result<bool> bool_arg(const context &x, const char *key) {
     auto it = x.r.args.find(key);
     if (it == x.r.args.end()) {
         return false;
@@ -63,11 +67,12 @@ result<bool> bool_arg(const context& x, const char* key) {
     if (it->second == "0" || it->second == "false") {
         return false;
     }
-    return fail(arg_path(x.r, key), "expected a boolean (0, 1, true or false), got '" + it->second + "'");
+    return fail(arg_path(x.r, key),
+                "expected a boolean (0, 1, true or false), got '" + it->second + "'");
 }
 
-result<std::string> run_place(const context& x) {
-    const cluster& c = x.snap.c;
+result<std::string> run_place(const context &x) {
+    const cluster &c = x.snap.c;
     placement_request req;
     if (has(x.r, "vmid")) {
         if (has(x.r, "cpu") || has(x.r, "mem")) {
@@ -79,14 +84,15 @@ result<std::string> run_place(const context& x) {
         }
         auto g = c.find_guest(static_cast<std::uint32_t>(*vmid));
         if (!g) {
-            return fail(arg_path(x.r, "vmid"), "no guest " + std::to_string(*vmid) + " in the snapshot");
+            return fail(arg_path(x.r, "vmid"),
+                        "no guest " + std::to_string(*vmid) + " in the snapshot");
         }
         req.guest = *g;
     } else {
         if (!has(x.r, "cpu") || !has(x.r, "mem")) {
             return fail(arg_path(x.r, "vmid"), "required: a vmid, or cpu and mem for a new guest");
         }
-        const std::string& cpu_text = x.r.args.at("cpu");
+        const std::string &cpu_text = x.r.args.at("cpu");
         double cpu = -1;
         try {
             size_t pos = 0;
@@ -94,14 +100,16 @@ result<std::string> run_place(const context& x) {
             if (pos != cpu_text.size()) {
                 cpu = -1;
             }
-        } catch (const std::exception&) {
+        } catch (const std::exception &) {
         }
         if (!(cpu >= 0 && cpu <= 16384)) {
-            return fail(arg_path(x.r, "cpu"), "expected a number of cores from 0 to 16384, got '" + cpu_text + "'");
+            return fail(arg_path(x.r, "cpu"),
+                        "expected a number of cores from 0 to 16384, got '" + cpu_text + "'");
         }
         auto mem = parse_size(x.r.args.at("mem"));
         if (!mem) {
-            return fail(arg_path(x.r, "mem"), "expected bytes or a size like 8G, got '" + x.r.args.at("mem") + "'");
+            return fail(arg_path(x.r, "mem"),
+                        "expected bytes or a size like 8G, got '" + x.r.args.at("mem") + "'");
         }
         req.demand = {cpu, static_cast<double>(*mem)};
         if (has(x.r, "tags")) {
@@ -109,7 +117,7 @@ result<std::string> run_place(const context& x) {
         }
     }
     if (has(x.r, "apart-from")) {
-        for (const std::string& v : split_tags(x.r.args.at("apart-from"))) {
+        for (const std::string &v : split_tags(x.r.args.at("apart-from"))) {
             std::optional<guest_id> g;
             if (!v.empty() && v.size() <= 9 && std::all_of(v.begin(), v.end(), ::isdigit)) {
                 g = c.find_guest(static_cast<std::uint32_t>(std::stoul(v)));
@@ -129,7 +137,7 @@ result<std::string> run_place(const context& x) {
 
 } // namespace
 
-const std::vector<std::pair<std::string, std::vector<std::string>>>& command_args() {
+const std::vector<std::pair<std::string, std::vector<std::string>>> &command_args() {
     static const std::vector<std::pair<std::string, std::vector<std::string>>> table = {
         {"score", {}},
         {"plan", {}},
@@ -141,9 +149,10 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& command_arg
     return table;
 }
 
-result<std::string> execute(const request& r) {
-    const auto& table = command_args();
-    auto cmd = std::find_if(table.begin(), table.end(), [&](const auto& e) { return e.first == r.command; });
+result<std::string> execute(const request &r) {
+    const auto &table = command_args();
+    auto cmd = std::find_if(table.begin(), table.end(),
+                            [&](const auto &e) { return e.first == r.command; });
     if (cmd == table.end()) {
         return fail("command", "unknown command '" + r.command + "'");
     }
@@ -153,15 +162,15 @@ result<std::string> execute(const request& r) {
     }
     context x{r, std::move(*snap), {}};
     x.opts = x.snap.opts;
-    for (const auto& [origin, text] : r.option_layers) {
+    for (const auto &[origin, text] : r.option_layers) {
         auto merged = apply_options_json(x.opts, text, origin);
         if (!merged) {
             return std::unexpected(merged.error());
         }
         x.opts = *merged;
     }
-    for (const auto& [key, value] : r.args) {
-        const auto& own = cmd->second;
+    for (const auto &[key, value] : r.args) {
+        const auto &own = cmd->second;
         if (std::find(own.begin(), own.end(), key) != own.end()) {
             continue;
         }
@@ -176,7 +185,7 @@ result<std::string> execute(const request& r) {
     if (auto ok = bind_options(x.snap.c, x.opts); !ok) {
         return std::unexpected(ok.error());
     }
-    const cluster& c = x.snap.c;
+    const cluster &c = x.snap.c;
     if (r.command == "score") {
         return render_score(c, x.opts, make_score_report(c, x.opts), r.format);
     }
@@ -214,8 +223,8 @@ result<std::string> execute(const request& r) {
         if (!all) {
             return std::unexpected(all.error());
         }
-        return render_capacity(c, plan_capacity(c, x.opts, static_cast<int>(*target), *all, *max_scenarios),
-                               r.format);
+        return render_capacity(
+            c, plan_capacity(c, x.opts, static_cast<int>(*target), *all, *max_scenarios), r.format);
     }
     return run_place(x);
 }

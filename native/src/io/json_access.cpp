@@ -6,7 +6,7 @@
 
 namespace pvebal::detail {
 
-std::string describe(const Json::Value& v) {
+std::string describe(const Json::Value &v) {
     switch (v.type()) {
     case Json::nullValue:
         return "null";
@@ -35,7 +35,7 @@ std::string describe(const Json::Value& v) {
     }
 }
 
-Json::Value parse_json(std::string_view text, const std::string& what) {
+Json::Value parse_json(std::string_view text, const std::string &what) {
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_);
     b["stackLimit"] = 200;
@@ -48,7 +48,7 @@ Json::Value parse_json(std::string_view text, const std::string& what) {
     bool ok = false;
     try {
         ok = reader->parse(text.data(), text.data() + text.size(), &root, &errs);
-    } catch (const Json::Exception& e) {
+    } catch (const Json::Exception &e) {
         // jsoncpp throws (instead of reporting) when nesting exceeds stackLimit.
         reject(what, std::string("invalid JSON (") + e.what() + ")");
     }
@@ -75,8 +75,8 @@ Json::Value parse_json(std::string_view text, const std::string& what) {
     return root;
 }
 
-double as_number(const Json::Value& v, const std::string& path, double lo, double hi,
-                 const char* expected) {
+double as_number(const Json::Value &v, const std::string &path, double lo, double hi,
+                 const char *expected) {
     if (!v.isNumeric() || v.isBool()) {
         reject(path, std::string("expected ") + expected + ", got " + describe(v));
     }
@@ -87,15 +87,15 @@ double as_number(const Json::Value& v, const std::string& path, double lo, doubl
     return d;
 }
 
-std::uint64_t as_uint(const Json::Value& v, const std::string& path, std::uint64_t hi,
-                      const char* expected) {
+std::uint64_t as_uint(const Json::Value &v, const std::string &path, std::uint64_t hi,
+                      const char *expected) {
     if (!v.isNumeric() || v.isBool() || !v.isUInt64() || v.asUInt64() > hi) {
         reject(path, std::string("expected ") + expected + ", got " + describe(v));
     }
     return v.asUInt64();
 }
 
-bool as_bool(const Json::Value& v, const std::string& path) {
+bool as_bool(const Json::Value &v, const std::string &path) {
     if (v.isBool()) {
         return v.asBool();
     }
@@ -108,23 +108,23 @@ bool as_bool(const Json::Value& v, const std::string& path) {
     reject(path, "expected a boolean (0, 1, true or false), got " + describe(v));
 }
 
-std::string as_string(const Json::Value& v, const std::string& path) {
+std::string as_string(const Json::Value &v, const std::string &path) {
     if (!v.isString()) {
         reject(path, "expected a string, got " + describe(v));
     }
     return v.asString();
 }
 
-std::optional<std::string> opt_string(const Json::Value& obj, const char* key,
-                                      const std::string& path) {
-    const Json::Value* v = obj.find(key, key + std::char_traits<char>::length(key));
+std::optional<std::string> opt_string(const Json::Value &obj, const char *key,
+                                      const std::string &path) {
+    const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
     return as_string(*v, key_path(path, key));
 }
 
-std::string req_string(const Json::Value& obj, const char* key, const std::string& path) {
+std::string req_string(const Json::Value &obj, const char *key, const std::string &path) {
     auto s = opt_string(obj, key, path);
     if (!s) {
         reject(key_path(path, key), "missing, expected a string");
@@ -132,27 +132,27 @@ std::string req_string(const Json::Value& obj, const char* key, const std::strin
     return *s;
 }
 
-std::optional<double> opt_number(const Json::Value& obj, const char* key, const std::string& path,
-                                 double lo, double hi, const char* expected) {
-    const Json::Value* v = obj.find(key, key + std::char_traits<char>::length(key));
+std::optional<double> opt_number(const Json::Value &obj, const char *key, const std::string &path,
+                                 double lo, double hi, const char *expected) {
+    const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
     return as_number(*v, key_path(path, key), lo, hi, expected);
 }
 
-std::optional<std::uint64_t> opt_uint(const Json::Value& obj, const char* key,
-                                      const std::string& path, std::uint64_t hi,
-                                      const char* expected) {
-    const Json::Value* v = obj.find(key, key + std::char_traits<char>::length(key));
+std::optional<std::uint64_t> opt_uint(const Json::Value &obj, const char *key,
+                                      const std::string &path, std::uint64_t hi,
+                                      const char *expected) {
+    const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
     return as_uint(*v, key_path(path, key), hi, expected);
 }
 
-std::optional<bool> opt_bool(const Json::Value& obj, const char* key, const std::string& path) {
-    const Json::Value* v = obj.find(key, key + std::char_traits<char>::length(key));
+std::optional<bool> opt_bool(const Json::Value &obj, const char *key, const std::string &path) {
+    const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }

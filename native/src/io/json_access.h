@@ -15,40 +15,45 @@ namespace pvebal::detail {
 // Thrown inside the io module only; read_snapshot() turns it into an error value.
 struct input_error : std::runtime_error {
     std::string path;
-    input_error(std::string p, const std::string& msg) : std::runtime_error(msg), path(std::move(p)) {}
+    input_error(std::string p, const std::string &msg)
+        : std::runtime_error(msg), path(std::move(p)) {}
 };
 
-[[noreturn]] inline void reject(const std::string& path, const std::string& msg) {
+[[noreturn]] inline void reject(const std::string &path, const std::string &msg) {
     throw input_error(path, msg);
 }
 
 // "got ..." part of a message: the offending value, abbreviated.
-std::string describe(const Json::Value& v);
+std::string describe(const Json::Value &v);
 
-Json::Value parse_json(std::string_view text, const std::string& what);
+Json::Value parse_json(std::string_view text, const std::string &what);
 
-inline std::string key_path(const std::string& base, const std::string& key) {
+inline std::string key_path(const std::string &base, const std::string &key) {
     return base.empty() ? key : base + "." + key;
 }
-inline std::string index_path(const std::string& base, Json::ArrayIndex i) {
+inline std::string index_path(const std::string &base, Json::ArrayIndex i) {
     return base + "[" + std::to_string(i) + "]";
 }
 
 // Field readers: `obj` must be an object. Missing optional fields give nullopt; present ones
 // must have the right type and range, or the reader rejects with the field's path.
-std::optional<std::string> opt_string(const Json::Value& obj, const char* key, const std::string& path);
-std::string req_string(const Json::Value& obj, const char* key, const std::string& path);
-std::optional<double> opt_number(const Json::Value& obj, const char* key, const std::string& path,
-                                 double lo, double hi, const char* expected);
-std::optional<std::uint64_t> opt_uint(const Json::Value& obj, const char* key, const std::string& path,
-                                      std::uint64_t hi, const char* expected);
-std::optional<bool> opt_bool(const Json::Value& obj, const char* key, const std::string& path);
+std::optional<std::string> opt_string(const Json::Value &obj, const char *key,
+                                      const std::string &path);
+std::string req_string(const Json::Value &obj, const char *key, const std::string &path);
+std::optional<double> opt_number(const Json::Value &obj, const char *key, const std::string &path,
+                                 double lo, double hi, const char *expected);
+std::optional<std::uint64_t> opt_uint(const Json::Value &obj, const char *key,
+                                      const std::string &path, std::uint64_t hi,
+                                      const char *expected);
+std::optional<bool> opt_bool(const Json::Value &obj, const char *key, const std::string &path);
 
 // The same for a bare value (arrays, option values).
-double as_number(const Json::Value& v, const std::string& path, double lo, double hi, const char* expected);
-std::uint64_t as_uint(const Json::Value& v, const std::string& path, std::uint64_t hi, const char* expected);
-bool as_bool(const Json::Value& v, const std::string& path);
-std::string as_string(const Json::Value& v, const std::string& path);
+double as_number(const Json::Value &v, const std::string &path, double lo, double hi,
+                 const char *expected);
+std::uint64_t as_uint(const Json::Value &v, const std::string &path, std::uint64_t hi,
+                      const char *expected);
+bool as_bool(const Json::Value &v, const std::string &path);
+std::string as_string(const Json::Value &v, const std::string &path);
 
 } // namespace pvebal::detail
 

@@ -13,13 +13,15 @@ Json::Value num(double v) {
     return Json::Value(r);
 }
 
-Json::Value bytes(double v) { return Json::Value(static_cast<Json::Int64>(std::llround(v))); }
+Json::Value bytes(double v) {
+    return Json::Value(static_cast<Json::Int64>(std::llround(v)));
+}
 
 namespace {
 
 // jsoncpp's own pretty printer puts a newline before nested braces; ours writes the compact
 // style of pvesh and jq (`"key": {`), keys sorted (jsoncpp objects are ordered maps).
-void write_json(const Json::Value& v, int indent, std::string& out) {
+void write_json(const Json::Value &v, int indent, std::string &out) {
     static const Json::StreamWriterBuilder scalar = [] {
         Json::StreamWriterBuilder b;
         b["indentation"] = "";
@@ -36,7 +38,7 @@ void write_json(const Json::Value& v, int indent, std::string& out) {
         }
         out += "{\n";
         bool first = true;
-        for (const std::string& key : v.getMemberNames()) {
+        for (const std::string &key : v.getMemberNames()) {
             out += first ? "" : ",\n";
             first = false;
             out += pad + Json::writeString(scalar, Json::Value(key)) + ": ";
@@ -61,14 +63,14 @@ void write_json(const Json::Value& v, int indent, std::string& out) {
 
 } // namespace
 
-std::string to_json_text(const Json::Value& v) {
+std::string to_json_text(const Json::Value &v) {
     std::string out;
     write_json(v, 0, out);
     return out + "\n";
 }
 
 namespace {
-Json::Value stats_json(const resource_stats& s) {
+Json::Value stats_json(const resource_stats &s) {
     Json::Value o(Json::objectValue);
     o["mean"] = num(s.mean);
     o["stddev"] = num(s.stddev);
@@ -79,7 +81,7 @@ Json::Value stats_json(const resource_stats& s) {
 }
 } // namespace
 
-Json::Value metrics_json(const metrics& m) {
+Json::Value metrics_json(const metrics &m) {
     Json::Value o(Json::objectValue);
     o["objective"] = num(m.objective);
     o["imbalance"] = num(m.pve_imbalance);
@@ -88,8 +90,8 @@ Json::Value metrics_json(const metrics& m) {
     return o;
 }
 
-Json::Value node_json(const cluster& c, const node_metrics& nm) {
-    const node& n = c.nodes[nm.node];
+Json::Value node_json(const cluster &c, const node_metrics &nm) {
+    const node &n = c.nodes[nm.node];
     Json::Value o(Json::objectValue);
     o["node"] = n.name;
     o["status"] = n.online ? "online" : "offline";
@@ -110,14 +112,14 @@ Json::Value node_json(const cluster& c, const node_metrics& nm) {
     return o;
 }
 
-Json::Value rejection_json(const rejection& r) {
+Json::Value rejection_json(const rejection &r) {
     Json::Value o(Json::objectValue);
     o["constraint"] = r.constraint;
     o["message"] = r.message;
     return o;
 }
 
-Json::Value warning_json(const cluster& c, const warning& w) {
+Json::Value warning_json(const cluster &c, const warning &w) {
     Json::Value o(Json::objectValue);
     o["kind"] = w.kind;
     o["message"] = w.message;
@@ -130,7 +132,7 @@ Json::Value warning_json(const cluster& c, const warning& w) {
     }
     if (!w.reasons.empty()) {
         Json::Value rs(Json::arrayValue);
-        for (const rejection& r : w.reasons) {
+        for (const rejection &r : w.reasons) {
             rs.append(rejection_json(r));
         }
         o["reasons"] = rs;
@@ -156,7 +158,7 @@ std::string pct(double fraction) {
 
 std::string human_bytes(double b) {
     char buf[32];
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     int u = 0;
     double v = b;
     while (std::fabs(v) >= 1024 && u < 5) {
@@ -167,8 +169,8 @@ std::string human_bytes(double b) {
     return buf;
 }
 
-std::string guest_label(const cluster& c, guest_id g) {
-    const guest& gs = c.guests[g];
+std::string guest_label(const cluster &c, guest_id g) {
+    const guest &gs = c.guests[g];
     std::string s = (gs.type == guest_type::qemu ? "vm " : "ct ") + std::to_string(gs.vmid);
     if (!gs.name.empty()) {
         s += " (" + gs.name + ")";
@@ -176,9 +178,9 @@ std::string guest_label(const cluster& c, guest_id g) {
     return s;
 }
 
-std::string node_table(const cluster& c, const metrics& m) {
+std::string node_table(const cluster &c, const metrics &m) {
     size_t w = 4;
-    for (const node& n : c.nodes) {
+    for (const node &n : c.nodes) {
         w = std::max(w, n.name.size());
     }
     std::string out;
@@ -186,8 +188,8 @@ std::string node_table(const cluster& c, const metrics& m) {
     std::snprintf(buf, sizeof buf, "%-*s  %-29s  %-29s  %s\n", static_cast<int>(w), "NODE", "CPU",
                   "MEMORY", "GUESTS");
     out += buf;
-    for (const node_metrics& nm : m.nodes) {
-        const node& n = c.nodes[nm.node];
+    for (const node_metrics &nm : m.nodes) {
+        const node &n = c.nodes[nm.node];
         std::string state = !n.online ? "  (offline)" : n.maintenance ? "  (maintenance)" : "";
         std::snprintf(buf, sizeof buf, "%-*s  %s %s  %s %s  %6d%s\n", static_cast<int>(w),
                       n.name.c_str(), bar(nm.cpu_util, 20).c_str(), pct(nm.cpu_util).c_str(),
@@ -198,25 +200,28 @@ std::string node_table(const cluster& c, const metrics& m) {
     return out;
 }
 
-std::string metrics_text(const metrics& m) {
+std::string metrics_text(const metrics &m) {
     char buf[512];
     std::string out;
-    std::snprintf(buf, sizeof buf, "  objective  %.4f   (pve-balancer: per-resource deviation + pressure, lower is better)\n",
-                  m.objective);
+    std::snprintf(
+        buf, sizeof buf,
+        "  objective  %.4f   (pve-balancer: per-resource deviation + pressure, lower is better)\n",
+        m.objective);
     out += buf;
-    std::snprintf(buf, sizeof buf, "  imbalance  %.4f   (Proxmox CRS: CV of mean(cpu, mem) / sqrt(n-1))\n",
+    std::snprintf(buf, sizeof buf,
+                  "  imbalance  %.4f   (Proxmox CRS: CV of mean(cpu, mem) / sqrt(n-1))\n",
                   m.pve_imbalance);
     out += buf;
     for (auto [label, s] : {std::pair{"cpu", &m.cpu}, std::pair{"memory", &m.mem}}) {
-        std::snprintf(buf, sizeof buf, "  %-9s  mean %s  stddev %s  min %s  max %s  spread %s\n", label,
-                      pct(s->mean).c_str(), pct(s->stddev).c_str(), pct(s->min).c_str(),
+        std::snprintf(buf, sizeof buf, "  %-9s  mean %s  stddev %s  min %s  max %s  spread %s\n",
+                      label, pct(s->mean).c_str(), pct(s->stddev).c_str(), pct(s->min).c_str(),
                       pct(s->max).c_str(), pct(s->spread).c_str());
         out += buf;
     }
     return out;
 }
 
-std::string warning_text(const cluster& c, const warning& w) {
+std::string warning_text(const cluster &c, const warning &w) {
     std::string subject = w.node ? c.nodes[*w.node].name : w.guest ? guest_label(c, *w.guest) : "";
     std::string s = "  " + (subject.empty() ? "" : subject + ": ") + w.message;
     for (size_t i = 0; i < w.reasons.size(); ++i) {

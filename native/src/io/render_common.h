@@ -15,20 +15,20 @@ namespace pvebal::detail {
 // Doubles are rounded to 6 decimals before writing: float noise never reaches the output.
 Json::Value num(double v);
 Json::Value bytes(double v);
-std::string to_json_text(const Json::Value& v);
+std::string to_json_text(const Json::Value &v);
 
-Json::Value metrics_json(const metrics& m);
-Json::Value node_json(const cluster& c, const node_metrics& nm);
-Json::Value warning_json(const cluster& c, const warning& w);
-Json::Value rejection_json(const rejection& r);
+Json::Value metrics_json(const metrics &m);
+Json::Value node_json(const cluster &c, const node_metrics &nm);
+Json::Value warning_json(const cluster &c, const warning &w);
+Json::Value rejection_json(const rejection &r);
 
 std::string bar(double fraction, int width);
 std::string pct(double fraction);
 std::string human_bytes(double b);
-std::string guest_label(const cluster& c, guest_id g);
-std::string node_table(const cluster& c, const metrics& m);
-std::string metrics_text(const metrics& m);
-std::string warning_text(const cluster& c, const warning& w);
+std::string guest_label(const cluster &c, guest_id g);
+std::string node_table(const cluster &c, const metrics &m);
+std::string metrics_text(const metrics &m);
+std::string warning_text(const cluster &c, const warning &w);
 
 } // namespace pvebal::detail
 

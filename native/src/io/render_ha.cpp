@@ -12,14 +12,14 @@ using namespace detail;
 
 namespace {
 
-Json::Value shortfall_json(const res& r) {
+Json::Value shortfall_json(const res &r) {
     Json::Value o(Json::objectValue);
     o["memory"] = bytes(r.mem);
     o["cpu"] = num(r.cpu);
     return o;
 }
 
-Json::Value scenario_json(const cluster& c, const failure_scenario& s) {
+Json::Value scenario_json(const cluster &c, const failure_scenario &s) {
     Json::Value o(Json::objectValue);
     Json::Value nodes(Json::arrayValue);
     for (node_id n : s.failed) {
@@ -37,21 +37,23 @@ Json::Value scenario_json(const cluster& c, const failure_scenario& s) {
     return o;
 }
 
-std::string scenario_text(const cluster& c, const failure_scenario& s) {
+std::string scenario_text(const cluster &c, const failure_scenario &s) {
     std::string nodes;
     for (node_id n : s.failed) {
         nodes += (nodes.empty() ? "" : "+") + c.nodes[n].name;
     }
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%s fails: %d guest(s) cannot restart", nodes.c_str(), s.unplaced);
+    std::snprintf(buf, sizeof buf, "%s fails: %d guest(s) cannot restart", nodes.c_str(),
+                  s.unplaced);
     std::string out = buf;
     if (s.unplaced > s.rule_blocked) {
-        std::snprintf(buf, sizeof buf, ", short of %s and %.1f cores", human_bytes(s.shortfall.mem).c_str(),
-                      s.shortfall.cpu);
+        std::snprintf(buf, sizeof buf, ", short of %s and %.1f cores",
+                      human_bytes(s.shortfall.mem).c_str(), s.shortfall.cpu);
         out += buf;
     }
     if (s.rule_blocked > 0) {
-        out += ", " + std::to_string(s.rule_blocked) + " of them with no allowed surviving node (pins, strict HA rules)";
+        out += ", " + std::to_string(s.rule_blocked) +
+               " of them with no allowed surviving node (pins, strict HA rules)";
     }
     if (!s.guests.empty()) {
         out += " (";
@@ -65,7 +67,7 @@ std::string scenario_text(const cluster& c, const failure_scenario& s) {
 
 } // namespace
 
-std::string render_capacity(const cluster& c, const capacity_report& r, output_format f) {
+std::string render_capacity(const cluster &c, const capacity_report &r, output_format f) {
     if (f == output_format::json) {
         Json::Value root(Json::objectValue);
         root["kind"] = "capacity";
@@ -92,7 +94,7 @@ std::string render_capacity(const cluster& c, const capacity_report& r, output_f
         }
         root["unrecoverable"] = un;
         Json::Value hr(Json::arrayValue);
-        for (const node_headroom& h : r.headroom) {
+        for (const node_headroom &h : r.headroom) {
             Json::Value j(Json::objectValue);
             j["node"] = c.nodes[h.node].name;
             j["cpu"] = num(h.cpu);
@@ -105,13 +107,16 @@ std::string render_capacity(const cluster& c, const capacity_report& r, output_f
     }
     std::string out;
     char buf[512];
-    std::snprintf(buf, sizeof buf, "HA capacity: %d active node(s), %d guest(s) to restart on failure\n\n", r.nodes,
+    std::snprintf(buf, sizeof buf,
+                  "HA capacity: %d active node(s), %d guest(s) to restart on failure\n\n", r.nodes,
                   r.ha_guests);
     out += buf;
     if (r.exact) {
-        std::snprintf(buf, sizeof buf, "The cluster absorbs %d node failure(s) (N+%d).\n", r.tolerated, r.tolerated);
+        std::snprintf(buf, sizeof buf, "The cluster absorbs %d node failure(s) (N+%d).\n",
+                      r.tolerated, r.tolerated);
     } else {
-        std::snprintf(buf, sizeof buf, "The cluster absorbs at least %d and at most %d node failure(s).\n",
+        std::snprintf(buf, sizeof buf,
+                      "The cluster absorbs at least %d and at most %d node failure(s).\n",
                       r.tolerated, r.upper_bound);
     }
     out += buf;
@@ -119,17 +124,21 @@ std::string render_capacity(const cluster& c, const capacity_report& r, output_f
     if (r.worst) {
         out += "  worst case: " + scenario_text(c, *r.worst) + "\n";
     }
-    std::snprintf(buf, sizeof buf, "\nTarget N+%d: %s\n", r.target, r.target_met ? "met" : "NOT met");
+    std::snprintf(buf, sizeof buf, "\nTarget N+%d: %s\n", r.target,
+                  r.target_met ? "met" : "NOT met");
     out += buf;
     if (!r.target_met && r.worst_at_target) {
         out += "  worst case: " + scenario_text(c, *r.worst_at_target) + "\n";
         if (r.reserve_needed.mem > 0 || r.reserve_needed.cpu > 0) {
-            std::snprintf(buf, sizeof buf, "  reserve needed: %s of memory and %.1f cores more, where the guests fit\n",
-                          human_bytes(r.reserve_needed.mem).c_str(), r.reserve_needed.cpu);
+            std::snprintf(
+                buf, sizeof buf,
+                "  reserve needed: %s of memory and %.1f cores more, where the guests fit\n",
+                human_bytes(r.reserve_needed.mem).c_str(), r.reserve_needed.cpu);
             out += buf;
         }
         if (r.worst_at_target->rule_blocked > 0) {
-            out += "  more capacity does not help the guests with no allowed surviving node: relax their pins or HA rules\n";
+            out += "  more capacity does not help the guests with no allowed surviving node: relax "
+                   "their pins or HA rules\n";
         }
     }
     if (!r.unrecoverable.empty()) {
@@ -140,27 +149,28 @@ std::string render_capacity(const cluster& c, const capacity_report& r, output_f
         out += "\n";
     }
     size_t w = 4;
-    for (const node& n : c.nodes) {
+    for (const node &n : c.nodes) {
         w = std::max(w, n.name.size());
     }
-    std::snprintf(buf, sizeof buf, "\n%-*s  %10s  %12s  %12s\n", static_cast<int>(w), "NODE", "CPU FREE", "MEMORY FREE",
-                  "HA MEMORY");
+    std::snprintf(buf, sizeof buf, "\n%-*s  %10s  %12s  %12s\n", static_cast<int>(w), "NODE",
+                  "CPU FREE", "MEMORY FREE", "HA MEMORY");
     out += buf;
-    for (const node_headroom& h : r.headroom) {
-        std::snprintf(buf, sizeof buf, "%-*s  %10.1f  %12s  %12s\n", static_cast<int>(w), c.nodes[h.node].name.c_str(),
-                      h.cpu, human_bytes(h.memory).c_str(), human_bytes(h.ha_memory).c_str());
+    for (const node_headroom &h : r.headroom) {
+        std::snprintf(buf, sizeof buf, "%-*s  %10.1f  %12s  %12s\n", static_cast<int>(w),
+                      c.nodes[h.node].name.c_str(), h.cpu, human_bytes(h.memory).c_str(),
+                      human_bytes(h.ha_memory).c_str());
         out += buf;
     }
     return out;
 }
 
-std::string render_place(const cluster& c, const placement_answer& a, output_format f) {
+std::string render_place(const cluster &c, const placement_answer &a, output_format f) {
     if (f == output_format::json) {
         Json::Value root(Json::objectValue);
         root["kind"] = "place";
         root["demand"] = shortfall_json(a.demand);
         Json::Value nodes(Json::arrayValue);
-        for (const ranked_node& rn : a.nodes) {
+        for (const ranked_node &rn : a.nodes) {
             Json::Value j(Json::objectValue);
             j["node"] = c.nodes[rn.node].name;
             j["fits"] = rn.fits;
@@ -173,22 +183,24 @@ std::string render_place(const cluster& c, const placement_answer& a, output_for
             nodes.append(j);
         }
         root["nodes"] = nodes;
-        root["best"] = !a.nodes.empty() && a.nodes.front().fits ? Json::Value(c.nodes[a.nodes.front().node].name)
-                                                                 : Json::Value();
+        root["best"] = !a.nodes.empty() && a.nodes.front().fits
+                           ? Json::Value(c.nodes[a.nodes.front().node].name)
+                           : Json::Value();
         return to_json_text(root);
     }
     std::string out;
     char buf[512];
-    std::snprintf(buf, sizeof buf, "Placing %.1f cores and %s:\n\n", a.demand.cpu, human_bytes(a.demand.mem).c_str());
+    std::snprintf(buf, sizeof buf, "Placing %.1f cores and %s:\n\n", a.demand.cpu,
+                  human_bytes(a.demand.mem).c_str());
     out += buf;
     int rank = 0;
-    for (const ranked_node& rn : a.nodes) {
+    for (const ranked_node &rn : a.nodes) {
         if (rn.fits) {
-            std::snprintf(buf, sizeof buf, "  %2d. %-16s score %5.1f   objective after %.4f\n", ++rank,
-                          c.nodes[rn.node].name.c_str(), rn.score, rn.objective_after);
+            std::snprintf(buf, sizeof buf, "  %2d. %-16s score %5.1f   objective after %.4f\n",
+                          ++rank, c.nodes[rn.node].name.c_str(), rn.score, rn.objective_after);
         } else {
-            std::snprintf(buf, sizeof buf, "   -  %-16s excluded: %s\n", c.nodes[rn.node].name.c_str(),
-                          rn.why->message.c_str());
+            std::snprintf(buf, sizeof buf, "   -  %-16s excluded: %s\n",
+                          c.nodes[rn.node].name.c_str(), rn.why->message.c_str());
         }
         out += buf;
     }

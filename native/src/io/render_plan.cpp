@@ -12,7 +12,7 @@ using namespace detail;
 
 namespace {
 
-const char* mode_name(migration_mode m) {
+const char *mode_name(migration_mode m) {
     switch (m) {
     case migration_mode::online:
         return "online";
@@ -24,9 +24,11 @@ const char* mode_name(migration_mode m) {
     return "online";
 }
 
-const char* type_name(const guest& g) { return g.type == guest_type::qemu ? "qemu" : "lxc"; }
+const char *type_name(const guest &g) {
+    return g.type == guest_type::qemu ? "qemu" : "lxc";
+}
 
-Json::Value cost_json(const migration_cost& c) {
+Json::Value cost_json(const migration_cost &c) {
     Json::Value o(Json::objectValue);
     o["bytes"] = bytes(c.bytes);
     o["seconds"] = num(std::round(c.seconds * 10) / 10);
@@ -34,7 +36,7 @@ Json::Value cost_json(const migration_cost& c) {
     return o;
 }
 
-Json::Value node_state_json(const node_metrics& nm) {
+Json::Value node_state_json(const node_metrics &nm) {
     Json::Value o(Json::objectValue);
     o["cpu"] = num(nm.cpu_util);
     o["memory"] = num(nm.mem_util);
@@ -49,20 +51,22 @@ std::string duration_text(double s) {
     if (s < 60) {
         std::snprintf(buf, sizeof buf, "%.0fs", s);
     } else if (s < 3600) {
-        std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+        std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60,
+                      static_cast<int>(s) % 60);
     } else {
-        std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, (static_cast<int>(s) % 3600) / 60);
+        std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600,
+                      (static_cast<int>(s) % 3600) / 60);
     }
     return buf;
 }
 
-std::string plan_json(const cluster& c, const options& o, const plan& p) {
+std::string plan_json(const cluster &c, const options &o, const plan &p) {
     Json::Value root(Json::objectValue);
     root["kind"] = p.kind;
     root["mode"] = o.mode == load_mode::used ? "used" : "static";
     Json::Value migs(Json::arrayValue);
-    for (const migration& m : p.migrations) {
-        const guest& g = c.guests[m.guest];
+    for (const migration &m : p.migrations) {
+        const guest &g = c.guests[m.guest];
         Json::Value j(Json::objectValue);
         j["step"] = m.step;
         j["wave"] = m.wave;
@@ -81,15 +85,15 @@ std::string plan_json(const cluster& c, const options& o, const plan& p) {
     }
     root["migrations"] = migs;
     Json::Value unplaced(Json::arrayValue);
-    for (const unplaced_guest& u : p.unplaced) {
-        const guest& g = c.guests[u.guest];
+    for (const unplaced_guest &u : p.unplaced) {
+        const guest &g = c.guests[u.guest];
         Json::Value j(Json::objectValue);
         j["vmid"] = g.vmid;
         j["type"] = type_name(g);
         j["name"] = g.name;
         j["node"] = c.nodes[g.node].name;
         Json::Value rs(Json::arrayValue);
-        for (const node_rejection& r : u.reasons) {
+        for (const node_rejection &r : u.reasons) {
             Json::Value jr = rejection_json(r.why);
             if (r.node) {
                 jr["node"] = c.nodes[*r.node].name;
@@ -101,7 +105,7 @@ std::string plan_json(const cluster& c, const options& o, const plan& p) {
     }
     root["unplaced"] = unplaced;
     Json::Value dropped(Json::arrayValue);
-    for (const dropped_move& d : p.dropped) {
+    for (const dropped_move &d : p.dropped) {
         Json::Value j(Json::objectValue);
         j["vmid"] = c.guests[d.guest].vmid;
         j["from"] = c.nodes[d.from].name;
@@ -134,7 +138,7 @@ std::string plan_json(const cluster& c, const options& o, const plan& p) {
     summary["estimated-duration"] = num(std::round(p.duration * 10) / 10);
     root["summary"] = summary;
     Json::Value notes(Json::arrayValue);
-    for (const std::string& n : p.notes) {
+    for (const std::string &n : p.notes) {
         notes.append(n);
     }
     root["notes"] = notes;
@@ -148,13 +152,17 @@ std::string plan_json(const cluster& c, const options& o, const plan& p) {
     return to_json_text(root);
 }
 
-std::string plan_text(const cluster& c, const plan& p) {
+std::string plan_text(const cluster &c, const plan &p) {
     std::string out;
     char buf[512];
-    const char* title = p.kind == "balance" ? "Balance plan" : p.kind == "evacuate" ? "Evacuation plan" : "Failover plan";
-    std::snprintf(buf, sizeof buf, "%s: %zu migration(s) in %d wave(s), %s to transfer, about %s (guest downtime %.1f s)\n",
-                  title, p.migrations.size(), p.waves, human_bytes(p.total.bytes).c_str(),
-                  duration_text(p.duration).c_str(), p.total.downtime);
+    const char *title = p.kind == "balance"    ? "Balance plan"
+                        : p.kind == "evacuate" ? "Evacuation plan"
+                                               : "Failover plan";
+    std::snprintf(
+        buf, sizeof buf,
+        "%s: %zu migration(s) in %d wave(s), %s to transfer, about %s (guest downtime %.1f s)\n",
+        title, p.migrations.size(), p.waves, human_bytes(p.total.bytes).c_str(),
+        duration_text(p.duration).c_str(), p.total.downtime);
     out += buf;
     if (!p.drained.empty()) {
         out += p.kind == "failover" ? "Failed nodes:" : "Draining:";
@@ -165,44 +173,46 @@ std::string plan_text(const cluster& c, const plan& p) {
     }
     if (!p.migrations.empty()) {
         size_t gw = 5, nw = 4;
-        for (const migration& m : p.migrations) {
+        for (const migration &m : p.migrations) {
             gw = std::max(gw, guest_label(c, m.guest).size());
             nw = std::max({nw, c.nodes[m.from].name.size(), c.nodes[m.to].name.size()});
         }
-        std::snprintf(buf, sizeof buf, "\n%4s %4s  %-*s  %-*s  %-*s  %-7s  %9s  %6s  %s\n", "STEP", "WAVE",
-                      static_cast<int>(gw), "GUEST", static_cast<int>(nw), "FROM", static_cast<int>(nw),
-                      "TO", "MODE", "DATA", "TIME", "REASON");
+        std::snprintf(buf, sizeof buf, "\n%4s %4s  %-*s  %-*s  %-*s  %-7s  %9s  %6s  %s\n", "STEP",
+                      "WAVE", static_cast<int>(gw), "GUEST", static_cast<int>(nw), "FROM",
+                      static_cast<int>(nw), "TO", "MODE", "DATA", "TIME", "REASON");
         out += buf;
-        for (const migration& m : p.migrations) {
-            std::snprintf(buf, sizeof buf, "%4d %4d  %-*s  %-*s  %-*s  %-7s  %9s  %6s  %s%s\n", m.step, m.wave,
-                          static_cast<int>(gw), guest_label(c, m.guest).c_str(), static_cast<int>(nw),
-                          c.nodes[m.from].name.c_str(), static_cast<int>(nw), c.nodes[m.to].name.c_str(),
-                          mode_name(m.mode), human_bytes(m.cost.bytes).c_str(),
-                          duration_text(m.cost.seconds).c_str(), m.reason.c_str(), m.ha ? " [HA]" : "");
+        for (const migration &m : p.migrations) {
+            std::snprintf(buf, sizeof buf, "%4d %4d  %-*s  %-*s  %-*s  %-7s  %9s  %6s  %s%s\n",
+                          m.step, m.wave, static_cast<int>(gw), guest_label(c, m.guest).c_str(),
+                          static_cast<int>(nw), c.nodes[m.from].name.c_str(), static_cast<int>(nw),
+                          c.nodes[m.to].name.c_str(), mode_name(m.mode),
+                          human_bytes(m.cost.bytes).c_str(), duration_text(m.cost.seconds).c_str(),
+                          m.reason.c_str(), m.ha ? " [HA]" : "");
             out += buf;
         }
     }
     size_t w = 4;
-    for (const node& n : c.nodes) {
+    for (const node &n : c.nodes) {
         w = std::max(w, n.name.size());
     }
-    std::snprintf(buf, sizeof buf, "\n%-*s  %-45s  %s\n", static_cast<int>(w), "NODE", "CPU before -> after",
-                  "MEMORY before -> after");
+    std::snprintf(buf, sizeof buf, "\n%-*s  %-45s  %s\n", static_cast<int>(w), "NODE",
+                  "CPU before -> after", "MEMORY before -> after");
     out += buf;
     for (node_id n = 0; n < c.nodes.size(); ++n) {
-        const node_metrics& b = p.before.nodes[n];
-        const node_metrics& a = p.after.nodes[n];
+        const node_metrics &b = p.before.nodes[n];
+        const node_metrics &a = p.after.nodes[n];
         std::snprintf(buf, sizeof buf, "%-*s  %s%s -> %s%s  %s%s -> %s%s%s\n", static_cast<int>(w),
                       c.nodes[n].name.c_str(), bar(b.cpu_util, 10).c_str(), pct(b.cpu_util).c_str(),
-                      bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(), bar(b.mem_util, 10).c_str(),
-                      pct(b.mem_util).c_str(), bar(a.mem_util, 10).c_str(), pct(a.mem_util).c_str(),
+                      bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(),
+                      bar(b.mem_util, 10).c_str(), pct(b.mem_util).c_str(),
+                      bar(a.mem_util, 10).c_str(), pct(a.mem_util).c_str(),
                       !c.nodes[n].online ? "  (offline)"
-                      : !a.active ? (p.kind == "failover" ? "  (failed)" : "  (maintenance)")
-                                  : "");
+                      : !a.active        ? (p.kind == "failover" ? "  (failed)" : "  (maintenance)")
+                                         : "");
         out += buf;
     }
     out += "\nMetrics:         before     after\n";
-    auto row = [&](const char* name, double x, double y) {
+    auto row = [&](const char *name, double x, double y) {
         std::snprintf(buf, sizeof buf, "  %-13s %8.4f  %8.4f\n", name, x, y);
         out += buf;
     };
@@ -214,10 +224,10 @@ std::string plan_text(const cluster& c, const plan& p) {
     row("memory max", p.before.mem.max, p.after.mem.max);
     if (!p.unplaced.empty()) {
         out += "\nCannot be placed (" + std::to_string(p.unplaced.size()) + "):\n";
-        for (const unplaced_guest& u : p.unplaced) {
+        for (const unplaced_guest &u : p.unplaced) {
             out += "  " + guest_label(c, u.guest) + ":";
             std::string sep = " ";
-            for (const node_rejection& r : u.reasons) {
+            for (const node_rejection &r : u.reasons) {
                 out += sep + (r.node ? c.nodes[*r.node].name + ": " : "") + r.why.message;
                 sep = "; ";
             }
@@ -226,13 +236,14 @@ std::string plan_text(const cluster& c, const plan& p) {
     }
     if (!p.dropped.empty()) {
         out += "\nDropped moves:\n";
-        for (const dropped_move& d : p.dropped) {
-            out += "  " + guest_label(c, d.guest) + " " + c.nodes[d.from].name + " -> " + c.nodes[d.to].name + ": " + d.reason + "\n";
+        for (const dropped_move &d : p.dropped) {
+            out += "  " + guest_label(c, d.guest) + " " + c.nodes[d.from].name + " -> " +
+                   c.nodes[d.to].name + ": " + d.reason + "\n";
         }
     }
     if (!p.notes.empty()) {
         out += "\nNotes:\n";
-        for (const std::string& n : p.notes) {
+        for (const std::string &n : p.notes) {
             out += "  " + n + "\n";
         }
     }
@@ -241,7 +252,7 @@ std::string plan_text(const cluster& c, const plan& p) {
 
 } // namespace
 
-std::string render_plan(const cluster& c, const options& o, const plan& p, output_format f) {
+std::string render_plan(const cluster &c, const options &o, const plan &p, output_format f) {
     return f == output_format::json ? plan_json(c, o, p) : plan_text(c, p);
 }
 

@@ -10,7 +10,7 @@
 namespace pvebal {
 
 namespace detail {
-void apply_options_object(options& o, const Json::Value& obj, const std::string& path);
+void apply_options_object(options &o, const Json::Value &obj, const std::string &path);
 }
 
 using namespace detail;
@@ -36,19 +36,19 @@ struct raw_storage {
     std::string path;
 };
 
-void check_object(const Json::Value& v, const std::string& path, const char* what) {
+void check_object(const Json::Value &v, const std::string &path, const char *what) {
     if (!v.isObject()) {
         reject(path, std::string("expected ") + what + ", got " + describe(v));
     }
 }
 
-void check_array(const Json::Value& v, const std::string& path, const char* what) {
+void check_array(const Json::Value &v, const std::string &path, const char *what) {
     if (!v.isArray()) {
         reject(path, std::string("expected ") + what + ", got " + describe(v));
     }
 }
 
-node read_node(const Json::Value& e, const std::string& path) {
+node read_node(const Json::Value &e, const std::string &path) {
     node n;
     auto name = opt_string(e, "node", path);
     if (!name) {
@@ -74,16 +74,20 @@ node read_node(const Json::Value& e, const std::string& path) {
     if (n.online) {
         // An online node without capacity cannot be planned for; offline ones often lack it.
         if (!maxcpu) {
-            reject(key_path(path, "maxcpu"), "missing, expected the number of CPUs of an online node");
+            reject(key_path(path, "maxcpu"),
+                   "missing, expected the number of CPUs of an online node");
         }
         if (!maxmem) {
-            reject(key_path(path, "maxmem"), "missing, expected the memory size (bytes) of an online node");
+            reject(key_path(path, "maxmem"),
+                   "missing, expected the memory size (bytes) of an online node");
         }
         if (*maxcpu <= 0) {
-            reject(key_path(path, "maxcpu"), "expected a positive number of CPUs for an online node, got 0");
+            reject(key_path(path, "maxcpu"),
+                   "expected a positive number of CPUs for an online node, got 0");
         }
         if (*maxmem == 0) {
-            reject(key_path(path, "maxmem"), "expected a positive memory size for an online node, got 0");
+            reject(key_path(path, "maxmem"),
+                   "expected a positive memory size for an online node, got 0");
         }
     }
     n.maxcpu = maxcpu.value_or(0);
@@ -97,10 +101,10 @@ node read_node(const Json::Value& e, const std::string& path) {
     return n;
 }
 
-raw_guest read_guest(const Json::Value& e, const std::string& path, guest_type type) {
+raw_guest read_guest(const Json::Value &e, const std::string &path, guest_type type) {
     raw_guest r;
     r.path = path;
-    guest& g = r.g;
+    guest &g = r.g;
     g.type = type;
     auto vmid = opt_uint(e, "vmid", path, max_vmid, "a VM id from 100 to 999999999");
     if (!vmid) {
@@ -116,7 +120,8 @@ raw_guest read_guest(const Json::Value& e, const std::string& path, guest_type t
         reject(key_path(path, "vmid"), "missing, expected a VM id from 100 to 999999999");
     }
     if (*vmid < min_vmid) {
-        reject(key_path(path, "vmid"), "expected a VM id from 100 to 999999999, got " + std::to_string(*vmid));
+        reject(key_path(path, "vmid"),
+               "expected a VM id from 100 to 999999999, got " + std::to_string(*vmid));
     }
     g.vmid = static_cast<std::uint32_t>(*vmid);
     r.node_name = req_string(e, "node", path);
@@ -133,10 +138,13 @@ raw_guest read_guest(const Json::Value& e, const std::string& path, guest_type t
         reject(key_path(path, "maxmem"), "missing, expected the configured memory in bytes");
     }
     g.maxmem = *maxmem;
-    g.cpu = std::min(opt_number(e, "cpu", path, 0, max_fraction, "a fraction from 0 to 1").value_or(0), 1.0);
+    g.cpu = std::min(
+        opt_number(e, "cpu", path, 0, max_fraction, "a fraction from 0 to 1").value_or(0), 1.0);
     g.mem = opt_uint(e, "mem", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
-    g.memhost = opt_uint(e, "memhost", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
-    g.maxdisk = opt_uint(e, "maxdisk", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
+    g.memhost =
+        opt_uint(e, "memhost", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
+    g.maxdisk =
+        opt_uint(e, "maxdisk", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
     g.disk = opt_uint(e, "disk", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
     g.is_template = opt_bool(e, "template", path).value_or(false);
     g.lock = opt_string(e, "lock", path).value_or("");
@@ -146,7 +154,7 @@ raw_guest read_guest(const Json::Value& e, const std::string& path, guest_type t
     return r;
 }
 
-raw_storage read_storage(const Json::Value& e, const std::string& path) {
+raw_storage read_storage(const Json::Value &e, const std::string &path) {
     raw_storage r;
     r.path = path;
     r.node_name = req_string(e, "node", path);
@@ -163,7 +171,8 @@ raw_storage read_storage(const Json::Value& e, const std::string& path) {
     r.s.name = *name;
     r.s.shared = opt_bool(e, "shared", path).value_or(false);
     r.s.available = opt_string(e, "status", path).value_or("available") == "available";
-    r.s.total = opt_uint(e, "maxdisk", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
+    r.s.total =
+        opt_uint(e, "maxdisk", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
     r.s.used = opt_uint(e, "disk", path, max_bytes, "a non-negative integer (bytes)").value_or(0);
     r.s.plugin = opt_string(e, "plugintype", path).value_or("");
     r.s.content = opt_string(e, "content", path).value_or("");
@@ -172,21 +181,21 @@ raw_storage read_storage(const Json::Value& e, const std::string& path) {
 
 // --- guest details (guests.<vmid>) --------------------------------------------------------
 
-const std::regex& disk_key_re() {
+const std::regex &disk_key_re() {
     static const std::regex re(
         "^(ide|sata|scsi|virtio|efidisk|tpmstate|unused|mp)[0-9]+$|^rootfs$");
     return re;
 }
-const std::regex& local_resource_key_re() {
+const std::regex &local_resource_key_re() {
     static const std::regex re("^(hostpci|usb|serial|parallel|dev)[0-9]+$");
     return re;
 }
 
-void read_config(guest& g, const Json::Value& cfg, const std::string& path) {
+void read_config(guest &g, const Json::Value &cfg, const std::string &path) {
     check_object(cfg, path, "the guest config object (GET .../config)");
     g.has_config = true;
-    for (const std::string& key : cfg.getMemberNames()) {
-        const Json::Value& v = cfg[key];
+    for (const std::string &key : cfg.getMemberNames()) {
+        const Json::Value &v = cfg[key];
         if (key == "lock" && v.isString()) {
             g.lock = v.asString();
             continue;
@@ -223,7 +232,8 @@ void read_config(guest& g, const Json::Value& cfg, const std::string& path) {
         }
         auto colon = first.find(':');
         if (colon == std::string::npos || colon == 0) {
-            reject(key_path(path, key), "expected a volume \"storage:volume[,options]\", got " + describe(v));
+            reject(key_path(path, key),
+                   "expected a volume \"storage:volume[,options]\", got " + describe(v));
         }
         guest_disk d;
         d.key = key;
@@ -242,7 +252,7 @@ void read_config(guest& g, const Json::Value& cfg, const std::string& path) {
     std::sort(g.local_resources.begin(), g.local_resources.end());
 }
 
-std::vector<std::string> name_list(const Json::Value& v, const std::string& path) {
+std::vector<std::string> name_list(const Json::Value &v, const std::string &path) {
     check_array(v, path, "an array of names");
     std::vector<std::string> out;
     for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
@@ -251,7 +261,7 @@ std::vector<std::string> name_list(const Json::Value& v, const std::string& path
     return out;
 }
 
-const Json::Value* member(const Json::Value& obj, const char* a, const char* b) {
+const Json::Value *member(const Json::Value &obj, const char *a, const char *b) {
     if (obj.isMember(a)) {
         return &obj[a];
     }
@@ -261,21 +271,22 @@ const Json::Value* member(const Json::Value& obj, const char* a, const char* b) 
     return nullptr;
 }
 
-void read_precondition(guest& g, const Json::Value& in, const std::string& in_path) {
-    const Json::Value& m = in.isObject() && in.isMember("data") ? in["data"] : in;
+void read_precondition(guest &g, const Json::Value &in, const std::string &in_path) {
+    const Json::Value &m = in.isObject() && in.isMember("data") ? in["data"] : in;
     const std::string path = &m == &in ? in_path : key_path(in_path, "data");
     check_object(m, path, "the migrate precondition object (GET .../migrate)");
     g.has_precondition = true;
-    if (const Json::Value* na = member(m, "not_allowed_nodes", "not-allowed-nodes")) {
-        const std::string p = key_path(path, m.isMember("not_allowed_nodes") ? "not_allowed_nodes" : "not-allowed-nodes");
+    if (const Json::Value *na = member(m, "not_allowed_nodes", "not-allowed-nodes")) {
+        const std::string p = key_path(path, m.isMember("not_allowed_nodes") ? "not_allowed_nodes"
+                                                                             : "not-allowed-nodes");
         check_object(*na, p, "an object keyed by node name");
-        for (const std::string& node_name : na->getMemberNames()) {
-            const Json::Value& why = (*na)[node_name];
+        for (const std::string &node_name : na->getMemberNames()) {
+            const Json::Value &why = (*na)[node_name];
             const std::string np = key_path(p, node_name);
             check_object(why, np, "an object with the reasons");
             std::string reason;
-            for (const std::string& k : why.getMemberNames()) {
-                const Json::Value& list = why[k];
+            for (const std::string &k : why.getMemberNames()) {
+                const Json::Value &list = why[k];
                 if (!list.isArray() || list.empty()) {
                     continue;
                 }
@@ -292,13 +303,13 @@ void read_precondition(guest& g, const Json::Value& in, const std::string& in_pa
             g.blocked_targets.push_back({node_name, reason.empty() ? "not allowed" : reason});
         }
         std::sort(g.blocked_targets.begin(), g.blocked_targets.end(),
-                  [](const blocked_target& a, const blocked_target& b) { return a.node < b.node; });
+                  [](const blocked_target &a, const blocked_target &b) { return a.node < b.node; });
     }
-    if (const Json::Value* ld = member(m, "local_disks", "local-disks")) {
+    if (const Json::Value *ld = member(m, "local_disks", "local-disks")) {
         const std::string p = key_path(path, "local_disks");
         check_array(*ld, p, "an array of disks");
         for (Json::ArrayIndex i = 0; i < ld->size(); ++i) {
-            const Json::Value& d = (*ld)[i];
+            const Json::Value &d = (*ld)[i];
             check_object(d, index_path(p, i), "a disk object");
             const bool cdrom = opt_bool(d, "cdrom", index_path(p, i)).value_or(false);
             const bool unused = opt_bool(d, "is_unused", index_path(p, i)).value_or(false);
@@ -311,7 +322,7 @@ void read_precondition(guest& g, const Json::Value& in, const std::string& in_pa
         }
         std::sort(g.local_disk_volids.begin(), g.local_disk_volids.end());
     }
-    if (const Json::Value* lr = member(m, "local_resources", "local-resources")) {
+    if (const Json::Value *lr = member(m, "local_resources", "local-resources")) {
         std::vector<std::string> names = name_list(*lr, key_path(path, "local_resources"));
         g.local_resources.insert(g.local_resources.end(), names.begin(), names.end());
         std::sort(g.local_resources.begin(), g.local_resources.end());
@@ -320,7 +331,7 @@ void read_precondition(guest& g, const Json::Value& in, const std::string& in_pa
     }
 }
 
-void read_rrd(guest& g, const Json::Value& rrd, const std::string& path) {
+void read_rrd(guest &g, const Json::Value &rrd, const std::string &path) {
     if (rrd.isObject()) {
         if (auto c = opt_number(rrd, "cpu", path, 0, max_fraction, "a fraction from 0 to 1")) {
             g.cpu_avg = std::min(*c, 1.0);
@@ -339,7 +350,8 @@ void read_rrd(guest& g, const Json::Value& rrd, const std::string& path) {
             cpu_sum += std::min(*c, 1.0);
             ++cpu_n;
         }
-        if (auto m = opt_number(rrd[i], "mem", p, 0, static_cast<double>(max_bytes), "a non-negative number (bytes)")) {
+        if (auto m = opt_number(rrd[i], "mem", p, 0, static_cast<double>(max_bytes),
+                                "a non-negative number (bytes)")) {
             mem_sum += *m;
             ++mem_n;
         }
@@ -359,7 +371,7 @@ struct sid_ref {
     std::uint32_t vmid;
 };
 
-sid_ref parse_sid(const std::string& s, const std::string& path) {
+sid_ref parse_sid(const std::string &s, const std::string &path) {
     static const std::regex re("^(?:(vm|ct):)?([0-9]{3,9})$");
     std::smatch m;
     if (!std::regex_match(s, m, re)) {
@@ -369,7 +381,7 @@ sid_ref parse_sid(const std::string& s, const std::string& path) {
             static_cast<std::uint32_t>(std::stoul(m[2].str()))};
 }
 
-std::vector<std::string> sid_list(const Json::Value& v, const std::string& path) {
+std::vector<std::string> sid_list(const Json::Value &v, const std::string &path) {
     if (v.isString()) {
         return split_tags(v.asString());
     }
@@ -377,11 +389,11 @@ std::vector<std::string> sid_list(const Json::Value& v, const std::string& path)
 }
 
 // Resolves sids to guests; a sid without a guest is dropped, a type mismatch is an error.
-std::vector<guest_id> resolve_sids(const cluster& c, const std::vector<std::string>& sids,
-                                   const std::string& path, std::vector<std::string>& dropped,
-                                   const std::string& what) {
+std::vector<guest_id> resolve_sids(const cluster &c, const std::vector<std::string> &sids,
+                                   const std::string &path, std::vector<std::string> &dropped,
+                                   const std::string &what) {
     std::vector<guest_id> out;
-    for (const std::string& s : sids) {
+    for (const std::string &s : sids) {
         sid_ref ref = parse_sid(s, path);
         auto g = c.find_guest(ref.vmid);
         if (!g) {
@@ -401,14 +413,14 @@ std::vector<guest_id> resolve_sids(const cluster& c, const std::vector<std::stri
 }
 
 // "node1:2,node2" -> (node, priority); unknown nodes are dropped with a note.
-std::vector<std::pair<node_id, int>> parse_node_list(const cluster& c, const Json::Value& v,
-                                                     const std::string& path,
-                                                     std::vector<std::string>& dropped,
-                                                     const std::string& what, bool& had_priority) {
+std::vector<std::pair<node_id, int>> parse_node_list(const cluster &c, const Json::Value &v,
+                                                     const std::string &path,
+                                                     std::vector<std::string> &dropped,
+                                                     const std::string &what, bool &had_priority) {
     std::vector<std::string> items = v.isString() ? split_tags(v.asString()) : name_list(v, path);
     static const std::regex re("^([A-Za-z0-9][A-Za-z0-9.-]*)(?::([0-9]{1,4}))?$");
     std::vector<std::pair<node_id, int>> out;
-    for (const std::string& item : items) {
+    for (const std::string &item : items) {
         std::smatch m;
         if (!std::regex_match(item, m, re)) {
             reject(path, "expected \"node[:priority]\" entries, got \"" + item + "\"");
@@ -424,16 +436,17 @@ std::vector<std::pair<node_id, int>> parse_node_list(const cluster& c, const Jso
         out.emplace_back(*n, m[2].matched ? std::stoi(m[2].str()) : 0);
     }
     std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end(), [](auto& a, auto& b) { return a.first == b.first; }),
-              out.end());
+    out.erase(
+        std::unique(out.begin(), out.end(), [](auto &a, auto &b) { return a.first == b.first; }),
+        out.end());
     if (items.empty()) {
         reject(path, "expected at least one node");
     }
     return out;
 }
 
-void read_ha_resources(cluster& c, const Json::Value& v, const std::string& path) {
-    const Json::Value& arr = v.isObject() && v.isMember("data") ? v["data"] : v;
+void read_ha_resources(cluster &c, const Json::Value &v, const std::string &path) {
+    const Json::Value &arr = v.isObject() && v.isMember("data") ? v["data"] : v;
     check_array(arr, path, "an array of HA resources (GET /cluster/ha/resources)");
     std::set<guest_id> seen;
     for (Json::ArrayIndex i = 0; i < arr.size(); ++i) {
@@ -447,8 +460,9 @@ void read_ha_resources(cluster& c, const Json::Value& v, const std::string& path
             continue;
         }
         if (c.guests[*g].type != ref.type) {
-            reject(key_path(p, "sid"), sid + " does not match guest " + std::to_string(ref.vmid) +
-                                           " (a " + (c.guests[*g].type == guest_type::qemu ? "VM" : "container") + ")");
+            reject(key_path(p, "sid"),
+                   sid + " does not match guest " + std::to_string(ref.vmid) + " (a " +
+                       (c.guests[*g].type == guest_type::qemu ? "VM" : "container") + ")");
         }
         if (!seen.insert(*g).second) {
             reject(key_path(p, "sid"), "duplicate HA resource " + sid);
@@ -457,27 +471,32 @@ void read_ha_resources(cluster& c, const Json::Value& v, const std::string& path
         r.sid = c.guests[*g].sid();
         r.guest = *g;
         r.state = opt_string(arr[i], "state", p).value_or("started");
-        static const std::set<std::string> states = {"started", "stopped", "enabled", "disabled", "ignored"};
+        static const std::set<std::string> states = {"started", "stopped", "enabled", "disabled",
+                                                     "ignored"};
         if (!states.count(r.state)) {
-            reject(key_path(p, "state"), "expected started, stopped, enabled, disabled or ignored, got \"" + r.state + "\"");
+            reject(key_path(p, "state"),
+                   "expected started, stopped, enabled, disabled or ignored, got \"" + r.state +
+                       "\"");
         }
         if (r.state == "enabled") {
             r.state = "started";
         }
         r.group = opt_string(arr[i], "group", p).value_or("");
         r.failback = opt_bool(arr[i], "failback", p).value_or(true);
-        r.max_restart = static_cast<int>(opt_uint(arr[i], "max_restart", p, 10, "an integer from 0 to 10").value_or(1));
-        r.max_relocate = static_cast<int>(opt_uint(arr[i], "max_relocate", p, 10, "an integer from 0 to 10").value_or(1));
+        r.max_restart = static_cast<int>(
+            opt_uint(arr[i], "max_restart", p, 10, "an integer from 0 to 10").value_or(1));
+        r.max_relocate = static_cast<int>(
+            opt_uint(arr[i], "max_relocate", p, 10, "an integer from 0 to 10").value_or(1));
         c.ha.resources.push_back(std::move(r));
     }
     std::sort(c.ha.resources.begin(), c.ha.resources.end(),
-              [](const ha_resource& a, const ha_resource& b) { return a.guest < b.guest; });
+              [](const ha_resource &a, const ha_resource &b) { return a.guest < b.guest; });
 }
 
-void read_ha_groups(cluster& c, const Json::Value& v, const std::string& path) {
+void read_ha_groups(cluster &c, const Json::Value &v, const std::string &path) {
     // Legacy groups become node-affinity rules "ha-group-<name>", as pve-ha-manager migrates
     // them: restricted -> strict, priorities kept, nofailback -> the resource's failback off.
-    const Json::Value& arr = v.isObject() && v.isMember("data") ? v["data"] : v;
+    const Json::Value &arr = v.isObject() && v.isMember("data") ? v["data"] : v;
     check_array(arr, path, "an array of HA groups (GET /cluster/ha/groups)");
     std::map<std::string, node_affinity_rule> groups;
     std::map<std::string, bool> nofailback;
@@ -495,17 +514,19 @@ void read_ha_groups(cluster& c, const Json::Value& v, const std::string& path) {
         if (!arr[i].isMember("nodes")) {
             reject(key_path(p, "nodes"), "missing, expected \"node[:priority],...\"");
         }
-        r.nodes = parse_node_list(c, arr[i]["nodes"], key_path(p, "nodes"), c.ha.dropped, r.id, prio);
+        r.nodes =
+            parse_node_list(c, arr[i]["nodes"], key_path(p, "nodes"), c.ha.dropped, r.id, prio);
         nofailback[name] = opt_bool(arr[i], "nofailback", p).value_or(false);
         groups[name] = std::move(r);
     }
-    for (ha_resource& res : c.ha.resources) {
+    for (ha_resource &res : c.ha.resources) {
         if (res.group.empty()) {
             continue;
         }
         auto it = groups.find(res.group);
         if (it == groups.end()) {
-            c.ha.dropped.push_back("HA resource " + res.sid + ": unknown group " + res.group + ", ignored");
+            c.ha.dropped.push_back("HA resource " + res.sid + ": unknown group " + res.group +
+                                   ", ignored");
             continue;
         }
         it->second.guests.push_back(res.guest);
@@ -513,7 +534,7 @@ void read_ha_groups(cluster& c, const Json::Value& v, const std::string& path) {
             res.failback = false;
         }
     }
-    for (auto& [name, rule] : groups) {
+    for (auto &[name, rule] : groups) {
         if (!rule.guests.empty()) {
             std::sort(rule.guests.begin(), rule.guests.end());
             c.ha.node_affinity.push_back(std::move(rule));
@@ -521,21 +542,22 @@ void read_ha_groups(cluster& c, const Json::Value& v, const std::string& path) {
     }
 }
 
-void read_ha_rules(cluster& c, const Json::Value& v, const std::string& path) {
-    const Json::Value& arr = v.isObject() && v.isMember("data") ? v["data"] : v;
+void read_ha_rules(cluster &c, const Json::Value &v, const std::string &path) {
+    const Json::Value &arr = v.isObject() && v.isMember("data") ? v["data"] : v;
     check_array(arr, path, "an array of HA rules (GET /cluster/ha/rules)");
     std::set<std::string> ids;
     for (Json::ArrayIndex i = 0; i < arr.size(); ++i) {
         const std::string p = index_path(path, i);
         check_object(arr[i], p, "an HA rule object");
-        const Json::Value& e = arr[i];
+        const Json::Value &e = arr[i];
         const std::string id = req_string(e, "rule", p);
         if (!ids.insert(id).second) {
             reject(key_path(p, "rule"), "duplicate rule id \"" + id + "\"");
         }
         const std::string type = req_string(e, "type", p);
         if (type != "node-affinity" && type != "resource-affinity") {
-            reject(key_path(p, "type"), "expected \"node-affinity\" or \"resource-affinity\", got \"" + type + "\"");
+            reject(key_path(p, "type"),
+                   "expected \"node-affinity\" or \"resource-affinity\", got \"" + type + "\"");
         }
         if (!e.isMember("resources")) {
             reject(key_path(p, "resources"), "missing, expected \"vm:ID,ct:ID,...\"");
@@ -549,7 +571,8 @@ void read_ha_rules(cluster& c, const Json::Value& v, const std::string& path) {
         const bool disabled = opt_bool(e, "disable", p).value_or(false);
         const std::string affinity = opt_string(e, "affinity", p).value_or("positive");
         if (affinity != "positive" && affinity != "negative") {
-            reject(key_path(p, "affinity"), "expected \"positive\" or \"negative\", got \"" + affinity + "\"");
+            reject(key_path(p, "affinity"),
+                   "expected \"positive\" or \"negative\", got \"" + affinity + "\"");
         }
         if (type == "node-affinity") {
             node_affinity_rule r;
@@ -568,25 +591,31 @@ void read_ha_rules(cluster& c, const Json::Value& v, const std::string& path) {
             if (affinity == "negative") {
                 // "Never on these nodes": the complement, as pve-ha-manager transforms it.
                 if (prio) {
-                    c.ha.dropped.push_back("Drop rule '" + id + "', because negative node affinity rules cannot have priorities");
+                    c.ha.dropped.push_back(
+                        "Drop rule '" + id +
+                        "', because negative node affinity rules cannot have priorities");
                     continue;
                 }
                 std::vector<std::pair<node_id, int>> complement;
                 for (node_id n = 0; n < c.nodes.size(); ++n) {
-                    bool listed = std::any_of(r.nodes.begin(), r.nodes.end(), [&](auto& x) { return x.first == n; });
+                    bool listed = std::any_of(r.nodes.begin(), r.nodes.end(),
+                                              [&](auto &x) { return x.first == n; });
                     if (!listed) {
                         complement.emplace_back(n, 0);
                     }
                 }
                 if (complement.empty()) {
-                    c.ha.dropped.push_back("Drop rule '" + id + "', because negative node affinity rules cannot list every node");
+                    c.ha.dropped.push_back(
+                        "Drop rule '" + id +
+                        "', because negative node affinity rules cannot list every node");
                     continue;
                 }
                 r.nodes = std::move(complement);
                 r.strict = true;
             }
             if (r.guests.empty() || r.nodes.empty()) {
-                c.ha.dropped.push_back("Drop rule '" + id + "', because it has no known resources or nodes");
+                c.ha.dropped.push_back("Drop rule '" + id +
+                                       "', because it has no known resources or nodes");
                 continue;
             }
             c.ha.node_affinity.push_back(std::move(r));
@@ -599,11 +628,15 @@ void read_ha_rules(cluster& c, const Json::Value& v, const std::string& path) {
             r.guests = guests;
             r.positive = affinity == "positive";
             if (r.guests.size() < 2) {
-                c.ha.dropped.push_back("Drop rule '" + id + "', because resource affinity rules must have at least two resources");
+                c.ha.dropped.push_back(
+                    "Drop rule '" + id +
+                    "', because resource affinity rules must have at least two resources");
                 continue;
             }
             if (!r.positive && r.guests.size() > c.nodes.size()) {
-                c.ha.dropped.push_back("Drop rule '" + id + "', because it has more resources than the cluster has nodes");
+                c.ha.dropped.push_back(
+                    "Drop rule '" + id +
+                    "', because it has more resources than the cluster has nodes");
                 continue;
             }
             c.ha.resource_affinity.push_back(std::move(r));
@@ -611,9 +644,9 @@ void read_ha_rules(cluster& c, const Json::Value& v, const std::string& path) {
     }
 }
 
-void read_manager_status(cluster& c, const Json::Value& v, const std::string& path) {
+void read_manager_status(cluster &c, const Json::Value &v, const std::string &path) {
     // Accept the file's content, the API answer ({manager_status: ...}) and {data: ...}.
-    const Json::Value* m = &v;
+    const Json::Value *m = &v;
     std::string p = path;
     if (m->isObject() && m->isMember("data")) {
         m = &(*m)["data"];
@@ -626,10 +659,10 @@ void read_manager_status(cluster& c, const Json::Value& v, const std::string& pa
     check_object(*m, p, "the HA manager status object");
     c.ha.master_node = opt_string(*m, "master_node", p).value_or("");
     if (m->isMember("node_status")) {
-        const Json::Value& ns = (*m)["node_status"];
+        const Json::Value &ns = (*m)["node_status"];
         const std::string np = key_path(p, "node_status");
         check_object(ns, np, "an object {node: state}");
-        for (const std::string& name : ns.getMemberNames()) {
+        for (const std::string &name : ns.getMemberNames()) {
             const std::string state = as_string(ns[name], key_path(np, name));
             if (auto n = c.find_node(name)) {
                 c.nodes[*n].ha_state = state;
@@ -640,10 +673,10 @@ void read_manager_status(cluster& c, const Json::Value& v, const std::string& pa
         }
     }
     if (m->isMember("service_status")) {
-        const Json::Value& ss = (*m)["service_status"];
+        const Json::Value &ss = (*m)["service_status"];
         const std::string sp = key_path(p, "service_status");
         check_object(ss, sp, "an object {sid: status}");
-        for (const std::string& sid : ss.getMemberNames()) {
+        for (const std::string &sid : ss.getMemberNames()) {
             const std::string ip = key_path(sp, sid);
             check_object(ss[sid], ip, "a service status object");
             sid_ref ref = parse_sid(sid, ip);
@@ -656,16 +689,16 @@ void read_manager_status(cluster& c, const Json::Value& v, const std::string& pa
     }
 }
 
-void check_known_keys(const Json::Value& obj, const std::string& path,
-                      std::initializer_list<const char*> known) {
-    for (const std::string& k : obj.getMemberNames()) {
+void check_known_keys(const Json::Value &obj, const std::string &path,
+                      std::initializer_list<const char *> known) {
+    for (const std::string &k : obj.getMemberNames()) {
         bool ok = k.rfind("_", 0) == 0 || k.rfind("x-", 0) == 0;
-        for (const char* kn : known) {
+        for (const char *kn : known) {
             ok = ok || k == kn;
         }
         if (!ok) {
             std::string list;
-            for (const char* kn : known) {
+            for (const char *kn : known) {
                 list += std::string(list.empty() ? "" : ", ") + kn;
             }
             reject(key_path(path, k), "unknown key, expected one of: " + list);
@@ -676,7 +709,7 @@ void check_known_keys(const Json::Value& obj, const std::string& path,
 snapshot read(std::string_view text) {
     const Json::Value root = parse_json(text, "snapshot");
     snapshot out;
-    const Json::Value* resources = nullptr;
+    const Json::Value *resources = nullptr;
     std::string rpath;
     if (root.isArray()) {
         out.form = "array";
@@ -684,7 +717,8 @@ snapshot read(std::string_view text) {
         rpath = "resources";
     } else if (root.isObject() && root.isMember("resources")) {
         out.form = "extended";
-        check_known_keys(root, "", {"resources", "ha", "guests", "options", "pve_version", "source", "comment"});
+        check_known_keys(
+            root, "", {"resources", "ha", "guests", "options", "pve_version", "source", "comment"});
         resources = &root["resources"];
         rpath = "resources";
         // resources may itself be the API wrapper
@@ -698,24 +732,27 @@ snapshot read(std::string_view text) {
         resources = &root["data"];
         rpath = "data";
     } else {
-        reject("", std::string("expected a /cluster/resources array, {\"data\": [...]} or an object "
-                               "with \"resources\", got ") + describe(root));
+        reject("",
+               std::string("expected a /cluster/resources array, {\"data\": [...]} or an object "
+                           "with \"resources\", got ") +
+                   describe(root));
     }
     check_array(*resources, rpath, "an array of resource entries");
 
-    cluster& c = out.c;
+    cluster &c = out.c;
     std::vector<raw_guest> guests;
     std::vector<raw_storage> storages;
     std::map<std::string, std::string> node_paths;
     for (Json::ArrayIndex i = 0; i < resources->size(); ++i) {
-        const Json::Value& e = (*resources)[i];
+        const Json::Value &e = (*resources)[i];
         const std::string p = index_path(rpath, i);
         check_object(e, p, "a resource object");
         const std::string type = req_string(e, "type", p);
         if (type == "node") {
             node n = read_node(e, p);
             if (!node_paths.emplace(n.name, p).second) {
-                reject(key_path(p, "node"), "duplicate node \"" + n.name + "\" (also " + node_paths[n.name] + ")");
+                reject(key_path(p, "node"),
+                       "duplicate node \"" + n.name + "\" (also " + node_paths[n.name] + ")");
             }
             c.nodes.push_back(std::move(n));
         } else if (type == "qemu" || type == "lxc") {
@@ -725,35 +762,42 @@ snapshot read(std::string_view text) {
         }
         // pool, sdn, network, openvz: not used by the planner.
     }
-    std::sort(c.nodes.begin(), c.nodes.end(), [](const node& a, const node& b) { return a.name < b.name; });
+    std::sort(c.nodes.begin(), c.nodes.end(),
+              [](const node &a, const node &b) { return a.name < b.name; });
 
     std::map<std::uint32_t, std::string> vmid_paths;
-    for (raw_guest& r : guests) {
+    for (raw_guest &r : guests) {
         auto n = c.find_node(r.node_name);
         if (!n) {
-            reject(key_path(r.path, "node"), "unknown node \"" + r.node_name + "\" (no node entry with that name)");
+            reject(key_path(r.path, "node"),
+                   "unknown node \"" + r.node_name + "\" (no node entry with that name)");
         }
         r.g.node = *n;
         auto [it, fresh] = vmid_paths.emplace(r.g.vmid, r.path);
         if (!fresh) {
-            reject(key_path(r.path, "vmid"), "duplicate vmid " + std::to_string(r.g.vmid) + " (also " + it->second + ")");
+            reject(key_path(r.path, "vmid"),
+                   "duplicate vmid " + std::to_string(r.g.vmid) + " (also " + it->second + ")");
         }
     }
-    std::sort(guests.begin(), guests.end(), [](const raw_guest& a, const raw_guest& b) { return a.g.vmid < b.g.vmid; });
-    for (raw_guest& r : guests) {
+    std::sort(guests.begin(), guests.end(),
+              [](const raw_guest &a, const raw_guest &b) { return a.g.vmid < b.g.vmid; });
+    for (raw_guest &r : guests) {
         c.guests.push_back(std::move(r.g));
     }
-    for (raw_storage& r : storages) {
+    for (raw_storage &r : storages) {
         auto n = c.find_node(r.node_name);
         if (!n) {
-            reject(key_path(r.path, "node"), "unknown node \"" + r.node_name + "\" (no node entry with that name)");
+            reject(key_path(r.path, "node"),
+                   "unknown node \"" + r.node_name + "\" (no node entry with that name)");
         }
-        node& nd = c.nodes[*n];
+        node &nd = c.nodes[*n];
         if (nd.find_storage(r.s.name) != nullptr) {
-            reject(key_path(r.path, "storage"), "duplicate storage \"" + r.s.name + "\" on node " + nd.name);
+            reject(key_path(r.path, "storage"),
+                   "duplicate storage \"" + r.s.name + "\" on node " + nd.name);
         }
-        auto pos = std::lower_bound(nd.storages.begin(), nd.storages.end(), r.s.name,
-                                    [](const storage_info& s, const std::string& name) { return s.name < name; });
+        auto pos = std::lower_bound(
+            nd.storages.begin(), nd.storages.end(), r.s.name,
+            [](const storage_info &s, const std::string &name) { return s.name < name; });
         nd.storages.insert(pos, std::move(r.s));
     }
 
@@ -761,9 +805,9 @@ snapshot read(std::string_view text) {
         return out;
     }
     if (root.isMember("guests")) {
-        const Json::Value& gs = root["guests"];
+        const Json::Value &gs = root["guests"];
         check_object(gs, "guests", "an object keyed by vmid");
-        for (const std::string& key : gs.getMemberNames()) {
+        for (const std::string &key : gs.getMemberNames()) {
             const std::string p = key_path("guests", key);
             static const std::regex digits("^[0-9]{1,9}$");
             if (!std::regex_match(key, digits)) {
@@ -773,25 +817,27 @@ snapshot read(std::string_view text) {
             if (!g) {
                 reject(p, "no guest with vmid " + key + " in resources");
             }
-            const Json::Value& d = gs[key];
+            const Json::Value &d = gs[key];
             check_object(d, p, "an object with config, migrate and/or rrd");
             check_known_keys(d, p, {"config", "migrate", "rrd"});
-            guest& gg = c.guests[*g];
+            guest &gg = c.guests[*g];
             if (d.isMember("config")) {
-                const Json::Value& cfg = d["config"];
-                read_config(gg, cfg.isObject() && cfg.isMember("data") ? cfg["data"] : cfg, key_path(p, "config"));
+                const Json::Value &cfg = d["config"];
+                read_config(gg, cfg.isObject() && cfg.isMember("data") ? cfg["data"] : cfg,
+                            key_path(p, "config"));
             }
             if (d.isMember("migrate")) {
                 read_precondition(gg, d["migrate"], key_path(p, "migrate"));
             }
             if (d.isMember("rrd")) {
-                const Json::Value& rrd = d["rrd"];
-                read_rrd(gg, rrd.isObject() && rrd.isMember("data") ? rrd["data"] : rrd, key_path(p, "rrd"));
+                const Json::Value &rrd = d["rrd"];
+                read_rrd(gg, rrd.isObject() && rrd.isMember("data") ? rrd["data"] : rrd,
+                         key_path(p, "rrd"));
             }
         }
     }
     if (root.isMember("ha")) {
-        const Json::Value& ha = root["ha"];
+        const Json::Value &ha = root["ha"];
         check_object(ha, "ha", "an object with resources, rules, groups and/or manager-status");
         check_known_keys(ha, "ha", {"resources", "rules", "groups", "manager-status"});
         if (ha.isMember("resources")) {
@@ -815,15 +861,15 @@ snapshot read(std::string_view text) {
 
 } // namespace
 
-result<void> bind_options(cluster& c, const options& o) {
-    for (const std::string& name : o.maintenance_nodes) {
+result<void> bind_options(cluster &c, const options &o) {
+    for (const std::string &name : o.maintenance_nodes) {
         auto n = c.find_node(name);
         if (!n) {
             return fail("maintenance-nodes", "unknown node \"" + name + "\"");
         }
         c.nodes[*n].maintenance = true;
     }
-    for (const auto& [from, to] : o.storage_map) {
+    for (const auto &[from, to] : o.storage_map) {
         if (from.empty() || to.empty()) {
             return fail("storage-map", "expected non-empty storage names");
         }
@@ -834,9 +880,9 @@ result<void> bind_options(cluster& c, const options& o) {
 result<snapshot> read_snapshot(std::string_view json_text) {
     try {
         return read(json_text);
-    } catch (const input_error& e) {
+    } catch (const input_error &e) {
         return fail(e.path, e.what());
-    } catch (const std::regex_error& e) {
+    } catch (const std::regex_error &e) {
         return fail("", std::string("internal error while validating input: ") + e.what());
     }
 }

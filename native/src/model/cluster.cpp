@@ -7,7 +7,7 @@ namespace pvebal {
 
 namespace {
 
-bool iequals(const std::string& a, const std::string& b) {
+bool iequals(const std::string &a, const std::string &b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
@@ -16,25 +16,27 @@ bool iequals(const std::string& a, const std::string& b) {
 
 } // namespace
 
-const storage_info* node::find_storage(const std::string& storage) const {
-    auto it = std::lower_bound(storages.begin(), storages.end(), storage,
-                               [](const storage_info& s, const std::string& n) { return s.name < n; });
+const storage_info *node::find_storage(const std::string &storage) const {
+    auto it =
+        std::lower_bound(storages.begin(), storages.end(), storage,
+                         [](const storage_info &s, const std::string &n) { return s.name < n; });
     return it != storages.end() && it->name == storage ? &*it : nullptr;
 }
 
-bool guest::has_tag(const std::string& tag) const {
-    return std::any_of(tags.begin(), tags.end(), [&](const std::string& t) { return iequals(t, tag); });
+bool guest::has_tag(const std::string &tag) const {
+    return std::any_of(tags.begin(), tags.end(),
+                       [&](const std::string &t) { return iequals(t, tag); });
 }
 
-const ha_resource* ha_config::find(guest_id g) const {
+const ha_resource *ha_config::find(guest_id g) const {
     auto it = std::lower_bound(resources.begin(), resources.end(), g,
-                               [](const ha_resource& r, guest_id id) { return r.guest < id; });
+                               [](const ha_resource &r, guest_id id) { return r.guest < id; });
     return it != resources.end() && it->guest == g ? &*it : nullptr;
 }
 
-std::optional<node_id> cluster::find_node(const std::string& name) const {
+std::optional<node_id> cluster::find_node(const std::string &name) const {
     auto it = std::lower_bound(nodes.begin(), nodes.end(), name,
-                               [](const node& n, const std::string& s) { return n.name < s; });
+                               [](const node &n, const std::string &s) { return n.name < s; });
     if (it == nodes.end() || it->name != name) {
         return std::nullopt;
     }
@@ -43,14 +45,14 @@ std::optional<node_id> cluster::find_node(const std::string& name) const {
 
 std::optional<guest_id> cluster::find_guest(std::uint32_t vmid) const {
     auto it = std::lower_bound(guests.begin(), guests.end(), vmid,
-                               [](const guest& g, std::uint32_t v) { return g.vmid < v; });
+                               [](const guest &g, std::uint32_t v) { return g.vmid < v; });
     if (it == guests.end() || it->vmid != vmid) {
         return std::nullopt;
     }
     return static_cast<guest_id>(it - guests.begin());
 }
 
-std::vector<std::string> split_tags(const std::string& tags) {
+std::vector<std::string> split_tags(const std::string &tags) {
     std::vector<std::string> out;
     std::string cur;
     for (char ch : tags) {

@@ -4,7 +4,7 @@
 
 namespace pvebal {
 
-res guest_demand(const guest& g, load_mode mode) {
+res guest_demand(const guest &g, load_mode mode) {
     if (!g.running) {
         return {};
     }
@@ -17,7 +17,7 @@ res guest_demand(const guest& g, load_mode mode) {
     return {cpu, static_cast<double>(mem)};
 }
 
-load_view make_load_view(const cluster& c, load_mode mode) {
+load_view make_load_view(const cluster &c, load_mode mode) {
     load_view v;
     v.mode = mode;
     v.capacity.resize(c.nodes.size());
@@ -30,7 +30,7 @@ load_view make_load_view(const cluster& c, load_mode mode) {
     // overhead is node minus guests at the same instant; RRD averages only change demand).
     std::vector<res> measured(c.nodes.size());
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        const guest& gs = c.guests[g];
+        const guest &gs = c.guests[g];
         v.placement[g] = gs.node;
         v.demand[g] = guest_demand(gs, mode);
         if (gs.running) {
@@ -39,7 +39,7 @@ load_view make_load_view(const cluster& c, load_mode mode) {
         }
     }
     for (node_id n = 0; n < c.nodes.size(); ++n) {
-        const node& ns = c.nodes[n];
+        const node &ns = c.nodes[n];
         v.capacity[n] = {ns.maxcpu, static_cast<double>(ns.maxmem)};
         if (mode == load_mode::used && ns.online) {
             v.base[n] = {std::max(0.0, ns.cpu * ns.maxcpu - measured[n].cpu),

@@ -22,7 +22,7 @@ struct candidate {
     std::string kind;
 
     // Better: higher score; then cheaper; then lower unit index; then lower node id.
-    bool better_than(const candidate& o) const {
+    bool better_than(const candidate &o) const {
         constexpr double eps = 1e-12; // float noise is not a preference
         if (std::fabs(score - o.score) > eps) {
             return score > o.score;
@@ -36,23 +36,23 @@ struct candidate {
 
 class balancer {
 public:
-    balancer(const cluster& c, const options& o)
+    balancer(const cluster &c, const options &o)
         : c_(c), o_(o), a_(compile_affinity(c, o)), state_(c, o, a_), obj_(c, state_.load(), o) {}
 
     plan run();
 
 private:
-    bool fits(const unit& u, node_id n) const {
+    bool fits(const unit &u, node_id n) const {
         return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
     }
     double minutes(double seconds) const { return seconds / 60.0; }
-    void consider_single(candidate& best);
-    void consider_pairs(candidate& best);
+    void consider_single(candidate &best);
+    void consider_pairs(candidate &best);
     std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
-    void apply(const candidate& cand);
+    void apply(const candidate &cand);
 
-    const cluster& c_;
-    const options& o_;
+    const cluster &c_;
+    const options &o_;
     affinity_groups a_;
     placement_state state_;
     objective_state obj_;
@@ -62,10 +62,10 @@ private:
     unsigned migrations_ = 0;
 };
 
-void balancer::consider_single(candidate& best) {
+void balancer::consider_single(candidate &best) {
     const double now = obj_.value();
     for (size_t i = 0; i < units_.size(); ++i) {
-        const unit& u = units_[i];
+        const unit &u = units_[i];
         if (moved_[i] || migrations_ + u.guests.size() > o_.max_migrations) {
             continue;
         }
@@ -123,7 +123,7 @@ std::vector<node_id> balancer::hot_nodes(bool hottest, size_t k) const {
 
 // Swaps (x: a -> b, y: b -> a) and chains (y: b -> c to make room, then x: a -> b), between
 // the hottest and coolest nodes, for when no single move is good enough on its own.
-void balancer::consider_pairs(candidate& best) {
+void balancer::consider_pairs(candidate &best) {
     if (migrations_ + 2 > o_.max_migrations) {
         return;
     }
@@ -132,36 +132,41 @@ void balancer::consider_pairs(candidate& best) {
     const double now = obj_.value();
     std::vector<std::vector<size_t>> on_node(c_.nodes.size());
     for (size_t i = 0; i < units_.size(); ++i) {
-        if (!moved_[i] && units_[i].guests.size() == 1 && (units_[i].demand.cpu > 0 || units_[i].demand.mem > 0)) {
+        if (!moved_[i] && units_[i].guests.size() == 1 &&
+            (units_[i].demand.cpu > 0 || units_[i].demand.mem > 0)) {
             on_node[units_[i].node].push_back(i);
         }
     }
     // Largest first: they change the balance most.
     auto size_of = [&](size_t i) {
-        const unit& u = units_[i];
+        const unit &u = units_[i];
         const res cap = state_.load().capacity[u.node];
-        return std::max(cap.cpu > 0 ? u.demand.cpu / cap.cpu : 0, cap.mem > 0 ? u.demand.mem / cap.mem : 0);
+        return std::max(cap.cpu > 0 ? u.demand.cpu / cap.cpu : 0,
+                        cap.mem > 0 ? u.demand.mem / cap.mem : 0);
     };
-    for (auto& list : on_node) {
-        std::stable_sort(list.begin(), list.end(), [&](size_t x, size_t y) { return size_of(x) > size_of(y); });
+    for (auto &list : on_node) {
+        std::stable_sort(list.begin(), list.end(),
+                         [&](size_t x, size_t y) { return size_of(x) > size_of(y); });
         if (list.size() > guests_k) {
             list.resize(guests_k);
         }
     }
-    auto allowed = [&](const unit& u, node_id n) { return std::binary_search(u.allowed.begin(), u.allowed.end(), n); };
+    auto allowed = [&](const unit &u, node_id n) {
+        return std::binary_search(u.allowed.begin(), u.allowed.end(), n);
+    };
     for (node_id a : hot_nodes(true, nodes_k)) {
         for (node_id b : hot_nodes(false, nodes_k)) {
             if (a == b) {
                 continue;
             }
             for (size_t xi : on_node[a]) {
-                const unit& x = units_[xi];
+                const unit &x = units_[xi];
                 if (!allowed(x, b)) {
                     continue;
                 }
                 // Swaps: the net effect is x's demand minus y's moving from a to b.
                 for (size_t yi : on_node[b]) {
-                    const unit& y = units_[yi];
+                    const unit &y = units_[yi];
                     if (!allowed(y, a)) {
                         continue;
                     }
@@ -176,15 +181,15 @@ void balancer::consider_pairs(candidate& best) {
                     state_.move(x.guests[0], b);
                     state_.move(y.guests[0], a);
                     const bool ok = [&] {
-                                        // re-check both as arrivals on the swapped state
-                                        state_.move(x.guests[0], a);
-                                        const bool x_ok = fits(x, b);
-                                        state_.move(x.guests[0], b);
-                                        state_.move(y.guests[0], b);
-                                        const bool y_ok = fits(y, a);
-                                        state_.move(y.guests[0], a);
-                                        return x_ok && y_ok;
-                                    }();
+                        // re-check both as arrivals on the swapped state
+                        state_.move(x.guests[0], a);
+                        const bool x_ok = fits(x, b);
+                        state_.move(x.guests[0], b);
+                        state_.move(y.guests[0], b);
+                        const bool y_ok = fits(y, a);
+                        state_.move(y.guests[0], a);
+                        return x_ok && y_ok;
+                    }();
                     state_.move(y.guests[0], b);
                     state_.move(x.guests[0], a);
                     // And one half must be able to go first (a migrating guest loads both nodes);
@@ -202,7 +207,7 @@ void balancer::consider_pairs(candidate& best) {
                     continue;
                 }
                 for (size_t yi : on_node[b]) {
-                    const unit& y = units_[yi];
+                    const unit &y = units_[yi];
                     for (node_id cn : y.allowed) {
                         if (cn == a || cn == b || !fits(y, cn)) {
                             continue;
@@ -232,14 +237,14 @@ void balancer::consider_pairs(candidate& best) {
     }
 }
 
-void balancer::apply(const candidate& cand) {
+void balancer::apply(const candidate &cand) {
     const double before = obj_.value();
     std::vector<node_id> from;
-    for (const auto& [i, n] : cand.moves) {
+    for (const auto &[i, n] : cand.moves) {
         from.push_back(units_[i].node);
     }
-    for (const auto& [i, n] : cand.moves) {
-        unit& u = units_[i];
+    for (const auto &[i, n] : cand.moves) {
+        unit &u = units_[i];
         obj_.apply(u.node, n, u.demand);
         u.node = n;
         for (guest_id g : u.guests) {
@@ -251,20 +256,22 @@ void balancer::apply(const candidate& cand) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "objective %.4f -> %.4f", before, obj_.value());
     for (size_t k = 0; k < cand.moves.size(); ++k) {
-        const auto& [i, n] = cand.moves[k];
-        const unit& u = units_[i];
+        const auto &[i, n] = cand.moves[k];
+        const unit &u = units_[i];
         std::string reason = buf;
         if (cand.kind == "swap") {
-            const unit& other = units_[cand.moves[1 - k].first];
+            const unit &other = units_[cand.moves[1 - k].first];
             reason += " (swap with " + std::to_string(c_.guests[other.guests[0]].vmid) + ")";
         } else if (cand.kind == "chain" && k == 0) {
-            reason += " (makes room for " + std::to_string(c_.guests[units_[cand.moves[1].first].guests[0]].vmid) + ")";
+            reason += " (makes room for " +
+                      std::to_string(c_.guests[units_[cand.moves[1].first].guests[0]].vmid) + ")";
         }
         if (u.guests.size() > 1) {
             reason += " (moves with its affinity group)";
         }
         // Value for the ordering: share of the gain.
-        chosen_.push_back({u.guests, from[k], n, cand.gain / static_cast<double>(cand.moves.size()), reason, false});
+        chosen_.push_back({u.guests, from[k], n, cand.gain / static_cast<double>(cand.moves.size()),
+                           reason, false});
     }
 }
 
@@ -283,8 +290,9 @@ plan balancer::run() {
     const double start = obj_.value();
     if (start <= o_.threshold) {
         char buf[160];
-        std::snprintf(buf, sizeof buf, "already balanced: objective %.4f is within the threshold %.4f",
-                      start, o_.threshold);
+        std::snprintf(buf, sizeof buf,
+                      "already balanced: objective %.4f is within the threshold %.4f", start,
+                      o_.threshold);
         p.notes.push_back(buf);
     } else if (o_.max_migrations == 0) {
         p.notes.push_back("max-migrations is 0: nothing planned");
@@ -302,9 +310,11 @@ plan balancer::run() {
             apply(best);
         }
         if (chosen_.empty()) {
-            p.notes.push_back("no move improves the balance by at least min-improvement and its cost");
+            p.notes.push_back(
+                "no move improves the balance by at least min-improvement and its cost");
         } else if (migrations_ >= o_.max_migrations && obj_.value() > o_.threshold) {
-            p.notes.push_back("stopped at max-migrations (" + std::to_string(o_.max_migrations) + ")");
+            p.notes.push_back("stopped at max-migrations (" + std::to_string(o_.max_migrations) +
+                              ")");
         }
     }
     // Order from the initial placement.
@@ -316,6 +326,8 @@ plan balancer::run() {
 
 } // namespace
 
-plan plan_balance(const cluster& c, const options& o) { return balancer(c, o).run(); }
+plan plan_balance(const cluster &c, const options &o) {
+    return balancer(c, o).run();
+}
 
 } // namespace pvebal

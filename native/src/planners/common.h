@@ -16,7 +16,8 @@ struct planned_move {
     std::vector<guest_id> guests; // sorted
     node_id from = 0;
     node_id to = 0;
-    double value = 0; // what the move is worth (objective gain); the least valuable is dropped first
+    double value =
+        0; // what the move is worth (objective gain); the least valuable is dropped first
     std::string reason;
     bool temporary = false;
 };
@@ -25,12 +26,12 @@ struct planned_move {
 // guest loads both nodes), within the parallel limits; breaks cycles with a temporary parking
 // move where one exists, otherwise drops the least valuable move. `state` starts at the
 // initial placement and ends at the final one.
-void order_moves(const cluster& c, const options& o, const affinity_groups& a,
-                 placement_state& state, std::vector<planned_move> moves, plan& out);
+void order_moves(const cluster &c, const options &o, const affinity_groups &a,
+                 placement_state &state, std::vector<planned_move> moves, plan &out);
 
 // Fills costs, totals and metrics of a plan whose migrations are set.
-void finish_plan(const cluster& before_cluster, const cluster& after_cluster, const options& o,
-                 const load_view& before, const load_view& after, plan& p);
+void finish_plan(const cluster &before_cluster, const cluster &after_cluster, const options &o,
+                 const load_view &before, const load_view &after, plan &p);
 
 // Movable units: guests that move together (positive affinity) and sit on one node.
 struct unit {
@@ -40,8 +41,8 @@ struct unit {
     double cost_seconds = 0;
     std::vector<node_id> allowed; // nodes passing the static checks for every member
 };
-std::vector<unit> build_units(const cluster& c, const options& o, const affinity_groups& a,
-                              const std::vector<bool>& include);
+std::vector<unit> build_units(const cluster &c, const options &o, const affinity_groups &a,
+                              const std::vector<bool> &include);
 
 } // namespace pvebal::detail
 

@@ -16,12 +16,12 @@ namespace {
 constexpr double setup_seconds = 3.0; // task start, target preparation, final handover
 constexpr int max_rounds = 30;
 
-double local_disk_bytes(const cluster& c, const guest& g) {
-    const node& src = c.nodes[g.node];
+double local_disk_bytes(const cluster &c, const guest &g) {
+    const node &src = c.nodes[g.node];
     double bytes = 0;
     bool unknown_size = false;
-    for (const guest_disk& d : g.disks) {
-        const storage_info* s = src.find_storage(d.storage);
+    for (const guest_disk &d : g.disks) {
+        const storage_info *s = src.find_storage(d.storage);
         if (d.cdrom || (s != nullptr && s->shared) || (s == nullptr && src.storages.empty())) {
             continue;
         }
@@ -39,18 +39,20 @@ double local_disk_bytes(const cluster& c, const guest& g) {
 
 } // namespace
 
-bool has_local_disks(const cluster& c, guest_id g) { return local_disk_bytes(c, c.guests[g]) > 0 || !c.guests[g].local_disk_volids.empty(); }
+bool has_local_disks(const cluster &c, guest_id g) {
+    return local_disk_bytes(c, c.guests[g]) > 0 || !c.guests[g].local_disk_volids.empty();
+}
 
-migration_mode mode_for(const guest& g) {
+migration_mode mode_for(const guest &g) {
     if (!g.running) {
         return migration_mode::offline;
     }
     return g.type == guest_type::lxc ? migration_mode::restart : migration_mode::online;
 }
 
-migration_cost estimate_cost(const cluster& c, const options& o, guest_id g, migration_mode mode,
+migration_cost estimate_cost(const cluster &c, const options &o, guest_id g, migration_mode mode,
                              bool with_local_disks) {
-    const guest& gs = c.guests[g];
+    const guest &gs = c.guests[g];
     const double b = o.bandwidth;
     const double disk = with_local_disks ? local_disk_bytes(c, gs) : 0;
     migration_cost cost;
@@ -65,8 +67,10 @@ migration_cost estimate_cost(const cluster& c, const options& o, guest_id g, mig
         return cost;
     }
     // Live pre-copy of memory in use (zero pages cost next to nothing).
-    const double m = static_cast<double>(gs.memhost > 0 ? gs.memhost : std::max(gs.mem, gs.maxmem / 8));
-    const double dirty = std::min(gs.cpu_avg.value_or(gs.cpu), 1.0) * gs.maxcpu * o.dirty_rate_per_cpu;
+    const double m =
+        static_cast<double>(gs.memhost > 0 ? gs.memhost : std::max(gs.mem, gs.maxmem / 8));
+    const double dirty =
+        std::min(gs.cpu_avg.value_or(gs.cpu), 1.0) * gs.maxcpu * o.dirty_rate_per_cpu;
     // Above ~0.9 QEMU's auto-converge throttles the guest until it converges.
     const double rho = std::min(dirty / b, 0.9);
     double rest = m;

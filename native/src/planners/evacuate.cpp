@@ -13,13 +13,14 @@ using namespace detail;
 
 namespace {
 
-std::string label(const cluster& c, guest_id g) {
-    return (c.guests[g].type == guest_type::qemu ? "vm " : "ct ") + std::to_string(c.guests[g].vmid);
+std::string label(const cluster &c, guest_id g) {
+    return (c.guests[g].type == guest_type::qemu ? "vm " : "ct ") +
+           std::to_string(c.guests[g].vmid);
 }
 
 } // namespace
 
-plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node_id>& drain) {
+plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node_id> &drain) {
     plan p;
     p.kind = "evacuate";
     p.drained = drain;
@@ -49,7 +50,7 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
             continue;
         }
         unplaced_guest u{g, {}};
-        for (rejection& r : why) {
+        for (rejection &r : why) {
             u.reasons.push_back({std::nullopt, std::move(r)});
         }
         p.unplaced.push_back(std::move(u));
@@ -57,7 +58,7 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
     std::vector<unit> units = build_units(c, o, a, include);
     // Movable guests without a unit: a keep-together partner on their node cannot move.
     std::vector<bool> in_unit(c.guests.size(), false);
-    for (const unit& u : units) {
+    for (const unit &u : units) {
         for (guest_id g : u.guests) {
             in_unit[g] = true;
         }
@@ -70,16 +71,17 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
         for (guest_id h = 0; h < c.guests.size(); ++h) {
             if (h != g && a.together[h] == a.together[g] && c.guests[h].node == c.guests[g].node &&
                 !include[h]) {
-                up.reasons.push_back({std::nullopt,
-                                      {"affinity", "kept together with " + c.guests[h].sid() + " (" +
-                                                       a.together_names[static_cast<size_t>(a.together[g])] +
-                                                       "), which cannot move"}});
+                up.reasons.push_back(
+                    {std::nullopt,
+                     {"affinity", "kept together with " + c.guests[h].sid() + " (" +
+                                      a.together_names[static_cast<size_t>(a.together[g])] +
+                                      "), which cannot move"}});
             }
         }
         p.unplaced.push_back(std::move(up));
     }
     // Largest dominant share first; stopped guests (no demand) last; then by vmid.
-    auto share = [&](const unit& u) {
+    auto share = [&](const unit &u) {
         double total_cpu = 0, total_mem = 0;
         for (node_id n = 0; n < c.nodes.size(); ++n) {
             if (obj.active(n)) {
@@ -87,16 +89,19 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
                 total_mem += state.load().capacity[n].mem;
             }
         }
-        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0, total_mem > 0 ? u.demand.mem / total_mem : 0);
+        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0,
+                        total_mem > 0 ? u.demand.mem / total_mem : 0);
     };
-    std::stable_sort(units.begin(), units.end(), [&](const unit& x, const unit& y) { return share(x) > share(y); });
+    std::stable_sort(units.begin(), units.end(),
+                     [&](const unit &x, const unit &y) { return share(x) > share(y); });
 
     std::vector<planned_move> moves;
     std::vector<bool> moved(c.guests.size(), false);
-    auto fits = [&](const std::vector<guest_id>& gs, node_id n) {
+    auto fits = [&](const std::vector<guest_id> &gs, node_id n) {
         return !state_target_check(c, o, a, state, gs, n, false);
     };
-    auto place = [&](const std::vector<guest_id>& gs, node_id from, node_id to, res demand, const std::string& why) {
+    auto place = [&](const std::vector<guest_id> &gs, node_id from, node_id to, res demand,
+                     const std::string &why) {
         obj.apply(from, to, demand);
         for (guest_id g : gs) {
             state.move(g, to);
@@ -113,12 +118,12 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
                                immovable_reasons(c, o, g).empty();
         }
         others = build_units(c, o, a, other_include);
-        std::stable_sort(others.begin(), others.end(), [&](const unit& x, const unit& y) {
+        std::stable_sort(others.begin(), others.end(), [&](const unit &x, const unit &y) {
             return x.demand.mem < y.demand.mem; // smallest first: cheapest room
         });
     }
 
-    for (const unit& u : units) {
+    for (const unit &u : units) {
         node_id best = no_node;
         double best_j = 0;
         for (node_id n : u.allowed) {
@@ -126,9 +131,10 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
                 continue;
             }
             // A stopped unit changes nothing: prefer the node with the most free memory.
-            const double j = (u.demand.cpu == 0 && u.demand.mem == 0)
-                                 ? state.load().used[n].mem / std::max(1.0, state.load().capacity[n].mem)
-                                 : obj.j_after(u.node, n, u.demand);
+            const double j =
+                (u.demand.cpu == 0 && u.demand.mem == 0)
+                    ? state.load().used[n].mem / std::max(1.0, state.load().capacity[n].mem)
+                    : obj.j_after(u.node, n, u.demand);
             if (best == no_node || j < best_j - 1e-15) {
                 best = n;
                 best_j = j;
@@ -148,8 +154,9 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
         std::optional<room> found;
         for (node_id n : u.allowed) {
             for (size_t k = 0; k < others.size() && !found; ++k) {
-                const unit& h = others[k];
-                if (h.node != n || std::any_of(h.guests.begin(), h.guests.end(), [&](guest_id g) { return moved[g]; })) {
+                const unit &h = others[k];
+                if (h.node != n || std::any_of(h.guests.begin(), h.guests.end(),
+                                               [&](guest_id g) { return moved[g]; })) {
                     continue;
                 }
                 for (node_id m : h.allowed) {
@@ -175,9 +182,10 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
             }
         }
         if (found) {
-            const unit& h = others[found->other];
+            const unit &h = others[found->other];
             place(h.guests, h.node, found->third, h.demand,
-                  "makes room on " + c.nodes[found->target].name + " for " + label(c, u.guests.front()));
+                  "makes room on " + c.nodes[found->target].name + " for " +
+                      label(c, u.guests.front()));
             place(u.guests, u.node, found->target, u.demand, "evacuate " + c.nodes[u.node].name);
             continue;
         }
@@ -195,15 +203,18 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
                         break;
                     }
                     if (auto rh = h != g ? static_target_check(c, o, a, h, n) : std::nullopt) {
-                        r = rejection{"affinity", "moves with " + c.guests[h].sid() + " (" +
-                                                      a.together_names[static_cast<size_t>(a.together[g])] +
-                                                      "), which may not go there: " + rh->message};
+                        r = rejection{"affinity",
+                                      "moves with " + c.guests[h].sid() + " (" +
+                                          a.together_names[static_cast<size_t>(a.together[g])] +
+                                          "), which may not go there: " + rh->message};
                     }
                 }
-                if (!r && a.together[g] >= 0 && !std::binary_search(u.allowed.begin(), u.allowed.end(), n)) {
-                    r = rejection{"affinity", "its keep-together group (" +
-                                                  a.together_names[static_cast<size_t>(a.together[g])] +
-                                                  ") gathers on another node"};
+                if (!r && a.together[g] >= 0 &&
+                    !std::binary_search(u.allowed.begin(), u.allowed.end(), n)) {
+                    r = rejection{"affinity",
+                                  "its keep-together group (" +
+                                      a.together_names[static_cast<size_t>(a.together[g])] +
+                                      ") gathers on another node"};
                 }
                 if (!r) {
                     r = state_target_check(c, o, a, state, u.guests, n, true);
@@ -215,17 +226,19 @@ plan plan_evacuate(const cluster& c_in, const options& o, const std::vector<node
             p.unplaced.push_back(std::move(up));
         }
     }
-    std::sort(p.unplaced.begin(), p.unplaced.end(), [](const unplaced_guest& x, const unplaced_guest& y) { return x.guest < y.guest; });
+    std::sort(p.unplaced.begin(), p.unplaced.end(),
+              [](const unplaced_guest &x, const unplaced_guest &y) { return x.guest < y.guest; });
 
     placement_state ordering_state(c, o, a);
     order_moves(c, o, a, ordering_state, moves, p);
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
-    for (const dropped_move& d : p.dropped) {
+    for (const dropped_move &d : p.dropped) {
         if (drained[d.from]) {
             p.unplaced.push_back({d.guest, {{d.to, {"ordering", d.reason}}}});
         }
     }
-    std::sort(p.unplaced.begin(), p.unplaced.end(), [](const unplaced_guest& x, const unplaced_guest& y) { return x.guest < y.guest; });
+    std::sort(p.unplaced.begin(), p.unplaced.end(),
+              [](const unplaced_guest &x, const unplaced_guest &y) { return x.guest < y.guest; });
     finish_plan(c_in, c, o, before_view, ordering_state.load(), p);
     return p;
 }

@@ -9,7 +9,7 @@ namespace pvebal {
 
 using namespace detail;
 
-plan plan_failover(const cluster& c, const options& o, const std::vector<node_id>& failed_nodes,
+plan plan_failover(const cluster &c, const options &o, const std::vector<node_id> &failed_nodes,
                    bool all_guests) {
     plan p;
     p.kind = "failover";
@@ -28,7 +28,7 @@ plan plan_failover(const cluster& c, const options& o, const std::vector<node_id
 
     // Waves: one per restart priority, highest first; steps in placement order.
     std::set<int, std::greater<int>> prios;
-    for (const auto& [g, n] : out.placed) {
+    for (const auto &[g, n] : out.placed) {
         prios.insert(solver.priority(g));
     }
     std::map<int, int> wave_of;
@@ -37,11 +37,11 @@ plan plan_failover(const cluster& c, const options& o, const std::vector<node_id
         wave_of[pr] = ++w;
     }
     std::vector<std::pair<guest_id, node_id>> placed = out.placed;
-    std::stable_sort(placed.begin(), placed.end(), [&](const auto& x, const auto& y) {
+    std::stable_sort(placed.begin(), placed.end(), [&](const auto &x, const auto &y) {
         return wave_of[solver.priority(x.first)] < wave_of[solver.priority(y.first)];
     });
     int step = 0;
-    for (const auto& [g, n] : placed) {
+    for (const auto &[g, n] : placed) {
         migration m;
         m.step = ++step;
         m.wave = wave_of[solver.priority(g)];
@@ -65,12 +65,15 @@ plan plan_failover(const cluster& c, const options& o, const std::vector<node_id
         p.unplaced.push_back({g, solver.explain(failed, out, g)});
     }
     if (!out.proven) {
-        p.notes.push_back("the search for an assignment that restarts every guest ran out of budget; "
-                          "the guests listed as unplaced may fit in a way not found");
+        p.notes.push_back(
+            "the search for an assignment that restarts every guest ran out of budget; "
+            "the guests listed as unplaced may fit in a way not found");
     }
     if (out.placed.empty() && out.unplaced.empty()) {
-        p.notes.push_back(all_guests ? "no running guest on the failed nodes"
-                                     : "no HA-managed guest on the failed nodes (use --all-guests for the others)");
+        p.notes.push_back(
+            all_guests
+                ? "no running guest on the failed nodes"
+                : "no HA-managed guest on the failed nodes (use --all-guests for the others)");
     }
     // After: the failed nodes are gone, the placed guests run on their new nodes.
     cluster after_c = c;

@@ -15,40 +15,48 @@ std::string percent(double f) {
 
 } // namespace
 
-score_report make_score_report(const cluster& c, const options& o) {
+score_report make_score_report(const cluster &c, const options &o) {
     score_report r;
     r.load = make_load_view(c, o.mode);
     r.m = compute_metrics(c, r.load, o);
 
     for (node_id n = 0; n < c.nodes.size(); ++n) {
-        const node_metrics& nm = r.m.nodes[n];
-        const node& ns = c.nodes[n];
+        const node_metrics &nm = r.m.nodes[n];
+        const node &ns = c.nodes[n];
         if (!ns.online) {
             if (nm.guests > 0) {
-                r.warnings.push_back({"offline-node", n, std::nullopt,
-                                      "node is offline and still holds " + std::to_string(nm.guests) +
-                                          " guest(s)",
-                                      {}});
+                r.warnings.push_back(
+                    {"offline-node",
+                     n,
+                     std::nullopt,
+                     "node is offline and still holds " + std::to_string(nm.guests) + " guest(s)",
+                     {}});
             }
             continue;
         }
         if (ns.maintenance && nm.guests > 0) {
-            r.warnings.push_back({"maintenance-node", n, std::nullopt,
+            r.warnings.push_back({"maintenance-node",
+                                  n,
+                                  std::nullopt,
                                   "node is in maintenance and still holds " +
                                       std::to_string(nm.guests) + " guest(s)",
                                   {}});
         }
         if (nm.cpu_util > o.cpu_limit) {
-            r.warnings.push_back({"overloaded", n, std::nullopt,
-                                  "CPU at " + percent(nm.cpu_util) + ", above the limit of " +
-                                      percent(o.cpu_limit),
-                                  {}});
+            r.warnings.push_back(
+                {"overloaded",
+                 n,
+                 std::nullopt,
+                 "CPU at " + percent(nm.cpu_util) + ", above the limit of " + percent(o.cpu_limit),
+                 {}});
         }
         const double mem_cap = nm.capacity.mem;
         const double usable =
             std::min(mem_cap * o.memory_limit, mem_cap - static_cast<double>(o.memory_reserve));
         if (nm.used.mem > usable) {
-            r.warnings.push_back({"overloaded", n, std::nullopt,
+            r.warnings.push_back({"overloaded",
+                                  n,
+                                  std::nullopt,
                                   "memory at " + percent(nm.mem_util) + ", above the limit of " +
                                       percent(mem_cap > 0 ? std::max(0.0, usable) / mem_cap : 0) +
                                       " (memory-limit and memory-reserve)",
@@ -58,16 +66,19 @@ score_report make_score_report(const cluster& c, const options& o) {
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         std::vector<rejection> why = immovable_reasons(c, o, g);
         if (!why.empty()) {
-            r.warnings.push_back({"immovable", std::nullopt, g, "guest can never be moved",
-                                  std::move(why)});
+            r.warnings.push_back(
+                {"immovable", std::nullopt, g, "guest can never be moved", std::move(why)});
         }
         const guest_policy p = policy_of(c, o, g);
-        for (const std::string& t : p.unknown_pins) {
-            r.warnings.push_back({"unknown-pin", std::nullopt, g,
-                                  "tag " + t + " names no node of this cluster", {}});
+        for (const std::string &t : p.unknown_pins) {
+            r.warnings.push_back({"unknown-pin",
+                                  std::nullopt,
+                                  g,
+                                  "tag " + t + " names no node of this cluster",
+                                  {}});
         }
     }
-    for (const std::string& d : c.ha.dropped) {
+    for (const std::string &d : c.ha.dropped) {
         r.warnings.push_back({"ha-rule", std::nullopt, std::nullopt, d, {}});
     }
     return r;

@@ -5,7 +5,7 @@
 
 namespace pvebal {
 
-std::vector<bool> active_nodes(const cluster& c) {
+std::vector<bool> active_nodes(const cluster &c) {
     std::vector<bool> a(c.nodes.size());
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         a[n] = c.nodes[n].online && !c.nodes[n].maintenance;
@@ -13,7 +13,7 @@ std::vector<bool> active_nodes(const cluster& c) {
     return a;
 }
 
-double pve_imbalance(const std::vector<double>& loads) {
+double pve_imbalance(const std::vector<double> &loads) {
     const double n = static_cast<double>(loads.size());
     if (loads.size() < 2) {
         return 0;
@@ -36,7 +36,7 @@ double pve_imbalance(const std::vector<double>& loads) {
 
 namespace {
 
-resource_stats stats_of(const std::vector<double>& xs) {
+resource_stats stats_of(const std::vector<double> &xs) {
     resource_stats s;
     if (xs.empty()) {
         return s;
@@ -61,13 +61,13 @@ resource_stats stats_of(const std::vector<double>& xs) {
 
 } // namespace
 
-metrics compute_metrics(const cluster& c, const load_view& v, const options& o) {
+metrics compute_metrics(const cluster &c, const load_view &v, const options &o) {
     metrics m;
     const std::vector<bool> active = active_nodes(c);
     std::vector<double> cpu, mem, load;
     m.nodes.resize(c.nodes.size());
     for (node_id n = 0; n < c.nodes.size(); ++n) {
-        node_metrics& nm = m.nodes[n];
+        node_metrics &nm = m.nodes[n];
         nm.node = n;
         nm.active = active[n];
         nm.used = v.used[n];
@@ -81,7 +81,7 @@ metrics compute_metrics(const cluster& c, const load_view& v, const options& o) 
         }
     }
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        node_metrics& nm = m.nodes[v.placement[g]];
+        node_metrics &nm = m.nodes[v.placement[g]];
         ++nm.guests;
         nm.running += c.guests[g].running ? 1 : 0;
     }
@@ -94,12 +94,13 @@ metrics compute_metrics(const cluster& c, const load_view& v, const options& o) 
 
 // --- objective_state -----------------------------------------------------------------------
 
-objective_state::objective_state(const cluster& c, const load_view& v, const options& o)
+objective_state::objective_state(const cluster &c, const load_view &v, const options &o)
     : objective_state(active_nodes(c), v, o) {}
 
-objective_state::objective_state(std::vector<bool> active, const load_view& v, const options& o)
-    : active_(std::move(active)), cap_(v.capacity), util_(v.capacity.size()),
-      w_{o.cpu_weight, o.memory_weight}, theta_(o.pressure_threshold), p_(o.pressure_weight) {
+objective_state::objective_state(std::vector<bool> active, const load_view &v, const options &o)
+    : active_(std::move(active)), cap_(v.capacity),
+      util_(v.capacity.size()), w_{o.cpu_weight, o.memory_weight}, theta_(o.pressure_threshold),
+      p_(o.pressure_weight) {
     for (node_id n = 0; n < v.capacity.size(); ++n) {
         util_[n] = {v.cpu_util(n), v.mem_util(n)};
         if (!active_[n]) {
@@ -119,7 +120,7 @@ double objective_state::pressure(double u) const {
     return x > 0 ? x * x : 0;
 }
 
-double objective_state::j_of(const acc& sum, const acc& sumsq, const acc& press) const {
+double objective_state::j_of(const acc &sum, const acc &sumsq, const acc &press) const {
     if (n_ < 1) {
         return 0;
     }
@@ -135,12 +136,15 @@ double objective_state::j_of(const acc& sum, const acc& sumsq, const acc& press)
     return wsum > 0 ? j / wsum : 0;
 }
 
-double objective_state::value() const { return std::sqrt(j()); }
+double objective_state::value() const {
+    return std::sqrt(j());
+}
 
-double objective_state::j_after(node_id from, node_id to, const res& d) const {
+double objective_state::j_after(node_id from, node_id to, const res &d) const {
     acc sum = sum_, sumsq = sumsq_, press = press_;
     const double dv[2] = {d.cpu, d.mem};
-    const double cap_from[2] = {from != no_node ? cap_[from].cpu : 0, from != no_node ? cap_[from].mem : 0};
+    const double cap_from[2] = {from != no_node ? cap_[from].cpu : 0,
+                                from != no_node ? cap_[from].mem : 0};
     const double cap_to[2] = {to != no_node ? cap_[to].cpu : 0, to != no_node ? cap_[to].mem : 0};
     for (int r = 0; r < 2; ++r) {
         if (from != no_node && active_[from] && cap_from[r] > 0) {
@@ -161,7 +165,7 @@ double objective_state::j_after(node_id from, node_id to, const res& d) const {
     return j_of(sum, sumsq, press);
 }
 
-void objective_state::apply(node_id from, node_id to, const res& d) {
+void objective_state::apply(node_id from, node_id to, const res &d) {
     const double dv[2] = {d.cpu, d.mem};
     for (int r = 0; r < 2; ++r) {
         for (int side = 0; side < 2; ++side) {
