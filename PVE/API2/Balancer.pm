@@ -1,0 +1,744 @@
+package PVE::API2::Balancer;
+
+# The /cluster/balance API: cluster balance status, balance and evacuation plans (dry run by
+# default, applied as a worker task), HA capacity (N+k), failover and placement what-ifs, the
+# cluster-wide configuration and the collected snapshot.
+#
+# Mounted below PVE::API2::Cluster by PVE::Balancer::APIRegister (pve-manager is not edited).
+
+use strict;
+use warnings;
+
+use PVE::Exception qw(raise raise_param_exc raise_perm_exc);
+use PVE::JSONSchema qw(get_standard_option);
+use PVE::RPCEnvironment;
+use PVE::Tools qw(extract_param);
+
+use PVE::Balancer::Config;
+use PVE::Balancer::Env;
+use PVE::Balancer::Executor;
+use PVE::Balancer::History;
+use PVE::Balancer::Planner;
+
+use base qw(PVE::RESTHandler);
+
+my $size_pattern = '\d+(?:\.\d+)?[KMGT]?';
+
+my sub with_engine_options {
+    my ($props) = @_;
+
+    my $res = PVE::Balancer::Config::engine_option_schema();
+    $res->{$_} = $props->{$_} for keys %$props;
+    return $res;
+}
+
+my $apply_properties = {
+    apply => {
+        type => 'boolean',
+        description => "Run the plan as a worker task and return its UPID. Without it, the"
+            . " plan is only computed and returned (dry run).",
+        optional => 1,
+        default => 0,
+    },
+    'on-failure' => {
+        type => 'string',
+        enum => ['stop', 'replan'],
+        description => "When a migration fails: stop, or compute a new plan from the current"
+            . " state and go on (default: balancer.cfg, else 'stop').",
+        optional => 1,
+    },
+    digest => {
+        type => 'string',
+        description => "Apply only if the freshly computed plan has this digest (the 'digest'"
+            . " of the plan shown to the user), so what runs is what was reviewed.",
+        pattern => '[0-9a-f]{40}',
+        optional => 1,
+    },
+};
+
+my $migration_schema = {
+    type => 'object',
+    additionalProperties => 1,
+    properties => {
+        step => { type => 'integer', description => "Execution order." },
+        wave => { type => 'integer', description => "Migrations of one wave may run in parallel." },
+        vmid => get_standard_option('pve-vmid'),
+        type => { type => 'string', enum => ['qemu', 'lxc'] },
+        name => { type => 'string', optional => 1 },
+        from => get_standard_option('pve-node', { description => "Source node." }),
+        to => get_standard_option('pve-node', { description => "Target node." }),
+        mode => { type => 'string', enum => ['online', 'offline', 'restart'] },
+        ha => { type => 'boolean', optional => 1, description => "Moved by the HA manager." },
+        'with-local-disks' => { type => 'boolean', optional => 1 },
+        temporary => { type => 'boolean', optional => 1 },
+        reason => { type => 'string', optional => 1 },
+        cost => {
+            type => 'object',
+            optional => 1,
+            description => "Estimated bytes, seconds and downtime of the migration.",
+        },
+    },
+};
+
+my $plan_schema = {
+    type => 'object',
+    additionalProperties => 1,
+    description => "The plan (see docs/api.md and the CLI's JSON output).",
+    properties => {
+        kind => { type => 'string', enum => ['balance', 'evacuate'] },
+        digest => {
+            type => 'string',
+            description => "Digest of the migrations; pass it with apply=1 to run exactly"
+                . " this plan.",
+        },
+        migrations => { type => 'array', items => $migration_schema },
+        unplaced => {
+            type => 'array',
+            description => "Guests that cannot be moved, with the reason per node.",
+            items => { type => 'object' },
+        },
+        metrics => { type => 'object', description => "Metrics before and after the plan." },
+        nodes => { type => 'array', items => { type => 'object' } },
+        summary => { type => 'object' },
+        notes => { type => 'array', items => { type => 'string' } },
+        dropped => { type => 'array', optional => 1, items => { type => 'object' } },
+        drained => { type => 'array', optional => 1, items => { type => 'string' } },
+        mode => { type => 'string', optional => 1 },
+    },
+};
+
+my $plan_or_upid = {
+    description => "The plan (dry run), or the UPID of the task that runs it (apply=1).",
+    oneOf => [
+        $plan_schema, { type => 'string', description => "UPID of the balance task." },
+    ],
+};
+
+my $read_permissions = {
+    description => "Requires 'Sys.Audit' on '/'.",
+    check => ['perm', '/', ['Sys.Audit']],
+};
+
+my $apply_permissions = {
+    description => "Computing a plan requires 'Sys.Audit' on '/'. Applying it (apply=1) also"
+        . " requires 'Sys.Modify' on '/' and 'VM.Migrate' on '/vms/<ID>' for every guest of the"
+        . " plan.",
+    check => ['perm', '/', ['Sys.Audit']],
+};
+
+my sub engine_args {
+    my ($param, @command_args) = @_;
+
+    my $args = {};
+    for my $key (sort keys %$param) {
+        next if !PVE::Balancer::Config::is_engine_option($key)
+            && !grep { $_ eq $key } @command_args;
+        $args->{$key} = $param->{$key};
+    }
+    return $args;
+}
+
+my sub check_apply_permissions {
+    my ($rpcenv, $authuser, $plan) = @_;
+
+    $rpcenv->check($authuser, '/', ['Sys.Modify']);
+    for my $m (@{ $plan->{migrations} // [] }) {
+        $rpcenv->check($authuser, "/vms/$m->{vmid}", ['VM.Migrate']);
+    }
+}
+
+# Computes a balance or evacuate plan; returns it (dry run) or starts the worker.
+my sub plan_and_maybe_apply {
+    my ($kind, $param, @command_args) = @_;
+
+    my $rpcenv = PVE::RPCEnvironment::get();
+    my $authuser = $rpcenv->get_user();
+
+    my $apply = extract_param($param, 'apply');
+    my $digest = extract_param($param, 'digest');
+    my $on_failure = extract_param($param, 'on-failure');
+
+    my $env = PVE::Balancer::Env->default_env();
+    my $cfg = PVE::Balancer::Config::load($env);
+    my $args = engine_args($param, @command_args);
+
+    if ($apply) {
+        # fail early, before the plan is computed, when the user may not apply anything
+        $rpcenv->check($authuser, '/', ['Sys.Modify']);
+    }
+
+    my ($plan) = PVE::Balancer::Planner::compute($env, $cfg, $kind, $args);
+
+    return $plan if !$apply;
+
+    check_apply_permissions($rpcenv, $authuser, $plan);
+
+    if (defined($digest) && $digest ne $plan->{digest}) {
+        raise("the plan changed since it was shown (digest mismatch) - review it again\n",
+            code => 409);
+    }
+
+    if (my $active = PVE::Balancer::Executor::active_run($env)) {
+        raise("another balance run is in progress ("
+            . ($active->{upid} // $active->{id}) . ")\n", code => 409);
+    }
+
+    my $worker = sub {
+        my ($upid) = @_;
+
+        PVE::Balancer::Executor::run(
+            $env, $plan,
+            kind => $kind,
+            args => $args,
+            cfg => $cfg,
+            upid => $upid,
+            user => $authuser,
+            defined($on_failure) ? ('on-failure' => $on_failure) : (),
+            may_migrate => sub {
+                my ($vmid) = @_;
+                return $rpcenv->check($authuser, "/vms/$vmid", ['VM.Migrate'], 1);
+            },
+        );
+        return;
+    };
+
+    my $dtype = $kind eq 'evacuate' ? 'balance-evacuate' : 'balance';
+    my $id = $kind eq 'evacuate' ? ($args->{node} =~ s/[,;\s]+/-/gr) : '';
+
+    return $rpcenv->fork_worker($dtype, $id, $authuser, $worker);
+}
+
+__PACKAGE__->register_method({
+    name => 'status',
+    path => '',
+    method => 'GET',
+    description => "Balance status of the cluster: current metrics, HA capacity, whether"
+        . " automatic balancing and Proxmox's own HA auto-rebalance are on, the run in"
+        . " progress and the last runs.",
+    permissions => $read_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            runs => {
+                type => 'integer',
+                description => "How many of the last runs to list.",
+                minimum => 0,
+                maximum => 200,
+                optional => 1,
+                default => 5,
+            },
+        },
+    },
+    returns => {
+        type => 'object',
+        additionalProperties => 1,
+        properties => {
+            engine => { type => 'string', optional => 1, description => "Engine version." },
+            auto => { type => 'boolean', description => "Automatic balancing (balancer.cfg)." },
+            interval => { type => 'integer', description => "Minutes between automatic runs." },
+            'ha-auto-rebalance' => {
+                type => 'boolean',
+                optional => 1,
+                description => "Proxmox's own HA auto-rebalance (datacenter.cfg crs).",
+            },
+            crs => { type => 'object', optional => 1, description => "datacenter.cfg crs." },
+            'ha-guests' => {
+                type => 'string',
+                enum => ['move', 'skip'],
+                optional => 1,
+                description => "Whether balancing moves HA-managed guests right now.",
+            },
+            metrics => { type => 'object', optional => 1, description => "Current metrics." },
+            nodes => { type => 'array', optional => 1, items => { type => 'object' } },
+            warnings => { type => 'array', optional => 1, items => { type => 'object' } },
+            summary => { type => 'object', optional => 1 },
+            capacity => {
+                type => 'object',
+                optional => 1,
+                description => "How many node failures the HA guests survive.",
+            },
+            active => {
+                type => 'object',
+                optional => 1,
+                description => "The balance run in progress.",
+            },
+            runs => {
+                type => 'array',
+                items => { type => 'object' },
+                description => "The last runs, newest first.",
+            },
+            errors => {
+                type => 'array',
+                optional => 1,
+                items => { type => 'string' },
+                description => "Parts of the status that could not be computed.",
+            },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        my $env = PVE::Balancer::Env->default_env();
+        my $cfg = PVE::Balancer::Config::load($env);
+        my $eff = PVE::Balancer::Config::effective($cfg);
+
+        my $res = {
+            auto => $eff->{auto} ? 1 : 0,
+            interval => $eff->{interval} + 0,
+            'ha-scheduler' => $eff->{'ha-scheduler'},
+        };
+        my $errors = [];
+
+        if (defined(my $version = PVE::Balancer::Planner::engine_version())) {
+            $res->{engine} = $version;
+        }
+
+        my ($snapshot, $inputs) = eval { PVE::Balancer::Planner::collect($env, $cfg) };
+        if (my $err = $@) {
+            chomp $err;
+            push @$errors, "state: $err";
+        } else {
+            my $crs = PVE::Balancer::Planner::crs_settings($inputs);
+            $res->{crs} = $crs;
+            $res->{'ha-auto-rebalance'} = $crs->{'ha-auto-rebalance'};
+            $res->{'ha-guests'} =
+                PVE::Balancer::Planner::skip_ha_guests($cfg, $crs) ? 'skip' : 'move';
+
+            my $score = eval { PVE::Balancer::Planner::call_engine('score', $snapshot) };
+            if (my $err = $@) {
+                chomp $err;
+                push @$errors, "score: $err";
+            } else {
+                $res->{$_} = $score->{$_} for grep { defined($score->{$_}) }
+                    qw(metrics nodes warnings summary mode);
+            }
+
+            my $capacity = eval {
+                PVE::Balancer::Planner::call_engine('capacity', $snapshot, 'target-failures' => 1);
+            };
+            if (my $err = $@) {
+                chomp $err;
+                push @$errors, "capacity: $err";
+            } else {
+                $res->{capacity} = {
+                    map { $_ => $capacity->{$_} } grep { defined($capacity->{$_}) }
+                        qw(tolerated-failures upper-bound exact ha-guests target method)
+                };
+            }
+        }
+
+        my $active = eval { PVE::Balancer::Executor::active_run($env) };
+        $res->{active} = $active if $active;
+
+        my $count = $param->{runs} // 5;
+        my $runs = PVE::Balancer::History::read_runs($env);
+        splice(@$runs, $count) if @$runs > $count;
+        for my $run (@$runs) {
+            # a run that died without finishing its record (killed task, lost node)
+            $run->{status} = 'interrupted'
+                if ($run->{status} // '') eq 'running' && (!$active || $active->{id} ne $run->{id});
+        }
+        $res->{runs} = [map { PVE::Balancer::History::summary($_) } @$runs];
+
+        $res->{errors} = $errors if @$errors;
+
+        return $res;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'balance',
+    path => '',
+    method => 'POST',
+    protected => 1,
+    expose_credentials => 1,
+    description => "Compute a balance plan: ordered, constraint-safe migrations that even out CPU"
+        . " and memory. Dry run by default; with apply=1 the plan runs as a worker task.",
+    permissions => $apply_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => with_engine_options($apply_properties),
+    },
+    returns => $plan_or_upid,
+    code => sub {
+        my ($param) = @_;
+
+        return plan_and_maybe_apply('balance', $param);
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'evacuate',
+    path => 'evacuate',
+    method => 'POST',
+    protected => 1,
+    expose_credentials => 1,
+    description => "Compute a plan that drains nodes for maintenance: every guest placed"
+        . " elsewhere, or listed with the reason why it cannot leave. Dry run by default; with"
+        . " apply=1 the plan runs as a worker task.",
+    permissions => $apply_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => with_engine_options({
+            %$apply_properties,
+            node => get_standard_option(
+                'pve-node-list', { description => "The nodes to drain." },
+            ),
+        }),
+    },
+    returns => $plan_or_upid,
+    code => sub {
+        my ($param) = @_;
+
+        return plan_and_maybe_apply('evacuate', $param, 'node');
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'capacity',
+    path => 'capacity',
+    method => 'GET',
+    description => "How many node failures the HA guests survive (admission control, N+k):"
+        . " the worst failure scenario, the headroom per node and the reserve missing for the"
+        . " target.",
+    permissions => $read_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => with_engine_options({
+            'target-failures' => {
+                type => 'integer',
+                description => "The node failures the cluster should absorb.",
+                minimum => 1,
+                maximum => 64,
+                optional => 1,
+                default => 1,
+            },
+            'all-guests' => {
+                type => 'boolean',
+                description => "Count every running guest, not only HA-managed ones.",
+                optional => 1,
+                default => 0,
+            },
+            'max-scenarios' => {
+                type => 'integer',
+                description => "Largest number of failure scenarios to check.",
+                minimum => 1,
+                maximum => 10_000_000,
+                optional => 1,
+                default => 20000,
+            },
+        }),
+    },
+    returns => {
+        type => 'object',
+        additionalProperties => 1,
+        properties => {
+            kind => { type => 'string', enum => ['capacity'] },
+            'tolerated-failures' => { type => 'integer' },
+            'upper-bound' => { type => 'integer', optional => 1 },
+            exact => { type => 'boolean', optional => 1 },
+            'ha-guests' => { type => 'integer', optional => 1 },
+            headroom => { type => 'array', optional => 1, items => { type => 'object' } },
+            target => { type => 'object', optional => 1 },
+            worst => { type => ['object', 'null'], optional => 1 },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        my $env = PVE::Balancer::Env->default_env();
+        my $cfg = PVE::Balancer::Config::load($env);
+        my $snapshot = PVE::Balancer::Planner::collect($env, $cfg);
+        my $args = engine_args($param, qw(target-failures all-guests max-scenarios));
+
+        return PVE::Balancer::Planner::call_engine('capacity', $snapshot, %$args);
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'failover',
+    path => 'failover',
+    method => 'GET',
+    description => "What-if: where the HA guests of the given nodes would restart if those nodes"
+        . " failed now (capacity- and rule-aware), and which could not restart.",
+    permissions => $read_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => with_engine_options({
+            'failed-node' => get_standard_option(
+                'pve-node-list', { description => "The nodes that fail." },
+            ),
+            'all-guests' => {
+                type => 'boolean',
+                description => "Also restart running guests that are not HA-managed.",
+                optional => 1,
+                default => 0,
+            },
+        }),
+    },
+    returns => {
+        type => 'object',
+        additionalProperties => 1,
+        properties => {
+            kind => { type => 'string', enum => ['failover'] },
+            migrations => { type => 'array', items => { type => 'object' } },
+            unplaced => { type => 'array', items => { type => 'object' } },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        my $env = PVE::Balancer::Env->default_env();
+        my $cfg = PVE::Balancer::Config::load($env);
+        my $snapshot = PVE::Balancer::Planner::collect($env, $cfg);
+        my $args = engine_args($param, qw(failed-node all-guests));
+
+        return PVE::Balancer::Planner::call_engine('failover', $snapshot, %$args);
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'place',
+    path => 'place',
+    method => 'GET',
+    description => "Rank the nodes for a guest about to start (vmid) or a new guest (cpu and"
+        . " mem): where it fits, best first, and why it does not fit elsewhere.",
+    permissions => $read_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => with_engine_options({
+            vmid => get_standard_option(
+                'pve-vmid', { optional => 1, description => "An existing guest." },
+            ),
+            cpu => {
+                type => 'number',
+                description => "A new guest's CPU demand in cores.",
+                minimum => 0,
+                maximum => 16384,
+                optional => 1,
+            },
+            mem => {
+                type => 'string',
+                pattern => $size_pattern,
+                description => "A new guest's memory in bytes (K/M/G/T suffix allowed).",
+                optional => 1,
+            },
+            tags => {
+                type => 'string',
+                description => "Tags of the new guest (';'-separated), for pin and"
+                    . " anti-affinity tags.",
+                pattern => '[a-zA-Z0-9_\-+.;, ]*',
+                maxLength => 1024,
+                optional => 1,
+            },
+            'apart-from' => {
+                type => 'string',
+                description => "Keep it off the nodes that run these guests (vmid list).",
+                pattern => '\d+(?:[,;\s]+\d+)*',
+                optional => 1,
+            },
+        }),
+    },
+    returns => {
+        type => 'object',
+        additionalProperties => 1,
+        properties => {
+            kind => { type => 'string', enum => ['place'] },
+            best => { type => ['string', 'null'], optional => 1 },
+            demand => { type => 'object', optional => 1 },
+            nodes => { type => 'array', items => { type => 'object' } },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        if (!defined($param->{vmid})) {
+            my $errors = {};
+            $errors->{cpu} = "required for a new guest (or give vmid)" if !defined($param->{cpu});
+            $errors->{mem} = "required for a new guest (or give vmid)" if !defined($param->{mem});
+            raise_param_exc($errors) if %$errors;
+        } elsif (defined($param->{cpu}) || defined($param->{mem})) {
+            raise_param_exc({ vmid => "give either vmid, or cpu and mem for a new guest" });
+        }
+
+        my $env = PVE::Balancer::Env->default_env();
+        my $cfg = PVE::Balancer::Config::load($env);
+        my $snapshot = PVE::Balancer::Planner::collect($env, $cfg);
+        my $args = engine_args($param, qw(vmid cpu mem tags apart-from));
+
+        return PVE::Balancer::Planner::call_engine('place', $snapshot, %$args);
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'get_config',
+    path => 'config',
+    method => 'GET',
+    description => "The cluster-wide balancer configuration (/etc/pve/balancer.cfg).",
+    permissions => $read_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            defaults => {
+                type => 'boolean',
+                description => "Also list the default of every key that is not set.",
+                optional => 1,
+                default => 0,
+            },
+        },
+    },
+    returns => {
+        type => 'object',
+        properties => {
+            %{ PVE::Balancer::Config::config_schema(1) },
+            digest => get_standard_option('pve-config-digest'),
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        my $env = PVE::Balancer::Env->default_env();
+        my $cfg = PVE::Balancer::Config::load($env);
+
+        my $res = $param->{defaults} ? PVE::Balancer::Config::effective($cfg) : {%$cfg};
+        my $schema = PVE::Balancer::Config::config_schema();
+        for my $key (keys %$res) {
+            next if !$schema->{$key};
+            $res->{$key} = PVE::Balancer::Config::typed_value($schema->{$key}, $res->{$key});
+            $res->{$key} = $res->{$key} ? 1 : 0 if $schema->{$key}->{type} eq 'boolean';
+        }
+        $res->{digest} = $cfg->{digest};
+
+        return $res;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'set_config',
+    path => 'config',
+    method => 'PUT',
+    protected => 1,
+    description => "Change the cluster-wide balancer configuration (/etc/pve/balancer.cfg).",
+    permissions => {
+        description => "Requires 'Sys.Modify' on '/'.",
+        check => ['perm', '/', ['Sys.Modify']],
+    },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            %{ PVE::Balancer::Config::config_schema(1) },
+            delete => {
+                type => 'string',
+                format => 'pve-configid-list',
+                description => "A list of keys to reset to their default.",
+                optional => 1,
+                maxLength => 4096,
+            },
+            digest => get_standard_option('pve-config-digest'),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+
+        my $digest = extract_param($param, 'digest');
+        my $delete = extract_param($param, 'delete');
+        my @delete = PVE::Tools::split_list($delete);
+
+        my $schema = PVE::Balancer::Config::config_schema();
+        my $errors = {};
+        for my $key (@delete) {
+            $errors->{delete} = "unknown key '$key'" if !$schema->{$key};
+            $errors->{$key} = "cannot set and delete at the same time"
+                if defined($param->{$key});
+        }
+        raise_param_exc($errors) if %$errors;
+        raise_param_exc({ delete => "nothing to change" }) if !%$param && !@delete;
+
+        my $env = PVE::Balancer::Env->default_env();
+        $env->cfs_lock(
+            'config',
+            10,
+            sub {
+                my $cfg = PVE::Balancer::Config::load($env);
+                if (defined($digest) && $digest ne $cfg->{digest}) {
+                    die "detected modified configuration - file changed by other user?"
+                        . " Try again.\n";
+                }
+                delete $cfg->{$_} for @delete;
+                for my $key (keys %$param) {
+                    my $value = $param->{$key};
+                    $value = $value ? 1 : 0 if ($schema->{$key}->{type} // '') eq 'boolean';
+                    $cfg->{$key} = $value;
+                }
+                PVE::Balancer::Config::save($env, $cfg);
+            },
+        );
+
+        return undef;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'snapshot',
+    path => 'snapshot',
+    method => 'GET',
+    description => "The cluster state as the engine sees it (docs/snapshot.md): feed it to the"
+        . " offline CLI ('pve-balancer plan --snapshot FILE') to get the same answers.",
+    permissions => {
+        description => "Requires 'Sys.Audit' on '/' and 'VM.Audit' on '/vms' (the snapshot"
+            . " lists every guest and the disks and devices of its configuration).",
+        check => ['and', ['perm', '/', ['Sys.Audit']], ['perm', '/vms', ['VM.Audit']]],
+    },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            kind => {
+                type => 'string',
+                enum => ['balance', 'raw'],
+                description => "'balance': exactly what POST /cluster/balance plans on (HA"
+                    . " guests it leaves alone carry the tag pvebal-ignore). 'raw': the state as"
+                    . " collected, for evacuate and the what-if commands.",
+                optional => 1,
+                default => 'balance',
+            },
+        },
+    },
+    returns => {
+        type => 'object',
+        additionalProperties => 1,
+        properties => {
+            resources => {
+                type => 'array',
+                items => { type => 'object' },
+                description => "The /cluster/resources entries of nodes, guests and storages.",
+            },
+            ha => {
+                type => 'object',
+                optional => 1,
+                description => "HA resources, rules, groups and manager status.",
+            },
+            guests => {
+                type => 'object',
+                description => "Per vmid: the disk and device keys of the config, RRD averages.",
+            },
+            options => { type => 'object', description => "Engine options of balancer.cfg." },
+            source => { type => 'string', optional => 1 },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        my $env = PVE::Balancer::Env->default_env();
+        my $cfg = PVE::Balancer::Config::load($env);
+
+        if (($param->{kind} // 'balance') eq 'balance') {
+            my ($snapshot, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $cfg);
+            $snapshot->{comment} = join('; ', @$notes) if @$notes;
+            return $snapshot;
+        }
+        return PVE::Balancer::Planner::collect($env, $cfg);
+    },
+});
+
+1;

@@ -1,0 +1,250 @@
+package PVE::Balancer::Env::PVE2;
+
+# The real environment: a Proxmox VE node. State comes in-process from PVE::Cluster (see
+# PVE::Balancer::State), files and locks live in pmxcfs, migrations go through the qemu-server
+# and pve-container API handlers, HA-managed guests through HA CRM commands.
+#
+# Migrations of guests on this node call PVE::API2::Qemu->migrate_vm /
+# PVE::API2::LXC->migrate_vm in-process, as the HA LRM does. Those handlers only work on the
+# node that owns the guest (they load the local config and fork the migration task there), so
+# guests on other nodes are migrated through the HTTP API of this node (localhost:8006,
+# proxied to the owner by pveproxy) with the credentials of the calling user, as
+# pve-manager's bulk migrate does. The same path is used when the caller is a CLI
+# environment (pvesh), whose workers run synchronously and would serialise the waves.
+
+use strict;
+use warnings;
+
+use PVE::Cluster;
+use PVE::INotify;
+use PVE::Tools;
+
+use PVE::Balancer::State;
+
+=head3 new($class, %args)
+
+C<cfs_root> (default C</etc/pve>) is where the balancer's files live.
+
+=cut
+
+sub new {
+    my ($class, %args) = @_;
+
+    my $self = bless {
+        cfs_root => $args{cfs_root} // '/etc/pve',
+    }, $class;
+
+    return $self;
+}
+
+sub nodename {
+    my ($self) = @_;
+    return PVE::INotify::nodename();
+}
+
+sub get_time {
+    my ($self) = @_;
+    return time();
+}
+
+sub sleep {
+    my ($self, $seconds) = @_;
+    CORE::sleep($seconds) if $seconds > 0;
+}
+
+sub log {
+    my ($self, $level, $msg) = @_;
+
+    if ($level eq 'warn') {
+        if (eval { require PVE::RESTEnvironment; 1 }) {
+            PVE::RESTEnvironment::log_warn($msg);
+            return;
+        }
+        $msg = "WARN: $msg";
+    }
+    print "$msg\n";
+}
+
+sub cluster_inputs {
+    my ($self, %opts) = @_;
+
+    return PVE::Balancer::State::read_inputs(%opts, now => $opts{now} // $self->get_time());
+}
+
+my sub cfs_path {
+    my ($self, $relpath) = @_;
+
+    die "invalid path '$relpath'\n" if $relpath =~ m!(?:^|/)\.\.(?:/|$)! || $relpath =~ m!^/!;
+    return "$self->{cfs_root}/$relpath";
+}
+
+sub read_cfs_file {
+    my ($self, $relpath) = @_;
+
+    my $path = cfs_path($self, $relpath);
+    return undef if !-e $path;
+    return PVE::Tools::file_get_contents($path);
+}
+
+sub write_cfs_file {
+    my ($self, $relpath, $data) = @_;
+
+    my $path = cfs_path($self, $relpath);
+    if ($relpath =~ m!^(.+)/[^/]+$!) {
+        my $dir = cfs_path($self, $1);
+        mkdir($dir) if !-d $dir;
+    }
+    PVE::Tools::file_set_contents($path, $data);
+}
+
+sub delete_cfs_file {
+    my ($self, $relpath) = @_;
+
+    my $path = cfs_path($self, $relpath);
+    unlink($path) or die "unable to delete '$path' - $!\n" if -e $path;
+}
+
+sub cfs_lock {
+    my ($self, $name, $timeout, $code) = @_;
+
+    my $res = PVE::Cluster::cfs_lock_domain("pve-balancer-$name", $timeout, $code);
+    die $@ if $@;
+    return $res;
+}
+
+my sub rpcenv {
+    require PVE::RPCEnvironment;
+    return PVE::RPCEnvironment::get();
+}
+
+# in-process handler calls work only for local guests and only where workers run in the
+# background (pvedaemon); see the comment at the top.
+my sub use_local_handler {
+    my ($self, $node) = @_;
+
+    return 0 if $node ne $self->nodename();
+    my $rpcenv = eval { rpcenv() } or return 0;
+    return ($rpcenv->{type} // 'cli') ne 'cli';
+}
+
+my sub api_client {
+    my ($self) = @_;
+
+    return $self->{api_client} if $self->{api_client};
+
+    require PVE::APIClient::LWP;
+
+    my $rpcenv = rpcenv();
+    my $user = $rpcenv->get_user() // 'root@pam';
+    my $credentials = $rpcenv->get_credentials() // {};
+    my ($ticket, $csrf, $token) = $credentials->@{qw(ticket token api_token)};
+
+    if (!$ticket && !$token) {
+        die "no credentials to start migrations on other nodes\n" if $user ne 'root@pam';
+        require PVE::AccessControl;
+        $ticket = PVE::AccessControl::assemble_ticket($user);
+        $csrf = PVE::AccessControl::assemble_csrf_prevention_token($user);
+    }
+
+    my $nodename = $self->nodename();
+    my $fingerprint = PVE::Cluster::get_node_fingerprint($nodename);
+
+    my $client = PVE::APIClient::LWP->new(
+        protocol => 'https',
+        host => 'localhost',
+        port => 8006,
+        username => $user,
+        ticket => $ticket,
+        api_token => $token,
+        timeout => 25,
+        cached_fingerprints => { $fingerprint => 1 },
+    );
+    $client->update_csrftoken($csrf) if defined($csrf);
+
+    return $self->{api_client} = $client;
+}
+
+sub migrate_guest {
+    my ($self, $guest, $target, $params) = @_;
+
+    my ($vmid, $type, $node) = $guest->@{qw(vmid type node)};
+    die "unknown guest type '$type'\n" if $type ne 'qemu' && $type ne 'lxc';
+
+    if (use_local_handler($self, $node)) {
+        my $param = { %$params, node => $node, vmid => $vmid, target => $target };
+        my $upid;
+        if ($type eq 'qemu') {
+            require PVE::API2::Qemu;
+            $upid = PVE::API2::Qemu->migrate_vm($param);
+        } else {
+            require PVE::API2::LXC;
+            $upid = PVE::API2::LXC->migrate_vm($param);
+        }
+        return { upid => $upid, node => $node, local => 1 };
+    }
+
+    my $upid = api_client($self)->post("/nodes/$node/$type/$vmid/migrate",
+        { %$params, target => $target });
+    return { upid => $upid, node => $node };
+}
+
+sub task_status {
+    my ($self, $task) = @_;
+
+    if ($task->{local}) {
+        require PVE::ProcFSTools;
+        my $info = PVE::Tools::upid_decode($task->{upid});
+        return { running => 1 }
+            if PVE::ProcFSTools::check_process_running($info->{pid}, $info->{pstart});
+        return { running => 0, exitstatus => PVE::Tools::upid_read_status($task->{upid}) };
+    }
+
+    my $st = api_client($self)->get("/nodes/$task->{node}/tasks/$task->{upid}/status");
+    return { running => 1 } if ($st->{status} // '') eq 'running';
+    return { running => 0, exitstatus => $st->{exitstatus} // 'unknown' };
+}
+
+sub stop_task {
+    my ($self, $task) = @_;
+
+    if ($task->{local}) {
+        require PVE::RPCEnvironment;
+        PVE::RPCEnvironment->check_worker($task->{upid}, 1);
+        return;
+    }
+    api_client($self)->delete("/nodes/$task->{node}/tasks/$task->{upid}");
+}
+
+sub ha_migrate {
+    my ($self, $sid, $target) = @_;
+
+    require PVE::HA::Config;
+    PVE::HA::Config::queue_crm_commands("migrate $sid $target");
+}
+
+sub ha_manager_status {
+    my ($self) = @_;
+
+    require PVE::HA::Config;
+    PVE::Cluster::cfs_update();
+    return PVE::HA::Config::read_manager_status();
+}
+
+sub ha_commands_pending {
+    my ($self) = @_;
+
+    require PVE::HA::Config;
+    return PVE::HA::Config::any_pending_crm_command() ? 1 : 0;
+}
+
+sub task_alive {
+    my ($self, $upid) = @_;
+
+    my $info = eval { PVE::Tools::upid_decode($upid) } or return undef;
+    return undef if $info->{node} ne $self->nodename();
+
+    require PVE::ProcFSTools;
+    return PVE::ProcFSTools::check_process_running($info->{pid}, $info->{pstart}) ? 1 : 0;
+}
+
+1;

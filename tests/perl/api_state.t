@@ -1,0 +1,161 @@
+#!/usr/bin/perl
+# State collection: the simulated cluster of fixtures/api/cluster.json, read through the
+# PVE::Cluster / PVE::HA::Config / PVE::Storage / PVE::RRD doubles, must give exactly the
+# committed snapshot fixtures/api/cluster.snapshot.json (docs/snapshot.md, the field mapping of
+# /cluster/resources). PVEBAL_UPDATE_EXPECTED=1 rewrites the expected file.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use PVEBalancerTest::Setup;
+
+use JSON;
+use Test::More;
+
+use PVE::Balancer::Config;
+use PVE::Balancer::Planner;
+use PVE::Balancer::State;
+
+my $json = JSON->new->canonical->pretty;
+
+diag("engine: $PVEBalancerTest::Setup::native ($PVEBalancerTest::Setup::native_file)");
+
+my ($sim, $env) = PVEBalancerTest::Setup::cluster('cluster.json');
+my $cfg = PVE::Balancer::Config::load($env);
+my ($snapshot, $inputs) = PVE::Balancer::Planner::collect($env, $cfg);
+
+# the collected snapshot equals the committed one
+{
+    my $file = PVEBalancerTest::Setup::fixture('cluster.snapshot.json');
+    my $got = $json->encode($snapshot);
+    if ($ENV{PVEBAL_UPDATE_EXPECTED} || !-e $file) {
+        open(my $fh, '>', $file) or die "$file: $!\n";
+        print $fh $got;
+        close($fh);
+        diag("wrote $file - review it");
+    }
+    open(my $fh, '<', $file) or die "$file: $!\n";
+    my $expected = do { local $/; <$fh> };
+    close($fh);
+    is($got, $expected, 'snapshot of the fixture cluster equals cluster.snapshot.json');
+}
+
+my $guests = PVE::Balancer::State::guest_index($snapshot);
+my $nodes = PVE::Balancer::State::node_index($snapshot);
+
+# /cluster/resources field mapping
+is($nodes->{pve1}->{maxcpu}, 16, 'node maxcpu from rrd_dump index 4');
+is($nodes->{pve1}->{maxmem}, 64 * 2**30, 'node maxmem from rrd_dump index 7');
+is($nodes->{pve1}->{disk}, 12 * 2**30, 'node disk from rrd_dump index 12');
+is($nodes->{pve1}->{'cgroup-mode'}, 2, 'cgroup-mode from the static-info node kv');
+is($nodes->{pve1}->{'host-arch'}, 'x86_64', 'host-arch from the static-info node kv');
+is($nodes->{pve3}->{status}, 'online', 'node with the old pve2-node record is read');
+is($nodes->{pve3}->{maxmem}, 32 * 2**30, 'old record: same indices');
+is($nodes->{pve4}->{status}, 'offline', 'node that left the membership is offline');
+ok(!defined($nodes->{pve4}->{cpu}), 'offline node: no cpu/mem, as /cluster/resources');
+is($nodes->{pve4}->{hastate}, 'unknown', 'node hastate from the HA manager status');
+
+is($guests->{100}->{memhost}, 6 * 2**30 + 200 * 2**20, 'memhost from pve-vm-9.0 index 15');
+ok(!exists($guests->{106}->{memhost}), 'no memhost from the old pve2.3-vm record');
+is($guests->{106}->{status}, 'running', 'old pve2.3-vm record is read');
+is($guests->{100}->{tags}, 'prod;web', 'tags from the guest config properties');
+is($guests->{104}->{lock}, 'backup', 'lock from the guest config properties');
+is($guests->{102}->{pool}, 'web', 'pool from user.cfg');
+is($guests->{101}->{hastate}, 'started', 'hastate from the HA manager status');
+is($guests->{107}->{status}, 'unknown', 'guest without RRD record: status unknown');
+is($guests->{107}->{maxcpu}, 4, 'guest without RRD record: maxcpu = sockets x cores');
+is($guests->{107}->{maxmem}, 4 * 2**30, 'guest without RRD record: maxmem from memory');
+is($guests->{103}->{template}, 1, 'template flag');
+
+# guest details: only the keys the engine reads
+is_deeply(
+    [sort keys %{ $snapshot->{guests}->{100}->{config} }],
+    ['ide2', 'scsi0'],
+    'config keeps disks and devices only (no password, description, net)',
+);
+is_deeply(
+    [sort keys %{ $snapshot->{guests}->{105}->{config} }],
+    ['hostpci0', 'scsi0', 'serial0', 'usb0'],
+    'device keys are kept',
+);
+
+# RRD averages over the window: points older than rrd-window minutes are left out
+is($snapshot->{guests}->{100}->{rrd}->{cpu}, 0.4, 'guest cpu averaged over the window');
+is($snapshot->{guests}->{100}->{rrd}->{mem}, 5 * 2**30, 'guest mem averaged over the window');
+cmp_ok(abs($nodes->{pve1}->{cpu} - 0.49875), '<', 1e-9, 'node cpu averaged, gaps skipped');
+ok(!$snapshot->{guests}->{103}->{rrd}, 'no RRD average for a stopped guest');
+like(
+    join("\n", @{ $snapshot->{'x-pve-balancer'}->{errors} // [] }),
+    qr/pve-vm-9\.0\/105/,
+    'a missing RRD file is reported, not fatal',
+);
+
+# storages: enabled ones, per node they are available on
+my @storages = map { "$_->{node}/$_->{storage}" } grep { $_->{type} eq 'storage' }
+    @{ $snapshot->{resources} };
+ok(!grep({ m!/nfs-iso$! } @storages), 'disabled storage left out');
+ok(!grep({ $_ eq 'pve3/local-zfs' } @storages), 'storage restricted to nodes');
+my ($ceph) = grep { ($_->{id} // '') eq 'storage/pve1/ceph' } @{ $snapshot->{resources} };
+is($ceph->{shared}, 1, 'shared flag of storage.cfg');
+is($ceph->{content}, 'images,rootdir', 'content sorted');
+
+# HA part in the API's format
+is_deeply(
+    [map { $_->{rule} } @{ $snapshot->{ha}->{rules} }],
+    ['db-apart', 'db-prefers-big'],
+    'rules sorted by id',
+);
+my ($na) = grep { $_->{rule} eq 'db-prefers-big' } @{ $snapshot->{ha}->{rules} };
+is($na->{nodes}, 'pve1:2,pve2:1', 'node-affinity nodes encoded as node:priority');
+ok(!exists($snapshot->{ha}->{groups}), 'no groups part without groups');
+
+# without RRD history
+{
+    my $quick = PVE::Balancer::Planner::collect($env, $cfg, rrd => 0);
+    ok(!grep({ $_->{rrd} } values %{ $quick->{guests} }), 'rrd => 0: no averages');
+    is(PVE::Balancer::State::node_index($quick)->{pve1}->{cpu}, 0.55, 'rrd => 0: node sample');
+}
+
+# balance snapshot: HA guests left alone while the HA manager balances them
+{
+    $sim->{datacenter}->{crs}->{'ha-auto-rebalance'} = 1;
+    my ($snap, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $cfg);
+    my $g = PVE::Balancer::State::guest_index($snap);
+    like($g->{101}->{tags} // '', qr/pvebal-ignore/, 'HA guest tagged pvebal-ignore');
+    like($g->{108}->{tags} // '', qr/pvebal-ignore/, 'HA container tagged pvebal-ignore');
+    ok(!defined($g->{106}->{tags}), 'ignored HA resource is not HA-managed');
+    like($notes->[0], qr/2 HA-managed guest\(s\) left in place/, 'note says why');
+
+    my $move = { %$cfg, 'ha-guests' => 'move' };
+    ($snap, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $move);
+    is(scalar(@$notes), 0, "ha-guests 'move' overrides");
+    delete $sim->{datacenter}->{crs}->{'ha-auto-rebalance'};
+}
+
+# engine options of balancer.cfg go into the snapshot
+{
+    my $c = PVE::Balancer::Config::parse_config('balancer.cfg',
+        "max-migrations: 3\nallow-container-restart: 1\nauto: 1\n");
+    my $snap = PVE::Balancer::Planner::collect($env, $c, rrd => 0);
+    is_deeply($snap->{options}, { 'max-migrations' => 3, 'allow-container-restart' => JSON::true },
+        'engine options of balancer.cfg, typed, integration keys left out');
+}
+
+# a single node without cluster (get_members undef)
+{
+    my $single = PVEBalancerTest::SimCluster->new({
+        nodename => 'solo',
+        nodes => { solo => { online => 1, maxcpu => 4, cpu => 0.1, maxmem => 8 * 2**30,
+            mem => 2**30 } },
+    });
+    no warnings 'redefine';
+    local *PVE::Cluster::get_members = sub { return undef };
+    my $snap = PVE::Balancer::State::build_snapshot(PVE::Balancer::State::read_inputs());
+    is(PVE::Balancer::State::node_index($snap)->{solo}->{status}, 'online',
+        'no cluster: the node with RRD data is online');
+}
+
+done_testing();

@@ -1,0 +1,474 @@
+package PVEBalancerTest::SimCluster;
+
+# A simulated Proxmox VE cluster for the tests. The doubles of PVE::Cluster, PVE::HA::Config,
+# PVE::QemuConfig, PVE::API2::Qemu, PVE::APIClient::LWP, ... (tests/perl/lib/pve-doubles) read
+# and change it. It has a fake clock: nothing happens until advance() is called (the test
+# environment's sleep), so tests are instant and deterministic.
+#
+# The state is described at the level of what pvestatd and pmxcfs know (a fixture file, see
+# tests/perl/fixtures/api/cluster.json):
+#
+#   nodename   the local node
+#   time       the clock (seconds)
+#   nodes      { name => { online, id, maxcpu, cpu, maxmem, mem, rootfs => [total, used],
+#                          level, uptime, rrd => '9.0' | 'old' | 'none', static => {...} } }
+#   guests     { vmid => { type, node, name, status, template, maxcpu, cpu, maxmem, mem,
+#                          memhost, maxdisk, disk, uptime, rrd => '9.0' | 'old' | 'none',
+#                          config => { ...guest config, incl. lock and tags... } } }
+#   storage    { ids => { id => { type, shared, content => {...}, nodes => {...}, disable } },
+#                usage => { 'node/id' => [total, used] } }
+#   datacenter, usercfg                      parsed datacenter.cfg / user.cfg
+#   ha         { resources => {ids}, rules => {ids}, groups => {ids}, manager_status => {...},
+#                crm_commands => '' }
+#   rrddata    { 'pve-vm-9.0/100' => [ {time, cpu, mem, ...} ] }
+#
+# Behaviour of migrations, set by tests:
+#   behaviour  { vmid => { duration => s, fail => 'message', hang => 1, ha_refuse => 1 } }
+#   events     [ [time, sub { my ($sim) = @_; ... }] ]  run by advance() when due
+#
+# rrd_dump() builds the records in pvestatd's broadcast layout (pve-node-9.0 / pve-vm-9.0 /
+# pve-storage-9.0, or the old pve2-node / pve2.3-vm / pve2-storage keys), independently of the
+# reading side in PVE::Balancer::State.
+
+use strict;
+use warnings;
+
+use JSON;
+use Storable qw(dclone);
+
+my $current;
+my $task_counter = 0;
+
+our $ha_round = 10; # seconds between two CRM rounds
+
+sub current {
+    return $current;
+}
+
+sub new {
+    my ($class, $data) = @_;
+
+    my $self = bless dclone($data), $class;
+    $self->{nodename} //= 'pve1';
+    $self->{time} //= 1_700_000_000;
+    $self->{nodes} //= {};
+    $self->{guests} //= {};
+    $self->{storage} //= { ids => {}, usage => {} };
+    $self->{ha} //= {};
+    $self->{ha}->{$_} //= { ids => {} } for qw(resources rules groups);
+    $self->{ha}->{manager_status} //= {};
+    $self->{ha}->{crm_commands} //= '';
+    $self->{tasks} = {};
+    $self->{behaviour} //= {};
+    $self->{events} //= [];
+    $self->{ha_jobs} = {};
+    $self->{crm_log} = [];
+    $self->{lock_log} = [];
+    $self->{migrations} = [];
+    $self->{next_crm_round} = $self->{time} + $ha_round;
+
+    $current = $self;
+    return $self;
+}
+
+sub load {
+    my ($class, $file) = @_;
+
+    open(my $fh, '<', $file) or die "unable to read '$file' - $!\n";
+    local $/;
+    my $data = JSON->new->relaxed->decode(<$fh>);
+    close($fh);
+    return $class->new($data);
+}
+
+sub members {
+    my ($self) = @_;
+
+    my $res = {};
+    for my $name (sort keys %{ $self->{nodes} }) {
+        my $n = $self->{nodes}->{$name};
+        $res->{$name} = {
+            id => $n->{id} // 1,
+            online => $n->{online} ? 1 : 0,
+            ip => $n->{ip} // "192.0.2." . ($n->{id} // 1),
+        };
+    }
+    return $res;
+}
+
+sub vmlist {
+    my ($self) = @_;
+
+    my $ids = {};
+    for my $vmid (keys %{ $self->{guests} }) {
+        my $g = $self->{guests}->{$vmid};
+        $ids->{$vmid} = { node => $g->{node}, type => $g->{type}, version => 1 };
+    }
+    return { version => 1, ids => $ids };
+}
+
+my sub rrd_fields {
+    return map { defined($_) ? "$_" : undef } @_;
+}
+
+sub rrd_dump {
+    my ($self) = @_;
+
+    my $res = {};
+    my $ctime = $self->{time};
+
+    for my $name (sort keys %{ $self->{nodes} }) {
+        my $n = $self->{nodes}->{$name};
+        my $format = $n->{rrd} // '9.0';
+        next if $format eq 'none';
+        my ($roottotal, $rootused) = @{ $n->{rootfs} // [100 * 2**30, 10 * 2**30] };
+        my @d = rrd_fields(
+            $n->{uptime} // 86400, $n->{level} // '', $ctime, $n->{loadavg} // 1.5,
+            $n->{maxcpu}, $n->{cpu}, 0.01, $n->{maxmem}, $n->{mem}, 8 * 2**30, 0,
+            $roottotal, $rootused, 1000, 2000,
+        );
+        if ($format eq '9.0') {
+            push @d, rrd_fields($n->{maxmem} - $n->{mem}, 0, 0.1, 0, 0, 0, 0);
+            $res->{"pve-node-9.0/$name"} = \@d;
+        } else {
+            $res->{"pve2-node/$name"} = \@d;
+        }
+    }
+
+    for my $vmid (sort { $a <=> $b } keys %{ $self->{guests} }) {
+        my $g = $self->{guests}->{$vmid};
+        my $format = $g->{rrd} // '9.0';
+        next if $format eq 'none';
+        my $running = ($g->{status} // '') eq 'running' || ($g->{status} // '') eq 'paused';
+        my @d = rrd_fields(
+            $running ? $g->{uptime} // 3600 : 0,
+            $g->{name}, $g->{status} // 'stopped', $g->{template} // 0, $ctime,
+            $g->{maxcpu}, $running ? $g->{cpu} // 0 : undef,
+            $g->{maxmem}, $running ? $g->{mem} // 0 : undef,
+            $g->{maxdisk} // 0, $g->{disk} // 0,
+            $running ? (100, 200, 300, 400) : (undef, undef, undef, undef),
+        );
+        if ($format eq '9.0') {
+            push @d, rrd_fields($running ? $g->{memhost} // $g->{mem} // 0 : undef,
+                (undef) x 6);
+            $res->{"pve-vm-9.0/$vmid"} = \@d;
+        } else {
+            $res->{"pve2.3-vm/$vmid"} = \@d;
+        }
+    }
+
+    my $usage = $self->{storage}->{usage} // {};
+    for my $key (sort keys %$usage) {
+        my ($total, $used, $format) = @{ $usage->{$key} };
+        my $prefix = ($format // '9.0') eq 'old' ? 'pve2-storage' : 'pve-storage-9.0';
+        $res->{"$prefix/$key"} = [rrd_fields($ctime, $total, $used)];
+    }
+
+    return $res;
+}
+
+=head3 synth_rrd($rrdname)
+
+With C<rrd_synthesize> set, an RRD history without data in C<rrddata>: an hour of one-minute
+points at the current values of the node or guest. Undef otherwise.
+
+=cut
+
+sub synth_rrd {
+    my ($self, $rrdname) = @_;
+
+    return undef if !$self->{rrd_synthesize};
+    my ($cpu, $mem, $memkey);
+    if ($rrdname =~ m!^(?:pve-node-9\.0|pve2-node)/(\S+)$!) {
+        my $n = $self->{nodes}->{$1} or return undef;
+        ($cpu, $mem, $memkey) = ($n->{cpu}, $n->{mem}, 'memused');
+    } elsif ($rrdname =~ m!^(?:pve-vm-9\.0|pve2-vm)/(\d+)$!) {
+        my $g = $self->{guests}->{$1} or return undef;
+        ($cpu, $mem, $memkey) = ($g->{cpu}, $g->{mem}, 'mem');
+    } else {
+        return undef;
+    }
+    my $start = 60 * int($self->{time} / 60) - 3600;
+    return [map { { time => $start + 60 * $_, cpu => $cpu, $memkey => $mem } } 0 .. 59];
+}
+
+sub cfs_file {
+    my ($self, $filename) = @_;
+
+    if ($filename eq 'datacenter.cfg') {
+        return dclone($self->{datacenter} // {});
+    } elsif ($filename eq 'user.cfg') {
+        return dclone($self->{usercfg} // {});
+    } elsif ($filename eq 'storage.cfg') {
+        return dclone({ ids => $self->{storage}->{ids} // {} });
+    }
+    die "unknown file '$filename'";
+}
+
+sub ha_file {
+    my ($self, $name) = @_;
+
+    return dclone($self->{ha}->{$name} // {});
+}
+
+sub load_config {
+    my ($self, $type, $vmid, $node) = @_;
+
+    $node //= $self->{nodename};
+    my $dir = $type eq 'qemu' ? 'qemu-server' : 'lxc';
+    my $g = $self->{guests}->{$vmid};
+    if (!$g || $g->{type} ne $type || $g->{node} ne $node) {
+        die "Configuration file 'nodes/$node/$dir/$vmid.conf' does not exist\n";
+    }
+    return { %{ dclone($g->{config} // {}) }, digest => 'd' x 40 };
+}
+
+=head3 register_task($upid, %info) / finish_task($upid, $status) / stop_task($upid)
+
+The task table (pid and pstart taken from the UPID).
+
+=cut
+
+sub register_task {
+    my ($self, $upid, %info) = @_;
+
+    my (undef, $node, $pid, $pstart) = split(/:/, $upid);
+    $self->{tasks}->{$upid} = {
+        upid => $upid,
+        node => $node,
+        pid => hex($pid),
+        pstart => hex($pstart),
+        running => 1,
+        started => $self->{time},
+        %info,
+    };
+}
+
+sub finish_task {
+    my ($self, $upid, $status) = @_;
+
+    my $task = $self->{tasks}->{$upid} or return;
+    $task->{running} = 0;
+    $task->{status} = $status // 'OK';
+    $task->{finished} = $self->{time};
+}
+
+sub stop_task {
+    my ($self, $upid) = @_;
+
+    my $task = $self->{tasks}->{$upid} or return;
+    return if !$task->{running};
+    if (defined(my $vmid = $task->{vmid})) {
+        my $g = $self->{guests}->{$vmid};
+        delete $g->{config}->{lock} if $g && ($g->{config}->{lock} // '') eq 'migrate';
+    }
+    $self->finish_task($upid, 'migration aborted');
+}
+
+my sub new_upid {
+    my ($self, $node, $dtype, $id, $user) = @_;
+
+    $task_counter++;
+    return sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:",
+        $node, 20000 + $task_counter, 5000 + $task_counter, $self->{time}, $dtype, $id, $user);
+}
+
+=head3 start_migration(%args)
+
+What qemu-server's and pve-container's migrate_vm do on the node C<node> that owns the guest,
+up to the forked task: checks, then a task that moves the guest when its time is up.
+
+=cut
+
+sub start_migration {
+    my ($self, %args) = @_;
+
+    my ($type, $vmid, $node, $target, $user) = @args{qw(type vmid node target user)};
+    my $g = $self->{guests}->{$vmid};
+    my $dir = $type eq 'qemu' ? 'qemu-server' : 'lxc';
+    die "Configuration file 'nodes/$node/$dir/$vmid.conf' does not exist\n"
+        if !$g || $g->{type} ne $type || $g->{node} ne $node;
+    die "target is local node.\n" if $target eq $node;
+    die "no such cluster node '$target'\n" if !$self->{nodes}->{$target};
+
+    my $what = $type eq 'qemu' ? 'VM' : 'CT';
+    if (my $lock = $g->{config}->{lock}) {
+        die "$what is locked ($lock)\n";
+    }
+    my $running = ($g->{status} // '') eq 'running';
+    if ($running) {
+        if ($type eq 'qemu') {
+            die "can't migrate running VM without --online\n" if !$args{params}->{online};
+        } else {
+            die "can't migrate running container without --online or --restart\n"
+                if !$args{params}->{online} && !$args{params}->{restart};
+        }
+    }
+
+    my $b = $self->{behaviour}->{$vmid} // {};
+    my $dtype = $type eq 'qemu' ? 'qmigrate' : 'vzmigrate';
+    my $upid = new_upid($self, $node, $dtype, $vmid, $user // 'root@pam');
+
+    $g->{config}->{lock} = 'migrate';
+    $self->register_task(
+        $upid,
+        type => $dtype,
+        vmid => $vmid,
+        from => $node,
+        target => $target,
+        params => { %{ $args{params} // {} } },
+        done_at => $b->{hang} ? undef : $self->{time} + ($b->{duration} // 10),
+        fail => $b->{fail},
+    );
+    push @{ $self->{migrations} }, { vmid => $vmid, from => $node, to => $target,
+        params => { %{ $args{params} // {} } }, started => $self->{time}, upid => $upid };
+
+    return $upid;
+}
+
+=head3 set_node_online($node, $online)
+
+Power a node off or on: it leaves or joins the membership, migrations to or from it fail.
+
+=cut
+
+sub set_node_online {
+    my ($self, $node, $online) = @_;
+
+    $self->{nodes}->{$node}->{online} = $online ? 1 : 0;
+    $self->{ha}->{manager_status}->{node_status}->{$node} = $online ? 'online' : 'unknown'
+        if $self->{ha}->{manager_status}->{node_status};
+}
+
+# The node loads follow a moved guest (what pvestatd reports a few seconds later).
+sub move_guest {
+    my ($self, $vmid, $target) = @_;
+
+    my $g = $self->{guests}->{$vmid} or return;
+    my ($src, $dst) = map { $self->{nodes}->{$_} } ($g->{node}, $target);
+    my $running = ($g->{status} // '') eq 'running';
+    if ($running && $src && $dst) {
+        my $cores = ($g->{cpu} // 0) * ($g->{maxcpu} // 0);
+        my $mem = $g->{mem} // 0;
+        $src->{cpu} = max0($src->{cpu} - $cores / $src->{maxcpu}) if $src->{maxcpu};
+        $dst->{cpu} = min1($dst->{cpu} + $cores / $dst->{maxcpu}) if $dst->{maxcpu};
+        $src->{mem} = int(max0($src->{mem} - $mem));
+        $dst->{mem} = int($dst->{mem} + $mem);
+        $dst->{mem} = $dst->{maxmem} if $dst->{mem} > $dst->{maxmem};
+    }
+    $g->{node} = $target;
+}
+
+sub max0 { return $_[0] < 0 ? 0 : $_[0] }
+sub min1 { return $_[0] > 1 ? 1 : $_[0] }
+
+my sub tick_tasks {
+    my ($self) = @_;
+
+    for my $upid (sort keys %{ $self->{tasks} }) {
+        my $t = $self->{tasks}->{$upid};
+        next if !$t->{running} || !defined($t->{vmid}) || !$t->{target};
+        my $g = $self->{guests}->{ $t->{vmid} };
+
+        for my $node ($t->{from}, $t->{target}) {
+            next if $self->{nodes}->{$node}->{online};
+            delete $g->{config}->{lock};
+            $self->finish_task($upid, "migration aborted: node '$node' is unreachable");
+            last;
+        }
+        next if !$t->{running};
+        next if !defined($t->{done_at}) || $t->{done_at} > $self->{time};
+
+        delete $g->{config}->{lock};
+        if ($t->{fail}) {
+            $self->finish_task($upid, $t->{fail});
+            next;
+        }
+        $self->move_guest($t->{vmid}, $t->{target});
+        $self->finish_task($upid, 'OK');
+    }
+}
+
+my sub crm_round {
+    my ($self) = @_;
+
+    my $ms = $self->{ha}->{manager_status};
+    my $ss = $ms->{service_status} //= {};
+
+    # finish HA migrations that are due
+    for my $sid (sort keys %{ $self->{ha_jobs} }) {
+        my $job = $self->{ha_jobs}->{$sid};
+        next if $job->{done_at} > $self->{time};
+        delete $self->{ha_jobs}->{$sid};
+        my $sd = $ss->{$sid};
+        if ($job->{fail}) {
+            $sd->{state} = 'started';
+            delete $sd->{target};
+            next;
+        }
+        my ($vmid) = $sid =~ m/:(\d+)$/;
+        $self->move_guest($vmid, $job->{target}) if $self->{guests}->{$vmid};
+        $sd->{node} = $job->{target};
+        $sd->{state} = 'started';
+        delete $sd->{target};
+    }
+
+    # then read the queued commands, as update_crm_commands does
+    my $cmds = $self->{ha}->{crm_commands} // '';
+    $self->{ha}->{crm_commands} = '';
+    for my $cmd (split(/\n/, $cmds)) {
+        my ($what, $sid, $target) = split(/\s+/, $cmd);
+        next if !$what || $what ne 'migrate';
+        my $sd = $ss->{$sid} or next;
+        my ($vmid) = $sid =~ m/:(\d+)$/;
+        my $b = $self->{behaviour}->{$vmid} // {};
+        next if $b->{ha_refuse}; # e.g. a negative resource affinity partner on the target
+        next if $sd->{state} ne 'started' || $sd->{node} eq $target;
+        $sd->{state} = 'migrate';
+        $sd->{target} = $target;
+        $self->{ha_jobs}->{$sid} = {
+            target => $target,
+            done_at => $b->{hang} ? 9**9**9 : $self->{time} + ($b->{duration} // 20),
+            fail => $b->{fail},
+        };
+    }
+}
+
+=head3 advance($seconds)
+
+Moves the clock on, one second at a time: due events run, migrations finish, the CRM does a
+round every $ha_round seconds.
+
+=cut
+
+sub advance {
+    my ($self, $seconds) = @_;
+
+    for (1 .. $seconds) {
+        $self->{time}++;
+
+        my @due = grep { $_->[0] <= $self->{time} } @{ $self->{events} };
+        $self->{events} = [grep { $_->[0] > $self->{time} } @{ $self->{events} }];
+        $_->[1]->($self) for @due;
+
+        tick_tasks($self);
+        if ($self->{time} >= $self->{next_crm_round}) {
+            crm_round($self);
+            $self->{next_crm_round} = $self->{time} + $ha_round;
+        }
+    }
+}
+
+=head3 at($time_offset, $code)
+
+Runs C<$code> when the clock has advanced by C<$time_offset> seconds from now.
+
+=cut
+
+sub at {
+    my ($self, $offset, $code) = @_;
+
+    push @{ $self->{events} }, [$self->{time} + $offset, $code];
+}
+
+1;

@@ -1,0 +1,80 @@
+package PVE::API2::Qemu;
+
+# Test double of qemu-server's PVE::API2::Qemu: migrate_vm with the real parameter schema and
+# the real checks before the task (target not the local node, config on this node, lock,
+# running VM needs online). HA-managed VMs get a 'hamigrate' task that queues the CRM command,
+# unless the caller is the HA stack. The migration itself is a task of the simulated cluster.
+
+use strict;
+use warnings;
+
+use PVE::Cluster;
+use PVE::Exception qw(raise_param_exc);
+use PVE::HA::Config;
+use PVE::INotify;
+use PVE::JSONSchema qw(get_standard_option);
+use PVE::QemuConfig;
+use PVE::RESTHandler;
+use PVE::RPCEnvironment;
+use PVE::Tools qw(extract_param);
+
+use base qw(PVE::RESTHandler);
+
+__PACKAGE__->register_method({
+    name => 'migrate_vm',
+    path => '{vmid}/migrate',
+    method => 'POST',
+    protected => 1,
+    proxyto => 'node',
+    description => "Migrate virtual machine. Creates a new migration task.",
+    permissions => { check => ['perm', '/vms/{vmid}', ['VM.Migrate']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            node => get_standard_option('pve-node'),
+            vmid => get_standard_option('pve-vmid'),
+            target => get_standard_option('pve-node', { description => "Target node." }),
+            online => { type => 'boolean', optional => 1 },
+            force => { type => 'boolean', optional => 1 },
+            migration_type => { type => 'string', enum => ['secure', 'insecure'], optional => 1 },
+            migration_network => { type => 'string', optional => 1 },
+            'with-local-disks' => { type => 'boolean', optional => 1 },
+            targetstorage => { type => 'string', optional => 1 },
+            bwlimit => { type => 'integer', minimum => 0, optional => 1 },
+            'with-conntrack-state' => { type => 'boolean', optional => 1, default => 0 },
+        },
+    },
+    returns => { type => 'string', description => "the task ID." },
+    code => sub {
+        my ($param) = @_;
+
+        my $rpcenv = PVE::RPCEnvironment::get();
+        my $authuser = $rpcenv->get_user();
+
+        my $target = extract_param($param, 'target');
+        my $localnode = PVE::INotify::nodename();
+        raise_param_exc({ target => "target is local node." }) if $target eq $localnode;
+
+        PVE::Cluster::check_cfs_quorum();
+        PVE::Cluster::check_node_exists($target);
+
+        my $vmid = extract_param($param, 'vmid');
+        my $conf = PVE::QemuConfig->load_config($vmid);
+        die "VM is locked ($conf->{lock})\n" if $conf->{lock};
+
+        my $sim = PVEBalancerTest::SimCluster->current();
+        if (PVE::HA::Config::vm_is_ha_managed($vmid) && $rpcenv->{type} ne 'ha') {
+            return $rpcenv->fork_worker('hamigrate', $vmid, $authuser, sub {
+                print "Requesting HA migration for VM $vmid to node $target\n";
+                PVE::HA::Config::queue_crm_commands("migrate vm:$vmid $target");
+            });
+        }
+
+        return $sim->start_migration(
+            type => 'qemu', vmid => $vmid, node => $localnode, target => $target,
+            params => $param, user => $authuser,
+        );
+    },
+});
+
+1;
