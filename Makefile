@@ -1,6 +1,6 @@
 # pve-balancer top-level Makefile: delegates to native/ (CMake) and perl/.
 #   make deps    install build and test dependencies (Debian 12, as root)
-#   make         build the engine, the CLI and the tests
+#   make         build the engine, the CLI, the tests and the Perl XS module (perl/build/)
 #   make check   run every test this machine can run; ends with "N passed, N failed"
 #   make demo    plan the bundled example cluster
 #   make bench   benchmarks (not part of check)
@@ -16,9 +16,9 @@ DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev corosync \
 	libperl-dev perl libjson-perl libtest-mockmodule-perl iproute2 valgrind
 
-.PHONY: all native asan deps deps-ok check check-unit demo bench clean format install deb
+.PHONY: all native perl asan deps deps-ok check check-unit demo bench clean format install deb
 
-all: native
+all: native perl
 
 # The README's two commands (make demo, make check) must work on a fresh Debian machine:
 # when a build dependency is missing, install it (as root) or say how.
@@ -35,6 +35,10 @@ $(BUILD)/Makefile: | deps-ok
 native: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
 
+# PVE::Balancer::Native (XS) on the engine's static library; see perl/Makefile and docs/perl.md.
+perl: native
+	$(MAKE) -C perl BUILD=$(abspath $(BUILD))
+
 $(ASAN_BUILD)/Makefile: | deps-ok
 	cmake -S native -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPVEBAL_SANITIZE=ON
 
@@ -49,7 +53,7 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS)
 
-check: deps-ok native asan
+check: deps-ok native perl asan
 	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) tests/run-checks
 
 # Unit tests only (used by the Debian build, which has no sanitizer build).
@@ -97,3 +101,4 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-deb tests/out
+	$(MAKE) -C perl clean

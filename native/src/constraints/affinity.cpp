@@ -99,11 +99,22 @@ affinity_groups compile_affinity(const cluster& c, const options& o) {
         }
     }
 
+    // A guest in several node-affinity rules makes pve-ha-manager drop every one of those rules
+    // ("resource is already used in another node affinity rule"): none applies, whatever the
+    // order of the rules.
+    std::vector<int> rules_of(n, 0);
+    for (const node_affinity_rule& r : c.ha.node_affinity) {
+        for (guest_id g : r.guests) {
+            ++rules_of[g];
+        }
+    }
     for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
-        for (guest_id g : c.ha.node_affinity[i].guests) {
-            if (a.node_rule[g] < 0) { // pve-ha-manager drops doubly-ruled resources' rules
-                a.node_rule[g] = static_cast<int>(i);
-            }
+        const std::vector<guest_id>& gs = c.ha.node_affinity[i].guests;
+        if (std::any_of(gs.begin(), gs.end(), [&](guest_id g) { return rules_of[g] > 1; })) {
+            continue;
+        }
+        for (guest_id g : gs) {
+            a.node_rule[g] = static_cast<int>(i);
         }
     }
     return a;

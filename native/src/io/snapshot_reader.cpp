@@ -644,6 +644,69 @@ void read_ha_rules(cluster &c, const Json::Value &v, const std::string &path) {
     }
 }
 
+// The feasibility checks of pve-ha-manager that drop rules (its "Drop rule ..." log lines):
+// a resource in several node-affinity rules drops all of them; a pair of resources that is
+// both kept together and kept apart drops the rules involved. Rules end sorted by id, so their
+// order in the input does not matter.
+void check_ha_rules(cluster &c) {
+    auto by_id = [](const auto &a, const auto &b) { return a.id < b.id; };
+    std::sort(c.ha.node_affinity.begin(), c.ha.node_affinity.end(), by_id);
+    std::sort(c.ha.resource_affinity.begin(), c.ha.resource_affinity.end(), by_id);
+
+    std::map<guest_id, int> uses;
+    for (const node_affinity_rule &r : c.ha.node_affinity) {
+        for (guest_id g : r.guests) {
+            ++uses[g];
+        }
+    }
+    std::vector<node_affinity_rule> kept_nodes;
+    for (node_affinity_rule &r : c.ha.node_affinity) {
+        auto shared =
+            std::find_if(r.guests.begin(), r.guests.end(), [&](guest_id g) { return uses[g] > 1; });
+        if (shared != r.guests.end()) {
+            c.ha.dropped.push_back("Drop rule '" + r.id + "', because resource " +
+                                   c.guests[*shared].sid() +
+                                   " is in more than one node affinity rule");
+            continue;
+        }
+        kept_nodes.push_back(std::move(r));
+    }
+    c.ha.node_affinity = std::move(kept_nodes);
+
+    std::set<std::pair<guest_id, guest_id>> together, apart;
+    for (const resource_affinity_rule &r : c.ha.resource_affinity) {
+        for (guest_id a : r.guests) {
+            for (guest_id b : r.guests) {
+                if (a < b) {
+                    (r.positive ? together : apart).insert({a, b});
+                }
+            }
+        }
+    }
+    std::vector<resource_affinity_rule> kept;
+    for (resource_affinity_rule &r : c.ha.resource_affinity) {
+        const auto &other = r.positive ? apart : together;
+        std::optional<std::pair<guest_id, guest_id>> conflict;
+        for (guest_id a : r.guests) {
+            for (guest_id b : r.guests) {
+                if (a < b && other.count({a, b})) {
+                    conflict = std::pair{a, b};
+                }
+            }
+        }
+        if (conflict) {
+            c.ha.dropped.push_back("Drop rule '" + r.id + "', because resources " +
+                                   c.guests[conflict->first].sid() + " and " +
+                                   c.guests[conflict->second].sid() +
+                                   " are kept both together and apart");
+            continue;
+        }
+        kept.push_back(std::move(r));
+    }
+    c.ha.resource_affinity = std::move(kept);
+    std::sort(c.ha.dropped.begin(), c.ha.dropped.end());
+}
+
 void read_manager_status(cluster &c, const Json::Value &v, const std::string &path) {
     // Accept the file's content, the API answer ({manager_status: ...}) and {data: ...}.
     const Json::Value *m = &v;
@@ -852,6 +915,7 @@ snapshot read(std::string_view text) {
         if (ha.isMember("manager-status")) {
             read_manager_status(c, ha["manager-status"], "ha.manager-status");
         }
+        check_ha_rules(c);
     }
     if (root.isMember("options")) {
         apply_options_object(out.opts, root["options"], "options");

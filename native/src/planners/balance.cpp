@@ -45,7 +45,10 @@ private:
     bool fits(const unit &u, node_id n) const {
         return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
     }
-    double minutes(double seconds) const { return seconds / 60.0; }
+    // Thresholds are relative to the current objective: one move on a 64-node cluster gains
+    // about 1/64 of what it gains on 4 nodes, and must still qualify.
+    double min_gain() const { return o_.min_improvement * obj_.value(); }
+    double cost_penalty(double seconds) const { return o_.cost_weight * obj_.value() * seconds / 60.0; }
     void consider_single(candidate &best);
     void consider_pairs(candidate &best);
     std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
@@ -72,11 +75,11 @@ void balancer::consider_single(candidate &best) {
         if (u.demand.cpu == 0 && u.demand.mem == 0) {
             continue; // stopped guests do not change the balance
         }
-        const double penalty = o_.cost_weight * minutes(u.cost_seconds);
+        const double penalty = cost_penalty(u.cost_seconds);
         for (node_id n : u.allowed) {
             const double after = std::sqrt(obj_.j_after(u.node, n, u.demand));
             const double gain = now - after;
-            if (gain < o_.min_improvement || gain - penalty <= best.score) {
+            if (gain < min_gain() || gain - penalty <= best.score) {
                 continue;
             }
             if (!fits(u, n)) {
@@ -173,8 +176,8 @@ void balancer::consider_pairs(candidate &best) {
                     const res net = x.demand - y.demand;
                     const double gain = now - std::sqrt(obj_.j_after(a, b, net));
                     const double seconds = x.cost_seconds + y.cost_seconds;
-                    const double score = gain - o_.cost_weight * minutes(seconds);
-                    if (gain < 2 * o_.min_improvement || score <= best.score) {
+                    const double score = gain - cost_penalty(seconds);
+                    if (gain < 2 * min_gain() || score <= best.score) {
                         continue;
                     }
                     // Final state must pass: apply both, check each against the other's absence.
@@ -216,8 +219,8 @@ void balancer::consider_pairs(candidate &best) {
                         tmp.apply(b, cn, y.demand);
                         const double gain = now - std::sqrt(tmp.j_after(a, b, x.demand));
                         const double seconds = x.cost_seconds + y.cost_seconds;
-                        const double score = gain - o_.cost_weight * minutes(seconds);
-                        if (gain < 2 * o_.min_improvement || score <= best.score) {
+                        const double score = gain - cost_penalty(seconds);
+                        if (gain < 2 * min_gain() || score <= best.score) {
                             continue;
                         }
                         state_.move(y.guests[0], cn);
@@ -254,7 +257,9 @@ void balancer::apply(const candidate &cand) {
         migrations_ += static_cast<unsigned>(u.guests.size());
     }
     char buf[160];
-    std::snprintf(buf, sizeof buf, "objective %.4f -> %.4f", before, obj_.value());
+    // The gain, not before/after values: the execution order differs from the search order.
+    std::snprintf(buf, sizeof buf, "lowers the objective by %.4f (%.1f%%)", before - obj_.value(),
+                  before > 0 ? 100.0 * (before - obj_.value()) / before : 0.0);
     for (size_t k = 0; k < cand.moves.size(); ++k) {
         const auto &[i, n] = cand.moves[k];
         const unit &u = units_[i];

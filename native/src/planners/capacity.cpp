@@ -123,12 +123,20 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         return std::pair{s, proven};
     };
 
-    // Upper bound from aggregate memory: the k nodes with the most HA memory fail, and what
-    // they ran must fit in what the others have left. If even that fails, k is not tolerated.
+    // Upper bound from aggregate memory: the k nodes with the most HA memory to restart fail,
+    // and what they ran must fit in what the others have left. If even that fails, k is not
+    // tolerated. Unrecoverable guests need no room (they are lost anyway): counting them would
+    // make the bound too low, and the search below stops at the bound.
     double free_total = 0;
-    std::vector<std::pair<double, double>> by_load; // (ha memory, headroom memory)
+    std::vector<std::pair<double, double>> by_load; // (recoverable HA memory, headroom memory)
     for (const node_headroom& h : r.headroom) {
-        by_load.emplace_back(h.ha_memory, std::max(0.0, h.memory));
+        double need = 0;
+        for (guest_id g = 0; g < c.guests.size(); ++g) {
+            if (c.guests[g].node == h.node && solver.needs_recovery(g) && !unrecoverable[g]) {
+                need += solver.demand(g).mem;
+            }
+        }
+        by_load.emplace_back(need, std::max(0.0, h.memory));
         free_total += std::max(0.0, h.memory);
     }
     std::sort(by_load.begin(), by_load.end(), std::greater<>());
@@ -149,7 +157,7 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
     long budget_left = max_scenarios;
     int tolerated = 0;
     bool failed_at_some_k = false; // a k with a failing scenario was found
-    bool failure_proven = true;    // ... and that failure is certain (no search ran out)
+    bool failure_proven = true;    // ... and that failure is certain (a failing scenario's search did not run out)
     bool out_of_budget = false;
     const int last_k = std::min(std::max(target, r.upper_bound + 1), r.nodes - 1);
     for (int k = 1; k <= last_k; ++k) {
@@ -160,13 +168,13 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         }
         budget_left -= static_cast<long>(count);
         bool all_ok = true;
-        bool all_proven = true;
+        bool any_proven = false; // one proven failing scenario is enough to rule k out
         std::optional<failure_scenario> worst;
         for_each_subset(active, k, [&](const std::vector<node_id>& subset) {
             auto [s, proven] = run(subset, false);
             if (s.unplaced > 0) {
                 all_ok = false;
-                all_proven = all_proven && proven;
+                any_proven = any_proven || proven;
                 if (!worst || worse(s, *worst)) {
                     worst = s;
                 }
@@ -191,7 +199,7 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         }
         if (!failed_at_some_k) {
             failed_at_some_k = true;
-            failure_proven = all_proven;
+            failure_proven = any_proven;
             r.worst = worst;
         }
         if (k >= target) {
@@ -203,6 +211,10 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         r.exact = true;
         r.upper_bound = tolerated;
         r.method = "every combination of up to " + std::to_string(tolerated + 1) + " failed nodes checked";
+    } else if (failed_at_some_k && tolerated == r.upper_bound) {
+        r.exact = true; // the bounds meet
+        r.method = "every combination of up to " + std::to_string(tolerated + 1) +
+                   " failed nodes checked; the aggregate-memory bound confirms the answer";
     } else if (failed_at_some_k) {
         r.exact = false;
         r.method = "every combination checked, but a failing scenario's search ran out of budget: " +
@@ -217,6 +229,12 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
                    " failed node(s) checked; more would exceed max-scenarios, so " +
                    std::to_string(tolerated) + " is a lower bound and " + std::to_string(r.upper_bound) +
                    " an upper bound (aggregate memory)";
+    }
+    if (!r.exact && tolerated >= r.upper_bound) {
+        // The aggregate-memory bound proves the failure that a search could not.
+        r.exact = true;
+        r.upper_bound = tolerated;
+        r.method += "; the aggregate-memory bound rules out more";
     }
     if (target > r.nodes - 1 || target > tolerated) {
         r.target_met = r.target_met && target <= tolerated;

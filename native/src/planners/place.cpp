@@ -97,6 +97,19 @@ result<placement_answer> plan_place(const cluster& c_in, const options& o, const
                     state.set_demand(g, {});
                 }
             }
+            if (!why && !placed_somewhere) {
+                // The state counts the assigned vCPUs and memory of running guests only; this
+                // one is about to start, with its configured size (or the requested one).
+                const res assigned = state.assigned(n);
+                const res cap = state.load().capacity[n];
+                if (o.max_vcpu_ratio && demand.cpu > 0 && assigned.cpu + demand.cpu > *o.max_vcpu_ratio * cap.cpu) {
+                    why = rejection{"vcpu-ratio", c.nodes[n].name + " would have more assigned vCPUs than max-vcpu-ratio allows"};
+                } else if (o.max_memory_ratio && demand.mem > 0 &&
+                           assigned.mem + demand.mem > *o.max_memory_ratio * cap.mem) {
+                    why = rejection{"memory-ratio",
+                                    c.nodes[n].name + " would have more assigned memory than max-memory-ratio allows"};
+                }
+            }
         }
         if (why) {
             rn.why = why;

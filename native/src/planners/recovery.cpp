@@ -40,8 +40,9 @@ recovery_solver::recovery_solver(const cluster& c, const options& o, bool all_gu
         const guest_policy p = policy_of(c, o, g);
         priority_[g] = p.priority;
         pinned_[g] = p.pinned;
-        const ha_resource* hr = c.ha.find(g);
-        const bool started = hr != nullptr ? hr->state == "started" : gs.running;
+        // HA-managed: as its requested state says; otherwise (--all-guests, also for disabled or
+        // ignored HA resources) as it runs now.
+        const bool started = ha_managed(c, g) ? c.ha.find(g)->state == "started" : gs.running;
         needs_[g] = ha_managed(c, g) || (all_guests && gs.running && !gs.is_template);
         // A restarted guest claims its configured memory; CPU as the load mode counts it.
         const res now = state_.load().demand[g];
@@ -177,20 +178,22 @@ bool recovery_solver::static_ok(guest_id g, node_id n, const std::vector<bool>& 
 
 std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector<bool>& failed,
                                                                const std::vector<bool>& alive) const {
-    std::map<std::pair<int, node_id>, std::vector<guest_id>> grouped;
+    // A keep-together group is one unit, even when its members come from several failed nodes:
+    // pve-ha-manager sends each recovering member to where its partners went.
+    std::map<int, std::vector<guest_id>> grouped;
     std::vector<unit> units;
     for (guest_id g : candidates(failed)) {
         if (!recoverable_[g]) {
             continue;
         }
         if (a_.together[g] >= 0) {
-            grouped[{a_.together[g], c_.guests[g].node}].push_back(g);
+            grouped[a_.together[g]].push_back(g);
         } else {
-            units.push_back({{g}, c_.guests[g].node, {}, 0, {}});
+            units.push_back({{g}, {}, 0, {}});
         }
     }
     for (auto& [key, members] : grouped) {
-        units.push_back({members, key.second, {}, 0, {}});
+        units.push_back({members, {}, 0, {}});
     }
     const std::vector<int> rule_best = rule_best_priority(alive);
     for (unit& u : units) {
@@ -255,8 +258,9 @@ bool recovery_solver::fits(const unit& u, node_id n) const {
     return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
 }
 
-bool recovery_solver::search(std::vector<unit>& units, size_t i, long& budget, std::vector<node_id>& choice) {
-    if (i == units.size()) {
+bool recovery_solver::search(std::vector<unit>& units, size_t i, size_t end, long& budget,
+                             std::vector<node_id>& choice) {
+    if (i == end) {
         return true;
     }
     if (--budget < 0) {
@@ -277,11 +281,11 @@ bool recovery_solver::search(std::vector<unit>& units, size_t i, long& budget, s
             state_.move(g, n);
         }
         choice[i] = n;
-        if (search(units, i + 1, budget, choice)) {
+        if (search(units, i + 1, end, budget, choice)) {
             return true;
         }
         for (guest_id g : u.guests) {
-            state_.move(g, u.from);
+            state_.move(g, c_.guests[g].node);
         }
         if (budget < 0) {
             return false;
@@ -301,84 +305,144 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed,
         state_.set_demand(g, demand_[g]);
     }
     std::vector<unit> units = make_units(failed, alive);
-    objective_state obj(alive, state_.load(), o_);
 
     std::vector<node_id> choice(units.size(), no_node);
-    // Survivors by free usable memory, most first (fast mode keeps this order up to date).
-    std::vector<node_id> by_free;
-    auto free_mem = [&](node_id n) {
-        return usable_memory(o_, state_.load().capacity[n].mem) - state_.load().used[n].mem;
+    auto place = [&](size_t i, node_id n) {
+        for (guest_id g : units[i].guests) {
+            state_.move(g, n);
+        }
+        choice[i] = n;
     };
-    for (node_id n = 0; n < c_.nodes.size(); ++n) {
-        if (alive[n]) {
-            by_free.push_back(n);
-        }
-    }
-    std::stable_sort(by_free.begin(), by_free.end(), [&](node_id x, node_id y) { return free_mem(x) > free_mem(y); });
-    for (size_t i = 0; i < units.size(); ++i) {
-        const unit& u = units[i];
-        node_id best = no_node;
-        if (balanced) {
-            double best_j = 0;
-            for (node_id n : u.allowed) {
-                if (!fits(u, n)) {
-                    continue;
-                }
-                const double j = obj.j_after(no_node, n, u.demand);
-                if (best == no_node || j < best_j - 1e-15) {
-                    best = n;
-                    best_j = j;
-                }
-            }
-        } else {
-            for (node_id n : by_free) {
-                if (std::binary_search(u.allowed.begin(), u.allowed.end(), n) && fits(u, n)) {
-                    best = n;
-                    break;
-                }
-            }
-        }
-        if (best != no_node) {
-            obj.apply(no_node, best, u.demand);
-            for (guest_id g : u.guests) {
-                state_.move(g, best);
-            }
-            choice[i] = best;
-            if (!balanced) {
-                // Only `best` lost memory: move it down to its place.
-                auto it = std::find(by_free.begin(), by_free.end(), best);
-                while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
-                    std::iter_swap(it, it + 1);
-                    ++it;
-                }
-            }
-        }
-    }
-    const bool all_placed = std::all_of(choice.begin(), choice.end(), [](node_id n) { return n != no_node; });
-    if (!all_placed && search_budget > 0) {
-        // Undo the greedy pass and search for an assignment that restarts everyone.
-        for (size_t i = 0; i < units.size(); ++i) {
+    auto unplace = [&](size_t from, size_t to) {
+        for (size_t i = from; i < to; ++i) {
             if (choice[i] != no_node) {
                 for (guest_id g : units[i].guests) {
-                    state_.move(g, units[i].from);
+                    state_.move(g, c_.guests[g].node);
+                }
+                choice[i] = no_node;
+            }
+        }
+    };
+    // The fast pass over units [from, size), on top of what is placed already.
+    auto fast_pass = [&](size_t from) {
+        objective_state obj(alive, state_.load(), o_);
+        // Survivors by free usable memory, most first (fast mode keeps this order up to date).
+        std::vector<node_id> by_free;
+        auto free_mem = [&](node_id n) {
+            return usable_memory(o_, state_.load().capacity[n].mem) - state_.load().used[n].mem;
+        };
+        for (node_id n = 0; n < c_.nodes.size(); ++n) {
+            if (alive[n]) {
+                by_free.push_back(n);
+            }
+        }
+        std::stable_sort(by_free.begin(), by_free.end(), [&](node_id x, node_id y) { return free_mem(x) > free_mem(y); });
+        for (size_t i = from; i < units.size(); ++i) {
+            const unit& u = units[i];
+            node_id best = no_node;
+            if (balanced) {
+                double best_j = 0;
+                for (node_id n : u.allowed) {
+                    if (!fits(u, n)) {
+                        continue;
+                    }
+                    const double j = obj.j_after(no_node, n, u.demand);
+                    if (best == no_node || j < best_j - 1e-15) {
+                        best = n;
+                        best_j = j;
+                    }
+                }
+            } else {
+                for (node_id n : by_free) {
+                    if (std::binary_search(u.allowed.begin(), u.allowed.end(), n) && fits(u, n)) {
+                        best = n;
+                        break;
+                    }
+                }
+            }
+            if (best != no_node) {
+                obj.apply(no_node, best, u.demand);
+                place(i, best);
+                if (!balanced) {
+                    // Only `best` lost memory: move it down to its place.
+                    auto it = std::find(by_free.begin(), by_free.end(), best);
+                    while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
+                        std::iter_swap(it, it + 1);
+                        ++it;
+                    }
                 }
             }
         }
+    };
+    fast_pass(0);
+    const bool all_placed = std::all_of(choice.begin(), choice.end(), [](node_id n) { return n != no_node; });
+    // A necessary condition first: what must restart cannot exceed the survivors' free memory
+    // (or CPU) in total. When it does, the search for everyone cannot succeed (proven so); the
+    // search for whole priority classes below still runs.
+    bool hopeless = false;
+    if (!all_placed) {
+        res need, free_total;
+        for (size_t i = 0; i < units.size(); ++i) {
+            need += units[i].demand;
+            if (choice[i] != no_node) {
+                free_total += units[i].demand; // placed by the greedy pass: free again when undone
+            }
+        }
+        for (node_id n = 0; n < c_.nodes.size(); ++n) {
+            if (alive[n]) {
+                const res cap = state_.load().capacity[n];
+                const res used = state_.load().used[n];
+                free_total.mem += std::max(0.0, usable_memory(o_, cap.mem) - used.mem);
+                free_total.cpu += std::max(0.0, o_.cpu_limit * cap.cpu - used.cpu);
+            }
+        }
+        hopeless = need.mem > free_total.mem + 0.5 || need.cpu > free_total.cpu + 1e-9;
+    }
+    if (!all_placed && search_budget > 0) {
+        // Undo the fast pass and search for an assignment that restarts everyone.
+        const std::vector<node_id> fast = choice;
+        unplace(0, units.size());
         std::vector<node_id> exact(units.size(), no_node);
         long budget = search_budget;
-        if (search(units, 0, budget, exact)) {
+        if (!hopeless && search(units, 0, units.size(), budget, exact)) {
             choice = exact; // state_ holds this assignment now
         } else {
             out.proven = budget >= 0;
-            // Redo the greedy pass (priority order: the lowest priorities are left out first).
-            objective_state again(alive, state_.load(), o_);
-            for (size_t i = 0; i < units.size(); ++i) {
-                if (choice[i] != no_node) {
-                    again.apply(no_node, choice[i], units[i].demand);
-                    for (guest_id g : units[i].guests) {
-                        state_.move(g, choice[i]);
+            // Not everyone: restart as many whole priority classes as possible, highest first
+            // (the longest prefix of classes the search can place), then the fast pass for the
+            // rest. So a guest is left out only when it cannot restart together with every
+            // guest of a higher or equal priority: the lowest priorities are left out first.
+            std::vector<node_id> prefix;
+            size_t prefix_end = 0;
+            for (size_t end = 0; budget >= 0;) {
+                size_t next = end;
+                while (next < units.size() && units[next].priority == units[end].priority) {
+                    ++next;
+                }
+                if (next == units.size()) {
+                    break; // every class: the search above failed
+                }
+                std::vector<node_id> trial(units.size(), no_node);
+                if (!search(units, 0, next, budget, trial)) {
+                    break;
+                }
+                choice = trial;
+                unplace(0, next);
+                prefix = trial;
+                prefix_end = next;
+                end = next;
+            }
+            if (prefix_end == 0) {
+                for (size_t i = 0; i < units.size(); ++i) {
+                    if (fast[i] != no_node) {
+                        place(i, fast[i]);
                     }
                 }
+            } else {
+                for (size_t i = 0; i < prefix_end; ++i) {
+                    place(i, prefix[i]);
+                }
+                fast_pass(prefix_end);
             }
         }
     }
@@ -438,13 +502,53 @@ std::vector<node_rejection> recovery_solver::explain(const std::vector<bool>& fa
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
     }
+    // A keep-together guest restarts as one unit with its recovering partners, on the node of
+    // its surviving partners if it has any (as make_units decides).
+    std::vector<guest_id> unit{g};
+    std::optional<node_id> majority;
+    const int group = a_.together[g];
+    if (group >= 0) {
+        unit.clear();
+        for (guest_id h : candidates(failed)) {
+            if (recoverable_[h] && a_.together[h] == group) {
+                unit.push_back(h);
+            }
+        }
+        std::map<node_id, int> count;
+        for (guest_id h = 0; h < c_.guests.size(); ++h) {
+            if (a_.together[h] == group && alive[state_.node_of(h)]) {
+                ++count[state_.node_of(h)];
+            }
+        }
+        int top = 0;
+        for (const auto& [x, k] : count) {
+            if (k > top) {
+                top = k;
+                majority = x;
+            }
+        }
+    }
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (n == c_.guests[g].node) {
             continue;
         }
         std::optional<rejection> r = static_check(g, n, alive);
+        if (!r && majority && n != *majority) {
+            r = rejection{"affinity", "kept together (" + a_.together_names[static_cast<size_t>(group)] +
+                                          ") with partners on " + c_.nodes[*majority].name};
+        }
+        for (guest_id h : unit) {
+            if (r) {
+                break;
+            }
+            if (auto rh = h != g ? static_check(h, n, alive) : std::nullopt) {
+                r = rejection{"affinity", "restarts with " + c_.guests[h].sid() + " (" +
+                                              a_.together_names[static_cast<size_t>(group)] +
+                                              "), which may not go there: " + rh->message};
+            }
+        }
         if (!r) {
-            r = state_target_check(c_, o_, a_, state_, {g}, n, true);
+            r = state_target_check(c_, o_, a_, state_, unit, n, true);
         }
         if (r) {
             out.push_back({n, *r});

@@ -45,8 +45,7 @@ public:
 
 private:
     struct unit {
-        std::vector<guest_id> guests;
-        node_id from = 0;
+        std::vector<guest_id> guests; // each still on its (failed) node until placed
         res demand;
         int priority = 0;
         std::vector<node_id> allowed;
@@ -57,7 +56,8 @@ private:
     bool static_ok(guest_id g, node_id n, const std::vector<bool>& alive, const std::vector<int>& rule_best) const;
     std::vector<int> rule_best_priority(const std::vector<bool>& alive) const;
     bool fits(const unit& u, node_id n) const;
-    bool search(std::vector<unit>& units, size_t i, long& budget, std::vector<node_id>& choice);
+    // Places units [i, end) (all of them, or none), exhaustively within the budget.
+    bool search(std::vector<unit>& units, size_t i, size_t end, long& budget, std::vector<node_id>& choice);
 
     const cluster& c_;
     const options& o_;

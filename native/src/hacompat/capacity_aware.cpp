@@ -1,0 +1,183 @@
+// capacity_aware: pve-balancer's scoring behind the upstream HA scheduler interface.
+#include "capacity_aware.h"
+
+#include "pvebal/load.h"
+#include "pvebal/options.h"
+#include "pvebal/scoring.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace pvebal::hacompat::capacity_aware {
+
+namespace {
+
+// Score bands per memory tier: [base, base + width]. The gaps keep tiers strictly apart, so a
+// name tie-break in HA can never lift a node over a better tier.
+constexpr double tier_base[3] = {0.7, 0.35, 0.0};
+constexpr double tier_width = 0.3;
+
+pvebal::options engine_options(const settings &cfg) {
+    pvebal::options o;
+    o.cpu_weight = cfg.cpu_weight;
+    o.memory_weight = cfg.memory_weight;
+    o.pressure_threshold = cfg.pressure_threshold;
+    o.pressure_weight = cfg.pressure_weight;
+    return o;
+}
+
+load_view view_of(const std::vector<node_usage> &nodes) {
+    load_view v;
+    v.mode = load_mode::used;
+    v.capacity.reserve(nodes.size());
+    v.used.reserve(nodes.size());
+    for (const node_usage &n : nodes) {
+        v.capacity.push_back(
+            {static_cast<double>(n.stats.maxcpu), static_cast<double>(n.stats.maxmem)});
+        v.used.push_back({n.stats.cpu, static_cast<double>(n.stats.mem)});
+    }
+    v.base = v.used;
+    return v;
+}
+
+objective_state state_of(const std::vector<node_usage> &nodes, const settings &cfg) {
+    return objective_state(std::vector<bool>(nodes.size(), true), view_of(nodes),
+                           engine_options(cfg));
+}
+
+double finite_or_inf(double x) {
+    return std::isfinite(x) ? x : std::numeric_limits<double>::infinity();
+}
+
+} // namespace
+
+settings default_settings() {
+    const pvebal::options o;
+    settings cfg;
+    cfg.memory_limit = o.memory_limit;
+    cfg.memory_reserve = o.memory_reserve;
+    cfg.cpu_weight = o.cpu_weight;
+    cfg.memory_weight = o.memory_weight;
+    cfg.pressure_threshold = o.pressure_threshold;
+    cfg.pressure_weight = o.pressure_weight;
+    return cfg;
+}
+
+double usable_memory(const settings &cfg, std::uint64_t maxmem) {
+    const double total = static_cast<double>(maxmem);
+    const double by_limit = cfg.memory_limit * total;
+    const double by_reserve = total - static_cast<double>(cfg.memory_reserve);
+    return std::max(0.0, std::min(by_limit, by_reserve));
+}
+
+int memory_tier(const settings &cfg, double mem_after, std::uint64_t maxmem) {
+    if (maxmem > 0 && mem_after <= usable_memory(cfg, maxmem)) {
+        return 0;
+    }
+    if (maxmem > 0 && mem_after <= static_cast<double>(maxmem)) {
+        return 1;
+    }
+    return 2;
+}
+
+double objective(const std::vector<node_usage> &nodes, const settings &cfg) {
+    if (nodes.empty()) {
+        return 0.0;
+    }
+    return state_of(nodes, cfg).value();
+}
+
+double node_imbalance(const scheduler &s, const settings &cfg) {
+    return objective(s.snapshot(s.balancing_aggregator()).nodes(), cfg);
+}
+
+outcome<std::vector<scored_migration>>
+score_best_balancing_migrations(const scheduler &s,
+                                const std::vector<compact_candidate> &candidates, std::size_t limit,
+                                const settings &cfg) {
+    auto expanded = s.decompose(candidates);
+    if (!expanded) {
+        return std::unexpected(std::move(expanded.error()));
+    }
+    const cluster_snapshot snap = s.snapshot(s.balancing_aggregator());
+    const std::vector<node_usage> &nodes = snap.nodes();
+    auto index_of = [&](const std::string &name) -> node_id {
+        for (node_id i = 0; i < nodes.size(); ++i) {
+            if (nodes[i].name == name) {
+                return i;
+            }
+        }
+        return no_node;
+    };
+    const objective_state base = state_of(nodes, cfg);
+
+    std::vector<scored_migration> scored;
+    scored.reserve(expanded->size());
+    for (const migration_candidate &c : *expanded) {
+        const node_id from = index_of(c.mig.source_node);
+        const node_id to = index_of(c.mig.target_node);
+        if (from == no_node || to == no_node || from == to) {
+            continue;
+        }
+        const node_stats &target = nodes[to].stats;
+        const double mem_after = static_cast<double>(target.mem) + static_cast<double>(c.stats.mem);
+        if (memory_tier(cfg, mem_after, target.maxmem) != 0) {
+            continue; // never propose a move that overfills the target
+        }
+        const node_stats &source = nodes[from].stats;
+        // Like upstream, what leaves the source is clamped at what the source has in use.
+        const res leaving{std::clamp(c.stats.cpu, 0.0, std::max(0.0, source.cpu)),
+                          static_cast<double>(std::min(c.stats.mem, source.mem))};
+        const res arriving{c.stats.cpu, static_cast<double>(c.stats.mem)};
+        objective_state after = base;
+        after.apply(from, no_node, leaving);
+        after.apply(no_node, to, arriving);
+        scored.push_back(scored_migration::make(c.mig, finite_or_inf(after.value())));
+    }
+    const std::size_t keep = std::min(limit, scored.size());
+    std::partial_sort(
+        scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end(),
+        [](const scored_migration &a, const scored_migration &b) { return compare(a, b) < 0; });
+    scored.resize(keep);
+    return scored;
+}
+
+outcome<std::vector<std::pair<std::string, double>>>
+score_nodes_to_start(const scheduler &s, const resource_stats &r, const settings &cfg) {
+    const cluster_snapshot snap = s.snapshot(s.start_aggregator());
+    const std::vector<node_usage> &nodes = snap.nodes();
+    const objective_state base = state_of(nodes, cfg);
+
+    std::vector<int> tier(nodes.size());
+    std::vector<double> j(nodes.size());
+    for (node_id n = 0; n < nodes.size(); ++n) {
+        const node_stats &st = nodes[n].stats;
+        // A guest without CPU limit may use the whole node (as upstream counts it).
+        const double cpu = r.maxcpu == 0.0 ? static_cast<double>(st.maxcpu) : r.maxcpu;
+        const double mem = static_cast<double>(r.maxmem);
+        tier[n] = memory_tier(cfg, static_cast<double>(st.mem) + mem, st.maxmem);
+        j[n] = finite_or_inf(base.j_after(no_node, n, res{cpu, mem}));
+    }
+
+    std::vector<std::pair<std::string, double>> out;
+    out.reserve(nodes.size());
+    for (node_id n = 0; n < nodes.size(); ++n) {
+        double lo = std::numeric_limits<double>::infinity();
+        double hi = -std::numeric_limits<double>::infinity();
+        for (node_id m = 0; m < nodes.size(); ++m) {
+            if (tier[m] == tier[n] && std::isfinite(j[m])) {
+                lo = std::min(lo, j[m]);
+                hi = std::max(hi, j[m]);
+            }
+        }
+        double within = 0.0; // non-finite objectives rank last in their tier
+        if (std::isfinite(j[n])) {
+            within = hi > lo ? (hi - j[n]) / (hi - lo) : 1.0;
+        }
+        out.emplace_back(nodes[n].name, tier_base[tier[n]] + tier_width * within);
+    }
+    return out;
+}
+
+} // namespace pvebal::hacompat::capacity_aware

@@ -1,0 +1,75 @@
+// File: hacompat/capacity_aware.h (private to the engine and the XS glue)
+//
+// The "capacity-aware" HA scheduler mode: the same Perl interface and return shapes as
+// PVE::RS::ResourceScheduling::{Static,Dynamic} (see pvebal/hacompat.h), computed on the state
+// a `hacompat::scheduler` holds, but scored with pve-balancer's own rules:
+//
+//   - start scoring: a node where the guest does not fit in memory never ranks above one where
+//     it fits. Nodes fall into three tiers by the memory they would have in use after the start:
+//     0 = within the usable memory (min(memory-limit x maxmem, maxmem - memory-reserve)),
+//     1 = beyond that but within maxmem, 2 = beyond maxmem. Within a tier, nodes rank by
+//     pve-balancer's objective after the start (per-resource variance plus pressure, see
+//     pvebal/scoring.h). The score lies in [0.7, 1] for tier 0, [0.35, 0.65] for tier 1 and
+//     [0, 0.3] for tier 2: base + 0.3 * (J_max - J) / (J_max - J_min) over the tier (0.3 when all
+//     nodes of the tier are equal). Higher is better, like upstream.
+//   - imbalance: pve-balancer's objective sqrt(J) over the nodes as the balancing aggregator
+//     sees them (Static: every assigned guest at its configured size; Dynamic: measured usage).
+//   - balancing migrations: each (bundle, target) candidate is the objective after moving the
+//     bundle's running usage (removal clamped at zero, as upstream); candidates whose target
+//     would end up beyond its usable memory, or whose target is unknown or the source, are left
+//     out. Sorted ascending by the truncated objective, then sid, source and target, exactly
+//     like upstream's brute force; the TOPSIS variant returns the same ranking.
+//
+// Validation (compact candidates) and its messages are upstream's. Nothing throws on bad
+// input; numbers that are not finite rank last.
+//
+//   pvebal::hacompat::capacity_aware::settings cfg;            // engine defaults
+//   auto scores = capacity_aware::score_nodes_to_start(sched, stats, cfg);
+#ifndef PVEBAL_SRC_HACOMPAT_CAPACITY_AWARE_H_
+#define PVEBAL_SRC_HACOMPAT_CAPACITY_AWARE_H_
+
+#include "pvebal/hacompat.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pvebal::hacompat::capacity_aware {
+
+// The engine options the mode uses; defaults are pvebal::options' defaults (docs/options.md).
+struct settings {
+    double memory_limit = 0.90;                // memory-limit
+    std::uint64_t memory_reserve = 1ull << 30; // memory-reserve (bytes)
+    double cpu_weight = 1.0;                   // cpu-weight
+    double memory_weight = 1.0;                // memory-weight
+    double pressure_threshold = 0.80;          // pressure-threshold
+    double pressure_weight = 10.0;             // pressure-weight
+};
+
+// Settings taken from the engine's option defaults.
+settings default_settings();
+
+// Memory a node may use for guests: min(memory_limit * maxmem, maxmem - memory_reserve), >= 0.
+double usable_memory(const settings &cfg, std::uint64_t maxmem);
+
+// 0: fits within the usable memory, 1: within maxmem only, 2: does not fit.
+int memory_tier(const settings &cfg, double mem_after, std::uint64_t maxmem);
+
+// The objective sqrt(J) of the given nodes (every node takes part).
+double objective(const std::vector<node_usage> &nodes, const settings &cfg);
+
+double node_imbalance(const scheduler &s, const settings &cfg);
+
+outcome<std::vector<scored_migration>>
+score_best_balancing_migrations(const scheduler &s,
+                                const std::vector<compact_candidate> &candidates, std::size_t limit,
+                                const settings &cfg);
+
+outcome<std::vector<std::pair<std::string, double>>>
+score_nodes_to_start(const scheduler &s, const resource_stats &r, const settings &cfg);
+
+} // namespace pvebal::hacompat::capacity_aware
+
+#endif
