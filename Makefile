@@ -66,6 +66,7 @@ DOCDIR     ?= /usr/share/doc/pve-balancer
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
+	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
 	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
 	install -d $(DESTDIR)$(DOCDIR)
