@@ -44,8 +44,8 @@ struct options {
     // --- balance -------------------------------------------------------------------------
     unsigned max_migrations = 10;
     double threshold = 0.02;         // plan nothing when the objective is already at or below
-    double min_improvement = 0.005; // each move lowers the objective by this share of it, at least
-    double cost_weight = 0.01;      // and by this share more per minute of migration time
+    double min_improvement = 0.02; // each move lowers the objective by this share / active nodes
+    double cost_weight = 0.04;     // and by this share / active nodes more per migration minute
 
     // --- migration cost model ------------------------------------------------------------
     double bandwidth = 1.0 * gib;                   // bytes/s available to one migration

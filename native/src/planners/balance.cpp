@@ -37,7 +37,10 @@ struct candidate {
 class balancer {
 public:
     balancer(const cluster &c, const options &o)
-        : c_(c), o_(o), a_(compile_affinity(c, o)), state_(c, o, a_), obj_(c, state_.load(), o) {}
+        : c_(c), o_(o), a_(compile_affinity(c, o)), state_(c, o, a_), obj_(c, state_.load(), o) {
+        const std::vector<bool> active = active_nodes(c);
+        active_ = std::max<double>(1, static_cast<double>(std::count(active.begin(), active.end(), true)));
+    }
 
     plan run();
 
@@ -45,10 +48,13 @@ private:
     bool fits(const unit &u, node_id n) const {
         return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
     }
-    // Thresholds are relative to the current objective: one move on a 64-node cluster gains
-    // about 1/64 of what it gains on 4 nodes, and must still qualify.
-    double min_gain() const { return o_.min_improvement * obj_.value(); }
-    double cost_penalty(double seconds) const { return o_.cost_weight * obj_.value() * seconds / 60.0; }
+    // Thresholds are relative to the current objective and per active node: one move on a
+    // 64-node cluster gains about 1/16 of what the same move gains on 4 nodes, and must still
+    // qualify when it is worth it.
+    double min_gain() const { return o_.min_improvement * obj_.value() / active_; }
+    double cost_penalty(double seconds) const {
+        return o_.cost_weight * obj_.value() / active_ * seconds / 60.0;
+    }
     void consider_single(candidate &best);
     void consider_pairs(candidate &best);
     std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
@@ -63,6 +69,7 @@ private:
     std::vector<bool> moved_;
     std::vector<planned_move> chosen_;
     unsigned migrations_ = 0;
+    double active_ = 1; // active nodes (at least 1)
 };
 
 void balancer::consider_single(candidate &best) {
