@@ -302,7 +302,7 @@ int main(int argc, char** argv) {
     out << "\nEvery balancer runs every " << period << " minutes (every " << every
         << " steps) with a budget of " << budget
         << " migrations per run; moves take effect at once and the placement carries over. Settings: ours with its "
-           "defaults (threshold 0.02, min-improvement 0.0005, cost-weight 0.002); ProxLB with balanciness 10; CRS with "
+           "defaults (threshold 0.02, min-improvement 0.02 and cost-weight 0.04, both per active node); ProxLB with balanciness 10; CRS with "
            "margin 0.1 and hold 3 (the imbalance must exceed the threshold in the last 3 samples, i.e. 15 minutes; upstream "
            "counts 10-second rounds), at the upstream threshold 0.3 and at 0.1. Metrics use the trace's demand of every step "
            "(node load = overhead + guests); \"time with a node > 90%\" counts steps where any node's CPU or memory demand "
