@@ -112,6 +112,12 @@ std::optional<rejection> state_target_check(const cluster& c, const options& o,
                                             const std::vector<guest_id>& gs, node_id n,
                                             bool explain = true);
 
+// HA node affinity as pve-ha-manager reads a rule: the priority of node n (a listed node has
+// its own, every other node -1 under a non-strict rule), or nullopt when the rule excludes n.
+std::optional<int> ha_node_priority(const node_affinity_rule& r, node_id n);
+// The highest priority among the nodes marked usable (-2 when the rule allows none of them).
+int ha_best_priority(const node_affinity_rule& r, const std::vector<bool>& usable);
+
 // Memory a node may reach: min(memory-limit x maxmem, maxmem - memory-reserve).
 double usable_memory(const options& o, double maxmem);
 

@@ -25,30 +25,15 @@ std::string fraction_text(double f) {
 // HA's view of a node-affinity rule: the allowed nodes and the highest priority class among
 // the active ones (non-strict rules let every other node in at priority -1).
 bool ha_node_allowed(const cluster& c, const node_affinity_rule& r, bool failback, node_id n) {
-    auto prio_of = [&](node_id x) -> std::optional<int> {
-        for (const auto& [node, prio] : r.nodes) {
-            if (node == x) {
-                return prio;
-            }
-        }
-        return r.strict ? std::nullopt : std::optional<int>(-1);
-    };
-    const auto p = prio_of(n);
-    if (!p) {
-        return false;
+    const std::optional<int> p = ha_node_priority(r, n);
+    if (!p || !failback) {
+        return p.has_value();
     }
-    if (!failback) {
-        return true;
-    }
-    int best = -2;
+    std::vector<bool> active(c.nodes.size());
     for (node_id x = 0; x < c.nodes.size(); ++x) {
-        if (c.nodes[x].online && !c.nodes[x].maintenance) {
-            if (auto px = prio_of(x)) {
-                best = std::max(best, *px);
-            }
-        }
+        active[x] = c.nodes[x].online && !c.nodes[x].maintenance;
     }
-    return *p >= best;
+    return *p >= ha_best_priority(r, active);
 }
 
 std::string storage_of_volid(const std::string& volid) { return volid.substr(0, volid.find(':')); }
@@ -91,6 +76,27 @@ std::optional<rejection> storage_check(const cluster& c, const options& o, const
 }
 
 } // namespace
+
+std::optional<int> ha_node_priority(const node_affinity_rule& r, node_id n) {
+    for (const auto& [node, prio] : r.nodes) {
+        if (node == n) {
+            return prio;
+        }
+    }
+    return r.strict ? std::nullopt : std::optional<int>(-1);
+}
+
+int ha_best_priority(const node_affinity_rule& r, const std::vector<bool>& usable) {
+    int best = -2;
+    for (node_id x = 0; x < usable.size(); ++x) {
+        if (usable[x]) {
+            if (auto p = ha_node_priority(r, x)) {
+                best = std::max(best, *p);
+            }
+        }
+    }
+    return best;
+}
 
 double usable_memory(const options& o, double maxmem) {
     return std::max(0.0, std::min(maxmem * o.memory_limit, maxmem - static_cast<double>(o.memory_reserve)));

@@ -103,23 +103,8 @@ std::optional<rejection> recovery_solver::static_check(guest_id g, node_id n, co
     }
     if (a_.node_rule[g] >= 0) {
         const node_affinity_rule& r = c_.ha.node_affinity[static_cast<size_t>(a_.node_rule[g])];
-        auto prio_of = [&](node_id x) -> std::optional<int> {
-            for (const auto& [node, prio] : r.nodes) {
-                if (node == x) {
-                    return prio;
-                }
-            }
-            return r.strict ? std::nullopt : std::optional<int>(-1);
-        };
-        int best = -2;
-        for (node_id x = 0; x < c_.nodes.size(); ++x) {
-            if (alive[x]) {
-                if (auto px = prio_of(x)) {
-                    best = std::max(best, *px);
-                }
-            }
-        }
-        const auto p = prio_of(n);
+        const int best = ha_best_priority(r, alive);
+        const std::optional<int> p = ha_node_priority(r, n);
         if (!p || *p < best) {
             return rejection{"ha-node-affinity", "HA node affinity rule '" + r.id + "' " +
                                                      (p ? "prefers other surviving nodes" : "does not allow " + nd.name)};
@@ -134,22 +119,9 @@ std::optional<rejection> recovery_solver::static_check(guest_id g, node_id n, co
 }
 
 std::vector<int> recovery_solver::rule_best_priority(const std::vector<bool>& alive) const {
-    std::vector<int> best(c_.ha.node_affinity.size(), -2);
+    std::vector<int> best(c_.ha.node_affinity.size());
     for (size_t i = 0; i < c_.ha.node_affinity.size(); ++i) {
-        const node_affinity_rule& r = c_.ha.node_affinity[i];
-        for (const auto& [node, prio] : r.nodes) {
-            if (alive[node]) {
-                best[i] = std::max(best[i], prio);
-            }
-        }
-        if (!r.strict && best[i] < -1) {
-            for (node_id x = 0; x < c_.nodes.size(); ++x) {
-                if (alive[x]) {
-                    best[i] = -1; // an unlisted survivor, at priority -1
-                    break;
-                }
-            }
-        }
+        best[i] = ha_best_priority(c_.ha.node_affinity[i], alive);
     }
     return best;
 }
@@ -166,14 +138,8 @@ bool recovery_solver::static_ok(guest_id g, node_id n, const std::vector<bool>& 
     if (ri < 0) {
         return true;
     }
-    const node_affinity_rule& r = c_.ha.node_affinity[static_cast<size_t>(ri)];
-    int prio = r.strict ? -3 : -1;
-    for (const auto& [node, p] : r.nodes) {
-        if (node == n) {
-            prio = p;
-        }
-    }
-    return prio > -3 && prio >= rule_best[static_cast<size_t>(ri)];
+    const std::optional<int> prio = ha_node_priority(c_.ha.node_affinity[static_cast<size_t>(ri)], n);
+    return prio && *prio >= rule_best[static_cast<size_t>(ri)];
 }
 
 std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector<bool>& failed,
