@@ -39,7 +39,7 @@ result<placement_answer> plan_place(const cluster& c_in, const options& o, const
     // Keep apart from named guests: one extra group.
     if (!req.apart_from.empty()) {
         const int k = static_cast<int>(a.apart_names.size());
-        a.apart_names.push_back("--apart-from");
+        a.apart_names.push_back("the apart-from list");
         a.apart[g].push_back(k);
         for (guest_id h : req.apart_from) {
             a.apart[h].push_back(k);

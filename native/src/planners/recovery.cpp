@@ -99,7 +99,7 @@ std::optional<rejection> recovery_solver::static_check(guest_id g, node_id n, co
                          "node " + nd.name + (nd.online ? (nd.maintenance ? " is in maintenance" : " has failed") : " is offline")};
     }
     if (!pinned_[g].empty() && !std::binary_search(pinned_[g].begin(), pinned_[g].end(), n)) {
-        return rejection{"pin", "pinned by tag to other nodes"};
+        return rejection{"pin", "pinned by tag to other nodes than " + nd.name};
     }
     if (a_.node_rule[g] >= 0) {
         const node_affinity_rule& r = c_.ha.node_affinity[static_cast<size_t>(a_.node_rule[g])];
