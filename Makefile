@@ -14,7 +14,8 @@ DEMO       := docs/examples/demo-cluster.json
 # Debian packages needed to build and test (kept in one place; debian/control mirrors it).
 DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev corosync \
-	libperl-dev perl libjson-perl libtest-mockmodule-perl iproute2 valgrind
+	libperl-dev perl libjson-perl libjson-xs-perl libtest-mockmodule-perl \
+	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind
 
 .PHONY: all native perl asan deps deps-ok check check-unit demo bench clean format install deb
 
