@@ -1022,8 +1022,8 @@ Ext.define('PVE.balancer.PlanWindow', {
                 let fallback = opts.config ? opts.config[key] : undefined;
                 fields.push(
                     PVE.balancer.Utils.fieldFor(Ext.apply({ label: labels[key] }, entry), fallback, {
-                        labelWidth: key === 'allow-container-restart' ? 115 : 95,
-                        width: key === 'max-migrations' ? 205 : 260,
+                        labelWidth: key === 'allow-container-restart' ? 120 : 105,
+                        width: key === 'max-migrations' ? 240 : 270,
                         margin: '0 15 0 0',
                         autoEl: {
                             tag: 'div',
@@ -1349,7 +1349,7 @@ Ext.define('PVE.balancer.PlanWindow', {
                 },
                 {
                     xtype: 'container',
-                    height: 215,
+                    height: 245,
                     layout: {
                         type: 'hbox',
                         align: 'stretch',
@@ -1429,7 +1429,7 @@ Ext.define('PVE.balancer.PlanWindow', {
                                 {
                                     header: gettext('Guests'),
                                     dataIndex: 'guestsAfter',
-                                    width: 75,
+                                    width: 85,
                                     align: 'right',
                                     renderer: (v, m, rec) => `${U.enc(rec.data.guestsBefore)} &rarr; <b>${U.enc(v)}</b>`,
                                 },
@@ -1493,7 +1493,7 @@ Ext.define('PVE.balancer.PlanWindow', {
                                 {
                                     header: gettext('Mode'),
                                     dataIndex: 'mode',
-                                    width: 150,
+                                    width: 130,
                                     renderer: function (v, m, rec) {
                                         let text = U.enc(v);
                                         if (rec.data.localDisks) {
@@ -1515,7 +1515,7 @@ Ext.define('PVE.balancer.PlanWindow', {
                                 {
                                     header: gettext('Est. time'),
                                     dataIndex: 'seconds',
-                                    width: 80,
+                                    width: 95,
                                     align: 'right',
                                     renderer: U.seconds,
                                 },
@@ -1831,7 +1831,7 @@ Ext.define('PVE.balancer.SettingsWindow', {
                         {
                             header: gettext('Setting'),
                             dataIndex: 'key',
-                            width: 190,
+                            width: 215,
                             renderer: (v) => '<span class="pve-balancer-key">' + U.enc(v) + '</span>',
                         },
                         {

@@ -173,7 +173,7 @@ my sub caller_permissions {
     }
 
     my $res = { config => $modify, apply => @missing ? 0 : 1 };
-    $res->{why} = "applying needs " . join(' and ', @missing) if @missing;
+    $res->{why} = "Applying needs " . join(' and ', @missing) if @missing;
     return $res;
 }
 

@@ -45,7 +45,7 @@ ok(@{ $plan->{migrations} } >= 2, 'the dry run plans several guests');
 my @others = sort { $a <=> $b } grep { $_ != 203 } map { $_->{vmid} } @{ $plan->{migrations} };
 is($plan->{permissions}->{apply}, 0, 'limited: this plan cannot be applied');
 is($plan->{permissions}->{config}, 1, 'limited: may change the configuration');
-is($plan->{permissions}->{why}, "applying needs 'VM.Migrate' on " . join(', ', map { "/vms/$_" } @others),
+is($plan->{permissions}->{why}, "Applying needs 'VM.Migrate' on " . join(', ', map { "/vms/$_" } @others),
     'limited: why names the guests without VM.Migrate');
 unlike($plan->{permissions}->{why}, qr/\/vms\/203\b/, 'limited: not the guest it may migrate');
 $plan = call('operator@pve', 'POST', '/cluster/balance', { 'max-migrations' => 3 });

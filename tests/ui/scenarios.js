@@ -336,6 +336,15 @@ scenario('evacuate', { fixture: 'lab.json' }, async (page) => {
     like(await viewer.locator('.pve-test-tasklog').innerText(), /evacuate plan: \d+ migration\(s\)|balance plan: \d+ migration\(s\)|plan: \d+ migration/, 'the evacuation task log');
 });
 
+// select the key's row, then Edit
+async function editKey(page, win, key) {
+    let row = win.locator('.x-grid-item').filter({ has: page.locator('.pve-balancer-key', { hasText: new RegExp(`^${key}$`) }) });
+    await row.scrollIntoViewIfNeeded();
+    await row.click();
+    await page.waitForFunction((k) => Ext.ComponentQuery.query('pveBalancerSettings')[0].lookup('grid').getSelection()[0]?.data.key === k, key);
+    await win.locator('.x-btn').filter({ hasText: /^Edit$/ }).click();
+}
+
 scenario('settings and a 400 on its field', { fixture: 'lab.json' }, async (page) => {
     await openBalancePanel(page);
     await ui.button(page, 'Settings', '.x-toolbar').click();
@@ -353,7 +362,7 @@ scenario('settings and a 400 on its field', { fixture: 'lab.json' }, async (page
     await shot(page, 'ui-settings');
 
     // an invalid node name: only the API knows the format; its 400 lands on the field
-    await win.locator('.x-grid-item', { hasText: 'maintenance-nodes' }).dblclick();
+    await editKey(page, win, 'maintenance-nodes');
     let edit = ui.window(page, /^Edit: maintenance-nodes$/);
     await edit.waitFor();
     like(await edit.locator('.pve-balancer-description').innerText(), /Nodes treated as in maintenance/, 'the edit dialog shows the description');
@@ -366,6 +375,7 @@ scenario('settings and a 400 on its field', { fixture: 'lab.json' }, async (page
     like(fieldError, /invalid format - value does not look like a valid node name/, 'the API error is on the field');
     await shot(page, 'ui-settings-error');
     await box.locator('.x-btn', { hasText: 'OK' }).click();
+    await box.waitFor({ state: 'hidden' });
 
     // as an admin: click into the field, select all, type the new value
     let input = edit.locator('input[name="maintenance-nodes"]');
@@ -373,16 +383,21 @@ scenario('settings and a 400 on its field', { fixture: 'lab.json' }, async (page
     await page.keyboard.press('Control+A');
     await page.keyboard.type('pve4');
     is(await input.inputValue(), 'pve4', 'the field holds the new value');
+    await page.waitForFunction(() => {
+        let w = Ext.ComponentQuery.query('pveBalancerOptionEdit')[0];
+        return w.down('field[name=maintenance-nodes]').getValue() === 'pve4' && !w.down('#submitbutton').isDisabled();
+    });
     await edit.locator('.x-btn', { hasText: 'OK' }).click();
     await edit.waitFor({ state: 'detached', timeout: 20000 });
     await page.waitForFunction(() => /maintenance-nodes\s+pve4/.test(document.querySelector('.pve-balancer-settings')?.innerText || ''), null, { timeout: 20000 });
     ok(true, 'a valid value is saved and shown as set');
 
     // a number: client-side range from the schema
-    await win.locator('.x-grid-item', { hasText: 'max-migrations' }).dblclick();
+    await editKey(page, win, 'max-migrations');
     edit = ui.window(page, /^Edit: max-migrations$/);
     await edit.waitFor();
     await edit.locator('input[name="max-migrations"]').fill('5');
+    await page.waitForFunction(() => !Ext.ComponentQuery.query('pveBalancerOptionEdit')[0].down('#submitbutton').isDisabled());
     await edit.locator('.x-btn', { hasText: 'OK' }).click();
     await edit.waitFor({ state: 'detached', timeout: 20000 });
     await page.waitForFunction(() => /max-migrations\s+5\b/.test(document.querySelector('.pve-balancer-settings')?.innerText || ''), null, { timeout: 20000 });
@@ -411,8 +426,8 @@ scenario('no rights: Apply disabled, and why', { fixture: 'lab.json', user: 'aud
     let apply = win.locator('.x-btn').filter({ hasText: 'Apply' });
     is(await apply.evaluate((el) => el.classList.contains('x-btn-disabled')), true, 'Apply is disabled');
     let tip = await apply.getAttribute('data-qtip');
-    like(tip, /applying needs 'Sys\.Modify' on '\/' and 'VM\.Migrate' on \/vms\/\d+/, 'its tooltip says why');
-    like(await win.locator('.pve-balancer-apply-hint').innerText(), /applying needs 'Sys\.Modify' on '\/'/, 'and the dialog says it next to the button');
+    like(tip, /Applying needs 'Sys\.Modify' on '\/' and 'VM\.Migrate' on \/vms\/\d+/, 'its tooltip says why');
+    like(await win.locator('.pve-balancer-apply-hint').innerText(), /Applying needs 'Sys\.Modify' on '\/'/, 'and the dialog says it next to the button');
     await apply.hover({ force: true });
     await page.waitForTimeout(1200);
     let shown = await page.locator('.x-tip:visible').allInnerTexts();
@@ -435,7 +450,7 @@ scenario('VM.Migrate on one guest only', { fixture: 'lab.json', user: 'limited@p
     let plan = await cq(page, 'pveBalancerPlanWindow', (c) => c.plan);
     let others = plan.migrations.map((m) => Number(m.vmid)).filter((v) => v !== 101);
     ok(others.length > 0, 'the plan moves guests the user may not migrate');
-    like(await win.locator('.pve-balancer-apply-hint').innerText(), new RegExp(`applying needs 'VM\\.Migrate' on /vms/${Math.min(...others)}`), 'Apply names the guests without VM.Migrate');
+    like(await win.locator('.pve-balancer-apply-hint').innerText(), new RegExp(`Applying needs 'VM\\.Migrate' on /vms/${Math.min(...others)}`), 'Apply names the guests without VM.Migrate');
     ok(!/Sys\.Modify/.test(await win.locator('.pve-balancer-apply-hint').innerText()), 'and not Sys.Modify, which the user has');
 });
 
