@@ -450,50 +450,39 @@ Ext.define('PVE.balancer.StatusPanel', {
         if (!m) {
             return `<div class="pve-balancer-muted">${U.icon('fa-question-circle')}${gettext('No metrics: the cluster state could not be scored (see the notices below).')}</div>`;
         }
-        let rows = [];
+        let head = '';
         if (U.num(s.guests) === 0) {
-            rows.push([
-                U.icon('fa-info-circle'),
-                '<b>' + gettext('No guests in this cluster: there is nothing to balance.') + '</b>',
-            ]);
+            head = '<div class="pve-balancer-head">' + U.icon('fa-info-circle') + '<b>' +
+                gettext('No guests in this cluster: there is nothing to balance.') + '</b></div>';
         }
+        let rows = [];
+        let range = (x) =>
+            Ext.String.format(gettext('mean {0} ({1} to {2})'), U.pct((x || {}).mean), U.pct((x || {}).min), U.pct((x || {}).max));
         rows.push(
-            [gettext('Objective') + ' (pve-balancer)', `<b class="pve-balancer-objective">${U.metric(m.objective)}</b>`],
-            [gettext('Imbalance') + ' (Proxmox CRS)', `<span class="pve-balancer-imbalance">${U.metric(m.imbalance)}</span>`],
             [
-                gettext('CPU'),
-                Ext.String.format(
-                    gettext('mean {0}, from {1} to {2}'),
-                    U.pct((m.cpu || {}).mean),
-                    U.pct((m.cpu || {}).min),
-                    U.pct((m.cpu || {}).max),
-                ),
+                `<span data-qtip="${gettext('What pve-balancer minimises (docs/algorithms.md); 0 is perfectly even')}">${gettext('Objective')}</span>`,
+                `<b class="pve-balancer-objective">${U.metric(m.objective)}</b>`,
             ],
             [
-                gettext('Memory'),
-                Ext.String.format(
-                    gettext('mean {0}, from {1} to {2}'),
-                    U.pct((m.memory || {}).mean),
-                    U.pct((m.memory || {}).min),
-                    U.pct((m.memory || {}).max),
-                ),
+                `<span data-qtip="${gettext("Proxmox CRS's imbalance of the same cluster")}">${gettext('Imbalance (CRS)')}</span>`,
+                `<span class="pve-balancer-imbalance">${U.metric(m.imbalance)}</span>`,
             ],
+            [gettext('CPU'), range(m.cpu)],
+            [gettext('Memory'), range(m.memory)],
             [
                 gettext('Guests'),
-                Ext.String.format(
-                    gettext('{0} ({1} running) on {2} nodes ({3} online)'),
-                    U.enc(s.guests),
-                    U.enc(s.running),
-                    U.enc(s.nodes),
-                    U.enc(s.online),
-                ),
+                Ext.String.format(gettext('{0} ({1} running)'), U.enc(s.guests), U.enc(s.running)),
             ],
-            [gettext('Load model'), st.mode === 'static' ? gettext('assigned vCPUs and memory (static)') : gettext('measured usage (used)')],
+            [
+                gettext('Nodes'),
+                Ext.String.format(gettext('{0} ({1} online)'), U.enc(s.nodes), U.enc(s.online)),
+            ],
+            [gettext('Load model'), st.mode === 'static' ? gettext('assigned (static)') : gettext('measured (used)')],
         );
         if (st.engine) {
-            rows.push([gettext('Engine'), 'pve-balancer ' + U.enc(st.engine)]);
+            rows.push([gettext('Engine'), U.enc(st.engine)]);
         }
-        return U.kvTable(rows);
+        return head + U.kvTable(rows);
     },
 
     renderCapacity: function (st) {
@@ -517,8 +506,9 @@ Ext.define('PVE.balancer.StatusPanel', {
             }
             head = U.icon('fa-check-circle', 'pvebal-good') + '<b>' + text + '</b>';
         }
-        let rows = [[gettext('HA capacity'), `<span class="pve-balancer-survives">${head}</span>`]];
-        let t = c.target;
+        let rows = [];
+        let headHtml = `<div class="pve-balancer-head pve-balancer-survives">${head}</div>`;
+        let t = haGuests === 0 ? undefined : c.target;
         if (t) {
             let met = !!t.met;
             rows.push([
@@ -566,7 +556,7 @@ Ext.define('PVE.balancer.StatusPanel', {
         if (c.method) {
             rows.push([gettext('Method'), U.enc(c.method)]);
         }
-        return U.kvTable(rows);
+        return headHtml + U.kvTable(rows);
     },
 
     // the daemon's part of the status (pve-balancerd); absent until it is installed and runs
@@ -575,7 +565,7 @@ Ext.define('PVE.balancer.StatusPanel', {
         let rows = [];
         let auto = !!Number(st.auto);
         rows.push([
-            gettext('Automatic balancing'),
+            gettext('State'),
             auto
                 ? U.icon('fa-check', 'pvebal-good') + Ext.String.format(gettext('enabled, every {0} min'), U.enc(st.interval))
                 : U.icon('fa-minus-circle', 'pvebal-muted') + gettext('disabled'),
@@ -583,8 +573,8 @@ Ext.define('PVE.balancer.StatusPanel', {
         let d = st.daemon;
         if (!d || typeof d !== 'object') {
             rows.push([
-                gettext('pve-balancerd'),
-                `<span class="pve-balancer-muted">${gettext('not running or not installed (no status from the daemon)')}</span>`,
+                gettext('Daemon'),
+                `<span class="pve-balancer-muted" data-qtip="${gettext('GET /cluster/balance has no status from the daemon')}">${gettext('not running or not installed')}</span>`,
             ]);
         } else {
             let active = d['active-node'] || d.active;
@@ -626,14 +616,14 @@ Ext.define('PVE.balancer.StatusPanel', {
         }
         let skip = st['ha-guests'] === 'skip';
         rows.push([
-            gettext('HA-managed guests'),
+            gettext('HA guests'),
             skip
                 ? gettext('left to the HA manager') +
                       (Number(st['ha-auto-rebalance']) ? ' (' + gettext('HA auto-rebalance is on') + ')' : '')
-                : gettext('balanced too (moved through the HA manager)'),
+                : gettext('balanced (through the HA manager)'),
         ]);
         rows.push([
-            gettext('Proxmox HA auto-rebalance'),
+            gettext('CRS auto-rebalance'),
             Number(st['ha-auto-rebalance']) ? gettext('on') : gettext('off'),
         ]);
         if (st['ha-scheduler']) {
@@ -851,13 +841,13 @@ Ext.define('PVE.balancer.StatusPanel', {
                         {
                             header: gettext('Started'),
                             dataIndex: 'started',
-                            width: 150,
+                            width: 140,
                             renderer: U.time,
                         },
                         {
                             header: gettext('Kind'),
                             dataIndex: 'kind',
-                            width: 130,
+                            width: 115,
                             renderer: (v, m, rec) =>
                                 v === 'evacuate'
                                     ? gettext('Evacuate') + (rec.data.nodes ? ' ' + U.enc(rec.data.nodes) : '')
@@ -890,6 +880,7 @@ Ext.define('PVE.balancer.StatusPanel', {
                             header: gettext('Migrations'),
                             dataIndex: 'moved',
                             flex: 1,
+                            minWidth: 150,
                             renderer: function (v, m, rec) {
                                 let d = rec.data;
                                 let text = Ext.String.format(gettext('{0} of {1} done'), v || 0, d.planned || 0);
@@ -909,7 +900,7 @@ Ext.define('PVE.balancer.StatusPanel', {
                         {
                             header: gettext('Imbalance before / after'),
                             dataIndex: 'before',
-                            width: 180,
+                            width: 165,
                             renderer: (v, m, rec) => U.metric(v) + ' &rarr; ' + U.metric(rec.data.after),
                         },
                         {
@@ -1947,7 +1938,8 @@ Ext.util.CSS.createStyleSheet(
     `
 .pve-balancer-kv { border-collapse: collapse; width: 100%; }
 .pve-balancer-kv td { padding: 3px 6px 3px 0; vertical-align: top; }
-.pve-balancer-kv-key { white-space: nowrap; color: #555; width: 40%; }
+.pve-balancer-kv-key { white-space: nowrap; color: #555; width: 1%; padding-right: 14px !important; }
+.pve-balancer-head { margin-bottom: 6px; }
 .pve-balancer-muted { color: #888; }
 .pve-balancer-info .x-panel-body { line-height: 17px; }
 .pve-balancer-bar { position: relative; height: 16px; border: 1px solid #b5c9dc; border-radius: 2px; background: #fff; overflow: hidden; }
