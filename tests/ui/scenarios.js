@@ -520,6 +520,11 @@ scenario('task names', { fixture: 'lab.json' }, async (page) => {
         fs.unlinkSync(path.join(OUT, f)); // no stale screenshot of an earlier run
     }
     let server = await startServer();
+    // the server goes with this process, however it ends (a closed pipe, a signal)
+    process.on('exit', () => server.proc.kill('SIGTERM'));
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGPIPE']) {
+        process.on(sig, () => process.exit(1));
+    }
     let profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pve-balancer-ui-'));
     let ctx;
     try {
