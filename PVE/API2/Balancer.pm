@@ -80,6 +80,18 @@ my $migration_schema = {
     },
 };
 
+my $permissions_schema = {
+    type => 'object',
+    optional => 1,
+    description => "What the caller may do: 'apply' (this plan, or plans in general in the"
+        . " status), 'config' (change balancer.cfg), and 'why' applying is not allowed.",
+    properties => {
+        apply => { type => 'boolean' },
+        config => { type => 'boolean' },
+        why => { type => 'string', optional => 1 },
+    },
+};
+
 my $plan_schema = {
     type => 'object',
     additionalProperties => 1,
@@ -104,6 +116,7 @@ my $plan_schema = {
         dropped => { type => 'array', optional => 1, items => { type => 'object' } },
         drained => { type => 'array', optional => 1, items => { type => 'string' } },
         mode => { type => 'string', optional => 1 },
+        permissions => $permissions_schema,
     },
 };
 
@@ -138,6 +151,32 @@ my sub engine_args {
     return $args;
 }
 
+# What the caller may do, for clients such as the web UI: change the configuration (Sys.Modify
+# on /) and apply (Sys.Modify on /, and VM.Migrate on every guest of $plan when one is given).
+# 'why' says what is missing, in words an admin can act on.
+my sub caller_permissions {
+    my ($rpcenv, $authuser, $plan) = @_;
+
+    my $modify = $rpcenv->check($authuser, '/', ['Sys.Modify'], 1) ? 1 : 0;
+    my @missing;
+    push @missing, "'Sys.Modify' on '/'" if !$modify;
+
+    # a copy of each vmid: using the plan's own value as a hash key would make JSON::XS print it
+    # as a string
+    my %vmids = map { ($_->{vmid} + 0) => 1 } @{ $plan ? $plan->{migrations} // [] : [] };
+    my @denied = grep { !$rpcenv->check($authuser, "/vms/$_", ['VM.Migrate'], 1) }
+        sort { $a <=> $b } keys %vmids;
+    if (@denied) {
+        my @shown = map { "/vms/$_" } splice(@denied, 0, 5);
+        my $more = @denied ? ' and ' . scalar(@denied) . ' more' : '';
+        push @missing, "'VM.Migrate' on " . join(', ', @shown) . $more;
+    }
+
+    my $res = { config => $modify, apply => @missing ? 0 : 1 };
+    $res->{why} = "Applying needs " . join(' and ', @missing) if @missing;
+    return $res;
+}
+
 my sub check_apply_permissions {
     my ($rpcenv, $authuser, $plan) = @_;
 
@@ -157,9 +196,12 @@ my sub plan_and_maybe_apply {
     my $apply = extract_param($param, 'apply');
     my $digest = extract_param($param, 'digest');
     my $on_failure = extract_param($param, 'on-failure');
+    my $ha_guests = extract_param($param, 'ha-guests');
 
     my $env = PVE::Balancer::Env->default_env();
     my $cfg = PVE::Balancer::Config::load($env);
+    # this request's choice wins over balancer.cfg, for the plan and for re-plans of its run
+    $cfg->{'ha-guests'} = $ha_guests if defined($ha_guests);
     my $args = engine_args($param, @command_args);
 
     if ($apply) {
@@ -169,7 +211,10 @@ my sub plan_and_maybe_apply {
 
     my ($plan) = PVE::Balancer::Planner::compute($env, $cfg, $kind, $args);
 
-    return $plan if !$apply;
+    if (!$apply) {
+        $plan->{permissions} = caller_permissions($rpcenv, $authuser, $plan);
+        return $plan;
+    }
 
     check_apply_permissions($rpcenv, $authuser, $plan);
 
@@ -273,11 +318,13 @@ __PACKAGE__->register_method({
                 items => { type => 'string' },
                 description => "Parts of the status that could not be computed.",
             },
+            permissions => $permissions_schema,
         },
     },
     code => sub {
         my ($param) = @_;
 
+        my $rpcenv = PVE::RPCEnvironment::get();
         my $env = PVE::Balancer::Env->default_env();
         my $cfg = PVE::Balancer::Config::load($env);
         my $eff = PVE::Balancer::Config::effective($cfg);
@@ -341,6 +388,7 @@ __PACKAGE__->register_method({
         $res->{runs} = [map { PVE::Balancer::History::summary($_) } @$runs];
 
         $res->{errors} = $errors if @$errors;
+        $res->{permissions} = caller_permissions($rpcenv, $rpcenv->get_user());
 
         return $res;
     },
@@ -357,7 +405,14 @@ __PACKAGE__->register_method({
     permissions => $apply_permissions,
     parameters => {
         additionalProperties => 0,
-        properties => with_engine_options($apply_properties),
+        properties => with_engine_options({
+            %$apply_properties,
+            'ha-guests' => {
+                %{ PVE::Balancer::Config::config_schema(1)->{'ha-guests'} },
+                description => "Whether this plan moves HA-managed guests (default: balancer.cfg"
+                    . " 'ha-guests').",
+            },
+        }),
     },
     returns => $plan_or_upid,
     code => sub {
@@ -676,6 +731,51 @@ __PACKAGE__->register_method({
         );
 
         return undef;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'config_schema',
+    path => 'config/schema',
+    method => 'GET',
+    description => "Every key of /etc/pve/balancer.cfg with its type, range or values, default"
+        . " and description (the web UI builds its settings from it).",
+    permissions => $read_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => {},
+    },
+    returns => {
+        type => 'array',
+        items => {
+            type => 'object',
+            additionalProperties => 1,
+            properties => {
+                key => { type => 'string' },
+                type => { type => 'string' },
+                engine => {
+                    type => 'boolean',
+                    description => "An engine option (also a parameter of the plan calls).",
+                },
+                description => { type => 'string', optional => 1 },
+            },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        my $schema = PVE::Balancer::Config::config_schema();
+        my $res = [];
+        for my $key (sort keys %$schema) {
+            my $s = $schema->{$key};
+            push @$res, {
+                key => $key,
+                engine => PVE::Balancer::Config::is_engine_option($key) ? 1 : 0,
+                map { defined($s->{$_}) ? ($_ => $s->{$_}) : () }
+                    qw(type description default minimum maximum enum pattern format),
+            };
+        }
+        return $res;
     },
 });
 
