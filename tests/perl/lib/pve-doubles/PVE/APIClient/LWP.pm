@@ -14,7 +14,16 @@ use warnings;
 
 use PVE::RPCEnvironment;
 
-our @requests; # [method, path, params, username] of every request, for the tests
+# [method, path, params, username] of every request, for the tests; also kept in the simulated
+# cluster ('api_requests'), which a forked worker hands back to the test process
+our @requests;
+
+my sub log_request {
+    my ($req) = @_;
+    push @requests, $req;
+    my $sim = PVEBalancerTest::SimCluster->current();
+    push @{ $sim->{api_requests} }, $req if $sim;
+}
 
 sub new {
     my ($class, %param) = @_;
@@ -35,7 +44,7 @@ my sub sim {
 sub post {
     my ($self, $path, $param) = @_;
 
-    push @requests, ['POST', $path, { %{ $param // {} } }, $self->{username}];
+    log_request(['POST', $path, { %{ $param // {} } }, $self->{username}]);
     if ($path =~ m!^/nodes/([^/]+)/(qemu|lxc)/(\d+)/migrate$!) {
         my ($node, $type, $vmid) = ($1, $2, $3);
         my $rpcenv = PVE::RPCEnvironment::get();
@@ -60,7 +69,7 @@ sub post {
 sub get {
     my ($self, $path, $param) = @_;
 
-    push @requests, ['GET', $path, { %{ $param // {} } }, $self->{username}];
+    log_request(['GET', $path, { %{ $param // {} } }, $self->{username}]);
     if ($path =~ m!^/nodes/([^/]+)/tasks/([^/]+)/status$!) {
         my $task = sim()->{tasks}->{$2} or die "500 no such task\n";
         return { status => 'running', upid => $2 } if $task->{running};
@@ -72,7 +81,7 @@ sub get {
 sub delete {
     my ($self, $path, $param) = @_;
 
-    push @requests, ['DELETE', $path, { %{ $param // {} } }, $self->{username}];
+    log_request(['DELETE', $path, { %{ $param // {} } }, $self->{username}]);
     if ($path =~ m!^/nodes/([^/]+)/tasks/([^/]+)$!) {
         sim()->stop_task($2);
         return undef;
