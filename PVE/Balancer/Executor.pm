@@ -67,6 +67,14 @@ my sub renew_if_due {
     track($ctx) if $now - $ctx->{last_heartbeat} >= $heartbeat_interval;
 }
 
+my sub not_started {
+    my ($ctx, $steps, $why) = @_;
+
+    for my $m (sort { $a->{number} <=> $b->{number} } @$steps) {
+        PVE::Balancer::Executor::Report::finish_step($ctx, $m, 'not-started', $why);
+    }
+}
+
 # The first time a cancel is seen: say so, and record it.
 my sub note_cancel {
     my ($ctx) = @_;
@@ -81,16 +89,11 @@ my sub note_cancel {
             . " them)" : ''));
     $ctx->{record}->{status} = 'cancelling';
     $ctx->{record}->{cancelled} = $ctx->{cancelled_at};
+    # the waves not reached yet will not start: record that now, the task may be killed soon
+    not_started($ctx, $ctx->{queue}, 'run cancelled');
+    $ctx->{queue} = [];
     track($ctx);
     PVE::Balancer::Executor::Report::save($ctx);
-}
-
-my sub not_started {
-    my ($ctx, $steps, $why) = @_;
-
-    for my $m (sort { $a->{number} <=> $b->{number} } @$steps) {
-        PVE::Balancer::Executor::Report::finish_step($ctx, $m, 'not-started', $why);
-    }
 }
 
 # Runs the migrations of one wave. Returns the number of migrations that did not succeed.
@@ -334,6 +337,7 @@ sub run {
         last_heartbeat => $now,
         plan_nodes => $plan->{nodes},
         running => {},
+        queue => $queue,
     };
     $ctx->{track} = sub { track($ctx) };
 
@@ -351,7 +355,7 @@ sub run {
             PVE::Balancer::Executor::Report::save($ctx);
 
             my $waves = {};
-            $waves->{ $_->{wave} // 1 } = 1 for @$queue;
+            $waves->{ $_->{wave} // 1 } = 1 for @{ $ctx->{queue} };
             $env->log('info', sprintf("%s plan: %d migration(s) in %d wave(s)%s",
                 $kind, $record->{planned}, scalar(keys %$waves),
                 $plan->{digest} ? " (digest $plan->{digest})" : ''));
@@ -364,28 +368,28 @@ sub run {
 
             my $on_failure = $option->('on-failure');
 
-            while (@$queue) {
+            while (@{ $ctx->{queue} }) {
                 if ($ctx->{cancel}) {
                     note_cancel($ctx);
-                    not_started($ctx, $queue, 'run cancelled');
                     last;
                 }
-                my $wave_no = $queue->[0]->{wave} // 1;
-                my @wave = grep { ($_->{wave} // 1) == $wave_no } @$queue;
-                $queue = [grep { ($_->{wave} // 1) != $wave_no } @$queue];
+                my $wave_no = $ctx->{queue}->[0]->{wave} // 1;
+                my @wave = grep { ($_->{wave} // 1) == $wave_no } @{ $ctx->{queue} };
+                $ctx->{queue} = [grep { ($_->{wave} // 1) != $wave_no } @{ $ctx->{queue} }];
 
                 my $bad = run_wave($ctx, \@wave);
 
                 next if !$bad || $ctx->{cancel};
-                last if !@$queue && $on_failure ne 'replan';
+                last if !@{ $ctx->{queue} } && $on_failure ne 'replan';
 
                 if ($on_failure eq 'replan' && $record->{replans} < $ctx->{max_replans}) {
-                    my $new = replan($ctx, $queue);
+                    my $new = replan($ctx, $ctx->{queue});
                     if ($new) {
-                        $queue = $new;
+                        $ctx->{queue} = $new;
                         next;
                     }
-                    not_started($ctx, $queue, 'no new plan');
+                    not_started($ctx, $ctx->{queue}, 'no new plan');
+                    $ctx->{queue} = [];
                     last;
                 }
 
@@ -393,8 +397,8 @@ sub run {
                     $on_failure,
                     $on_failure eq 'replan'
                         ? ", re-plan limit $ctx->{max_replans} reached" : ''));
-                not_started($ctx, $queue, 'run stopped after a failure');
-                $queue = [];
+                not_started($ctx, $ctx->{queue}, 'run stopped after a failure');
+                $ctx->{queue} = [];
             }
             note_cancel($ctx) if $ctx->{cancel};
 

@@ -46,7 +46,6 @@ use Storable qw(dclone);
 use Storable ();
 
 my $current;
-my $task_counter = 0;
 
 our $ha_round = 10; # seconds between two CRM rounds
 
@@ -319,9 +318,10 @@ sub stop_task {
 my sub new_upid {
     my ($self, $node, $dtype, $id, $user) = @_;
 
-    $task_counter++;
+    # kept in the state: a forked worker hands it back with the tasks it started
+    my $n = ++$self->{task_counter};
     return sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:",
-        $node, 20000 + $task_counter, 5000 + $task_counter, $self->{time}, $dtype, $id, $user);
+        $node, 20000 + $n, 5000 + $n, $self->{time}, $dtype, $id, $user);
 }
 
 =head3 start_migration(%args)
