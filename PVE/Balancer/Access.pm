@@ -45,12 +45,14 @@ sub filter_guests {
         } elsif (ref($node) eq 'ARRAY') {
             my @keep;
             for my $item (@$node) {
-                if (ref($item) eq 'HASH' && defined($item->{vmid}) && !ref($item->{vmid})
-                    && $item->{vmid} =~ m/^\d+$/) {
-                    next if !$visible->($item->{vmid});
-                } elsif (!ref($item) && defined($item) && $key && $vmid_list_keys->{$key}
-                    && $item =~ m/^\d+$/) {
-                    next if !$visible->($item);
+                # match on copies: a regex match would turn the answer's numbers into strings
+                my $vmid = ref($item) eq 'HASH' ? $item->{vmid} : undef;
+                my $plain = !ref($item) ? $item : undef;
+                if (defined($vmid) && !ref($vmid) && $vmid =~ m/^\d+$/) {
+                    next if !$visible->($vmid);
+                } elsif (defined($plain) && $key && $vmid_list_keys->{$key}
+                    && $plain =~ m/^\d+$/) {
+                    next if !$visible->($plain);
                 }
                 $walk->($item, undef);
                 push @keep, $item;

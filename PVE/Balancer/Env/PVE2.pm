@@ -160,11 +160,11 @@ sub credentials {
 my sub api_client {
     my ($self) = @_;
 
-    return $self->{api_client} if $self->{api_client};
-
     require PVE::APIClient::LWP;
 
     my ($user, $ticket, $csrf, $token) = $self->credentials();
+    my $key = join("\0", $user, $ticket // '', $token // '');
+    return $self->{api_client} if $self->{api_client} && $self->{api_client_key} eq $key;
 
     my $nodename = $self->nodename();
     my $fingerprint = PVE::Cluster::get_node_fingerprint($nodename);
@@ -181,6 +181,7 @@ my sub api_client {
     );
     $client->update_csrftoken($csrf) if defined($csrf);
 
+    $self->{api_client_key} = $key;
     return $self->{api_client} = $client;
 }
 
