@@ -1,6 +1,6 @@
 package PVE::APIClient::LWP;
 
-# Test double of PVE::APIClient::LWP as pve-manager's bulk actions use it: a client of the
+# Test double of pve-apiclient's PVE::APIClient::LWP (src/PVE/APIClient/LWP.pm) as pve-manager's bulk actions use it: a client of the
 # local API (https://localhost:8006) with the caller's ticket. Requests are answered the way
 # pveproxy/pvedaemon would: the permission of the ticket's user is checked, the call runs on
 # the node named in the path (proxyto), errors come back as "<code> <message>".
