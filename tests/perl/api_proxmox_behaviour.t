@@ -278,4 +278,22 @@ subtest 'credentials' => sub {
     $rpcenv->set_user('root@pam');
 };
 
+subtest 'a whole cycle without a request (what pve-balancerd will do)' => sub {
+    my ($sim, $env) = PVEBalancerTest::Setup::cluster('executor.json');
+    no warnings 'redefine';
+    local *PVE::RPCEnvironment::get = sub { return undef };
+    local *PVE::RESTEnvironment::get = sub { return undef };
+
+    # collect -> decide -> plan -> execute -> record, on the Env façade alone
+    my $conf = PVE::Balancer::Config::load($env);
+    my ($plan) = PVE::Balancer::Planner::compute($env, $conf, 'balance', { 'max-migrations' => 3 });
+    ok(@{ $plan->{migrations} }, 'a plan without an RPC environment');
+    my $rec = eval { PVE::Balancer::Executor::run($env, $plan, cfg => $conf, kind => 'balance') };
+    is($@, '', 'executed');
+    is($rec->{moved}, scalar(@{ $plan->{migrations} }), 'every migration done');
+    ok(!grep({ $_->[3] ne 'root@pam' } @{ $sim->{api_requests} // [] }),
+        'remote migrations with root\'s service ticket');
+    is(PVE::Balancer::History::read_runs($env)->[0]->{status}, 'ok', 'recorded');
+};
+
 done_testing();

@@ -37,6 +37,9 @@ Test helper: the privileges of each user, C<{ 'alice@pve' => { '/' => ['Sys.Audi
 sub set_acl {
     my ($self, $acl) = @_;
     $self->{acl} = $acl;
+    # the cluster's user.cfg: what pvedaemon on any node checks
+    my $sim = eval { PVEBalancerTest::SimCluster->current() };
+    $sim->{acl} = $acl if $sim;
 }
 
 my sub normalize_path {
