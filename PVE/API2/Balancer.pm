@@ -48,12 +48,12 @@ my $apply_properties = {
         optional => 1,
         default => 0,
     },
-    'on-failure' => {
-        type => 'string',
-        enum => ['stop', 'replan'],
-        description => "When a migration fails: stop, or compute a new plan from the current"
-            . " state and go on (default: balancer.cfg, else 'stop').",
-        optional => 1,
+    'on-failure' => do {
+        my $prop = PVE::Balancer::Config::config_schema()->{'on-failure'};
+        delete $prop->{default}; # balancer.cfg decides
+        $prop->{description} = "When a migration fails: stop, or compute a new plan from the"
+            . " current state and go on (default: balancer.cfg's on-failure).";
+        $prop;
     },
     digest => {
         type => 'string',
