@@ -1,9 +1,11 @@
 package PVE::Balancer::Planner;
 
 # Between the cluster and the engine: collects the snapshot the engine plans on (with the
-# options of balancer.cfg), calls PVE::Balancer::Native and turns its errors into API errors.
-# The engine is loaded on first use, so a missing or broken XS module never stops the API from
-# loading; only the calls that need it fail, with a clear message.
+# options of balancer.cfg and the migrations still in flight), calls PVE::Balancer::Native and
+# turns its errors into API errors (engine_error is the one place that reads them). The API
+# needs the engine already to build its parameter schemas (PVE::Balancer::Config); if the XS
+# module is missing or broken, PVE::Balancer::APIRegister leaves /cluster/balance unmounted and
+# logs why, and pvedaemon/pveproxy start as usual.
 
 use strict;
 use warnings;
