@@ -129,6 +129,12 @@ Ext.define('PVE.balancer.Utils', {
     // A message from the API failure response, HTML-safe: the message and, per field, the
     // errors (as Proxmox.Utils.extractRequestError shows them).
     errorText: function (response) {
+        let status = response && ((response.result && response.result.status) || response.status);
+        if (status === 501) {
+            // pveproxy answers 501 when this node does not have the API (package not installed)
+            return Ext.htmlEncode(gettext('pve-balancer is not installed on this node; install it on every node of the cluster.')) +
+                '<br>' + (response.htmlStatus || '');
+        }
         if (response && response.htmlStatus) {
             return response.htmlStatus;
         }

@@ -10,7 +10,8 @@
 #                          a simulated cluster (PVEBalancerTest::SimCluster)
 #   /api2/{json,extjs}/nodes/{node}/tasks/{upid}/{status,log}   the task endpoints the task
 #                          viewer polls, for the tasks the API started
-#   POST /__test/reset     a new scenario: {fixture, user, acl, config, cluster}; answers the
+#   POST /__test/reset     a new scenario: {fixture, user, acl, config, cluster, unmounted (the
+#                          node has no pve-balancer: /cluster/balance answers 501)}; answers the
 #                          session (user, GuiCap, CSRF token, nodes)
 #   POST /__test/move      {vmid, node}: a guest moves behind the admin's back
 #
@@ -133,6 +134,8 @@ sub reset_scenario {
         env => $env,
         csrf => sprintf('%08X:TESTCSRF%d', int(time()), int(rand(1e9))),
         tasks => {},
+        # a node without the package: pveproxy finds no handler for /cluster/balance
+        unmounted => $req->{unmounted} ? 1 : 0,
     };
     return {
         user => $user,
@@ -244,6 +247,7 @@ sub api_call {
     }
 
     my $res = { status => HTTP_NOT_IMPLEMENTED, message => "Method '$method $path' not implemented" };
+    return $res if $session->{unmounted} && $path =~ m!^/cluster/balance\b!;
     my $info;
     eval {
         my $uri_param = {};
