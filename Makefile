@@ -4,6 +4,7 @@
 #   make check   run every test this machine can run; ends with "N passed, N failed"
 #   make demo    plan the bundled example cluster
 #   make bench   benchmarks (not part of check)
+#   make check-upstream-ha UPSTREAM=DIR   pve-ha-manager's simulator suite with our HA scheduler
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -17,7 +18,7 @@ DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 	libperl-dev perl libjson-perl libjson-xs-perl libtest-mockmodule-perl \
 	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind
 
-.PHONY: all native perl asan deps deps-ok check check-unit demo bench clean format install deb
+.PHONY: all native perl asan deps deps-ok check check-unit check-upstream-ha demo bench clean format install deb
 
 all: native perl
 
@@ -56,6 +57,14 @@ deps:
 
 check: deps-ok native perl asan
 	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) tests/run-checks
+
+# pve-ha-manager's own simulator suite (its src/test) with pve-balancer's HA scheduler in both
+# modes; not part of `check` (it needs upstream checkouts). UPSTREAM: a folder with pve-ha-manager
+# and pve-common; MODE=compatible|capacity-aware|both; SCENARIO="test-x ..." shows their diffs.
+# The simulator's Perl needs are listed by `tests/upstream-ha/check-upstream-ha --help`.
+check-upstream-ha: perl
+	@test -n "$(UPSTREAM)" || { tests/upstream-ha/check-upstream-ha --help; exit 2; }
+	tests/upstream-ha/check-upstream-ha --upstream $(UPSTREAM) --mode $(or $(MODE),both) $(SCENARIO)
 
 # Unit tests only (used by the Debian build, which has no sanitizer build).
 check-unit: native
