@@ -45,13 +45,15 @@ states which imbalance the installed libpve-rs-perl computes (proxmox-resource-s
 
 =back
 
-Capacity-aware mode takes the engine options of F<balancer.cfg> that concern it
-(C<memory-limit>, C<memory-reserve>, C<cpu-weight>, C<memory-weight>, C<pressure-threshold>,
-C<pressure-weight>), each checked by the engine's own option parser.
+The file is read with the engine's parser and option schema
+(C<PVE::Balancer::Native::parse_config>). Capacity-aware mode takes the engine options that
+concern it (C<memory-limit>, C<memory-reserve>, C<cpu-weight>, C<memory-weight>,
+C<pressure-threshold>, C<pressure-weight>).
 
 Nothing in the configuration can break the HA manager: a missing file means C<compatible>; an
-unreadable file, an unknown value or a bad option means its default, with a warning once per
-process (in the journal of pve-ha-crm); keys that are not for the HA scheduler are ignored.
+unreadable file, a bad line or value, a key set twice or a key this version does not know means
+the default (or the first value), with a warning once per process (in the journal of
+pve-ha-crm); the keys of other parts of pve-balancer are left alone.
 
 =head1 FUNCTIONS
 
@@ -262,48 +264,34 @@ sub verified_partner {
 
 # --- configuration -------------------------------------------------------------------------
 
-my $known = {
-    'ha-scheduler' => { compatible => 1, 'capacity-aware' => 1 },
-    'ha-imbalance' => { auto => 1, normalized => 1, raw => 1 },
-};
 my $defaults = { 'ha-scheduler' => 'compatible', 'ha-imbalance' => 'auto' };
 
-# ADAPTER - until the engine's balancer.cfg parser (the one option schema, exposed through
-# PVE::Balancer::Native) is on main: the lines of balancer.cfg as PVE::Balancer::Config reads
-# them ("key: value", full-line '#' comments), but never dying. Returns { key => value }; lines it
-# cannot read are skipped with a warning. Replace the body with the engine's parser.
-sub _config_pairs {
+# The settings of balancer.cfg's text, read with the engine's parser (the one option schema:
+# PVE::Balancer::Native::parse_config). What it reports is warned about once; nothing in it
+# can stop HA: bad values keep their defaults, unknown keys (a newer version on another node
+# may have written them) are ignored.
+sub _settings_of {
     my ($path, $text) = @_;
 
-    my $pairs = {};
-    my $lineno = 0;
-    for my $line (split(/\n/, $text)) {
-        $lineno++;
-        next if $line =~ m/^\s*(?:#.*)?$/;
-        if ($line !~ m/^\s*([a-z][a-z0-9\-]*)\s*:\s*(.*?)\s*$/) {
-            warn_once("$path line $lineno: cannot parse '$line' - ignored");
-            next;
-        }
-        $pairs->{$1} = $2;
+    my $cfg = PVE::Balancer::Native::parse_config($text);
+    for my $issue (@{ $cfg->{errors} }) {
+        warn_once(defined($issue->{key})
+            ? "$path line $issue->{line}: $issue->{key}: $issue->{message} - using its default"
+            : "$path line $issue->{line}: $issue->{message} - ignored");
     }
-    return $pairs;
-}
+    for my $issue (@{ $cfg->{duplicates} }) {
+        warn_once("$path line $issue->{line}: $issue->{key}: $issue->{message}");
+    }
+    warn_once("$path: unknown key '$_' - ignored") for sort keys %{ $cfg->{unknown} };
 
-sub _settings_of {
-    my ($path, $pairs) = @_;
-
+    my $values = $cfg->{values};
     my $settings = { %$defaults, options => {} };
-    for my $key (sort keys %$pairs) {
-        my $value = $pairs->{$key};
-        if ($known->{$key}) {
-            if (!$known->{$key}->{$value}) {
-                warn_once("$path: unknown $key '$value' - using '$defaults->{$key}'");
-                next;
-            }
-            $settings->{$key} = $value;
+    for my $key (sort keys %$values) {
+        if (exists($defaults->{$key})) {
+            $settings->{$key} = $values->{$key};
         } else {
-            # the engine's options; the XS keeps the ones it knows and checks them
-            $settings->{options}->{$key} = $value;
+            # the XS keeps the engine's options among them (capacity-aware mode)
+            $settings->{options}->{$key} = $values->{$key};
         }
     }
     return $settings;
@@ -312,8 +300,9 @@ sub _settings_of {
 =head3 read_settings()
 
 Returns C<< { 'ha-scheduler' => MODE, 'ha-imbalance' => auto|raw|normalized, options => { KEY =>
-TEXT } } >> from the configuration file, with the defaults for whatever is missing or wrong;
-C<options> holds the other keys as text (the engine checks them). Never dies.
+TEXT } } >> from the configuration file, read with the engine's option schema, with the
+defaults for whatever is missing or wrong; C<options> holds the other valid keys (canonical
+text). Never dies.
 
 =cut
 
@@ -336,7 +325,7 @@ sub read_settings {
             return { %$defaults, options => {} };
         }
         close($fh);
-        return _settings_of($path, _config_pairs($path, $text));
+        return _settings_of($path, $text);
     };
     if (my $err = $@) {
         chomp $err;
@@ -436,7 +425,7 @@ sub create {
     die "pve-balancer: unknown scheduler kind '" . ($kind // 'undef') . "'\n"
         if !defined($kind) || ($kind ne 'static' && $kind ne 'dynamic');
     die "pve-balancer: unknown ha-scheduler mode '" . ($mode // 'undef') . "'\n"
-        if !defined($mode) || !$known->{'ha-scheduler'}->{$mode};
+        if !defined($mode) || ($mode ne 'compatible' && $mode ne 'capacity-aware');
     $imbalance //= 'normalized';
     die "pve-balancer: unknown imbalance '$imbalance'\n"
         if $imbalance ne 'normalized' && $imbalance ne 'raw';
