@@ -40,7 +40,8 @@ instead: what libpve-rs-perl would have answered.
 
 =cut
 
-# States in which a resource waits for HA to give it a node (nothing running).
+# States in which a resource that loads no online node will get a node from HA: waiting to
+# start, or its node failed (fence, then recovery). Stopped, error and frozen ones stay put.
 my $to_place = { request_start => 1, recovery => 1, fence => 1, started => 1, migrate => 1,
     relocate => 1, request_start_balance => 1 };
 
