@@ -137,10 +137,12 @@ const std::vector<option_row> &rows() {
           "How the HA manager places recovered and starting guests when the pve-balancer HA "
           "scheduler is installed: exactly as Proxmox does, or capacity-aware."},
          {}, nullptr},
-        {{"ha-imbalance", t::choice, integ, "ha-scheduler", 0, 0, "", {"normalized", "raw"},
-          "normalized",
-          "Which upstream imbalance compatible mode reproduces: 'normalized' (proxmox-resource-"
-          "scheduling 2.1 and later) or 'raw' (2.0)."},
+        {{"ha-imbalance", t::choice, integ, "ha-scheduler", 0, 0, "",
+          {"auto", "normalized", "raw"}, "auto",
+          "For experts: 'auto' takes the imbalance of the installed libpve-rs-perl from the "
+          "verified versions; 'normalized' (proxmox-resource-scheduling 2.1 and later) or 'raw' "
+          "(2.0) states it and runs the pve-balancer HA scheduler even on versions not verified "
+          "(docs/ha.md)."},
          {}, nullptr},
         {{"ha-guests", t::choice, integ, "executor", 0, 0, "", {"auto", "move", "skip"}, "auto",
           "Whether balancing moves HA-managed guests (through the HA manager); 'auto' leaves "
