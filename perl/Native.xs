@@ -1061,6 +1061,73 @@ _version()
   OUTPUT:
     RETVAL
 
+SV *
+_option_schema_json()
+  CODE:
+    std::string text;
+    SV *err = guarded(aTHX_ "pve-balancer: ", [&]() -> error_text {
+        text = pvebal::render_option_schema(pvebal::output_format::json);
+        return std::nullopt;
+    });
+    if (err) {
+        croak_sv(err);
+    }
+    RETVAL = newSVpvn(text.data(), text.size());
+  OUTPUT:
+    RETVAL
+
+SV *
+_parse_config_json(raw)
+    SV *raw
+  CODE:
+    std::string text;
+    SV *err = guarded(aTHX_ "pve-balancer: ", [&]() -> error_text {
+        std::string in;
+        if (auto e = plain_string(aTHX_ raw, "config text", in)) {
+            return e;
+        }
+        text = pvebal::render_config_file(pvebal::parse_config_text(in));
+        return std::nullopt;
+    });
+    if (err) {
+        croak_sv(err);
+    }
+    RETVAL = newSVpvn(text.data(), text.size());
+  OUTPUT:
+    RETVAL
+
+SV *
+_normalize_option(key, value)
+    SV *key
+    SV *value
+  CODE:
+    std::string text;
+    SV *err = guarded(aTHX_ "", [&]() -> error_text {
+        std::string k, v;
+        if (auto e = plain_string(aTHX_ key, "option key", k)) {
+            return e;
+        }
+        const pvebal::option_info *o = pvebal::find_option(k);
+        if (o == nullptr) {
+            return k + ": unknown option\n";
+        }
+        if (auto e = plain_string(aTHX_ value, k, v)) {
+            return e;
+        }
+        auto r = pvebal::normalize_option_value(*o, v);
+        if (!r) {
+            return k + ": " + r.error().message + "\n";
+        }
+        text = std::move(*r);
+        return std::nullopt;
+    });
+    if (err) {
+        croak_sv(err);
+    }
+    RETVAL = newSVpvn(text.data(), text.size());
+  OUTPUT:
+    RETVAL
+
 void
 _execute(command, snapshot, args)
     SV *command

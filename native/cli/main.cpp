@@ -20,7 +20,8 @@ void print_general_help() {
         std::printf("  %-10s %s\n", c.name.c_str(), c.summary.c_str());
     }
     std::cout
-        << "  help       show help for a command, or 'help options' for engine options\n"
+        << "  options    list every option: key, type, range, default, description\n"
+           "  help       show help for a command, or 'help options' for engine options\n"
            "  version    print the version\n\n"
            "The snapshot is what 'pvesh get /cluster/resources --output-format json' prints,\n"
            "or the extended object of docs/snapshot.md. Exit codes: 0 ok, 2 bad input or\n"
@@ -29,14 +30,31 @@ void print_general_help() {
 }
 
 void print_options_help() {
-    std::cout
-        << "Engine options (in the snapshot's \"options\", a --config FILE, or as --KEY VALUE;\n"
-           "later sources win: defaults < snapshot < config < flags). See docs/options.md.\n\n";
-    const options d;
-    for (const std::string &k : option_keys()) {
-        std::cout << "  --" << k << "\n";
+    std::cout << render_option_schema(output_format::text);
+}
+
+// `pve-balancer options [--output-format text|json]`: the option schema, no snapshot needed.
+int run_options(int argc, char **argv) {
+    output_format f = output_format::text;
+    for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        if (arg.rfind("--output-format=", 0) == 0) {
+            value = arg.substr(16);
+        } else if (arg == "--output-format" && i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return usage_error("options: unexpected argument '" + arg +
+                               "' (usage: pve-balancer options [--output-format text|json])");
+        }
+        if (value == "json") {
+            f = output_format::json;
+        } else if (value != "text") {
+            return usage_error("--output-format: expected text or json, got '" + value + "'");
+        }
     }
-    (void)d;
+    std::cout << render_option_schema(f);
+    return exit_ok;
 }
 
 void print_command_help(const command &c) {
@@ -67,6 +85,9 @@ int run(int argc, char **argv) {
     if (name == "version" || name == "--version") {
         std::cout << "pve-balancer " PVEBAL_VERSION "\n";
         return exit_ok;
+    }
+    if (name == "options") {
+        return run_options(argc, argv);
     }
     if (name == "help") {
         if (argc < 3) {

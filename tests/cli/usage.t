@@ -19,7 +19,7 @@ like($out, qr/Usage: pve-balancer score --snapshot FILE/, 'help score shows usag
 like($out, qr/Example:/, 'help score has an example');
 
 ($rc, $out) = run_cli(['help', 'options']);
-like($out, qr/--max-migrations/, 'help options lists engine options');
+like($out, qr/^  max-migrations\s+default 10$/m, 'help options lists engine options with defaults');
 
 ($rc, $out) = run_cli(['version']);
 like($out, qr/^pve-balancer \d+\.\d+\.\d+$/m, 'version');
@@ -82,6 +82,32 @@ close($fh);
 ($rc, $out, $err) = run_cli(['score', '--snapshot', $snap, '--config', $cfg]);
 is($rc, 2, 'bad config: exit 2');
 like($err, qr/^pve-balancer: config.mode: expected "used" or "static", got "fast"$/m, 'bad config value named');
+
+# the option schema, for scripts and the Perl side
+($rc, $out) = run_cli(['options', '--output-format', 'json']);
+is($rc, 0, 'options --output-format json');
+my $schema = decode_json($out);
+my %by_key = map { $_->{key} => $_ } @$schema;
+is($by_key{'max-migrations'}{default}, 10, 'schema: max-migrations default');
+is($by_key{'cost-weight'}{default}, 0.04, 'schema: cost-weight default is the engine\'s');
+is($by_key{auto}{scope}, 'integration', 'schema: integration keys are listed too');
+is_deeply($by_key{mode}{enum}, ['used', 'static'], 'schema: choices');
+is_deeply([map { $_->{key} } @$schema], [sort map { $_->{key} } @$schema], 'schema sorted by key');
+($rc, $out, $err) = run_cli(['options', '--bogus']);
+is($rc, 2, 'options: bad argument exits 2');
+
+# option values are read strictly: the whole value, the right type
+for my $bad ('0x10', '5abc', '5,6', '5 // c', '') {
+    ($rc, $out, $err) = run_cli(['plan', '--snapshot', $snap, '--max-migrations', $bad]);
+    is($rc, 2, "--max-migrations '$bad' refused");
+    like($err, qr/^pve-balancer: --max-migrations: expected an integer from 0 to 100000, got /m,
+        "... with the expected type");
+}
+($rc, $out, $err) = run_cli(['plan', '--snapshot', $snap, '--storage-map', 'a:b:c']);
+is($rc, 2, 'storage-map a:b:c refused');
+($rc, $out, $err) = run_cli(['evacuate', '--snapshot', $snap, '--node', ',']);
+is($rc, 2, 'evacuate --node , refused');
+like($err, qr/--node: required/, '... an empty node list is not a drain');
 
 # text output shape
 ($rc, $out) = run_cli(['score', '--snapshot', 'docs/examples/demo-cluster.json']);

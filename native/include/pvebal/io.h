@@ -14,6 +14,7 @@
 
 #include "pvebal/error.h"
 #include "pvebal/model.h"
+#include "pvebal/option_schema.h"
 #include "pvebal/options.h"
 #include "pvebal/report.h"
 
@@ -43,7 +44,7 @@ result<options> apply_options_json(options base, std::string_view json_text,
 // apply_option(o, "max-migrations", "5").
 result<void> apply_option(options &o, const std::string &key, const std::string &value);
 
-// Names of every option key, sorted (for help and validation messages).
+// Names of every engine option key, sorted (CLI flags; see option_schema() for all keys).
 const std::vector<std::string> &option_keys();
 
 // Parses a byte size: a plain integer, or a number with a K/M/G/T suffix (powers of 1024).
@@ -59,6 +60,10 @@ std::string render_score(const cluster &c, const options &o, const score_report 
 std::string render_plan(const cluster &c, const options &o, const plan &p, output_format f);
 std::string render_capacity(const cluster &c, const capacity_report &r, output_format f);
 std::string render_place(const cluster &c, const placement_answer &a, output_format f);
+// The option schema (`pve-balancer options`): JSON array, one object per option, or a table.
+std::string render_option_schema(output_format f);
+// A parsed balancer.cfg as JSON: {values, unknown, errors: [{line, key, message}], duplicates}.
+std::string render_config_file(const config_file &f);
 
 } // namespace pvebal
 

@@ -59,6 +59,8 @@ struct options {
 
     // --- HA ------------------------------------------------------------------------------
     int default_priority = 0; // restart priority of guests without a priority tag
+
+    friend bool operator==(const options &, const options &) = default;
 };
 
 } // namespace pvebal

@@ -36,6 +36,11 @@ result<std::vector<node_id>> node_list(const context &x, const char *key) {
         }
         out.push_back(*n);
     }
+    if (out.empty()) {
+        return fail(arg_path(x.r, key), "required: NODE[,NODE...], got '" + it->second + "'");
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 

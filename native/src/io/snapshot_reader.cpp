@@ -1,5 +1,6 @@
 // Snapshot reader: every form of docs/snapshot.md into a validated, sorted cluster model.
 #include "io/json_access.h"
+#include "io/option_values.h"
 #include "pvebal/io.h"
 
 #include <algorithm>
@@ -8,10 +9,6 @@
 #include <set>
 
 namespace pvebal {
-
-namespace detail {
-void apply_options_object(options &o, const Json::Value &obj, const std::string &path);
-}
 
 using namespace detail;
 

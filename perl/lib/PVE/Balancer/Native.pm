@@ -166,6 +166,60 @@ sub version {
     return _version();
 }
 
+=head3 option_schema()
+
+Every option pve-balancer knows, as an array reference of hashes sorted by C<key>: C<key>,
+C<type> (C<boolean>, C<integer>, C<number>, C<size>, C<choice>, C<node-list>, C<storage-map>),
+C<scope> (C<engine>: read by the planners; C<integration>: read by the API, executor, HA
+scheduler or daemon), C<group>, C<description>, C<expected> (for messages), C<default> (typed,
+C<undef> when unset), C<default-text> (as written in balancer.cfg), C<minimum>/C<maximum>
+(numbers and sizes), C<unit>, C<enum> and C<aliases> (choices). The same table as
+C<pve-balancer options --output-format json>. A fresh copy on every call.
+
+=cut
+
+my $schema_text;
+
+sub option_schema {
+    $schema_text //= _option_schema_json();
+    return $json->decode($schema_text);
+}
+
+=head3 parse_config($text)
+
+Reads the text of F</etc/pve/balancer.cfg> (C<key: value> lines) against the option schema.
+Never dies on the content: returns C<< { values => {key => canonical text}, unknown => {key =>
+text}, errors => [{line, key, message}], duplicates => [...] } >>. Unknown keys are kept (a
+newer version may have written them); a bad value or line is reported and left out of
+C<values>.
+
+=cut
+
+sub parse_config {
+    my ($text) = @_;
+    $text //= '';
+    utf8::encode($text) if utf8::is_utf8($text);
+    return $json->decode(_parse_config_json($text));
+}
+
+=head3 normalize_option($key, $value)
+
+The canonical text of C<$value> for option C<$key> (C<yes> becomes C<1>, C<assigned> becomes
+C<static>). Dies with C<"KEY: expected ..., got ...\n"> on an unknown key or a value that does
+not fit.
+
+=cut
+
+sub normalize_option {
+    my ($key, $value) = @_;
+    my $res = eval { _normalize_option($key, defined($value) ? "$value" : undef) };
+    if (my $err = $@) {
+        $err =~ s/^pve-balancer: //;
+        die $err;
+    }
+    return $res;
+}
+
 =head3 score($snapshot, %args)
 
 Node utilisation, the balance metrics (C<metrics.objective>, C<metrics.imbalance>) and
