@@ -67,7 +67,7 @@ void controller::check_config(millis now, bool force, bool initial) {
     if (!text) {
         err = text.error().to_string();
     } else {
-        auto parsed = parse_config_text(text->value_or(""), s_.config_file);
+        auto parsed = read_daemon_config(text->value_or(""), s_.config_file);
         if (parsed) {
             loaded = std::move(*parsed);
         } else {

@@ -1,187 +1,104 @@
 #include "daemon_config.h"
 
-#include "pvebal/io.h"
+#include "pvebal/option_schema.h"
 
-#include <algorithm>
 #include <charconv>
-#include <functional>
 #include <set>
 
 namespace pvebal::balancerd {
 
 namespace {
 
-using setter = std::function<void(daemon_config &, long)>;
-
-struct row {
-    key_spec spec;
-    setter set;
-    std::function<long(const daemon_config &)> get;
+// The daemon's fields, by key. Values come canonical from the engine's reader (booleans "0" or
+// "1", integers in range), or as the schema's default text.
+struct field {
+    std::string_view key;
+    void (*set)(daemon_config &, unsigned);
 };
 
-#define FIELD(f)                                                                                   \
-    [](daemon_config &c, long v) { c.f = static_cast<decltype(c.f)>(v); },                         \
-        [](const daemon_config &c) { return static_cast<long>(c.f); }
-#define PSI(r)                                                                                     \
-    [](daemon_config &c, long v) { c.psi_threshold[index_of(r)] = static_cast<unsigned>(v); },     \
-        [](const daemon_config &c) { return static_cast<long>(c.psi_threshold[index_of(r)]); }
-
-const std::vector<row> &rows() {
-    static const std::vector<row> table = {
-        {{"auto", key_type::boolean, 0, 1, 0, "integration",
-          "Automatic balancing by pve-balancerd."},
-         FIELD(auto_balance)},
-        {{"cycle-grace", key_type::integer, 1, 3600, 300, "daemon",
-          "Seconds a cycle told to stop (SIGTERM) may take to finish its running migrations"
-          " before it is killed (SIGKILL)."},
-         FIELD(cycle_grace)},
-        {{"cycle-timeout", key_type::integer, 10, 604800, 21600, "daemon",
-          "Seconds one balancing cycle may run before pve-balancerd stops it."},
-         FIELD(cycle_timeout)},
-        {{"interval", key_type::integer, 1, 10080, 60, "integration",
-          "Minutes between two automatic balancing runs."},
-         FIELD(interval)},
-        {{"psi-cpu", key_type::integer, 0, 100, 20, "daemon",
-          "Percent of psi-window in which some tasks waited for CPU (/proc/pressure/cpu) above"
-          " which a node reports pressure; 0: off."},
-         PSI(psi_resource::cpu)},
-        {{"psi-debounce", key_type::integer, 0, 3600, 30, "daemon",
-          "Seconds node pressure must last before the active node starts a cycle for it."},
-         FIELD(psi_debounce)},
-        {{"psi-holdoff", key_type::integer, 0, 86400, 300, "daemon",
-          "Seconds after a cycle during which node pressure does not start another one."},
-         FIELD(psi_holdoff)},
-        {{"psi-io", key_type::integer, 0, 100, 30, "daemon",
-          "Percent of psi-window in which some tasks waited for I/O (/proc/pressure/io) above"
-          " which a node reports pressure; 0: off."},
-         PSI(psi_resource::io)},
-        {{"psi-memory", key_type::integer, 0, 100, 10, "daemon",
-          "Percent of psi-window in which some tasks waited for memory (/proc/pressure/memory)"
-          " above which a node reports pressure; 0: off."},
-         PSI(psi_resource::memory)},
-        {{"psi-window", key_type::integer, 1, 10, 10, "daemon",
-          "Seconds over which node pressure is measured (the kernel's PSI trigger window)."},
-         FIELD(psi_window)},
+const std::vector<field> &fields() {
+    static const std::vector<field> f = {
+        {"auto", [](daemon_config &c, unsigned v) { c.auto_balance = v != 0; }},
+        {"cycle-grace", [](daemon_config &c, unsigned v) { c.cycle_grace = v; }},
+        {"cycle-timeout", [](daemon_config &c, unsigned v) { c.cycle_timeout = v; }},
+        {"interval", [](daemon_config &c, unsigned v) { c.interval = v; }},
+        {"psi-cpu",
+         [](daemon_config &c, unsigned v) { c.psi_threshold[index_of(psi_resource::cpu)] = v; }},
+        {"psi-debounce", [](daemon_config &c, unsigned v) { c.psi_debounce = v; }},
+        {"psi-holdoff", [](daemon_config &c, unsigned v) { c.psi_holdoff = v; }},
+        {"psi-io",
+         [](daemon_config &c, unsigned v) { c.psi_threshold[index_of(psi_resource::io)] = v; }},
+        {"psi-memory",
+         [](daemon_config &c, unsigned v) { c.psi_threshold[index_of(psi_resource::memory)] = v; }},
+        {"psi-window", [](daemon_config &c, unsigned v) { c.psi_window = v; }},
     };
-    return table;
+    return f;
 }
 
-#undef FIELD
-#undef PSI
-
-const row *find_row(std::string_view key) {
-    for (const auto &r : rows()) {
-        if (key == r.spec.key) {
-            return &r;
-        }
-    }
-    return nullptr;
-}
-
-std::string_view trim(std::string_view s) {
-    auto not_space = [](char c) { return c != ' ' && c != '\t' && c != '\r'; };
-    while (!s.empty() && !not_space(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && !not_space(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-// ADAPTER: the keys of balancer.cfg the daemon does not read but knows to be valid (the engine's
-// options and the integration keys of PVE::Balancer::Config). Any other key gets a warning.
-bool known_other_key(std::string_view k) {
-    static const std::set<std::string, std::less<>> integration = {
-        "ha-guests",         "ha-scheduler", "history",   "max-replans",
-        "migration-timeout", "on-failure",   "rrd-window"};
-    const auto &engine = option_keys();
-    return integration.contains(k) || std::binary_search(engine.begin(), engine.end(), k);
-}
-
-bool valid_key(std::string_view k) {
-    if (k.empty() || k[0] < 'a' || k[0] > 'z') {
-        return false;
-    }
-    return std::all_of(k.begin(), k.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-    });
-}
-
-// The value of `spec` in `text`, or what was expected. Booleans are 0 or 1 and integers plain
-// decimal, as PVE::JSONSchema validates them in the API.
-std::optional<long> parse_value(const key_spec &spec, std::string_view text) {
-    long v = 0;
-    if (text.empty() || (text.size() > 1 && text[0] == '0')) {
-        return std::nullopt;
-    }
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size()) {
-        return std::nullopt;
-    }
-    if (v < spec.min || v > spec.max) {
+std::optional<unsigned> to_unsigned(std::string_view s) {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
         return std::nullopt;
     }
     return v;
 }
 
-std::string expected(const key_spec &spec) {
-    if (spec.type == key_type::boolean) {
-        return "expected 0 or 1";
-    }
-    return "expected an integer from " + std::to_string(spec.min) + " to " +
-           std::to_string(spec.max);
-}
-
 } // namespace
 
-const std::vector<key_spec> &daemon_keys() {
-    static const std::vector<key_spec> specs = [] {
-        std::vector<key_spec> out;
-        for (const auto &r : rows()) {
-            out.push_back(r.spec);
+const std::vector<std::string_view> &daemon_keys() {
+    static const std::vector<std::string_view> keys = [] {
+        std::vector<std::string_view> k;
+        for (const auto &f : fields()) {
+            k.push_back(f.key);
         }
-        return out;
+        return k;
     }();
-    return specs;
+    return keys;
 }
 
-result<config_load> parse_config_text(std::string_view text, const std::string &file) {
+result<config_load> read_daemon_config(std::string_view text, const std::string &file) {
+    config_file f = parse_config_text(text);
+    if (!f.errors.empty()) {
+        // The first problem names the line; the count says whether there are more.
+        std::string msg = f.errors.front().to_string(file);
+        if (f.errors.size() > 1) {
+            msg += " (and " + std::to_string(f.errors.size() - 1) + " more)";
+        }
+        return fail("", msg);
+    }
     config_load out;
-    std::set<std::string, std::less<>> seen;
-    unsigned lineno = 0;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        auto raw = text.substr(0, nl);
-        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        ++lineno;
-        auto where = file + " line " + std::to_string(lineno);
-        auto line = trim(raw);
-        if (line.empty() || line[0] == '#') {
-            continue;
+    for (const auto &d : f.duplicates) {
+        out.warnings.push_back(d.to_string(file));
+    }
+    for (const auto &[key, value] : f.unknown) {
+        out.warnings.push_back(file + ": unknown key '" + key + "' (ignored by this version)");
+    }
+    std::set<std::string_view> mine;
+    for (const auto &fl : fields()) {
+        mine.insert(fl.key);
+        const option_info *o = find_option(fl.key);
+        if (!o) {
+            return fail("", "internal: option '" + std::string(fl.key) +
+                                "' is missing from the engine's option schema");
         }
-        auto colon = line.find(':');
-        if (colon == std::string_view::npos || !valid_key(trim(line.substr(0, colon)))) {
-            return fail(where, "unable to parse '" + std::string(raw) + "': expected 'key: value'");
+        auto it = f.values.find(std::string(fl.key));
+        std::string_view text_value =
+            it != f.values.end() ? std::string_view(it->second) : o->default_text;
+        auto v = to_unsigned(text_value);
+        if (!v) {
+            return fail("", "internal: option '" + std::string(fl.key) + "' has value '" +
+                                std::string(text_value) + "'");
         }
-        std::string key(trim(line.substr(0, colon)));
-        auto value = trim(line.substr(colon + 1));
-        if (!seen.insert(key).second) {
-            return fail(where, "duplicate key '" + key + "'");
+        fl.set(out.config, *v);
+    }
+    for (const auto &[key, value] : f.values) {
+        if (!mine.contains(key)) {
+            out.config.others.emplace(key, value);
         }
-        if (const row *r = find_row(key)) {
-            auto v = parse_value(r->spec, value);
-            if (!v) {
-                return fail(where,
-                            key + ": " + expected(r->spec) + ", got '" + std::string(value) + "'");
-            }
-            r->set(out.config, *v);
-        } else {
-            if (!known_other_key(key)) {
-                out.warnings.push_back(where + ": unknown key '" + key + "' (ignored)");
-            }
-            out.config.others.emplace(key, std::string(value));
-        }
+    }
+    for (const auto &[key, value] : f.unknown) {
+        out.config.others.emplace(key, value);
     }
     return out;
 }
@@ -189,8 +106,9 @@ result<config_load> parse_config_text(std::string_view text, const std::string &
 bool is_bookkeeping_key(const std::string &key) {
     // How runs are recorded and executed, or how HA places guests: none changes what a balance
     // plan would be, so a change of them waits for the next cycle.
-    static const std::set<std::string, std::less<>> keys = {
-        "ha-scheduler", "history", "max-replans", "migration-timeout", "on-failure"};
+    static const std::set<std::string, std::less<>> keys = {"ha-imbalance",      "ha-scheduler",
+                                                            "history",           "max-replans",
+                                                            "migration-timeout", "on-failure"};
     return keys.contains(key);
 }
 

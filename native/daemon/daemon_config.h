@@ -1,18 +1,15 @@
 // File: daemon/daemon_config.h
 //
-// The part of /etc/pve/balancer.cfg the daemon acts on, and the adapter that fills it from the
-// file's text.
+// The part of /etc/pve/balancer.cfg the daemon acts on, read with the engine's one option
+// schema (pvebal/option_schema.h): the daemon's keys are rows of that table (scope
+// integration, group automation), and the engine's reader validates every line.
 //
-//   auto r = pvebal::balancerd::parse_config_text(text, "/etc/pve/balancer.cfg");
+//   auto r = pvebal::balancerd::read_daemon_config(text, "/etc/pve/balancer.cfg");
 //   if (!r) { log(r.error().to_string()); keep the last good configuration; }
 //
-// ADAPTER (until the engine's option schema lands on main): balancer.cfg's key table is owned
-// by the engine (one schema: key, type, range, default, description, scope). Until that table
-// and its parser exist, `daemon_keys()` below holds the rows of the keys the daemon reads, and
-// parse_config_text() is a small parser with the rules of PVE::Balancer::Config::parse_config
-// (key: value lines, '#' comments, no duplicates) that warns on keys it does not know instead
-// of failing. When the engine's schema is there, these rows move into it (scope "daemon" or
-// "integration") and parse_config_text() becomes a call of the engine's parser.
+// A file with a bad line or value is invalid as a whole: the daemon keeps acting on the last
+// good configuration rather than on a half-read one. Unknown keys (written by a newer package
+// during a rolling upgrade) and duplicates are warnings.
 #ifndef PVEBAL_DAEMON_DAEMON_CONFIG_H_
 #define PVEBAL_DAEMON_DAEMON_CONFIG_H_
 
@@ -28,6 +25,7 @@
 
 namespace pvebal::balancerd {
 
+// Defaults are the schema's (a unit test holds them equal).
 struct daemon_config {
     bool auto_balance = false; // auto
     unsigned interval = 60;    // interval: minutes between two interval-triggered cycles
@@ -35,42 +33,30 @@ struct daemon_config {
     // within psi-window above which a node reports pressure; 0 turns the resource off.
     std::array<unsigned, 3> psi_threshold = {20, 10, 30};
     unsigned psi_window = 10;          // psi-window: seconds (kernel PSI trigger window)
-    unsigned psi_debounce = 30;        // psi-debounce: seconds pressure must last before a cycle
+    unsigned psi_debounce = 30;        // psi-debounce: seconds pressure must last
     unsigned psi_holdoff = 300;        // psi-holdoff: seconds after a cycle before pressure counts
     unsigned cycle_timeout = 6 * 3600; // cycle-timeout: seconds before a cycle is stopped
     unsigned cycle_grace = 300;        // cycle-grace: seconds between SIGTERM and SIGKILL
-    // Every other key of the file, as written: the engine's and the Manager's settings. The
-    // daemon does not interpret them; a change among them may change what a cycle does.
+    // Every other key of the file (canonical values; unknown keys as written): the engine's and
+    // the Manager's settings. The daemon does not interpret them; a change among them may change
+    // what a cycle does.
     std::map<std::string, std::string> others;
 
     unsigned threshold(psi_resource r) const { return psi_threshold[index_of(r)]; }
     bool operator==(const daemon_config &) const = default;
 };
 
-enum class key_type : std::uint8_t { boolean, integer };
-
-// One row of the schema, in the shape of the engine's option table.
-struct key_spec {
-    const char *key;
-    key_type type;
-    long min;
-    long max;
-    long default_value;
-    const char *scope; // "integration" (shared with the API) or "daemon"
-    const char *description;
-};
-
-// The rows of the keys the daemon reads, sorted by key.
-const std::vector<key_spec> &daemon_keys();
+// The keys daemon_config reads, in schema order.
+const std::vector<std::string_view> &daemon_keys();
 
 struct config_load {
     daemon_config config;
-    std::vector<std::string> warnings; // e.g. unknown keys; the file is still used
+    std::vector<std::string> warnings; // unknown keys, duplicates; the file is still used
 };
 
-// Parses balancer.cfg text. An absent file is an empty text (all defaults). Errors name the
+// Reads balancer.cfg text (an absent file is an empty text: all defaults). Errors name the
 // file, the line and the key and say what was expected; nothing is half-applied.
-result<config_load> parse_config_text(std::string_view text, const std::string &file);
+result<config_load> read_daemon_config(std::string_view text, const std::string &file);
 
 // What a configuration change means for the daemon.
 struct config_change {

@@ -333,8 +333,8 @@ BOOST_AUTO_TEST_CASE(invalid_config_keeps_the_last_good_one) {
     run_until(now + 6 * s);
     BOOST_TEST(c->config().auto_balance);
     BOOST_TEST(env.count_logged("invalid configuration, keeping the last good one: "
-                                "/etc/pve/balancer.cfg line 1: auto: expected 0 or 1") == 1);
-    BOOST_TEST(local().find("expected 0 or 1") != std::string::npos);
+                                "/etc/pve/balancer.cfg line 1: auto: expected a boolean") == 1);
+    BOOST_TEST(local().find("line 1: auto: expected a boolean") != std::string::npos);
     env.set_config("auto: maybe\n# touched\n"); // the same error again: logged once
     run_until(now + 6 * s);
     BOOST_TEST(env.count_logged("invalid configuration") == 1);
