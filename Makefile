@@ -17,7 +17,7 @@ DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 	libperl-dev perl libjson-perl libjson-xs-perl libtest-mockmodule-perl \
 	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind
 
-.PHONY: all native perl asan deps deps-ok check check-unit demo bench clean format install deb
+.PHONY: all native perl asan deps deps-ok check check-unit check-cluster demo bench clean format install deb
 
 all: native perl
 
@@ -60,6 +60,12 @@ check: deps-ok native perl asan
 # Unit tests only (used by the Debian build, which has no sanitizer build).
 check-unit: native
 	$(BUILD)/pvebal-tests --report_level=short
+	$(BUILD)/daemon/pve-balancerd-tests --report_level=short
+
+# pve-balancerd on a real 3-node corosync cluster in network namespaces (root, or user
+# namespaces); also part of make check. See docs/daemon.md, "Test lab".
+check-cluster: deps-ok native
+	BUILD=$(BUILD) tests/cluster/run.sh
 
 PREFIX     ?= /usr
 PERL5DIR   ?= /usr/share/perl5
@@ -67,6 +73,7 @@ DOCDIR     ?= /usr/share/doc/pve-balancer
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
+	install -D -m 0755 $(BUILD)/daemon/pve-balancerd $(DESTDIR)$(PREFIX)/sbin/pve-balancerd
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
 	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
@@ -100,6 +107,7 @@ bench: native
 
 format:
 	clang-format -i native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp native/cli/*.cpp native/cli/*.h tests/native/*.cpp tests/native/*.h
+	clang-format -i native/daemon/*.h native/daemon/*.cpp tests/daemon/*.cpp tests/daemon/*.h
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-deb tests/out

@@ -255,7 +255,8 @@ void controller::on_cpg_members(const std::vector<member_id> &members,
 
 void controller::on_cpg_lost(millis now) {
     if (cpg_joined_) {
-        log(log_level::warning, "lost the connection to corosync's CPG service");
+        log(shutting_down_ ? log_level::info : log_level::warning,
+            shutting_down_ ? "left the group" : "lost the connection to corosync's CPG service");
     }
     cpg_joined_ = false;
     for (const auto &[id, st] : members_) {
@@ -278,7 +279,7 @@ void controller::on_quorum(bool quorate, millis now) {
 }
 
 void controller::on_quorum_lost(millis now) {
-    if (quorum_connected_) {
+    if (quorum_connected_ && !shutting_down_) {
         log(log_level::warning, "lost the connection to corosync's quorum service");
     }
     quorum_connected_ = false;
