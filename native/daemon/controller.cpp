@@ -66,6 +66,10 @@ void controller::check_config(millis now, bool force, bool initial) {
     std::optional<config_load> loaded;
     if (!text) {
         err = text.error().to_string();
+    } else if (!text->has_value() && config_read_) {
+        // The file existed and is gone: on a Proxmox node that is pmxcfs not mounted (restart
+        // of pve-cluster) far more often than an admin deleting it. Keep acting on what we had.
+        err = s_.config_file + ": missing (pmxcfs not mounted?)";
     } else {
         auto parsed = read_daemon_config(text->value_or(""), s_.config_file);
         if (parsed) {

@@ -250,6 +250,8 @@ st() {
         elsif (ref $v eq "ARRAY") { print join(",", map { ref $_ eq "HASH" ? $_->{nodeid} : $_ } @$v) }
         else { print $v }' "$WORK/n$n/status/status.json" "$@"
 }
+# The top-level role of node n's status, without starting perl (for the takeover timings).
+role_is() { grep -q "^  \"role\" : \"$2\",\?\$" "$WORK/n$1/status/status.json" 2>/dev/null; }
 # Whether node n's status has all the given "field path=value" facts, e.g. "role=active".
 has() {
     local n="$1" fact; shift
@@ -352,7 +354,7 @@ check "... exactly one pressure cycle, none on n2 or n3" \
 # ---- 4. kill the active daemon ---------------------------------------------------------------
 T0=$(now)
 kill_daemon 1
-wait_until 10 has 2 role=active
+wait_until 10 role_is 2 active
 T1=$(now)
 MS=$(elapsed_ms "$T0" "$T1")
 echo "# daemon on n1 killed: n2 active after ${MS} ms"
@@ -386,7 +388,7 @@ check "... and no node started another cycle meanwhile" [ "$(count_runs "$T" eve
 # ---- 6. kill the active node's corosync ------------------------------------------------------
 T0=$(now)
 kill_corosync 1
-wait_until 15 has 2 role=active
+wait_until 15 role_is 2 active
 T1=$(now)
 MS=$(elapsed_ms "$T0" "$T1")
 echo "# corosync on n1 killed: n2 active after ${MS} ms"
@@ -411,7 +413,7 @@ wait_until 10 eval 'has 2 members=1,2,3 && has 3 members=1,2,3'
 T=$(mark)
 T0=$(now)
 isolate 1
-wait_until 15 has 2 role=active
+wait_until 15 role_is 2 active
 T1=$(now)
 MS=$(elapsed_ms "$T0" "$T1")
 echo "# n1 isolated: n2 active after ${MS} ms"
@@ -467,6 +469,22 @@ if alive "${BD_PID[3]}"; then
     ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/${BD_PID[3]}/stat")
     echo "# pve-balancerd on n3: RSS ${rss} kB, CPU time $((ticks * 1000 / $(getconf CLK_TCK))) ms in $(( $(date +%s) - ${START_S} )) s"
 fi
+
+# ---- 10. clean stop --------------------------------------------------------------------------
+for n in 1 2 3; do signal_daemon "$n" TERM; done
+stopped() { local n; for n in 1 2 3; do ! alive "${BD_PID[$n]}" || return 1; done; }
+stopped_cleanly() {
+    local n
+    wait_until 10 stopped || return 1
+    for n in 1 2 3; do
+        tail -n 1 "$WORK/n$n/daemon.log" | grep -q "pve-balancerd stopped" || return 1
+        [ ! -e "$WORK/n$n/status/status.json" ] || return 1
+    done
+}
+check "SIGTERM: all three daemons stop, log it and remove their status files" stopped_cleanly
+# A sanitizer build (BUILD=build-asan) reports memory errors and leaks in the logs.
+check "no sanitizer report in any daemon log" \
+    eval '! grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK"/n*/daemon.log'
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

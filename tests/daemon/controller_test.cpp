@@ -345,6 +345,36 @@ BOOST_AUTO_TEST_CASE(invalid_config_keeps_the_last_good_one) {
     BOOST_TEST(local().find("\"error\" : null") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_vanished_config_file_keeps_the_last_good_one) {
+    boot(n1, auto_on);
+    join({n1, n2});
+    run_until(now + 1 * s);
+    env.config_text.reset();
+    run_until(now + 6 * s);
+    BOOST_TEST(c->config().auto_balance);
+    BOOST_TEST(env.logged("keeping the last good one: /etc/pve/balancer.cfg: missing"));
+    env.set_config(auto_on);
+    run_until(now + 6 * s);
+    BOOST_TEST(env.logged("configuration is valid again"));
+    BOOST_TEST(env.spawned.empty());
+}
+
+BOOST_AUTO_TEST_CASE(no_config_file_at_start_means_defaults) {
+    env.config_text.reset();
+    env.config_mtime = 0;
+    c = std::make_unique<controller>(env,
+                                     controller_settings{.node = "pve1",
+                                                         .pid = 100,
+                                                         .version = "0.1.0",
+                                                         .cycle_command = {"/bin/cycle"},
+                                                         .config_file = "/etc/pve/balancer.cfg"},
+                                     now);
+    c->start(now);
+    BOOST_TEST(!c->config().auto_balance);
+    BOOST_TEST(!env.logged("invalid configuration"));
+    BOOST_TEST(local().find("\"read\" : false") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_config_at_start_means_defaults) {
     boot(n1, "auto: 1\ninterval: 0\n");
     join({n1});
