@@ -81,10 +81,16 @@ result<pid_t> spawn_process(const spawn_spec &spec) {
     }
     if (pid == 0) {
         ::close(pipefd[0]);
+        // The daemon's handlers (qb_loop's) would write into the daemon's signal pipe: reset
+        // them before a signal can arrive, then unblock everything.
+        for (int sig = 1; sig < NSIG; ++sig) {
+            if (sig != SIGKILL && sig != SIGSTOP) {
+                ::signal(sig, SIG_DFL);
+            }
+        }
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::signal(SIGPIPE, SIG_DFL);
         ::setpgid(0, 0);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (::getppid() != parent) {

@@ -373,6 +373,9 @@ touch "$HOLD"
 poke_pressure 3 90.00
 check "a long cycle runs on n2" \
     wait_until 15 eval '[ "$(count_runs "$T" event=start node=n2)" -eq 1 ]'
+check "n2's status and the cluster summary show it running" \
+    wait_until 8 eval 'has 2 "cycle state=running" "cycle trigger=pressure" &&
+                       grep -q "\"state\" : \"running\"" "$WORK/cluster/daemon.json"'
 poke_pressure 3 0.00
 start_daemon 1
 check "the daemon on n1 restarts and n1 is the one active node again" wait_until 10 one_active 1
