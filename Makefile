@@ -2,6 +2,7 @@
 #   make deps    install build and test dependencies (Debian 12, as root)
 #   make         build the engine, the CLI, the tests and the Perl XS module (perl/build/)
 #   make check   run every test this machine can run; ends with "N passed, N failed"
+#   make check-ui  the web UI in headless Chromium (also part of make check)
 #   make demo    plan the bundled example cluster
 #   make bench   benchmarks (not part of check)
 
@@ -15,9 +16,14 @@ DEMO       := docs/examples/demo-cluster.json
 DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev corosync \
 	libperl-dev perl libjson-perl libjson-xs-perl libtest-mockmodule-perl \
-	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind
+	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind \
+	chromium fonts-dejavu-core libhttp-daemon-perl
 
-.PHONY: all native perl asan deps deps-ok check check-unit check-cluster demo bench clean format install deb
+# The browser tests' npm packages (tests/ui/package.json, versions locked in package-lock.json)
+# live outside the tree; Node.js itself comes from Debian (nodejs, npm) unless one is installed.
+UI_NPM_DIR ?= /var/cache/pve-balancer/npm
+
+.PHONY: all native perl asan deps deps-ok ui-deps ui-deps-ok check check-unit check-ui check-cluster demo bench clean format install deb
 
 all: native perl
 
@@ -53,9 +59,32 @@ deps:
 	fi
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS)
+	$(MAKE) --no-print-directory ui-deps
 
-check: deps-ok native perl asan
-	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) tests/run-checks
+# npm ci into $(UI_NPM_DIR) from the locked versions (root: it may install nodejs and npm first)
+ui-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" -ne 0 ]; then echo "the UI tests need Node.js: apt-get install -y nodejs npm"; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; \
+	fi
+	mkdir -p $(UI_NPM_DIR)
+	cp tests/ui/package.json tests/ui/package-lock.json $(UI_NPM_DIR)/
+	cd $(UI_NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+# installs the npm packages when they are missing or the lock file changed
+ui-deps-ok:
+	@if ! cmp -s tests/ui/package-lock.json $(UI_NPM_DIR)/package-lock.json \
+		|| [ ! -d $(UI_NPM_DIR)/node_modules/extjs-gpl ] || [ ! -d $(UI_NPM_DIR)/node_modules/playwright-core ]; then \
+		$(MAKE) --no-print-directory ui-deps; \
+	fi
+
+check: deps-ok ui-deps-ok native perl asan
+	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) UI_NPM_DIR=$(UI_NPM_DIR) tests/run-checks
+
+# www/pve-balancer.js in headless Chromium against the real API handlers (tests/ui, docs/ui.md)
+check-ui: deps-ok ui-deps-ok perl
+	UI_NPM_DIR=$(UI_NPM_DIR) PERL5LIB=$(CURDIR)/perl/build/lib:$(CURDIR)/perl/build/arch:$(CURDIR) \
+		prove --exec node tests/ui/scenarios.js
 
 # Unit tests only (used by the Debian build, which has no sanitizer build).
 check-unit: native
@@ -70,6 +99,7 @@ check-cluster: deps-ok native
 PREFIX     ?= /usr
 PERL5DIR   ?= /usr/share/perl5
 DOCDIR     ?= /usr/share/doc/pve-balancer
+WWWDIR     ?= /usr/share/pve-manager/js
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
@@ -77,6 +107,7 @@ install: all
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
 	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
+	install -D -m 0644 www/pve-balancer.js $(DESTDIR)$(WWWDIR)/pve-balancer.js
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 

@@ -9,20 +9,28 @@ package PVE::API2::Balancer;
 use strict;
 use warnings;
 
+use JSON;
+
 use PVE::Exception qw(raise raise_param_exc raise_perm_exc);
 use PVE::JSONSchema qw(get_standard_option);
 use PVE::RPCEnvironment;
 use PVE::Tools qw(extract_param);
 
+use PVE::Balancer::Access;
 use PVE::Balancer::Config;
 use PVE::Balancer::Env;
 use PVE::Balancer::Executor;
 use PVE::Balancer::History;
+use PVE::Balancer::Lease;
 use PVE::Balancer::Planner;
+use PVE::Balancer::Recovery;
 
 use base qw(PVE::RESTHandler);
 
 my $size_pattern = '\d+(?:\.\d+)?[KMGT]?';
+
+# More failure scenarios than this would keep a pvedaemon worker busy for minutes.
+my $max_scenarios_limit = 100_000;
 
 my sub with_engine_options {
     my ($props) = @_;
@@ -40,12 +48,12 @@ my $apply_properties = {
         optional => 1,
         default => 0,
     },
-    'on-failure' => {
-        type => 'string',
-        enum => ['stop', 'replan'],
-        description => "When a migration fails: stop, or compute a new plan from the current"
-            . " state and go on (default: balancer.cfg, else 'stop').",
-        optional => 1,
+    'on-failure' => do {
+        my $prop = PVE::Balancer::Config::config_schema()->{'on-failure'};
+        delete $prop->{default}; # balancer.cfg decides
+        $prop->{description} = "When a migration fails: stop, or compute a new plan from the"
+            . " current state and go on (default: balancer.cfg's on-failure).";
+        $prop;
     },
     digest => {
         type => 'string',
@@ -80,6 +88,18 @@ my $migration_schema = {
     },
 };
 
+my $permissions_schema = {
+    type => 'object',
+    optional => 1,
+    description => "What the caller may do: 'apply' (this plan, or plans in general in the"
+        . " status), 'config' (change balancer.cfg), and 'why' applying is not allowed.",
+    properties => {
+        apply => { type => 'boolean' },
+        config => { type => 'boolean' },
+        why => { type => 'string', optional => 1 },
+    },
+};
+
 my $plan_schema = {
     type => 'object',
     additionalProperties => 1,
@@ -104,6 +124,7 @@ my $plan_schema = {
         dropped => { type => 'array', optional => 1, items => { type => 'object' } },
         drained => { type => 'array', optional => 1, items => { type => 'string' } },
         mode => { type => 'string', optional => 1 },
+        permissions => $permissions_schema,
     },
 };
 
@@ -130,20 +151,89 @@ my sub engine_args {
     my ($param, @command_args) = @_;
 
     my $args = {};
+    my $errors = {};
     for my $key (sort keys %$param) {
-        next if !PVE::Balancer::Config::is_engine_option($key)
-            && !grep { $_ eq $key } @command_args;
-        $args->{$key} = $param->{$key};
+        next if !defined($param->{$key});
+        if (grep { $_ eq $key } @command_args) {
+            $args->{$key} = $param->{$key};
+            next;
+        }
+        next if !PVE::Balancer::Config::is_engine_option($key);
+        # the engine's strict reading, so the API accepts exactly what balancer.cfg and the CLI do
+        my $value = $param->{$key};
+        $value = $value ? 1 : 0 if ref($value) && JSON::is_bool($value);
+        $args->{$key} = eval { PVE::Balancer::Config::normalize($key, $value) };
+        if (my $err = $@) {
+            chomp $err;
+            $errors->{$key} = $err;
+        }
     }
+    raise_param_exc($errors) if %$errors;
     return $args;
 }
 
+# VM.Audit on a guest, as GET /cluster/resources checks it.
+my sub audit_filter {
+    my ($rpcenv, $authuser) = @_;
+
+    return sub {
+        my ($vmid) = @_;
+        return $rpcenv->check($authuser, "/vms/$vmid", ['VM.Audit'], 1);
+    };
+}
+
+# Leaves out of $res the guests the caller may not see and counts them in 'hidden-guests'.
+my sub visible_only {
+    my ($res, $rpcenv, $authuser) = @_;
+
+    return $res if ref($res) ne 'HASH';
+    my $hidden = PVE::Balancer::Access::filter_guests($res, audit_filter($rpcenv, $authuser));
+    $res->{'hidden-guests'} = $hidden if $hidden;
+    return $res;
+}
+
+# Errors and warnings of balancer.cfg as notes of an answer.
+my sub config_notes {
+    my ($cfg) = @_;
+
+    my ($errors, $warnings) = PVE::Balancer::Config::problems($cfg);
+    return [(map { "configuration error: $_" } @$errors), (map { "configuration: $_" } @$warnings)];
+}
+
+# What the caller may do, for clients such as the web UI: change the configuration (Sys.Modify
+# on /) and apply (Sys.Modify on /, and VM.Migrate on every guest of $plan when one is given).
+# 'why' says what is missing, in words an admin can act on.
+# Guests the caller may not see (no VM.Audit) are counted, not named.
+my sub caller_permissions {
+    my ($rpcenv, $authuser, $plan, $snapshot) = @_;
+
+    my $modify = $rpcenv->check($authuser, '/', ['Sys.Modify'], 1) ? 1 : 0;
+    my @missing;
+    push @missing, "'Sys.Modify' on '/'" if !$modify;
+
+    my $moved = $plan ? PVE::Balancer::Access::guests_moved($plan, $snapshot) : [];
+    my @denied = grep { !$rpcenv->check($authuser, "/vms/$_", ['VM.Migrate'], 1) } @$moved;
+    my @named = grep { $rpcenv->check($authuser, "/vms/$_", ['VM.Audit'], 1) } @denied;
+    my $unseen = scalar(@denied) - scalar(@named);
+    if (@denied) {
+        my @shown = map { "/vms/$_" } splice(@named, 0, 5);
+        my $more = @named + $unseen ? ' and ' . scalar(@named + $unseen) . ' more' : '';
+        push @missing, @shown
+            ? "'VM.Migrate' on " . join(', ', @shown) . $more
+            : "'VM.Migrate' on $unseen guests you cannot see";
+    }
+
+    my $res = { config => $modify, apply => @missing ? 0 : 1 };
+    $res->{why} = "Applying needs " . join(' and ', @missing) if @missing;
+    return $res;
+}
+
 my sub check_apply_permissions {
-    my ($rpcenv, $authuser, $plan) = @_;
+    my ($rpcenv, $authuser, $plan, $snapshot) = @_;
 
     $rpcenv->check($authuser, '/', ['Sys.Modify']);
-    for my $m (@{ $plan->{migrations} // [] }) {
-        $rpcenv->check($authuser, "/vms/$m->{vmid}", ['VM.Migrate']);
+    for my $vmid (@{ PVE::Balancer::Access::guests_moved($plan, $snapshot) }) {
+        $rpcenv->check($authuser, "/vms/$vmid", ['VM.Migrate']);
     }
 }
 
@@ -157,30 +247,39 @@ my sub plan_and_maybe_apply {
     my $apply = extract_param($param, 'apply');
     my $digest = extract_param($param, 'digest');
     my $on_failure = extract_param($param, 'on-failure');
+    my $ha_guests = extract_param($param, 'ha-guests');
 
     my $env = PVE::Balancer::Env->default_env();
     my $cfg = PVE::Balancer::Config::load($env);
+    # this request's choice wins over balancer.cfg, for the plan and for re-plans of its run
+    $cfg->{values}->{'ha-guests'} = $ha_guests if defined($ha_guests);
     my $args = engine_args($param, @command_args);
 
     if ($apply) {
         # fail early, before the plan is computed, when the user may not apply anything
         $rpcenv->check($authuser, '/', ['Sys.Modify']);
+        eval { PVE::Balancer::Config::check_applicable($cfg) };
+        raise($@, code => 400) if $@;
     }
 
-    my ($plan) = PVE::Balancer::Planner::compute($env, $cfg, $kind, $args);
+    my ($plan, $snapshot) = PVE::Balancer::Planner::compute($env, $cfg, $kind, $args);
 
-    return $plan if !$apply;
+    if (!$apply) {
+        $plan->{permissions} = caller_permissions($rpcenv, $authuser, $plan, $snapshot);
+        push @{ $plan->{notes} }, @{ config_notes($cfg) };
+        return visible_only($plan, $rpcenv, $authuser);
+    }
 
-    check_apply_permissions($rpcenv, $authuser, $plan);
+    check_apply_permissions($rpcenv, $authuser, $plan, $snapshot);
 
     if (defined($digest) && $digest ne $plan->{digest}) {
         raise("the plan changed since it was shown (digest mismatch) - review it again\n",
             code => 409);
     }
 
-    if (my $active = PVE::Balancer::Executor::active_run($env)) {
+    if (my $active = PVE::Balancer::Lease::active($env)) {
         raise("another balance run is in progress ("
-            . ($active->{upid} // $active->{id}) . ")\n", code => 409);
+            . PVE::Balancer::Lease::describe($active) . ")\n", code => 409);
     }
 
     my $worker = sub {
@@ -212,6 +311,7 @@ __PACKAGE__->register_method({
     name => 'status',
     path => '',
     method => 'GET',
+    protected => 1, # RRD history: readable by root only, as upstream's rrddata calls
     description => "Balance status of the cluster: current metrics, HA capacity, whether"
         . " automatic balancing and Proxmox's own HA auto-rebalance are on, the run in"
         . " progress and the last runs.",
@@ -273,10 +373,14 @@ __PACKAGE__->register_method({
                 items => { type => 'string' },
                 description => "Parts of the status that could not be computed.",
             },
+            permissions => $permissions_schema,
         },
     },
     code => sub {
         my ($param) = @_;
+
+        my $rpcenv = PVE::RPCEnvironment::get();
+        my $authuser = $rpcenv->get_user();
 
         my $env = PVE::Balancer::Env->default_env();
         my $cfg = PVE::Balancer::Config::load($env);
@@ -287,10 +391,19 @@ __PACKAGE__->register_method({
             interval => $eff->{interval} + 0,
             'ha-scheduler' => $eff->{'ha-scheduler'},
         };
-        my $errors = [];
+        my ($cfg_errors, $cfg_warnings) = PVE::Balancer::Config::problems($cfg);
+        my $errors = [map { "configuration: $_" } @$cfg_errors];
+        $res->{'config-warnings'} = $cfg_warnings if @$cfg_warnings;
 
         if (defined(my $version = PVE::Balancer::Planner::engine_version())) {
             $res->{engine} = $version;
+        }
+
+        # a run that crashed or was cancelled is settled against the cluster's real state
+        eval { PVE::Balancer::Recovery::reconcile($env) };
+        if (my $err = $@) {
+            chomp $err;
+            push @$errors, "history: $err";
         }
 
         my ($snapshot, $inputs) = eval { PVE::Balancer::Planner::collect($env, $cfg) };
@@ -327,22 +440,18 @@ __PACKAGE__->register_method({
             }
         }
 
-        my $active = eval { PVE::Balancer::Executor::active_run($env) };
+        my $active = eval { PVE::Balancer::Lease::active($env) };
         $res->{active} = $active if $active;
 
         my $count = $param->{runs} // 5;
         my $runs = PVE::Balancer::History::read_runs($env);
         splice(@$runs, $count) if @$runs > $count;
-        for my $run (@$runs) {
-            # a run that died without finishing its record (killed task, lost node)
-            $run->{status} = 'interrupted'
-                if ($run->{status} // '') eq 'running' && (!$active || $active->{id} ne $run->{id});
-        }
         $res->{runs} = [map { PVE::Balancer::History::summary($_) } @$runs];
 
         $res->{errors} = $errors if @$errors;
+        $res->{permissions} = caller_permissions($rpcenv, $authuser);
 
-        return $res;
+        return visible_only($res, $rpcenv, $authuser);
     },
 });
 
@@ -357,7 +466,14 @@ __PACKAGE__->register_method({
     permissions => $apply_permissions,
     parameters => {
         additionalProperties => 0,
-        properties => with_engine_options($apply_properties),
+        properties => with_engine_options({
+            %$apply_properties,
+            'ha-guests' => {
+                %{ PVE::Balancer::Config::config_schema(1)->{'ha-guests'} },
+                description => "Whether this plan moves HA-managed guests (default: balancer.cfg"
+                    . " 'ha-guests').",
+            },
+        }),
     },
     returns => $plan_or_upid,
     code => sub {
@@ -398,6 +514,7 @@ __PACKAGE__->register_method({
     name => 'capacity',
     path => 'capacity',
     method => 'GET',
+    protected => 1, # RRD history: readable by root only, as upstream's rrddata calls
     description => "How many node failures the HA guests survive (admission control, N+k):"
         . " the worst failure scenario, the headroom per node and the reserve missing for the"
         . " target.",
@@ -423,7 +540,7 @@ __PACKAGE__->register_method({
                 type => 'integer',
                 description => "Largest number of failure scenarios to check.",
                 minimum => 1,
-                maximum => 10_000_000,
+                maximum => $max_scenarios_limit,
                 optional => 1,
                 default => 20000,
             },
@@ -451,7 +568,9 @@ __PACKAGE__->register_method({
         my $snapshot = PVE::Balancer::Planner::collect($env, $cfg);
         my $args = engine_args($param, qw(target-failures all-guests max-scenarios));
 
-        return PVE::Balancer::Planner::call_engine('capacity', $snapshot, %$args);
+        my $res = PVE::Balancer::Planner::call_engine('capacity', $snapshot, %$args);
+        my $rpcenv = PVE::RPCEnvironment::get();
+        return visible_only($res, $rpcenv, $rpcenv->get_user());
     },
 });
 
@@ -459,6 +578,7 @@ __PACKAGE__->register_method({
     name => 'failover',
     path => 'failover',
     method => 'GET',
+    protected => 1, # RRD history: readable by root only, as upstream's rrddata calls
     description => "What-if: where the HA guests of the given nodes would restart if those nodes"
         . " failed now (capacity- and rule-aware), and which could not restart.",
     permissions => $read_permissions,
@@ -493,7 +613,9 @@ __PACKAGE__->register_method({
         my $snapshot = PVE::Balancer::Planner::collect($env, $cfg);
         my $args = engine_args($param, qw(failed-node all-guests));
 
-        return PVE::Balancer::Planner::call_engine('failover', $snapshot, %$args);
+        my $res = PVE::Balancer::Planner::call_engine('failover', $snapshot, %$args);
+        my $rpcenv = PVE::RPCEnvironment::get();
+        return visible_only($res, $rpcenv, $rpcenv->get_user());
     },
 });
 
@@ -501,6 +623,7 @@ __PACKAGE__->register_method({
     name => 'place',
     path => 'place',
     method => 'GET',
+    protected => 1, # RRD history: readable by root only, as upstream's rrddata calls
     description => "Rank the nodes for a guest about to start (vmid) or a new guest (cpu and"
         . " mem): where it fits, best first, and why it does not fit elsewhere.",
     permissions => $read_permissions,
@@ -561,12 +684,18 @@ __PACKAGE__->register_method({
             raise_param_exc({ vmid => "give either vmid, or cpu and mem for a new guest" });
         }
 
+        my $rpcenv = PVE::RPCEnvironment::get();
+        if (defined(my $vmid = $param->{vmid})) {
+            $rpcenv->check($rpcenv->get_user(), "/vms/$vmid", ['VM.Audit']);
+        }
+
         my $env = PVE::Balancer::Env->default_env();
         my $cfg = PVE::Balancer::Config::load($env);
         my $snapshot = PVE::Balancer::Planner::collect($env, $cfg);
         my $args = engine_args($param, qw(vmid cpu mem tags apart-from));
 
-        return PVE::Balancer::Planner::call_engine('place', $snapshot, %$args);
+        my $res = PVE::Balancer::Planner::call_engine('place', $snapshot, %$args);
+        return visible_only($res, $rpcenv, $rpcenv->get_user());
     },
 });
 
@@ -574,14 +703,16 @@ __PACKAGE__->register_method({
     name => 'get_config',
     path => 'config',
     method => 'GET',
-    description => "The cluster-wide balancer configuration (/etc/pve/balancer.cfg).",
+    description => "The cluster-wide balancer configuration (/etc/pve/balancer.cfg). A key"
+        . " this version does not know or a value it cannot read is reported, never fatal.",
     permissions => $read_permissions,
     parameters => {
         additionalProperties => 0,
         properties => {
             defaults => {
                 type => 'boolean',
-                description => "Also list the default of every key that is not set.",
+                description => "Also list the default of every key that is not set (the"
+                    . " engine's defaults, as 'pve-balancer options' prints them).",
                 optional => 1,
                 default => 0,
             },
@@ -589,9 +720,30 @@ __PACKAGE__->register_method({
     },
     returns => {
         type => 'object',
+        additionalProperties => 0,
         properties => {
-            %{ PVE::Balancer::Config::config_schema(1) },
+            %{ PVE::Balancer::Config::config_schema() },
             digest => get_standard_option('pve-config-digest'),
+            unknown => {
+                type => 'object',
+                optional => 1,
+                additionalProperties => 1,
+                description => "Keys this version does not know, as written (kept on"
+                    . " every change).",
+            },
+            errors => {
+                type => 'array',
+                optional => 1,
+                items => { type => 'object' },
+                description => "Lines with a bad value ({line, key, message}): the default"
+                    . " applies, and plans are not applied until they are fixed.",
+            },
+            warnings => {
+                type => 'array',
+                optional => 1,
+                items => { type => 'string' },
+                description => "Unknown keys and keys set twice.",
+            },
         },
     },
     code => sub {
@@ -600,14 +752,23 @@ __PACKAGE__->register_method({
         my $env = PVE::Balancer::Env->default_env();
         my $cfg = PVE::Balancer::Config::load($env);
 
-        my $res = $param->{defaults} ? PVE::Balancer::Config::effective($cfg) : {%$cfg};
-        my $schema = PVE::Balancer::Config::config_schema();
+        my $res = {};
+        if ($param->{defaults}) {
+            $res = PVE::Balancer::Config::effective($cfg);
+        } else {
+            my $values = $cfg->{values};
+            $res->{$_} = PVE::Balancer::Config::typed_value($_, $values->{$_}) for keys %$values;
+        }
+        my $schema = PVE::Balancer::Config::schema();
         for my $key (keys %$res) {
-            next if !$schema->{$key};
-            $res->{$key} = PVE::Balancer::Config::typed_value($schema->{$key}, $res->{$key});
+            # pveproxy answers booleans as 0/1
             $res->{$key} = $res->{$key} ? 1 : 0 if $schema->{$key}->{type} eq 'boolean';
         }
         $res->{digest} = $cfg->{digest};
+        $res->{unknown} = { %{ $cfg->{unknown} } } if %{ $cfg->{unknown} };
+        $res->{errors} = [map { {%$_} } @{ $cfg->{errors} }] if @{ $cfg->{errors} };
+        my (undef, $warnings) = PVE::Balancer::Config::problems($cfg);
+        $res->{warnings} = $warnings if @$warnings;
 
         return $res;
     },
@@ -618,7 +779,8 @@ __PACKAGE__->register_method({
     path => 'config',
     method => 'PUT',
     protected => 1,
-    description => "Change the cluster-wide balancer configuration (/etc/pve/balancer.cfg).",
+    description => "Change the cluster-wide balancer configuration (/etc/pve/balancer.cfg)."
+        . " Keys this version does not know stay in the file.",
     permissions => {
         description => "Requires 'Sys.Modify' on '/'.",
         check => ['perm', '/', ['Sys.Modify']],
@@ -626,11 +788,12 @@ __PACKAGE__->register_method({
     parameters => {
         additionalProperties => 0,
         properties => {
-            %{ PVE::Balancer::Config::config_schema(1) },
+            %{ PVE::Balancer::Config::config_schema() },
             delete => {
                 type => 'string',
                 format => 'pve-configid-list',
-                description => "A list of keys to reset to their default.",
+                description => "A list of keys to reset to their default (also removes"
+                    . " unknown keys and lines with bad values).",
                 optional => 1,
                 maxLength => 4096,
             },
@@ -645,17 +808,40 @@ __PACKAGE__->register_method({
         my $delete = extract_param($param, 'delete');
         my @delete = PVE::Tools::split_list($delete);
 
-        my $schema = PVE::Balancer::Config::config_schema();
+        my $set = {};
         my $errors = {};
+        for my $key (sort keys %$param) {
+            my $value = $param->{$key};
+            $value = $value ? 1 : 0 if ref($value) && JSON::is_bool($value);
+            $set->{$key} = eval { PVE::Balancer::Config::normalize($key, $value) };
+            if (my $err = $@) {
+                chomp $err;
+                $errors->{$key} = $err;
+            }
+        }
         for my $key (@delete) {
-            $errors->{delete} = "unknown key '$key'" if !$schema->{$key};
-            $errors->{$key} = "cannot set and delete at the same time"
-                if defined($param->{$key});
+            $errors->{$key} = "cannot set and delete at the same time" if defined($param->{$key});
         }
         raise_param_exc($errors) if %$errors;
-        raise_param_exc({ delete => "nothing to change" }) if !%$param && !@delete;
+        raise_param_exc({ delete => "nothing to change" }) if !%$set && !@delete;
 
         my $env = PVE::Balancer::Env->default_env();
+
+        # checked before the lock too: errors raised inside cfs_lock lose their HTTP code
+        my $check_delete = sub {
+            my ($cfg) = @_;
+            my $schema = PVE::Balancer::Config::schema();
+            my %bad = map { ($_->{key} // '') => 1 } @{ $cfg->{errors} };
+            for my $key (@delete) {
+                next if $schema->{$key} || exists($cfg->{unknown}->{$key}) || $bad{$key};
+                return "unknown key '$key'";
+            }
+            return undef;
+        };
+        if (my $err = $check_delete->(PVE::Balancer::Config::load($env))) {
+            raise_param_exc({ delete => $err });
+        }
+
         $env->cfs_lock(
             'config',
             10,
@@ -665,13 +851,11 @@ __PACKAGE__->register_method({
                     die "detected modified configuration - file changed by other user?"
                         . " Try again.\n";
                 }
-                delete $cfg->{$_} for @delete;
-                for my $key (keys %$param) {
-                    my $value = $param->{$key};
-                    $value = $value ? 1 : 0 if ($schema->{$key}->{type} // '') eq 'boolean';
-                    $cfg->{$key} = $value;
+                if (my $err = $check_delete->($cfg)) {
+                    die "delete: $err\n";
                 }
-                PVE::Balancer::Config::save($env, $cfg);
+                PVE::Balancer::Config::save($env,
+                    PVE::Balancer::Config::update($cfg, $set, \@delete));
             },
         );
 
@@ -680,9 +864,55 @@ __PACKAGE__->register_method({
 });
 
 __PACKAGE__->register_method({
+    name => 'config_schema',
+    path => 'config/schema',
+    method => 'GET',
+    description => "Every key of /etc/pve/balancer.cfg with its type, range or values, default"
+        . " and description (the web UI builds its settings from it).",
+    permissions => $read_permissions,
+    parameters => {
+        additionalProperties => 0,
+        properties => {},
+    },
+    returns => {
+        type => 'array',
+        items => {
+            type => 'object',
+            additionalProperties => 1,
+            properties => {
+                key => { type => 'string' },
+                type => { type => 'string' },
+                engine => {
+                    type => 'boolean',
+                    description => "An engine option (also a parameter of the plan calls).",
+                },
+                description => { type => 'string', optional => 1 },
+            },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+
+        my $schema = PVE::Balancer::Config::config_schema();
+        my $res = [];
+        for my $key (sort keys %$schema) {
+            my $s = $schema->{$key};
+            push @$res, {
+                key => $key,
+                engine => PVE::Balancer::Config::is_engine_option($key) ? 1 : 0,
+                map { defined($s->{$_}) ? ($_ => $s->{$_}) : () }
+                    qw(type description default minimum maximum enum pattern format),
+            };
+        }
+        return $res;
+    },
+});
+
+__PACKAGE__->register_method({
     name => 'snapshot',
     path => 'snapshot',
     method => 'GET',
+    protected => 1, # RRD history: readable by root only, as upstream's rrddata calls
     description => "The cluster state as the engine sees it (docs/snapshot.md): feed it to the"
         . " offline CLI ('pve-balancer plan --snapshot FILE') to get the same answers.",
     permissions => {

@@ -1,11 +1,26 @@
 package PVE::Balancer::Config;
 
-# The cluster-wide configuration /etc/pve/balancer.cfg: its schema (engine options plus the
-# keys of the Proxmox integration), parser, writer and defaults.
+# The cluster-wide configuration /etc/pve/balancer.cfg, built on the engine's one option schema
+# (PVE::Balancer::Native::option_schema, native/src/io/option_schema.cpp): key, type, range,
+# default and description of every option live there and nowhere else. This module turns that
+# schema into API parameter schemas, reads the file with the engine's parser and writes it back.
 #
-# Format: one "key: value" per line, '#' starts a comment, blank lines are ignored. Keys are
-# the engine option names of docs/options.md plus the integration keys below. An absent key
-# means "use the default".
+# Format: one "key: value" per line, '#' starts a comment. Reading never fails on the content:
+#
+#   - a key this version does not know (written by a newer package on another node during a
+#     rolling upgrade, or a typo) is kept, written back unchanged and reported as a warning;
+#   - a bad value is reported with its line and left out of the values (the default applies),
+#     also written back unchanged until it is set or deleted; apply refuses to run while the
+#     file has such errors (check_applicable), dry runs and GET answers show them.
+#
+# A loaded configuration is a hash:
+#
+#   { values => { key => canonical text }, unknown => { key => text as written },
+#     errors => [ { line, key, message } ], duplicates => [ ... ], digest => SHA-1 of the file,
+#     filename => '/etc/pve/balancer.cfg', raw => the file's text }
+#
+# This API is used by PVE::API2::Balancer, the planner and executor, pve-balancerd and the HA
+# scheduler; keep it stable.
 
 use strict;
 use warnings;
@@ -13,266 +28,93 @@ use warnings;
 use Digest::SHA;
 use JSON;
 
-use PVE::JSONSchema;
-
-my $size_pattern = '\d+(?:\.\d+)?[KMGT]?';
-my $storage_map_pattern = '[a-zA-Z][a-zA-Z0-9\-_.]*:[a-zA-Z][a-zA-Z0-9\-_.]*'
-    . '(?:[,;][a-zA-Z][a-zA-Z0-9\-_.]*:[a-zA-Z][a-zA-Z0-9\-_.]*)*';
-
-# Engine options (docs/options.md). Ranges mirror the engine's own checks, so a bad value is
-# refused by the API schema before the engine sees it.
-my $engine_options = {
-    'allow-container-restart' => {
-        type => 'boolean',
-        description => "Allow restart migration of running containers (they stop for the move).",
-        default => 0,
-    },
-    bandwidth => {
-        type => 'string',
-        pattern => $size_pattern,
-        description => "Bytes per second available to one migration (K/M/G/T suffix allowed).",
-        default => '1G',
-    },
-    'cost-weight' => {
-        type => 'number',
-        minimum => 0,
-        maximum => 1,
-        description => "Objective reduction a move must buy per minute of migration time.",
-        default => 0.002,
-    },
-    'cpu-limit' => {
-        type => 'number',
-        minimum => 0.05,
-        maximum => 1,
-        description => "A move may not bring a node's CPU above this fraction.",
-        default => 0.9,
-    },
-    'cpu-weight' => {
-        type => 'number',
-        minimum => 0,
-        maximum => 100,
-        description => "Weight of CPU in the objective.",
-        default => 1,
-    },
-    'default-priority' => {
-        type => 'integer',
-        minimum => 0,
-        maximum => 1000,
-        description => "HA restart priority of guests without a pvebal-priority-N tag.",
-        default => 0,
-    },
-    'dirty-rate-per-cpu' => {
-        type => 'string',
-        pattern => $size_pattern,
-        description => "Memory dirtied per second per busy vCPU (pre-copy model).",
-        default => '64M',
-    },
-    'honor-proxlb-tags' => {
-        type => 'boolean',
-        description => "Honour ProxLB's plb_* tags.",
-        default => 1,
-    },
-    'maintenance-nodes' => {
-        type => 'string',
-        format => 'pve-node-list',
-        description => "Nodes treated as in maintenance: never a target.",
-    },
-    'max-downtime' => {
-        type => 'number',
-        minimum => 0.001,
-        maximum => 3600,
-        description => "Downtime limit of a live migration in seconds.",
-        default => 0.1,
-    },
-    'max-memory-ratio' => {
-        type => 'number',
-        minimum => 0.1,
-        maximum => 100,
-        description => "Cap on assigned memory of running guests / node memory (off when unset).",
-    },
-    'max-migrations' => {
-        type => 'integer',
-        minimum => 0,
-        maximum => 100000,
-        description => "The largest number of migrations in one balance plan.",
-        default => 10,
-    },
-    'max-parallel' => {
-        type => 'integer',
-        minimum => 1,
-        maximum => 1000,
-        description => "Migrations running at the same time in the whole cluster.",
-        default => 4,
-    },
-    'max-parallel-per-node' => {
-        type => 'integer',
-        minimum => 1,
-        maximum => 100,
-        description => "Migrations running at the same time that touch one node.",
-        default => 2,
-    },
-    'max-vcpu-ratio' => {
-        type => 'number',
-        minimum => 0.1,
-        maximum => 100,
-        description => "Cap on assigned vCPUs of running guests / node threads (off when unset).",
-    },
-    'memory-limit' => {
-        type => 'number',
-        minimum => 0.05,
-        maximum => 1,
-        description => "A move may not bring a node's memory above this fraction.",
-        default => 0.9,
-    },
-    'memory-reserve' => {
-        type => 'string',
-        pattern => $size_pattern,
-        description => "Memory that stays free on every target (K/M/G/T suffix allowed).",
-        default => '1G',
-    },
-    'memory-weight' => {
-        type => 'number',
-        minimum => 0,
-        maximum => 100,
-        description => "Weight of memory in the objective.",
-        default => 1,
-    },
-    'min-improvement' => {
-        type => 'number',
-        minimum => 0,
-        maximum => 1,
-        description => "Every move must lower the objective by at least this much.",
-        default => 0.0005,
-    },
-    mode => {
-        type => 'string',
-        enum => ['used', 'static'],
-        description => "Load model: measured usage or assigned vCPUs/memory (Proxmox CRS static).",
-        default => 'used',
-    },
-    'pressure-threshold' => {
-        type => 'number',
-        minimum => 0,
-        maximum => 1,
-        description => "Utilisation above which a node adds a quadratic penalty.",
-        default => 0.8,
-    },
-    'pressure-weight' => {
-        type => 'number',
-        minimum => 0,
-        maximum => 1000,
-        description => "Weight of the pressure penalty.",
-        default => 10,
-    },
-    'restart-downtime' => {
-        type => 'number',
-        minimum => 0,
-        maximum => 86400,
-        description => "Shutdown plus start time of a restart-migrated container, in seconds.",
-        default => 30,
-    },
-    'storage-map' => {
-        type => 'string',
-        pattern => $storage_map_pattern,
-        description => "Allowed mapping of local storages, 'source:target,...'.",
-    },
-    threshold => {
-        type => 'number',
-        minimum => 0,
-        maximum => 10,
-        description => "If the objective is at or below this value, nothing is planned.",
-        default => 0.02,
-    },
-};
-
-# Keys of the Proxmox integration.
-my $integration_options = {
-    auto => {
-        type => 'boolean',
-        description => "Automatic balancing by pve-balancerd.",
-        default => 0,
-    },
-    interval => {
-        type => 'integer',
-        minimum => 1,
-        maximum => 10080,
-        description => "Minutes between two automatic balancing runs.",
-        default => 60,
-    },
-    'ha-scheduler' => {
-        type => 'string',
-        enum => ['compatible', 'capacity-aware'],
-        description => "How the HA manager places recovered and starting guests when the"
-            . " pve-balancer scheduler is installed: exactly as Proxmox does, or capacity-aware.",
-        default => 'compatible',
-    },
-    'ha-guests' => {
-        type => 'string',
-        enum => ['auto', 'move', 'skip'],
-        description => "Whether balancing moves HA-managed guests (through the HA manager)."
-            . " 'auto' skips them while datacenter.cfg has crs ha-auto-rebalance on, so the"
-            . " two balancers never fight. Evacuation always moves them.",
-        default => 'auto',
-    },
-    'on-failure' => {
-        type => 'string',
-        enum => ['stop', 'replan'],
-        description => "What a run does when a migration fails: stop after the running"
-            . " migrations, or compute a new plan from the current state and go on.",
-        default => 'stop',
-    },
-    'max-replans' => {
-        type => 'integer',
-        minimum => 0,
-        maximum => 10,
-        description => "How often one run may re-plan (on-failure replan).",
-        default => 2,
-    },
-    'migration-timeout' => {
-        type => 'integer',
-        minimum => 60,
-        maximum => 86400,
-        description => "Seconds one migration may take before it is aborted and counted failed.",
-        default => 3600,
-    },
-    'rrd-window' => {
-        type => 'integer',
-        minimum => 0,
-        maximum => 60,
-        description => "Minutes of RRD history averaged for CPU and memory demand (0: use the"
-            . " current sample only).",
-        default => 10,
-    },
-    history => {
-        type => 'integer',
-        minimum => 1,
-        maximum => 200,
-        description => "How many past runs are kept in /etc/pve/balancer/runs.json.",
-        default => 20,
-    },
-};
+use PVE::Balancer::Native;
 
 my $config_file = 'balancer.cfg';
+my $config_path = "/etc/pve/$config_file";
+
+my $schema_cache;
+
+=head3 schema()
+
+The engine's option schema as a hash C<key => info> (C<type>, C<scope>, C<group>,
+C<description>, C<expected>, C<default>, C<default-text>, C<minimum>, C<maximum>, C<enum>,
+C<aliases>, C<unit>). Read once per process; callers must not change it.
+
+=cut
+
+sub schema {
+    $schema_cache //= { map { $_->{key} => $_ } @{ PVE::Balancer::Native::option_schema() } };
+    return $schema_cache;
+}
+
+=head3 option_names($scope)
+
+The sorted names of all options, or only of C<$scope> (C<engine> or C<integration>).
+
+=cut
+
+sub option_names {
+    my ($scope) = @_;
+
+    my $schema = schema();
+    return [sort grep { !defined($scope) || $schema->{$_}->{scope} eq $scope } keys %$schema];
+}
 
 =head3 engine_option_names()
 
-The sorted names of the engine options.
+The sorted names of the engine options (scope C<engine>: they are also API parameters of the
+planning calls).
 
 =cut
 
 sub engine_option_names {
-    return [sort keys %$engine_options];
+    return option_names('engine');
 }
 
 =head3 is_engine_option($key)
 
-True if C<$key> is an engine option (docs/options.md).
+True if C<$key> is an engine option.
 
 =cut
 
 sub is_engine_option {
     my ($key) = @_;
-    return defined($engine_options->{$key});
+
+    my $info = schema()->{$key};
+    return $info && $info->{scope} eq 'engine' ? 1 : 0;
+}
+
+# A PVE::JSONSchema property for one option. The type, range and choices let pvesh and the API
+# viewer document it and refuse obvious mistakes early; normalize() is the final judge.
+my sub property {
+    my ($info) = @_;
+
+    my $type = $info->{type};
+    my $prop = {
+        description => $info->{description} . " ($info->{expected}.)",
+        optional => 1,
+    };
+    if ($type eq 'boolean') {
+        $prop->{type} = 'boolean';
+    } elsif ($type eq 'integer' || $type eq 'number') {
+        $prop->{type} = $type;
+        $prop->{minimum} = $info->{minimum} if defined($info->{minimum});
+        $prop->{maximum} = $info->{maximum} if defined($info->{maximum});
+    } elsif ($type eq 'choice') {
+        $prop->{type} = 'string';
+        $prop->{enum} = [@{ $info->{enum} }, sort keys %{ $info->{aliases} // {} }];
+    } elsif ($type eq 'node-list' || $type eq 'node_list') {
+        $prop->{type} = 'string';
+        $prop->{format} = 'pve-node-list';
+    } else { # size, storage-map: the engine's parser decides
+        $prop->{type} = 'string';
+        $prop->{maxLength} = 4096;
+    }
+    if (defined($info->{'default-text'})) {
+        $prop->{default} = $type eq 'boolean' ? ($info->{default} ? 1 : 0) : $info->{default};
+    }
+    return $prop;
 }
 
 =head3 engine_option_schema()
@@ -283,54 +125,84 @@ method's parameters. Returns a fresh copy.
 =cut
 
 sub engine_option_schema {
-    my $res = {};
-    for my $key (sort keys %$engine_options) {
-        $res->{$key} = { %{ $engine_options->{$key} }, optional => 1 };
-    }
-    return $res;
+    my $schema = schema();
+    return { map { $_ => property($schema->{$_}) } @{ engine_option_names() } };
 }
 
 =head3 config_schema($optional)
 
-JSON schema properties of every key of balancer.cfg. With C<$optional>, all are optional
-(for PUT). Returns a fresh copy.
+JSON schema properties of every key of balancer.cfg (engine and integration options). All are
+optional (the argument is kept for compatibility). Returns a fresh copy.
 
 =cut
 
 sub config_schema {
-    my ($optional) = @_;
+    my $schema = schema();
+    return { map { $_ => property($schema->{$_}) } @{ option_names() } };
+}
 
-    my $res = {};
-    for my $src ($engine_options, $integration_options) {
-        for my $key (sort keys %$src) {
-            $res->{$key} = { %{ $src->{$key} } };
-            $res->{$key}->{optional} = 1 if $optional;
-        }
+=head3 normalize($key, $value)
+
+The canonical text of C<$value> for option C<$key> (C<yes> becomes C<1>, C<assigned>
+becomes C<static>), checked strictly by the engine. Dies with C<"MESSAGE\n"> (without the key)
+if the value does not fit or the key is unknown.
+
+=cut
+
+sub normalize {
+    my ($key, $value) = @_;
+
+    my $res = eval { PVE::Balancer::Native::normalize_option($key, $value) };
+    if (my $err = $@) {
+        $err =~ s/^\Q$key\E: //;
+        die $err =~ m/\n$/ ? $err : "$err\n";
     }
     return $res;
 }
 
+=head3 typed_value($key, $text)
+
+The JSON value of an option's canonical text: booleans and numbers as such, everything else
+(sizes, lists, choices) as text.
+
+=cut
+
+sub typed_value {
+    my ($key, $text) = @_;
+
+    my $info = schema()->{$key} // return "$text";
+    my $type = $info->{type};
+    if ($type eq 'boolean') {
+        return $text ? JSON::true : JSON::false;
+    } elsif ($type eq 'integer') {
+        return int($text);
+    } elsif ($type eq 'number') {
+        return $text + 0;
+    }
+    return "$text";
+}
+
 =head3 defaults()
 
-The default value of every key that has one.
+The engine's default of every option that has one, typed (see typed_value): the same values
+C<pve-balancer options> prints.
 
 =cut
 
 sub defaults {
+    my $schema = schema();
     my $res = {};
-    for my $src ($engine_options, $integration_options) {
-        for my $key (keys %$src) {
-            $res->{$key} = $src->{$key}->{default} if defined($src->{$key}->{default});
-        }
+    for my $key (keys %$schema) {
+        my $text = $schema->{$key}->{'default-text'};
+        $res->{$key} = typed_value($key, $text) if defined($text) && length($text);
     }
     return $res;
 }
 
 =head3 parse_config($filename, $raw)
 
-Parses the text of balancer.cfg. Returns a hash of the keys that are set, plus C<digest>
-(SHA-1 of the raw text). Dies with a message naming the line on an unknown key or a value
-that does not fit the schema.
+Reads the text of balancer.cfg with the engine's parser; never dies on the content. Returns a
+loaded configuration (see the top of this file).
 
 =cut
 
@@ -338,52 +210,133 @@ sub parse_config {
     my ($filename, $raw) = @_;
 
     $raw //= '';
-    my $schema = config_schema(1);
+    my $parsed = PVE::Balancer::Native::parse_config($raw);
+    return {
+        values => $parsed->{values} // {},
+        unknown => $parsed->{unknown} // {},
+        errors => $parsed->{errors} // [],
+        duplicates => $parsed->{duplicates} // [],
+        digest => Digest::SHA::sha1_hex($raw),
+        filename => $filename // $config_path,
+        raw => $raw,
+    };
+}
+
+=head3 empty()
+
+A loaded configuration without any key set (no file).
+
+=cut
+
+sub empty {
+    return parse_config($config_path, '');
+}
+
+=head3 problems($cfg)
+
+Lines that describe what is wrong with the file: bad values and lines (errors), unknown keys
+and keys set twice (warnings). Returns C<(\@errors, \@warnings)>.
+
+=cut
+
+sub problems {
+    my ($cfg) = @_;
+
+    my $file = $cfg->{filename} // $config_path;
+    my $errors = [
+        map { "$file line $_->{line}: " . (defined($_->{key}) ? "$_->{key}: " : '') . $_->{message} }
+            @{ $cfg->{errors} // [] }
+    ];
+    my $warnings = [
+        (map { "$file: unknown key '$_' (kept; written by a newer version?)" }
+            sort keys %{ $cfg->{unknown} // {} }),
+        (map { "$file line $_->{line}: " . (defined($_->{key}) ? "$_->{key}: " : '')
+            . $_->{message} } @{ $cfg->{duplicates} // [] }),
+    ];
+    return ($errors, $warnings);
+}
+
+=head3 check_applicable($cfg)
+
+Dies with a message that names every error if the file has bad values: a plan must not run on
+a configuration that is not what the administrator wrote.
+
+=cut
+
+sub check_applicable {
+    my ($cfg) = @_;
+
+    my ($errors) = problems($cfg);
+    return if !@$errors;
+    die "refusing to apply: $config_path has errors (fix them with 'pvesh set"
+        . " /cluster/balance/config' or in the file): " . join('; ', @$errors) . "\n";
+}
+
+# The raw line of each bad value, by key, so writing the file keeps what the administrator
+# wrote until they change that key.
+my sub bad_lines {
+    my ($cfg) = @_;
+
+    my @lines = split(/\n/, $cfg->{raw} // '');
     my $res = {};
-    my $lineno = 0;
-
-    for my $line (split(/\n/, $raw)) {
-        $lineno++;
-        next if $line =~ m/^\s*(?:#.*)?$/;
-        if ($line !~ m/^\s*([a-z][a-z0-9\-]*)\s*:\s*(.*?)\s*$/) {
-            die "$filename line $lineno: unable to parse '$line'\n";
-        }
-        my ($key, $value) = ($1, $2);
-        die "$filename line $lineno: unknown key '$key'\n" if !$schema->{$key};
-        die "$filename line $lineno: duplicate key '$key'\n" if exists($res->{$key});
-        $res->{$key} = $value;
+    for my $e (@{ $cfg->{errors} // [] }) {
+        my $line = $lines[ $e->{line} - 1 ] // next;
+        my $key = $e->{key};
+        next if !defined($key) || exists($res->{$key});
+        $res->{$key} = $line =~ s/^\s+|\s+$//gr;
     }
-
-    eval { PVE::JSONSchema::validate($res, { type => 'object', properties => $schema }) };
-    if (my $err = $@) {
-        my $errors = ref($err) && $err->{errors} ? $err->{errors} : { _root => "$err" };
-        my $msg = join('; ', map { "$_: $errors->{$_}" } sort keys %$errors);
-        die "$filename: $msg\n";
-    }
-
-    $res->{digest} = Digest::SHA::sha1_hex($raw);
-
     return $res;
 }
 
-=head3 write_config($filename, $cfg)
+=head3 write_config($cfg)
 
-The text of balancer.cfg for C<$cfg> (keys sorted, C<digest> left out).
+The text of balancer.cfg for C<$cfg>: the values (sorted), then the unknown keys and the lines
+with bad values as they were written.
 
 =cut
 
 sub write_config {
-    my ($filename, $cfg) = @_;
+    my ($cfg) = @_;
 
-    my $raw = "# pve-balancer cluster configuration, see docs/api.md\n";
-    for my $key (sort keys %$cfg) {
-        next if $key eq 'digest';
-        my $value = $cfg->{$key};
+    my $raw = "# pve-balancer cluster configuration, see 'pve-balancer options'\n";
+    my $values = $cfg->{values} // {};
+    for my $key (sort keys %$values) {
+        my $value = $values->{$key};
         next if !defined($value) || $value eq '';
         die "value of '$key' must not contain a newline\n" if $value =~ m/\n/;
         $raw .= "$key: $value\n";
     }
+    my $unknown = $cfg->{unknown} // {};
+    $raw .= "$_: $unknown->{$_}\n" for sort keys %$unknown;
+    my $bad = bad_lines($cfg);
+    $raw .= "$bad->{$_}\n" for sort grep { !defined($values->{$_}) } keys %$bad;
     return $raw;
+}
+
+=head3 update($cfg, $set, $delete)
+
+A new configuration text: C<$cfg> with the keys of C<$set> (canonical text, see normalize)
+set and the keys in C<$delete> removed (known, unknown or bad alike). Returns the text.
+
+=cut
+
+sub update {
+    my ($cfg, $set, $delete) = @_;
+
+    my $new = {
+        values => { %{ $cfg->{values} // {} } },
+        unknown => { %{ $cfg->{unknown} // {} } },
+        raw => $cfg->{raw},
+    };
+    my %gone = map { $_ => 1 } @$delete;
+    $new->{errors} = [grep { !defined($_->{key}) || (!$gone{ $_->{key} }
+        && !exists($set->{ $_->{key} })) } @{ $cfg->{errors} // [] }];
+    for my $key (@$delete) {
+        delete $new->{values}->{$key};
+        delete $new->{unknown}->{$key};
+    }
+    $new->{values}->{$_} = $set->{$_} for keys %$set;
+    return write_config($new);
 }
 
 =head3 load($env)
@@ -397,24 +350,25 @@ sub load {
     my ($env) = @_;
 
     my $raw = $env->read_cfs_file($config_file);
-    return parse_config("/etc/pve/$config_file", $raw);
+    return parse_config($config_path, $raw);
 }
 
-=head3 save($env, $cfg)
+=head3 save($env, $text)
 
-Writes balancer.cfg through the environment.
+Writes the text of balancer.cfg (from update() or write_config()) through the environment.
 
 =cut
 
 sub save {
-    my ($env, $cfg) = @_;
+    my ($env, $text) = @_;
 
-    $env->write_cfs_file($config_file, write_config("/etc/pve/$config_file", $cfg));
+    $env->write_cfs_file($config_file, $text);
 }
 
 =head3 effective($cfg)
 
-C<$cfg> completed with the defaults (without C<digest>).
+Every option with a value: the defaults, overridden by the values of C<$cfg>, typed (see
+typed_value).
 
 =cut
 
@@ -422,49 +376,23 @@ sub effective {
     my ($cfg) = @_;
 
     my $res = defaults();
-    for my $key (keys %$cfg) {
-        next if $key eq 'digest';
-        $res->{$key} = $cfg->{$key};
-    }
+    my $values = $cfg->{values} // {};
+    $res->{$_} = typed_value($_, $values->{$_}) for keys %$values;
     return $res;
 }
 
 =head3 engine_options($cfg)
 
-The engine options set in C<$cfg>, as they go into a snapshot's C<options> object (booleans
-and numbers as JSON values).
+The engine options set in C<$cfg>, as they go into a snapshot's C<options> object.
 
 =cut
 
 sub engine_options {
     my ($cfg) = @_;
 
-    my $res = {};
-    for my $key (sort keys %$cfg) {
-        my $schema = $engine_options->{$key} or next;
-        $res->{$key} = typed_value($schema, $cfg->{$key});
-    }
-    return $res;
-}
-
-=head3 typed_value($schema, $value)
-
-C<$value> (text from a file or a request) as the JSON type its schema names.
-
-=cut
-
-sub typed_value {
-    my ($schema, $value) = @_;
-
-    my $type = $schema->{type} // 'string';
-    if ($type eq 'boolean') {
-        return $value ? JSON::true : JSON::false;
-    } elsif ($type eq 'integer') {
-        return int($value);
-    } elsif ($type eq 'number') {
-        return $value + 0;
-    }
-    return "$value";
+    my $values = $cfg->{values} // {};
+    return { map { $_ => typed_value($_, $values->{$_}) }
+        grep { is_engine_option($_) } sort keys %$values };
 }
 
 1;

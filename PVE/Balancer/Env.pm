@@ -8,7 +8,9 @@ package PVE::Balancer::Env;
 #   tests/perl/lib/...          a simulated cluster with a fake clock, for the tests
 #
 # The executor and the API handlers only talk to this object, the same idea as
-# PVE::HA::Env in pve-ha-manager, so the same code runs in production and in the tests.
+# PVE::HA::Env in pve-ha-manager, so the same code runs in production and in the tests. It
+# needs no request: in pve-balancerd (no RPC environment) migrations of other nodes go through
+# the local API with root's service credentials.
 
 use strict;
 use warnings;
@@ -229,6 +231,42 @@ True while queued CRM commands wait for the HA manager.
 sub ha_commands_pending {
     my ($self) = @_;
     return $self->{plug}->ha_commands_pending();
+}
+
+=head3 guest_nodes()
+
+The node of every guest right now (vmid => node), from the cluster's guest list.
+
+=cut
+
+sub guest_nodes {
+    my ($self) = @_;
+    return $self->{plug}->guest_nodes();
+}
+
+=head3 migration_running($m)
+
+True while the migration C<$m> (C<vmid>, C<type>, C<from>, C<to>, C<ha>, C<upid>,
+C<task-node>), started earlier, possibly by a run that has ended, still runs: its task runs,
+or for an HA migration the CRM command is queued or the service is in C<migrate> or
+C<relocate>. Dies if it cannot be told.
+
+=cut
+
+sub migration_running {
+    my ($self, $m) = @_;
+    return $self->{plug}->migration_running($m);
+}
+
+=head3 quorate()
+
+True if this node is part of the quorate partition (pmxcfs is writable).
+
+=cut
+
+sub quorate {
+    my ($self) = @_;
+    return $self->{plug}->quorate();
 }
 
 =head3 task_alive($upid)

@@ -37,7 +37,8 @@ sub read_runs {
 =head3 record($env, $run, $keep)
 
 Stores C<$run> (replacing the entry with the same C<id>, or as the newest one), keeps the
-newest C<$keep> runs and writes the file under the cluster lock C<runs>.
+newest C<$keep> runs and writes the file under the cluster lock C<runs>. The file is replaced
+as a whole (written next to it, then renamed), so a reader never sees half a record.
 
 =cut
 
@@ -70,6 +71,51 @@ sub record {
             $env->write_cfs_file($runs_file, $raw);
         },
     );
+}
+
+=head3 count($run)
+
+Sets the counters of C<$run> from its per-migration list, so they always add up: C<planned>
+(every step), C<moved> (ok, or already there), C<failed> (failed or timed out), C<skipped>,
+C<not-started> (not started, or still pending) and C<running> (started, end not seen yet).
+
+=cut
+
+my $counted = {
+    ok => 'moved',
+    already => 'moved',
+    failed => 'failed',
+    timeout => 'failed',
+    skipped => 'skipped',
+    'not-started' => 'not-started',
+    pending => 'not-started',
+    running => 'running',
+};
+
+sub count {
+    my ($run) = @_;
+
+    my %n = map { $_ => 0 } qw(moved failed skipped not-started running);
+    for my $m (@{ $run->{migrations} // [] }) {
+        my $what = $counted->{ $m->{result} // 'pending' } // 'failed';
+        $n{$what}++;
+    }
+    $run->{$_} = $n{$_} for keys %n;
+    $run->{planned} = scalar(@{ $run->{migrations} // [] });
+    return $run;
+}
+
+=head3 find($env, $id)
+
+The recorded run C<$id>, or undef.
+
+=cut
+
+sub find {
+    my ($env, $id) = @_;
+
+    my ($run) = grep { ($_->{id} // '') eq $id } @{ read_runs($env) };
+    return $run;
 }
 
 =head3 summary($run)

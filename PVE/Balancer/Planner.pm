@@ -1,9 +1,11 @@
 package PVE::Balancer::Planner;
 
 # Between the cluster and the engine: collects the snapshot the engine plans on (with the
-# options of balancer.cfg), calls PVE::Balancer::Native and turns its errors into API errors.
-# The engine is loaded on first use, so a missing or broken XS module never stops the API from
-# loading; only the calls that need it fail, with a clear message.
+# options of balancer.cfg and the migrations still in flight), calls PVE::Balancer::Native and
+# turns its errors into API errors (engine_error is the one place that reads them). The API
+# needs the engine already to build its parameter schemas (PVE::Balancer::Config); if the XS
+# module is missing or broken, PVE::Balancer::APIRegister leaves /cluster/balance unmounted and
+# logs why, and pvedaemon/pveproxy start as usual.
 
 use strict;
 use warnings;
@@ -14,6 +16,7 @@ use JSON;
 use PVE::Exception qw(raise raise_param_exc);
 
 use PVE::Balancer::Config;
+use PVE::Balancer::Lease;
 use PVE::Balancer::State;
 
 my $native_loaded;
@@ -42,11 +45,83 @@ sub engine_version {
     return eval { load_native(); PVE::Balancer::Native::version() };
 }
 
+=head3 engine_error($err)
+
+Splits an error of PVE::Balancer::Native into C<(path, message)>: the JSON path or argument
+name it concerns and the message. Today the engine dies with the text
+C<"pve-balancer: PATH: MESSAGE\n">; an error object with C<path> and C<message> (as the XS
+module will raise them) is taken as it is. Returns C<(undef, text)> for anything else.
+
+=cut
+
+sub engine_error {
+    my ($err) = @_;
+
+    if (ref($err) && eval { $err->can('path') && $err->can('message') }) {
+        return ($err->path(), $err->message());
+    }
+    if (ref($err) eq 'HASH' && defined($err->{message})) {
+        return ($err->{path}, $err->{message});
+    }
+    my $text = "$err";
+    if ($text =~ m/^pve-balancer: (?:--)?([^:\s]+): (.*?)\s*$/s) {
+        return ($1, $2);
+    }
+    chomp $text;
+    return (undef, $text);
+}
+
+my $state_fields_known;
+
+=head3 engine_compatible($snapshot)
+
+C<$snapshot> as the loaded engine reads it. The state collection writes replication jobs
+(C<guests.ID.replication>) and resource mappings (C<mappings>); an engine built before it
+knew these fields refuses them as unknown keys, so for such an engine they are left out of a
+copy (its plans then lack those constraints, and qemu-server still refuses such a migration
+when it starts). Transitional: remove once every engine reads them.
+
+=cut
+
+sub engine_compatible {
+    my ($snapshot) = @_;
+
+    return $snapshot if ref($snapshot) ne 'HASH';
+    $state_fields_known //= eval {
+        PVE::Balancer::Native::score({
+            resources => [
+                { id => 'node/a', type => 'node', node => 'a', status => 'online', maxcpu => 1,
+                    cpu => 0, maxmem => 2**30, mem => 0 },
+                { id => 'qemu/100', type => 'qemu', vmid => 100, node => 'a', status => 'stopped',
+                    maxcpu => 1, maxmem => 2**20 },
+            ],
+            guests => { 100 => { replication => [{ id => '100-0', target => 'a' }] } },
+            mappings => { pci => {}, usb => {} },
+        });
+        1;
+    } ? 1 : 0;
+    return $snapshot if $state_fields_known;
+
+    my $copy = { %$snapshot };
+    delete $copy->{mappings};
+    if (my $guests = $copy->{guests}) {
+        $copy->{guests} = {
+            map {
+                my $g = { %{ $guests->{$_} } };
+                delete $g->{replication};
+                ($_ => $g)
+            } keys %$guests
+        };
+    }
+    return $copy;
+}
+
 =head3 call_engine($command, $snapshot, %args)
 
 Runs an engine command (score, plan, evacuate, failover, capacity, place) and returns its
 result. An engine error that names one of C<%args> becomes a parameter exception for that
-field (HTTP 400); any other engine error is raised as is.
+field (HTTP 400); an error in the snapshot's options is a 400 too; any other engine error is
+raised as is.
 
 =cut
 
@@ -57,15 +132,15 @@ sub call_engine {
     my $func = PVE::Balancer::Native->can($command)
         or die "pve-balancer engine has no command '$command'\n";
 
+    $snapshot = engine_compatible($snapshot);
     my $res = eval { $func->($snapshot, %args) };
     if (my $err = $@) {
-        die $err if ref($err);
-        if ($err =~ m/^pve-balancer: (?:--)?([a-z][a-z0-9\-]*): (.*?)\s*$/s && exists($args{$1})) {
-            raise_param_exc({ $1 => $2 });
-        }
-        chomp $err;
-        raise("$err\n", code => 400) if $err =~ m/^pve-balancer: options\./;
-        die "$err\n";
+        die $err if ref($err) && ref($err) ne 'HASH' && !eval { $err->can('path') };
+        my ($path, $message) = engine_error($err);
+        raise_param_exc({ $path => $message }) if defined($path) && exists($args{$path});
+        my $text = defined($path) ? "pve-balancer: $path: $message" : $message;
+        raise("$text\n", code => 400) if defined($path) && $path =~ m/^options\./;
+        die "$text\n";
     }
     return $res;
 }
@@ -90,13 +165,74 @@ sub collect {
         options => PVE::Balancer::Config::engine_options($cfg),
         version => engine_version(),
     );
+    count_in_flight($env, $snapshot);
     return wantarray ? ($snapshot, $inputs) : $snapshot;
+}
+
+=head3 in_flight($env, $snapshot)
+
+Migrations that run right now and that the snapshot still shows on their source: HA
+migrations (service state C<migrate> or C<relocate> with a target) and the migrations of a
+balance run that still run (also after that run was cancelled or died, see
+PVE::Balancer::Lease). A list of C<{vmid, from, to, source}>, sorted by vmid.
+
+=cut
+
+sub in_flight {
+    my ($env, $snapshot) = @_;
+
+    my %res;
+    my $ss = $snapshot->{ha}->{'manager-status'}->{service_status} // {};
+    for my $sid (sort keys %$ss) {
+        my $sd = $ss->{$sid};
+        next if ($sd->{state} // '') !~ m/^(?:migrate|relocate)$/ || !$sd->{target};
+        my ($vmid) = $sid =~ m/^(?:vm|ct):(\d+)$/ or next;
+        $res{$vmid} = { vmid => 0 + $vmid, from => $sd->{node}, to => $sd->{target},
+            source => 'HA' };
+    }
+    my $lease = eval { PVE::Balancer::Lease::read($env) };
+    if ($lease) {
+        for my $m (@{ PVE::Balancer::Lease::running_migrations($env, $lease) }) {
+            my $vmid = 0 + $m->{vmid};
+            $res{$vmid} //= { vmid => $vmid, from => $m->{from}, to => $m->{to},
+                source => $lease->{upid} // $lease->{id} };
+        }
+    }
+    return [map { $res{$_} } sort { $a <=> $b } keys %res];
+}
+
+=head3 count_in_flight($env, $snapshot)
+
+Puts every guest that in_flight() reports as still moving on its target in C<$snapshot>, so a
+plan counts it there (it keeps its lock, so it is not planned again), and lists them under
+C<x-pve-balancer.in-flight>.
+
+=cut
+
+sub count_in_flight {
+    my ($env, $snapshot) = @_;
+
+    my $moving = in_flight($env, $snapshot);
+    return if !@$moving;
+    my %to = map { $_->{vmid} => $_ } @$moving;
+    for my $e (@{ $snapshot->{resources} }) {
+        next if !defined($e->{vmid});
+        my $vmid = $e->{vmid}; # a copy, see PVE::Balancer::State::guest_index
+        my $m = $to{$vmid} or next;
+        next if $e->{node} ne ($m->{from} // $e->{node});
+        $e->{node} = $m->{to};
+        $e->{lock} //= 'migrate';
+    }
+    $snapshot->{'x-pve-balancer'}->{'in-flight'} = $moving;
 }
 
 =head3 crs_settings($inputs)
 
 The C<crs> settings of datacenter.cfg (Proxmox's own cluster resource scheduling) with
-their defaults: C<ha>, C<ha-rebalance-on-start>, C<ha-auto-rebalance>.
+their defaults: C<ha>, C<ha-rebalance-on-start>, C<ha-auto-rebalance>, and C<balancing>:
+whether the HA manager really balances HA guests itself (pve-ha-manager's
+PVE::HA::Manager::load_balance runs only with auto-rebalance on and the C<static> or
+C<dynamic> scheduler).
 
 =cut
 
@@ -105,17 +241,22 @@ sub crs_settings {
 
     my $crs = $inputs->{datacenter}->{crs};
     $crs = {} if ref($crs) ne 'HASH';
-    return {
+    my $res = {
         ha => $crs->{ha} // 'basic',
         'ha-rebalance-on-start' => $crs->{'ha-rebalance-on-start'} ? 1 : 0,
         'ha-auto-rebalance' => $crs->{'ha-auto-rebalance'} ? 1 : 0,
     };
+    $res->{balancing} = $res->{'ha-auto-rebalance'}
+        && ($res->{ha} eq 'static' || $res->{ha} eq 'dynamic') ? 1 : 0;
+    return $res;
 }
 
 =head3 skip_ha_guests($cfg, $crs)
 
 True if balancing leaves HA-managed guests alone: C<ha-guests> is C<skip>, or C<auto> while
-the HA manager balances them itself (datacenter.cfg crs ha-auto-rebalance).
+the HA manager balances them itself (see crs_settings). With C<auto>, HA guests whose resource
+opted out of the HA manager's balancing (C<auto-rebalance: 0> in resources.cfg) are still
+planned, see ha_guests_left_to_crs().
 
 =cut
 
@@ -125,14 +266,40 @@ sub skip_ha_guests {
     my $mode = PVE::Balancer::Config::effective($cfg)->{'ha-guests'};
     return 1 if $mode eq 'skip';
     return 0 if $mode eq 'move';
-    return $crs->{'ha-auto-rebalance'} ? 1 : 0;
+    return $crs->{balancing} ? 1 : 0;
+}
+
+=head3 ha_guests_left_to_crs($snapshot, $inputs, $cfg, $crs)
+
+The vmids of the HA-managed guests that balancing leaves in place: all of them with
+C<ha-guests: skip>, none with C<move>, and with C<auto> those the HA manager balances
+(auto-rebalance on, and the resource not opted out). Sorted.
+
+=cut
+
+sub ha_guests_left_to_crs {
+    my ($snapshot, $inputs, $cfg, $crs) = @_;
+
+    return [] if !skip_ha_guests($cfg, $crs);
+    my $vmids = PVE::Balancer::State::ha_managed_vmids($snapshot);
+    my $mode = PVE::Balancer::Config::effective($cfg)->{'ha-guests'};
+    return $vmids if $mode eq 'skip';
+
+    my $ids = $inputs->{ha}->{resources}->{ids} // {};
+    my %opted_out;
+    for my $sid (keys %$ids) {
+        my $flag = $ids->{$sid}->{'auto-rebalance'};
+        next if !defined($flag) || $flag;
+        $opted_out{$1} = 1 if $sid =~ m/^(?:vm|ct):(\d+)$/;
+    }
+    return [grep { !$opted_out{$_} } @$vmids];
 }
 
 =head3 balance_snapshot($env, $cfg, %opts)
 
-The snapshot a balance plan is computed on: a fresh snapshot where, if skip_ha_guests(),
-the HA-managed guests carry the tag C<pvebal-ignore>. Returns the snapshot, a list of notes
-for the plan and the crs settings of datacenter.cfg.
+The snapshot a balance plan is computed on: a fresh snapshot where the HA-managed guests that
+balancing leaves alone (ha_guests_left_to_crs) carry the tag C<pvebal-ignore>. Returns the
+snapshot, a list of notes for the plan and the crs settings of datacenter.cfg.
 
 =cut
 
@@ -144,15 +311,13 @@ sub balance_snapshot {
 
     my $notes = [];
     my $crs = crs_settings($inputs);
-    if (skip_ha_guests($cfg, $crs)) {
-        my $vmids = PVE::Balancer::State::ha_managed_vmids($snapshot);
-        if (@$vmids) {
-            PVE::Balancer::State::mark_ignored($snapshot, $vmids);
-            my $why = $eff->{'ha-guests'} eq 'skip'
-                ? "ha-guests is 'skip'"
-                : "the HA manager balances them (datacenter.cfg crs ha-auto-rebalance)";
-            push @$notes, scalar(@$vmids) . " HA-managed guest(s) left in place: $why";
-        }
+    my $vmids = ha_guests_left_to_crs($snapshot, $inputs, $cfg, $crs);
+    if (@$vmids) {
+        PVE::Balancer::State::mark_ignored($snapshot, $vmids);
+        my $why = $eff->{'ha-guests'} eq 'skip'
+            ? "ha-guests is 'skip'"
+            : "the HA manager balances them (datacenter.cfg crs ha-auto-rebalance)";
+        push @$notes, scalar(@$vmids) . " HA-managed guest(s) left in place: $why";
     }
 
     return ($snapshot, $notes, $crs);
@@ -168,8 +333,12 @@ insist on exactly the plan that was reviewed.
 sub plan_digest {
     my ($plan) = @_;
 
+    # join() would turn the plan's numbers into strings (JSON::XS then writes "201"): copy first
     my $moves = [
-        map { join(':', $_->@{qw(step wave vmid from to mode)}) } @{ $plan->{migrations} // [] }
+        map {
+            my @values = map { my $copy = $_; $copy // '' } $_->@{qw(step wave vmid from to mode)};
+            join(':', @values)
+        } @{ $plan->{migrations} // [] }
     ];
     return Digest::SHA::sha1_hex(join("\n", ($plan->{kind} // ''), @$moves));
 }

@@ -221,6 +221,50 @@ sub read_inputs {
     push @$errors, "user.cfg: $@" if $@;
 
     eval {
+        # qemu-server and pve-container read it the same way before a migration
+        # (PVE::QemuMigrate::prepare, PVE::LXC::Migrate::prepare)
+        require PVE::ReplicationConfig;
+        my $repl = PVE::ReplicationConfig->new();
+        my $jobs = {};
+        for my $id (sort keys %{ $repl->{ids} // {} }) {
+            my $job = $repl->{ids}->{$id};
+            next if ($job->{type} // '') ne 'local';
+            my $entry = { id => "$id", target => "$job->{target}" };
+            # a disabled job still counts for qemu-server's "replicated VM" checks
+            $entry->{disable} = 1 if $job->{disable};
+            $entry->{remove_job} = "$job->{remove_job}" if defined($job->{remove_job});
+            push @{ $jobs->{ int($job->{guest}) } }, $entry;
+        }
+        $inputs->{replication} = $jobs;
+    };
+    push @$errors, "replication.cfg: $@" if $@;
+
+    eval {
+        # resource mappings as qemu-server's check_local_resources reads them
+        # (PVE::QemuMigrate::Helpers): a mapped device is on every node with a map entry
+        my $mappings = {};
+        for my $type (qw(pci usb)) {
+            my $module = $type eq 'pci' ? 'PVE::Mapping::PCI' : 'PVE::Mapping::USB';
+            eval "require $module; 1" or die $@;
+            my $cfg = $module->can('config')->();
+            for my $id (sort keys %{ $cfg->{ids} // {} }) {
+                my $nodes = [
+                    grep {
+                        my $entries = $module->can('get_node_mapping')->($cfg, $id, $_);
+                        $entries && @$entries
+                    } $inputs->{nodelist}->@*
+                ];
+                my $entry = { nodes => $nodes };
+                $entry->{'live-migration-capable'} = 1
+                    if $type eq 'pci' && $cfg->{ids}->{$id}->{'live-migration-capable'};
+                $mappings->{$type}->{$id} = $entry;
+            }
+        }
+        $inputs->{mappings} = $mappings;
+    };
+    push @$errors, "resource mappings: $@" if $@;
+
+    eval {
         require PVE::HA::Config;
         my $ha = {};
         $ha->{resources} = PVE::HA::Config::read_resources_config();
@@ -558,6 +602,9 @@ sub build_snapshot {
         if (my $conf = $inputs->{configs}->{$vmid}) {
             $g->{config} = $conf->{filtered} // {};
         }
+        if (my $jobs = $inputs->{replication}->{$vmid}) {
+            $g->{replication} = [map { {%$_} } @$jobs] if @$jobs;
+        }
         if (my $avg = $inputs->{'rrd-average'}->{"vm/$vmid"}) {
             my $rrd = {};
             $rrd->{cpu} = $avg->{cpu} + 0 if defined($avg->{cpu});
@@ -587,17 +634,35 @@ sub build_snapshot {
         $snapshot->{ha} = $ha;
     }
 
+    my $mappings = $inputs->{mappings} // {};
+    if (grep { %{ $mappings->{$_} // {} } } keys %$mappings) {
+        $snapshot->{mappings} = {};
+        for my $type (sort keys %$mappings) {
+            for my $id (sort keys %{ $mappings->{$type} }) {
+                my $m = $mappings->{$type}->{$id};
+                my $entry = { nodes => [sort @{ $m->{nodes} }] };
+                $entry->{'live-migration-capable'} = 1 if $m->{'live-migration-capable'};
+                $snapshot->{mappings}->{$type}->{$id} = $entry;
+            }
+        }
+    }
+
     return $snapshot;
 }
 
 =head3 ha_managed_vmids($snapshot)
 
-The vmids of the guests that are HA-managed (configured and not C<ignored>), sorted.
+The vmids of the guests that are HA-managed, sorted: configured and not C<ignored>, and none
+while HA is disarmed with resource mode C<ignore> (pve-ha-manager PVE::HA::Config,
+service_check_ha_state: such guests are migrated like unmanaged ones).
 
 =cut
 
 sub ha_managed_vmids {
     my ($snapshot) = @_;
+
+    my $disarm = ha_disarm($snapshot);
+    return [] if $disarm && ($disarm->{mode} // '') eq 'ignore';
 
     my $res = [];
     for my $r (@{ $snapshot->{ha}->{resources} // [] }) {
@@ -606,6 +671,20 @@ sub ha_managed_vmids {
         push @$res, $vmid + 0;
     }
     return [sort { $a <=> $b } @$res];
+}
+
+=head3 ha_disarm($snapshot)
+
+The C<disarm> part of the HA manager status (C<mode> C<freeze> or C<ignore>, C<state>
+C<disarming> or C<disarmed>), or undef while HA is armed.
+
+=cut
+
+sub ha_disarm {
+    my ($snapshot) = @_;
+
+    my $disarm = $snapshot->{ha}->{'manager-status'}->{disarm};
+    return ref($disarm) eq 'HASH' ? $disarm : undef;
 }
 
 =head3 mark_ignored($snapshot, $vmids)
@@ -618,9 +697,11 @@ Adds the tag C<pvebal-ignore> to the given guests, so the planners keep them whe
 sub mark_ignored {
     my ($snapshot, $vmids) = @_;
 
-    my %ignore = map { $_ => 1 } @$vmids;
+    my %ignore = map { my $v = $_; (0 + $v) => 1 } @$vmids;
     for my $e (@{ $snapshot->{resources} }) {
-        next if !defined($e->{vmid}) || !$ignore{ $e->{vmid} };
+        next if !defined($e->{vmid});
+        my $vmid = $e->{vmid}; # a copy: a hash key lookup would stringify the entry's number
+        next if !$ignore{$vmid};
         my @tags = grep { length } split(/[;,\s]+/, $e->{tags} // '');
         next if grep { lc($_) eq 'pvebal-ignore' } @tags;
         $e->{tags} = join(';', @tags, 'pvebal-ignore');
@@ -630,7 +711,9 @@ sub mark_ignored {
 
 =head3 guest_index($snapshot)
 
-A hash vmid => resource entry of the snapshot's guests.
+A hash vmid => resource entry of the snapshot's guests. The entries' numbers stay numbers
+(JSON::XS writes a number that was ever used as a string as a string, and the engine refuses
+it): index with a copy, never with C<$e-E<gt>{vmid}> itself.
 
 =cut
 
@@ -640,7 +723,8 @@ sub guest_index {
     my $res = {};
     for my $e (@{ $snapshot->{resources} }) {
         next if !$e->{type} || ($e->{type} ne 'qemu' && $e->{type} ne 'lxc');
-        $res->{ $e->{vmid} } = $e;
+        my $vmid = $e->{vmid}; # a copy: a hash key would stringify the entry's number
+        $res->{$vmid} = $e;
     }
     return $res;
 }

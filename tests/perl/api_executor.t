@@ -17,13 +17,15 @@ use JSON;
 use Test::More;
 
 use PVE::APIClient::LWP;
+use PVE::Balancer::Config;
 use PVE::Balancer::Executor;
 use PVE::Balancer::History;
+use PVE::Balancer::Lease;
 use PVE::Tools;
 
 diag("engine: $PVEBalancerTest::Setup::native ($PVEBalancerTest::Setup::native_file)");
 
-my $cfg = { 'rrd-window' => 0 };
+my $cfg = PVE::Balancer::Config::parse_config('balancer.cfg', "rrd-window: 0\n");
 
 # A plan as the engine writes it: [wave, vmid, from, to, options...] per migration.
 sub make_plan {
@@ -165,7 +167,7 @@ subtest 'a failed migration stops the run' => sub {
     like($log, qr/^WARN: migration 1\/3: vm 201 pve1 -> pve2 \.\.\. FAILED \(10 s\): migration problems$/m,
         'failure logged');
     like($log, qr/^migration 2\/3: vm 203 pve1 -> pve3 \.\.\. OK/m, 'the other one of the wave finished');
-    like($log, qr/^migration 3\/3: vm 204 pve1 -> pve3 \.\.\. NOT STARTED$/m, 'next wave not started');
+    like($log, qr/^migration 3\/3: vm 204 pve1 -> pve3 ... NOT STARTED: run stopped after a failure$/m, 'next wave not started');
     is($sim->{guests}->{201}->{node}, 'pve1', 'failed guest stays on its source');
     is($sim->{guests}->{204}->{node}, 'pve1', 'not started guest stays');
     is($rec->{status}, 'partial', 'record: partial');
@@ -323,7 +325,7 @@ subtest 'one run at a time' => sub {
         'second run refused');
     is(scalar(@{ $sim->{migrations} }), 0, 'nothing migrated');
     ok(-e "$cfs/balancer/active.json", 'the other lease is untouched');
-    is_deeply(PVE::Balancer::Executor::active_run($env)->{upid}, $upid, 'active_run reports it');
+    is_deeply(PVE::Balancer::Lease::active($env)->{upid}, $upid, 'active_run reports it');
 
     # the holder's task ended without cleaning up: the lease is stale
     $sim->finish_task($upid, 'OK');
@@ -417,7 +419,8 @@ subtest 'container restart migration and an empty plan' => sub {
 subtest 'history keeps the last N runs' => sub {
     my ($sim, $env) = start();
     for my $i (1 .. 4) {
-        run_plan($env, make_plan(), cfg => { %$cfg, history => 3 });
+        run_plan($env, make_plan(),
+            cfg => PVE::Balancer::Config::parse_config('balancer.cfg', "rrd-window: 0\nhistory: 3\n"));
         $sim->advance(1);
     }
     my $runs = PVE::Balancer::History::read_runs($env);

@@ -95,7 +95,8 @@ subtest 'one run at a time through the API' => sub {
     my $res = eval { call('POST', '/cluster/balance', { apply => 1 }) };
     my $err = $@;
     is(ref($err) && $err->{code}, 409, 'second apply: 409');
-    like("$err", qr/another balance run is in progress \(\Q$upid\E\)/, '... names the run');
+    like("$err", qr/another balance run is in progress \(\Q$upid\E, balance started by root\@pam on pve2\)/,
+        '... names the run');
     my $status = call('GET', '/cluster/balance', {});
     is($status->{active}->{upid}, $upid, 'status shows the active run');
     ok(call('POST', '/cluster/balance', {}), 'a dry run is still possible');
@@ -117,6 +118,8 @@ subtest 'evacuate' => sub {
 
     my $upid = call('POST', '/cluster/balance/evacuate', { node => 'pve2', apply => 1 });
     like($upid, qr/:balance-evacuate:pve2:root\@pam:$/, 'task type balance-evacuate, id = node');
+    like(task_log($upid), qr/^TASK (?:OK|WARNINGS: 1)$/m,
+        'the worker (a forked process) ran; the unplaced container is a warning');
     my @left = grep { $_->{node} eq 'pve2' } values %{ $sim->{guests} };
     is_deeply(
         [sort map { $_->{name} } @left],
@@ -234,10 +237,11 @@ subtest 'status survives engine errors' => sub {
 
 subtest 'apply from pvesh (CLI environment)' => sub {
     my ($sim, $env) = PVEBalancerTest::Setup::cluster('executor.json', type => 'cli');
-    @PVE::APIClient::LWP::requests = ();
     my $upid = call('POST', '/cluster/balance', { apply => 1, 'max-migrations' => 2 });
+    ok($sim->{tasks}->{$upid} && !$sim->{tasks}->{$upid}->{running},
+        'pvesh waits for the worker (sync)');
     like(task_log($upid), qr/^TASK OK$/m, 'task OK');
-    is(scalar(grep { $_->[0] eq 'POST' } @PVE::APIClient::LWP::requests), 2,
+    is(scalar(grep { $_->[0] eq 'POST' } @{ $sim->{api_requests} }), 2,
         'both migrations through the API of the local node');
 };
 

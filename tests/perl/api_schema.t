@@ -18,6 +18,7 @@ use Test::More;
 
 use PVE::Balancer::APIRegister;
 use PVE::Balancer::Config;
+use PVE::Tools;
 
 my ($sim, $env) = PVEBalancerTest::Setup::cluster('executor.json');
 
@@ -72,8 +73,25 @@ for my $m (@methods) {
             @{ PVE::Balancer::Config::engine_option_names() }],
         [], 'POST takes every engine option',
     );
-    is(scalar(@{ PVE::Balancer::Config::engine_option_names() }), 25,
-        'the 25 engine options of docs/options.md');
+    is_deeply(PVE::Balancer::Config::engine_option_names(),
+        [sort map { $_->{key} } grep { $_->{scope} eq 'engine' }
+            @{ PVE::Balancer::Native::option_schema() }],
+        'the engine options are those of the engine\'s schema');
+    is_deeply([sort keys %$schema], [sort map { $_->{key} } @{ PVE::Balancer::Native::option_schema() }],
+        'balancer.cfg keys are exactly the engine schema\'s');
+}
+
+# GET calls that read RRD history run in pvedaemon (protected), as upstream's rrddata calls;
+# the what-if search is bounded
+{
+    for my $m (['GET', '/cluster/balance'], ['GET', '/cluster/balance/capacity'],
+        ['GET', '/cluster/balance/failover'], ['GET', '/cluster/balance/place'],
+        ['GET', '/cluster/balance/snapshot']) {
+        ok(PVEBalancerTest::API::handler_info(@$m)->{protected}, "$m->[0] $m->[1] is protected");
+    }
+    my $cap = PVEBalancerTest::API::handler_info('GET', '/cluster/balance/capacity');
+    cmp_ok($cap->{parameters}->{properties}->{'max-scenarios'}->{maximum}, '<=', 100_000,
+        'max-scenarios is bounded');
 }
 
 # schema errors: HTTP 400, the field named
@@ -83,15 +101,19 @@ my @bad = (
     ['POST', '/cluster/balance', { 'max-migrations' => -1 }, 'max-migrations',
         qr/minimum value of 0/],
     ['POST', '/cluster/balance', { 'cpu-limit' => 2 }, 'cpu-limit', qr/maximum value of 1/],
-    ['POST', '/cluster/balance', { mode => 'fast' }, 'mode', qr/enumeration 'used, static'/],
+    ['POST', '/cluster/balance', { mode => 'fast' }, 'mode', qr/enumeration 'used, static, assigned'/],
     ['POST', '/cluster/balance', { 'memory-reserve' => '1 GB' }, 'memory-reserve',
-        qr/regex pattern/],
+        qr/^expected a size in bytes .*got "1 GB"$/],
+    ['POST', '/cluster/balance', { 'max-migrations' => '0x10' }, 'max-migrations',
+        qr/type check|expected an integer/],
+    ['POST', '/cluster/balance', { threshold => '5abc' }, 'threshold',
+        qr/type check|expected a number/],
     ['POST', '/cluster/balance', { apply => 'yes' }, 'apply', qr/type check \('boolean'\)/],
     ['POST', '/cluster/balance', { 'on-failure' => 'retry' }, 'on-failure', qr/enumeration/],
     ['POST', '/cluster/balance', { digest => 'xyz' }, 'digest', qr/regex pattern/],
     ['POST', '/cluster/balance', { bogus => 1 }, 'bogus', qr/not defined in schema/],
     ['POST', '/cluster/balance', { 'storage-map' => 'local-zfs' }, 'storage-map',
-        qr/regex pattern/],
+        qr/^expected storage pairs/],
     ['POST', '/cluster/balance/evacuate', {}, 'node', qr/property is missing/],
     ['POST', '/cluster/balance/evacuate', { node => 'pve 1!' }, 'node', qr/invalid format/],
     ['GET', '/cluster/balance/capacity', { 'target-failures' => 0 }, 'target-failures',
@@ -141,20 +163,62 @@ for my $s (@semantic) {
     }
 }
 
-# a broken balancer.cfg is an error naming the line
+# a balancer.cfg with unknown keys or bad values: reported, never fatal, kept on PUT; apply refused
 {
     my $cfs = $PVE::Balancer::Env::default_args->{cfs_root};
-    open(my $fh, '>', "$cfs/balancer.cfg") or die;
-    print $fh "# test\nmax-migrations: 5\nmax-migratoins: 3\n";
-    close($fh);
-    my $err = fails('GET', '/cluster/balance/config', {});
-    like("$err", qr/balancer\.cfg line 3: unknown key 'max-migratoins'/, 'unknown key in balancer.cfg');
-    open($fh, '>', "$cfs/balancer.cfg") or die;
-    print $fh "max-migrations: many\n";
-    close($fh);
-    $err = fails('GET', '/cluster/balance/config', {});
-    like("$err", qr/max-migrations: type check/, 'bad value in balancer.cfg');
+    PVE::Tools::file_set_contents("$cfs/balancer.cfg",
+        "# test\nmax-migrations: 5\nmax-migratoins: 3\nha-imbalance: normalized\n");
+    my $cfg = call('GET', '/cluster/balance/config', {});
+    is($cfg->{'max-migrations'}, 5, 'known keys read');
+    is($cfg->{'ha-imbalance'}, 'normalized', 'every key documented in docs/ is accepted');
+    is_deeply($cfg->{unknown}, { 'max-migratoins' => '3' }, 'unknown key kept and shown');
+    like($cfg->{warnings}->[0], qr/unknown key 'max-migratoins'/, 'and warned about');
+    my $status = call('GET', '/cluster/balance', {});
+    like(join("\n", @{ $status->{'config-warnings'} }), qr/max-migratoins/, 'status warns too');
+
+    call('PUT', '/cluster/balance/config', { auto => 1 });
+    like(PVE::Tools::file_get_contents("$cfs/balancer.cfg"), qr/^max-migratoins: 3$/m,
+        'PUT keeps the unknown key');
+    call('PUT', '/cluster/balance/config', { delete => 'max-migratoins' });
+    unlike(PVE::Tools::file_get_contents("$cfs/balancer.cfg"), qr/max-migratoins/,
+        'delete removes an unknown key');
+
+    PVE::Tools::file_set_contents("$cfs/balancer.cfg", "max-migrations: many\nauto: 1\n");
+    $cfg = call('GET', '/cluster/balance/config', {});
+    is_deeply($cfg->{errors}, [{ line => 1, key => 'max-migrations',
+        message => 'expected an integer from 0 to 100000, got "many"' }],
+        'bad value reported with its line');
+    is($cfg->{auto}, 1, 'the rest is read');
+    $status = call('GET', '/cluster/balance', {});
+    like(join("\n", @{ $status->{errors} // [] }), qr/balancer\.cfg line 1: max-migrations: expected an integer/,
+        'status reports the bad line');
+    my $plan = call('POST', '/cluster/balance', {});
+    ok(grep({ m/configuration error: .*max-migrations/ } @{ $plan->{notes} }), 'dry run works, with a note');
+    my $err = fails('POST', '/cluster/balance', { apply => 1 });
+    is(ref($err) && $err->{code}, 400, 'apply refused: 400');
+    like("$err", qr/refusing to apply: \/etc\/pve\/balancer\.cfg has errors .*line 1: max-migrations/,
+        'with a clear message');
+    call('PUT', '/cluster/balance/config', { interval => 30 });
+    like(PVE::Tools::file_get_contents("$cfs/balancer.cfg"), qr/^max-migrations: many$/m,
+        'PUT of another key keeps the bad line as written');
+    call('PUT', '/cluster/balance/config', { 'max-migrations' => 4 });
+    $cfg = call('GET', '/cluster/balance/config', {});
+    ok(!$cfg->{errors} && $cfg->{'max-migrations'} == 4, 'setting the key repairs it');
     unlink("$cfs/balancer.cfg");
+}
+
+# defaults shown by the API are the engine's
+{
+    my $cfg = call('GET', '/cluster/balance/config', { defaults => 1 });
+    my %engine = map { $_->{key} => $_ } @{ PVE::Balancer::Native::option_schema() };
+    for my $key (sort keys %engine) {
+        next if !defined($engine{$key}->{'default-text'});
+        my $want = $engine{$key}->{default};
+        $want = $want ? 1 : 0 if JSON::is_bool($want);
+        is($cfg->{$key}, $want, "default of $key is the engine's");
+    }
+    is($cfg->{'min-improvement'}, 0.02, 'min-improvement 0.02');
+    is($cfg->{'cost-weight'}, 0.04, 'cost-weight 0.04');
 }
 
 # results match the return schemas (result verification is on in PVEBalancerTest::API)

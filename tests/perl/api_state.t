@@ -121,18 +121,36 @@ ok(!exists($snapshot->{ha}->{groups}), 'no groups part without groups');
 
 # balance snapshot: HA guests left alone while the HA manager balances them
 {
+    # the HA manager balances only with the static or dynamic scheduler
     $sim->{datacenter}->{crs}->{'ha-auto-rebalance'} = 1;
+    $sim->{datacenter}->{crs}->{ha} = 'basic';
     my ($snap, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $cfg);
+    is(scalar(@$notes), 0, "auto-rebalance with the 'basic' scheduler: nobody balances HA guests");
+    $sim->{datacenter}->{crs}->{ha} = 'static';
+    ($snap, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $cfg);
     my $g = PVE::Balancer::State::guest_index($snap);
     like($g->{101}->{tags} // '', qr/pvebal-ignore/, 'HA guest tagged pvebal-ignore');
     like($g->{108}->{tags} // '', qr/pvebal-ignore/, 'HA container tagged pvebal-ignore');
     ok(!defined($g->{106}->{tags}), 'ignored HA resource is not HA-managed');
     like($notes->[0], qr/2 HA-managed guest\(s\) left in place/, 'note says why');
 
-    my $move = { %$cfg, 'ha-guests' => 'move' };
+    my $move = PVE::Balancer::Config::parse_config('balancer.cfg', "ha-guests: move\n");
     ($snap, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $move);
     is(scalar(@$notes), 0, "ha-guests 'move' overrides");
+
+    # a resource that opted out of the HA manager's balancing is balanced by us
+    $sim->{ha}->{resources}->{ids}->{'ct:108'}->{'auto-rebalance'} = 0;
+    ($snap, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $cfg);
+    $g = PVE::Balancer::State::guest_index($snap);
+    like($g->{101}->{tags} // '', qr/pvebal-ignore/, 'auto-rebalance 1 (default): left to CRS');
+    unlike($g->{108}->{tags} // '', qr/pvebal-ignore/, 'auto-rebalance 0: planned by us');
+    delete $sim->{ha}->{resources}->{ids}->{'ct:108'}->{'auto-rebalance'};
+
+    my $skip = PVE::Balancer::Config::parse_config('balancer.cfg', "ha-guests: skip\n");
     delete $sim->{datacenter}->{crs}->{'ha-auto-rebalance'};
+    ($snap, $notes) = PVE::Balancer::Planner::balance_snapshot($env, $skip);
+    like($notes->[0], qr/2 HA-managed guest\(s\) left in place: ha-guests is 'skip'/,
+        "ha-guests 'skip' leaves them alone without CRS too");
 }
 
 # engine options of balancer.cfg go into the snapshot

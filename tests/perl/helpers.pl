@@ -5,6 +5,10 @@ use warnings;
 
 use JSON ();
 
+# the JSON backend of every Proxmox VE node
+die "JSON.pm uses " . JSON->backend . ", not JSON::XS: install libjson-xs-perl (make deps)\n"
+    if JSON->backend ne 'JSON::Backend::XS';
+
 our $CLI = $ENV{PVEBAL_CLI} // 'build/pve-balancer';
 
 sub slurp {

@@ -112,8 +112,10 @@ sub cfs_lock {
     return $res;
 }
 
+# The RPC environment of the request, or undef where there is none (pve-balancerd, plain
+# Perl callers).
 my sub rpcenv {
-    require PVE::RPCEnvironment;
+    return undef if !eval { require PVE::RPCEnvironment; 1 };
     return PVE::RPCEnvironment::get();
 }
 
@@ -123,28 +125,46 @@ my sub use_local_handler {
     my ($self, $node) = @_;
 
     return 0 if $node ne $self->nodename();
-    my $rpcenv = eval { rpcenv() } or return 0;
+    my $rpcenv = rpcenv() or return 0;
     return ($rpcenv->{type} // 'cli') ne 'cli';
+}
+
+=head3 credentials()
+
+The user and credentials for calls to the local API: those of the request where the method
+exposes them (C<expose_credentials>), else, for root@pam and callers without a request
+(pve-balancerd), a ticket signed with the cluster's key, as pvedaemon's own helpers make
+them (needs root). Dies for other users without credentials.
+
+=cut
+
+sub credentials {
+    my ($self) = @_;
+
+    my $rpcenv = rpcenv();
+    my $user = ($rpcenv ? $rpcenv->get_user(1) : undef) // 'root@pam';
+    # the real get_credentials dies without $noerr when the request exposed none
+    my $credentials = ($rpcenv ? $rpcenv->get_credentials(1) : undef) // {};
+    my ($ticket, $csrf, $token) = $credentials->@{qw(ticket token api_token)};
+
+    if (!$ticket && !$token) {
+        die "no credentials to start migrations on other nodes as $user (the request did not"
+            . " expose them)\n" if $user ne 'root@pam';
+        require PVE::AccessControl;
+        $ticket = PVE::AccessControl::assemble_ticket($user);
+        $csrf = PVE::AccessControl::assemble_csrf_prevention_token($user);
+    }
+    return ($user, $ticket, $csrf, $token);
 }
 
 my sub api_client {
     my ($self) = @_;
 
-    return $self->{api_client} if $self->{api_client};
-
     require PVE::APIClient::LWP;
 
-    my $rpcenv = rpcenv();
-    my $user = $rpcenv->get_user() // 'root@pam';
-    my $credentials = $rpcenv->get_credentials() // {};
-    my ($ticket, $csrf, $token) = $credentials->@{qw(ticket token api_token)};
-
-    if (!$ticket && !$token) {
-        die "no credentials to start migrations on other nodes\n" if $user ne 'root@pam';
-        require PVE::AccessControl;
-        $ticket = PVE::AccessControl::assemble_ticket($user);
-        $csrf = PVE::AccessControl::assemble_csrf_prevention_token($user);
-    }
+    my ($user, $ticket, $csrf, $token) = $self->credentials();
+    my $key = join("\0", $user, $ticket // '', $token // '');
+    return $self->{api_client} if $self->{api_client} && $self->{api_client_key} eq $key;
 
     my $nodename = $self->nodename();
     my $fingerprint = PVE::Cluster::get_node_fingerprint($nodename);
@@ -161,6 +181,7 @@ my sub api_client {
     );
     $client->update_csrftoken($csrf) if defined($csrf);
 
+    $self->{api_client_key} = $key;
     return $self->{api_client} = $client;
 }
 
@@ -215,10 +236,23 @@ sub stop_task {
     api_client($self)->delete("/nodes/$task->{node}/tasks/$task->{upid}");
 }
 
+# The checks of pve-ha-manager's API before it queues a migrate command
+# (PVE::API2::HA::Resources, migrate: service_is_ha_managed, check_service_state), plus the
+# disarmed HA stack, whose CRM reads commands but does not act on them
+# (PVE::HA::Manager::manage, handle_disarm).
 sub ha_migrate {
     my ($self, $sid, $target) = @_;
 
     require PVE::HA::Config;
+    PVE::HA::Config::service_is_ha_managed($sid);
+    my $status = PVE::HA::Config::get_service_status($sid);
+    die "service '$sid' in error state, must be disabled and fixed first\n"
+        if $status->{managed} && ($status->{state} // '') eq 'error';
+    my $ms = PVE::HA::Config::read_manager_status();
+    if (my $disarm = $ms->{disarm}) {
+        die "HA is disarmed (resource mode $disarm->{mode}): the HA manager would not process"
+            . " the migration of $sid\n";
+    }
     PVE::HA::Config::queue_crm_commands("migrate $sid $target");
 }
 
@@ -235,6 +269,44 @@ sub ha_commands_pending {
 
     require PVE::HA::Config;
     return PVE::HA::Config::any_pending_crm_command() ? 1 : 0;
+}
+
+sub guest_nodes {
+    my ($self) = @_;
+
+    PVE::Cluster::cfs_update();
+    my $ids = (PVE::Cluster::get_vmlist() // {})->{ids} // {};
+    return { map { $_ => $ids->{$_}->{node} } keys %$ids };
+}
+
+sub migration_running {
+    my ($self, $m) = @_;
+
+    my $vmid = 0 + $m->{vmid};
+    if ($m->{ha}) {
+        require PVE::HA::Config;
+        my $sid = ($m->{type} eq 'lxc' ? 'ct' : 'vm') . ":$vmid";
+        my $sd = (PVE::HA::Config::read_manager_status()->{service_status} // {})->{$sid};
+        return 1 if $sd && ($sd->{state} // '') =~ m/^(?:migrate|relocate)$/;
+        return 0 if !PVE::HA::Config::any_pending_crm_command();
+        return $sd && ($sd->{node} // '') ne $m->{to} ? 1 : 0; # command still queued
+    }
+
+    if ($m->{upid}) {
+        my $info = eval { PVE::Tools::upid_decode($m->{upid}) };
+        my $task = { upid => $m->{upid}, node => $m->{'task-node'} // ($info ? $info->{node} : undef) };
+        $task->{local} = 1 if $task->{node} && $task->{node} eq $self->nodename();
+        my $st = eval { $self->task_status($task) };
+        return $st->{running} ? 1 : 0 if $st;
+    }
+    # no task to ask: qemu-server and pve-container hold the 'migrate' lock while they move it
+    my $props = PVE::Cluster::get_guest_config_properties(['lock'], $vmid) // {};
+    return (($props->{$vmid} // {})->{lock} // '') eq 'migrate' ? 1 : 0;
+}
+
+sub quorate {
+    my ($self) = @_;
+    return PVE::Cluster::check_cfs_quorum(1) ? 1 : 0;
 }
 
 sub task_alive {

@@ -2,13 +2,10 @@ package PVEBalancerTest::Setup;
 
 # Load this first in every API/executor test: it puts the PVE test doubles
 # (tests/perl/lib/pve-doubles) and the repository root (for PVE/API2/Balancer.pm and
-# PVE/Balancer/*.pm) in front of @INC and loads the engine:
-#
-#   - the real XS module PVE::Balancer::Native from perl/build when it is built there,
-#   - otherwise PVEBalancerTest::NativeCLI, a stand-in that runs build/pve-balancer.
-#
-# PVEBAL_NATIVE=xs or PVEBAL_NATIVE=cli forces one of them ($PVEBalancerTest::Setup::native
-# says which one is in use).
+# PVE/Balancer/*.pm) in front of @INC, loads the engine, the XS module PVE::Balancer::Native
+# built in perl/build (make perl), and makes sure JSON.pm uses JSON::XS, as on every Proxmox
+# VE node: JSON::XS writes a number that was ever used as a string as a string, and the
+# engine refuses such snapshots; under JSON::PP the tests would not see that.
 
 use strict;
 use warnings;
@@ -25,28 +22,22 @@ BEGIN {
     unshift @INC, "$lib/pve-doubles", $root, $lib;
 }
 
-sub load_native {
-    my $want = $ENV{PVEBAL_NATIVE} // 'auto';
-    die "PVEBAL_NATIVE must be xs, cli or auto\n" if !grep { $want eq $_ } qw(xs cli auto);
-
-    if ($want ne 'cli') {
-        my @dirs = ("$root/perl/build/lib", "$root/perl/build/arch");
-        my $err = "perl/build/lib/PVE/Balancer/Native.pm not built";
-        if (-f "$dirs[0]/PVE/Balancer/Native.pm") {
-            unshift @INC, @dirs;
-            return 'xs' if eval { require PVE::Balancer::Native; 1 };
-            $err = $@;
-            @INC = grep { $_ ne $dirs[0] && $_ ne $dirs[1] } @INC;
-            delete $INC{'PVE/Balancer/Native.pm'};
-        }
-        die "PVEBAL_NATIVE=xs, but the XS module does not load: $err" if $want eq 'xs';
+BEGIN {
+    require JSON;
+    my $backend = JSON->backend;
+    if ($backend ne 'JSON::Backend::XS') {
+        die "JSON.pm uses $backend, not JSON::XS: install libjson-xs-perl (make deps); the"
+            . " tests must run with the JSON backend of a Proxmox VE node\n";
     }
-    require PVEBalancerTest::NativeCLI;
-    return 'cli';
 }
 
 BEGIN {
-    $native = load_native();
+    my @dirs = ("$root/perl/build/lib", "$root/perl/build/arch");
+    die "perl/build/lib/PVE/Balancer/Native.pm not built: run 'make perl'\n"
+        if !-f "$dirs[0]/PVE/Balancer/Native.pm";
+    unshift @INC, @dirs;
+    require PVE::Balancer::Native;
+    $native = 'xs';
     $native_file = $INC{'PVE/Balancer/Native.pm'};
 }
 

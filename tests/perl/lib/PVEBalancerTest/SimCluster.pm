@@ -21,6 +21,14 @@ package PVEBalancerTest::SimCluster;
 #   ha         { resources => {ids}, rules => {ids}, groups => {ids}, manager_status => {...},
 #                crm_commands => '' }
 #   rrddata    { 'pve-vm-9.0/100' => [ {time, cpu, mem, ...} ] }
+#   replication [ { id => '100-0', target => 'pve2', disable => 1? } ]   replication.cfg
+#   mappings   { pci => { id => { map => ['node=pve1,...'], 'live-migration-capable' => 1 } },
+#                usb => { id => { map => [...] } } }                     mapping/{pci,usb}.cfg
+#   ha.manager_status.disarm  { mode => freeze|ignore, state => disarming|disarmed }
+#
+# A worker task forks (PVE::RESTEnvironment double): the child's simulation is handed back to
+# the parent when it is reaped (save_shared / load_shared), as the state of a real cluster
+# would be there for everyone to read; crash() ends a worker abruptly (SIGKILL) after that.
 #
 # Behaviour of migrations, set by tests:
 #   behaviour  { vmid => { duration => s, fail => 'message', hang => 1, ha_refuse => 1 } }
@@ -35,9 +43,9 @@ use warnings;
 
 use JSON;
 use Storable qw(dclone);
+use Storable ();
 
 my $current;
-my $task_counter = 0;
 
 our $ha_round = 10; # seconds between two CRM rounds
 
@@ -79,6 +87,48 @@ sub load {
     my $data = JSON->new->relaxed->decode(<$fh>);
     close($fh);
     return $class->new($data);
+}
+
+=head3 save_shared($file) / load_shared($file)
+
+Hand the simulation from a forked worker to its parent (events, being code, stay with each
+process; the parent drops those that came due in the worker).
+
+=cut
+
+sub save_shared {
+    my ($self, $file) = @_;
+
+    $file //= $self->{share_file} // return;
+    my %copy = %$self;
+    delete $copy{events};
+    delete $copy{share_file};
+    Storable::nstore(\%copy, $file);
+}
+
+sub load_shared {
+    my ($self, $file) = @_;
+
+    my $data = Storable::retrieve($file);
+    my $events = $self->{events} // [];
+    %$self = %$data;
+    $self->{events} = [grep { $_->[0] > $self->{time} } @$events];
+    $current = $self;
+}
+
+=head3 crash()
+
+Inside a worker: the process dies at once (SIGKILL, as pvedaemon's second signal or a lost
+node), after handing the simulation back.
+
+=cut
+
+sub crash {
+    my ($self) = @_;
+
+    $self->save_shared();
+    kill('KILL', $$);
+    sleep(10); # not reached
 }
 
 sub members {
@@ -268,9 +318,10 @@ sub stop_task {
 my sub new_upid {
     my ($self, $node, $dtype, $id, $user) = @_;
 
-    $task_counter++;
+    # kept in the state: a forked worker hands it back with the tasks it started
+    my $n = ++$self->{task_counter};
     return sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:",
-        $node, 20000 + $task_counter, 5000 + $task_counter, $self->{time}, $dtype, $id, $user);
+        $node, 20000 + $n, 5000 + $n, $self->{time}, $dtype, $id, $user);
 }
 
 =head3 start_migration(%args)
@@ -295,17 +346,34 @@ sub start_migration {
     if (my $lock = $g->{config}->{lock}) {
         die "$what is locked ($lock)\n";
     }
+    my $params = $args{params} // {};
     my $running = ($g->{status} // '') eq 'running';
+    my $jobs = [grep { $_->{id} =~ m/^\Q$vmid\E-\d+$/ } @{ $self->{replication} // [] }];
+    my $to_target = grep { $_->{target} eq $target } @$jobs;
     if ($running) {
         if ($type eq 'qemu') {
-            die "can't migrate running VM without --online\n" if !$args{params}->{online};
+            die "can't migrate running VM without --online\n" if !$params->{online};
+            # qemu-server API2::Qemu migrate_vm: disabled jobs count too
+            die "Cannot live-migrate replicated VM to node '$target' - not a replication "
+                . "target. Use 'force' to override.\n"
+                if @$jobs && !$to_target && !$params->{force};
         } else {
             die "can't migrate running container without --online or --restart\n"
-                if !$args{params}->{online} && !$args{params}->{restart};
+                if !$params->{online} && !$params->{restart};
         }
     }
+    check_storage_availability($self, $g, $target) if $type eq 'qemu' && !$params->{targetstorage};
 
     my $b = $self->{behaviour}->{$vmid} // {};
+    # refusals of the migration task itself (QemuMigrate / LXC::Migrate prepare)
+    my $refusal = $type eq 'qemu'
+        ? qemu_task_refusal($self, $g, $target, $running)
+        : $running && $params->{online} ? "lxc live migration is currently not implemented"
+        : $running && $to_target ? "can't live migrate VM with replicated volumes"
+        : undef;
+    if ($refusal) {
+        $b = { %$b, duration => 1, fail => $refusal };
+    }
     my $dtype = $type eq 'qemu' ? 'qmigrate' : 'vzmigrate';
     my $upid = new_upid($self, $node, $dtype, $vmid, $user // 'root@pam');
 
@@ -323,6 +391,104 @@ sub start_migration {
     push @{ $self->{migrations} }, { vmid => $vmid, from => $node, to => $target,
         params => { %{ $args{params} // {} } }, started => $self->{time}, upid => $upid };
 
+    return $upid;
+}
+
+my sub storage_enabled {
+    my ($self, $sid, $node) = @_;
+
+    my $scfg = $self->{storage}->{ids}->{$sid} or die "storage '$sid' does not exist\n";
+    die "storage '$sid' is disabled\n" if $scfg->{disable};
+    if ($node && $scfg->{nodes} && %{ $scfg->{nodes} } && !$scfg->{nodes}->{$node}) {
+        die "storage '$sid' is not available on node '$node'\n";
+    }
+    return $scfg;
+}
+
+my $drive_re = qr/^(?:ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/;
+
+# qemu-server PVE::QemuServer::check_storage_availability: every volume's storage enabled on
+# the target (cdrom images included; whether they can be migrated is decided in the task).
+sub check_storage_availability {
+    my ($self, $g, $target) = @_;
+
+    my $conf = $g->{config} // {};
+    for my $key (sort grep { m/$drive_re/ } keys %$conf) {
+        my ($volid) = split(/,/, $conf->{$key});
+        next if !$volid || $volid !~ m/^([a-zA-Z][a-zA-Z0-9\-_.]*):/;
+        my $sid = $1;
+        storage_enabled($self, $sid);
+        storage_enabled($self, $sid, $target);
+    }
+}
+
+# What PVE::QemuMigrate::prepare and the volume scan refuse (the task fails): local devices,
+# mapped devices missing on the target or not live-migratable, cdrom images on local storage.
+sub qemu_task_refusal {
+    my ($self, $g, $target, $running) = @_;
+
+    my $conf = $g->{config} // {};
+    my (@local, @missing, @not_live);
+    for my $key (sort keys %$conf) {
+        my $value = $conf->{$key};
+        if ($key =~ m/^(?:hostpci|usb)\d+$/) {
+            my %opt = map { m/=/ ? split(/=/, $_, 2) : (host => $_) } split(/,/, $value);
+            next if $key =~ m/^usb/ && ($opt{host} // '') =~ m/^spice$/i;
+            if (my $id = $opt{mapping}) {
+                my $type = $key =~ m/^hostpci/ ? 'pci' : 'usb';
+                my $m = ($self->{mappings}->{$type} // {})->{$id};
+                my $on_target = $m && grep { m/(?:^|,)node=\Q$target\E(?:,|$)/ } @{ $m->{map} // [] };
+                push @missing, $key if !$on_target;
+                push @not_live, "$key:$id" if !($m && $m->{'live-migration-capable'});
+                next;
+            }
+            push @local, $key;
+        } elsif ($key =~ m/^(?:serial|parallel)\d+$/) {
+            next if $key =~ m/^serial/ && $value eq 'socket';
+            push @local, $key;
+        }
+    }
+    return "can't migrate VM which uses local devices: " . join(', ', @local) if @local;
+    return "can't migrate to '$target': missing mapped devices " . join(', ', @missing)
+        if @missing;
+    return "can't live migrate running VM which uses following mapped devices: "
+        . join(', ', @not_live) if $running && @not_live;
+
+    for my $key (sort grep { m/$drive_re/ } keys %$conf) {
+        my ($volid, @opts) = split(/,/, $conf->{$key});
+        next if !grep { $_ eq 'media=cdrom' } @opts;
+        next if !$volid || $volid !~ m/^([^:]+):/;
+        my $scfg = $self->{storage}->{ids}->{$1} // {};
+        # "can't migrate local disk '...': local cdrom image", then:
+        return "can't migrate VM - check log" if !$scfg->{shared};
+    }
+    return undef;
+}
+
+=head3 ha_request_task($sid, $target, $user)
+
+The 'hamigrate' worker of qemu-server / pve-container: runs 'ha-manager migrate', whose API
+call checks that the resource is HA-managed and not in error state, then queues the CRM
+command. Returns the UPID of the (finished) task.
+
+=cut
+
+sub ha_request_task {
+    my ($self, $sid, $target, $user) = @_;
+
+    my ($vmid) = $sid =~ m/:(\d+)$/;
+    my $upid = new_upid($self, $self->{nodename}, 'hamigrate', $vmid, $user // 'root@pam');
+    $self->register_task($upid, type => 'hamigrate', vmid => $vmid);
+    eval {
+        PVE::HA::Config::service_is_ha_managed($sid);
+        my $status = PVE::HA::Config::get_service_status($sid);
+        die "service '$sid' in error state, must be disabled and fixed first\n"
+            if ($status->{state} // '') eq 'error';
+        PVE::HA::Config::queue_crm_commands("migrate $sid $target");
+    };
+    my $err = $@;
+    chomp $err;
+    $self->finish_task($upid, $err ? "command 'ha-manager migrate $sid $target' failed: $err" : 'OK');
     return $upid;
 }
 
@@ -416,6 +582,12 @@ my sub crm_round {
     # then read the queued commands, as update_crm_commands does
     my $cmds = $self->{ha}->{crm_commands} // '';
     $self->{ha}->{crm_commands} = '';
+    # a disarmed HA stack reads commands but its state machine does not run
+    # (PVE::HA::Manager::manage returns after handle_disarm)
+    if ($ms->{disarm}) {
+        push @{ $self->{crm_ignored} }, grep { length } split(/\n/, $cmds);
+        return;
+    }
     for my $cmd (split(/\n/, $cmds)) {
         my ($what, $sid, $target) = split(/\s+/, $cmd);
         next if !$what || $what ne 'migrate';

@@ -1,6 +1,6 @@
 package PVE::API2;
 
-# Test double of pve-manager's PVE::API2: the API root, with /cluster mounted.
+# Test double of pve-manager's PVE::API2 (PVE/API2.pm): the API root, with /cluster mounted.
 
 use strict;
 use warnings;

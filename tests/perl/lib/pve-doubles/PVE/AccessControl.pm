@@ -1,6 +1,7 @@
 package PVE::AccessControl;
 
-# Test double of pve-access-control's PVE::AccessControl: ticket helpers only.
+# Test double of pve-access-control's PVE::AccessControl (src/PVE/AccessControl.pm): ticket
+# helpers only (assemble_ticket, assemble_csrf_prevention_token).
 
 use strict;
 use warnings;

@@ -1,6 +1,6 @@
 package PVE::Cluster;
 
-# Test double of pve-cluster's PVE::Cluster: the pmxcfs views the balancer reads (node list,
+# Test double of pve-cluster's PVE::Cluster (src/PVE/Cluster.pm): the pmxcfs views the balancer reads (node list,
 # members, vmlist, rrd_dump, node key-value store, guest config properties, parsed cluster
 # files) answered from the simulated cluster, and cfs_lock_domain with the real error
 # convention (returns undef and sets $@ instead of dying).

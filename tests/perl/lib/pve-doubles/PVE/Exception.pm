@@ -1,6 +1,6 @@
 package PVE::Exception;
 
-# Test double of pve-common's PVE::Exception: an exception object with a message, an HTTP
+# Test double of pve-common's PVE::Exception (src/PVE/Exception.pm): an exception object with a message, an HTTP
 # status code and, for parameter errors, a hash of field => message.
 
 use strict;

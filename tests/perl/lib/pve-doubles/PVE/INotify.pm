@@ -1,6 +1,6 @@
 package PVE::INotify;
 
-# Test double of pve-common's PVE::INotify: only nodename(), the simulated local node.
+# Test double of pve-common's PVE::INotify (src/PVE/INotify.pm): only nodename(), the simulated local node.
 
 use strict;
 use warnings;

@@ -1,6 +1,6 @@
 package PVE::JSONSchema;
 
-# Test double of pve-common's PVE::JSONSchema: the part of PVE's schema language the balancer
+# Test double of pve-common's PVE::JSONSchema (src/PVE/JSONSchema.pm): the part of PVE's schema language the balancer
 # uses, with the same error reporting (PVE::Exception, code 400, errors keyed by the property
 # path, e.g. "max-migrations" or "migrations[0].vmid").
 #

@@ -1,6 +1,6 @@
 package PVE::ProcFSTools;
 
-# Test double of pve-common's PVE::ProcFSTools: check_process_running() answers from the
+# Test double of pve-common's PVE::ProcFSTools (src/PVE/ProcFSTools.pm): check_process_running() answers from the
 # simulated cluster's task table (pid and process start time of the UPID).
 
 use strict;

@@ -1,6 +1,6 @@
 package PVE::QemuConfig;
 
-# Test double of qemu-server's PVE::QemuConfig: load_config() of the simulated guest; like the
+# Test double of qemu-server's PVE::QemuConfig (src/PVE/QemuConfig.pm): load_config() of the simulated guest; like the
 # real one it only finds the config on the node that owns the guest.
 
 use strict;

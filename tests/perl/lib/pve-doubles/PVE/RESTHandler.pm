@@ -1,6 +1,6 @@
 package PVE::RESTHandler;
 
-# Test double of pve-common's PVE::RESTHandler: method registration with the same path
+# Test double of pve-common's PVE::RESTHandler (src/PVE/RESTHandler.pm): method registration with the same path
 # semantics (fixed components, {param} and {param:regex} components, subclass mounts,
 # "duplicate method definition" on a second registration of a path and method), lookup by
 # HTTP method and path (find_handler), by name (map_method_by_name, and ->name(...) calls

@@ -1,13 +1,15 @@
 package PVE::RPCEnvironment;
 
-# Test double of pve-access-control's PVE::RPCEnvironment: privilege checks (check,
+# Test double of pve-access-control's PVE::RPCEnvironment (src/PVE/RPCEnvironment.pm):
+# privilege checks (check,
 # check_any, check_full), the API permission check of a method (check_api2_permissions with
 # 'perm' / 'and' / 'or' tests, path templates such as '/vms/{vmid}', user => 'all' and
 # 'world'), and the environment singleton inherited from PVE::RESTEnvironment.
 #
 # Privileges come from set_acl(): { user => { path => [privs] } }. As with PVE ACLs that
-# propagate, a privilege on a path also holds on every path below it. root@pam has every
-# privilege.
+# propagate, a privilege on a path also holds on every path below it. As in the real
+# permissions(), a privilege on /pool/<pool> also holds on /vms/<vmid> of the pool's members
+# (user.cfg 'vms' of the simulated cluster). root@pam has every privilege.
 
 use strict;
 use warnings;
@@ -35,6 +37,9 @@ Test helper: the privileges of each user, C<{ 'alice@pve' => { '/' => ['Sys.Audi
 sub set_acl {
     my ($self, $acl) = @_;
     $self->{acl} = $acl;
+    # the cluster's user.cfg: what pvedaemon on any node checks
+    my $sim = eval { PVEBalancerTest::SimCluster->current() };
+    $sim->{acl} = $acl if $sim;
 }
 
 my sub normalize_path {
@@ -59,6 +64,14 @@ sub permissions {
         my $np = normalize_path($p);
         next if $np ne '/' && $path ne $np && index($path, "$np/") != 0;
         $res->{$_} = 1 for @{ $acl->{$p} };
+    }
+    if ($path =~ m!^/vms/(\d+)$!) {
+        my $sim = eval { PVEBalancerTest::SimCluster->current() };
+        my $pool = $sim ? ($sim->{usercfg}->{vms} // {})->{$1} : undef;
+        if (defined($pool)) {
+            my $pool_perm = $self->permissions($user, "/pool/$pool");
+            $res->{$_} = 1 for keys %$pool_perm;
+        }
     }
     return $res;
 }

@@ -1,6 +1,6 @@
 package PVE::RRD;
 
-# Test double of pve-cluster's PVE::RRD: create_rrd_data() returns the simulated history of
+# Test double of pve-cluster's PVE::RRD (src/PVE/RRD.pm): create_rrd_data() returns the simulated history of
 # an RRD ("pve-vm-9.0/100", "pve-node-9.0/pve1", ...).
 
 use strict;

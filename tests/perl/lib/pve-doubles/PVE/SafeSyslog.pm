@@ -1,6 +1,6 @@
 package PVE::SafeSyslog;
 
-# Test double of pve-common's PVE::SafeSyslog: messages are kept in @PVE::SafeSyslog::log.
+# Test double of pve-common's PVE::SafeSyslog (src/PVE/SafeSyslog.pm): messages are kept in @PVE::SafeSyslog::log.
 
 use strict;
 use warnings;

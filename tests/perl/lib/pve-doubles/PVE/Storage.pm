@@ -1,6 +1,6 @@
 package PVE::Storage;
 
-# Test double of pve-storage's PVE::Storage: storage.cfg access (config, storage_ids,
+# Test double of pve-storage's PVE::Storage (src/PVE/Storage.pm): storage.cfg access (config, storage_ids,
 # storage_config, storage_check_enabled with the 'disable' and 'nodes' restrictions).
 
 use strict;

@@ -1,6 +1,6 @@
 package PVE::Tools;
 
-# Test double of pve-common's PVE::Tools: file helpers (real file IO, atomic replace like the
+# Test double of pve-common's PVE::Tools (src/PVE/Tools.pm): file helpers (real file IO, atomic replace like the
 # real file_set_contents), list and parameter helpers, and the UPID helpers, which answer from
 # the simulated cluster.
 

@@ -1,6 +1,6 @@
 package PVE::API2::Cluster;
 
-# Test double of pve-manager's PVE::API2::Cluster: a RESTHandler with a couple of its own
+# Test double of pve-manager's PVE::API2::Cluster (PVE/API2/Cluster.pm): a RESTHandler with a couple of its own
 # methods registered at load time, as the real one has; add-ons mount below it with
 # register_method({subclass => ..., path => ...}).
 

@@ -1,8 +1,11 @@
 package PVE::API2::LXC;
 
-# Test double of pve-container's PVE::API2::LXC: migrate_vm with the real parameter schema and
-# checks (a running container needs online or restart); the migration is a task of the
-# simulated cluster.
+# Test double of pve-container's PVE::API2::LXC (src/PVE/API2/LXC.pm, migrate_vm) with the real
+# parameter schema and checks: a running container needs online or restart. HA-managed ones get
+# a 'hamigrate' task. The migration is a task of the simulated cluster, which plays
+# PVE::LXC::Migrate::prepare: 'online' fails ("lxc live migration is currently not
+# implemented"), and a running container cannot move to the target of its replication job
+# ("can't live migrate VM with replicated volumes").
 
 use strict;
 use warnings;
@@ -60,10 +63,9 @@ __PACKAGE__->register_method({
 
         my $sim = PVEBalancerTest::SimCluster->current();
         if (PVE::HA::Config::vm_is_ha_managed($vmid) && $rpcenv->{type} ne 'ha') {
-            return $rpcenv->fork_worker('hamigrate', $vmid, $authuser, sub {
-                print "Requesting HA migration for CT $vmid to node $target\n";
-                PVE::HA::Config::queue_crm_commands("migrate ct:$vmid $target");
-            });
+            # the 'hamigrate' worker runs 'ha-manager migrate ct:$vmid $target'; it is a task
+            # of the simulated cluster, like the migration task below
+            return $sim->ha_request_task('ct:' . $vmid, $target, $authuser);
         }
 
         return $sim->start_migration(

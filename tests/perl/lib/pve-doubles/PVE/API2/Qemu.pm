@@ -1,9 +1,15 @@
 package PVE::API2::Qemu;
 
-# Test double of qemu-server's PVE::API2::Qemu: migrate_vm with the real parameter schema and
-# the real checks before the task (target not the local node, config on this node, lock,
-# running VM needs online). HA-managed VMs get a 'hamigrate' task that queues the CRM command,
-# unless the caller is the HA stack. The migration itself is a task of the simulated cluster.
+# Test double of qemu-server's PVE::API2::Qemu (src/PVE/API2/Qemu.pm, migrate_vm) with the real
+# parameter schema and the real checks before the task: target not the local node, quorum,
+# config on this node, lock; a running VM needs online and may live-migrate only to a node its
+# replication jobs target (disabled jobs count); the storages of its volumes must be enabled on
+# the target (check_storage_availability). HA-managed VMs (vm_is_ha_managed, so not while HA
+# is disarmed in 'ignore' mode) get a 'hamigrate' task that queues the CRM command, unless the
+# caller is the HA stack. The migration itself is a task of the simulated cluster, which also
+# plays PVE::QemuMigrate::prepare: local devices, mapped devices missing on the target or not
+# live-migratable, and cdrom images on local storage make the task fail
+# (PVEBalancerTest::SimCluster::start_migration).
 
 use strict;
 use warnings;
@@ -64,10 +70,9 @@ __PACKAGE__->register_method({
 
         my $sim = PVEBalancerTest::SimCluster->current();
         if (PVE::HA::Config::vm_is_ha_managed($vmid) && $rpcenv->{type} ne 'ha') {
-            return $rpcenv->fork_worker('hamigrate', $vmid, $authuser, sub {
-                print "Requesting HA migration for VM $vmid to node $target\n";
-                PVE::HA::Config::queue_crm_commands("migrate vm:$vmid $target");
-            });
+            # the 'hamigrate' worker runs 'ha-manager migrate vm:$vmid $target'; it is a task
+            # of the simulated cluster, like the migration task below
+            return $sim->ha_request_task('vm:' . $vmid, $target, $authuser);
         }
 
         return $sim->start_migration(

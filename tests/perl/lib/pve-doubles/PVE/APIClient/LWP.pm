@@ -1,6 +1,6 @@
 package PVE::APIClient::LWP;
 
-# Test double of PVE::APIClient::LWP as pve-manager's bulk actions use it: a client of the
+# Test double of pve-apiclient's PVE::APIClient::LWP (src/PVE/APIClient/LWP.pm) as pve-manager's bulk actions use it: a client of the
 # local API (https://localhost:8006) with the caller's ticket. Requests are answered the way
 # pveproxy/pvedaemon would: the permission of the ticket's user is checked, the call runs on
 # the node named in the path (proxyto), errors come back as "<code> <message>".
@@ -14,7 +14,16 @@ use warnings;
 
 use PVE::RPCEnvironment;
 
-our @requests; # [method, path, params, username] of every request, for the tests
+# [method, path, params, username] of every request, for the tests; also kept in the simulated
+# cluster ('api_requests'), which a forked worker hands back to the test process
+our @requests;
+
+my sub log_request {
+    my ($req) = @_;
+    push @requests, $req;
+    my $sim = PVEBalancerTest::SimCluster->current();
+    push @{ $sim->{api_requests} }, $req if $sim;
+}
 
 sub new {
     my ($class, %param) = @_;
@@ -35,11 +44,12 @@ my sub sim {
 sub post {
     my ($self, $path, $param) = @_;
 
-    push @requests, ['POST', $path, { %{ $param // {} } }, $self->{username}];
+    log_request(['POST', $path, { %{ $param // {} } }, $self->{username}]);
     if ($path =~ m!^/nodes/([^/]+)/(qemu|lxc)/(\d+)/migrate$!) {
         my ($node, $type, $vmid) = ($1, $2, $3);
-        my $rpcenv = PVE::RPCEnvironment::get();
-        if (!$rpcenv->check($self->{username}, "/vms/$vmid", ['VM.Migrate'], 1)) {
+        # checked by the serving pvedaemon with the cluster's ACLs, not by the caller
+        my $server = bless { acl => sim()->{acl} // {} }, 'PVE::RPCEnvironment';
+        if (!$server->check($self->{username}, "/vms/$vmid", ['VM.Migrate'], 1)) {
             die "403 Permission check failed (/vms/$vmid, VM.Migrate)\n";
         }
         my $sim = sim();
@@ -60,7 +70,7 @@ sub post {
 sub get {
     my ($self, $path, $param) = @_;
 
-    push @requests, ['GET', $path, { %{ $param // {} } }, $self->{username}];
+    log_request(['GET', $path, { %{ $param // {} } }, $self->{username}]);
     if ($path =~ m!^/nodes/([^/]+)/tasks/([^/]+)/status$!) {
         my $task = sim()->{tasks}->{$2} or die "500 no such task\n";
         return { status => 'running', upid => $2 } if $task->{running};
@@ -72,7 +82,7 @@ sub get {
 sub delete {
     my ($self, $path, $param) = @_;
 
-    push @requests, ['DELETE', $path, { %{ $param // {} } }, $self->{username}];
+    log_request(['DELETE', $path, { %{ $param // {} } }, $self->{username}]);
     if ($path =~ m!^/nodes/([^/]+)/tasks/([^/]+)$!) {
         sim()->stop_task($2);
         return undef;

@@ -1,6 +1,6 @@
 package PVE::LXC::Config;
 
-# Test double of pve-container's PVE::LXC::Config: load_config() of the simulated container.
+# Test double of pve-container's PVE::LXC::Config (src/PVE/LXC/Config.pm): load_config() of the simulated container.
 
 use strict;
 use warnings;
