@@ -145,8 +145,8 @@ int run(int argc, char **argv) {
         return 1;
     }
     std::string pid_path = opts->status_dir + "/pve-balancerd.pid";
-    int pid_fd = lock_pid_file(pid_path);
-    if (pid_fd < 0) {
+    unique_fd pid_fd(lock_pid_file(pid_path)); // the lock lasts as long as the descriptor
+    if (!pid_fd) {
         return 1;
     }
     std::string status_path = opts->status_dir + "/status.json";
@@ -280,7 +280,7 @@ int run(int argc, char **argv) {
     psi.disarm();
     unlink(status_path.c_str()); // a status file of a stopped daemon would mislead
     unlink(pid_path.c_str());
-    close(pid_fd);
+    pid_fd.reset();
     log_message(log_level::notice, "pve-balancerd stopped");
     log_shutdown();
     return 0;
