@@ -25,7 +25,7 @@ DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 UI_NPM_DIR ?= /var/cache/pve-balancer/npm
 
 .PHONY: all native perl asan deps deps-ok ui-deps ui-deps-ok check check-unit check-ui \
-	check-upstream-ha demo bench clean format install deb
+	check-cluster check-upstream-ha demo bench clean format install deb
 
 all: native perl
 
@@ -99,6 +99,12 @@ check-upstream-ha: perl
 # Unit tests only (used by the Debian build, which has no sanitizer build).
 check-unit: native
 	$(BUILD)/pvebal-tests --report_level=short
+	$(BUILD)/daemon/pve-balancerd-tests --report_level=short
+
+# pve-balancerd on a real 3-node corosync cluster in network namespaces (root, or user
+# namespaces); also part of make check. See docs/daemon.md, "Test lab".
+check-cluster: deps-ok native
+	BUILD=$(BUILD) tests/cluster/run.sh
 
 PREFIX     ?= /usr
 PERL5DIR   ?= /usr/share/perl5
@@ -107,6 +113,7 @@ WWWDIR     ?= /usr/share/pve-manager/js
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
+	install -D -m 0755 $(BUILD)/daemon/pve-balancerd $(DESTDIR)$(PREFIX)/sbin/pve-balancerd
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
 	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
@@ -141,6 +148,7 @@ bench: native
 
 format:
 	clang-format -i native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp native/cli/*.cpp native/cli/*.h tests/native/*.cpp tests/native/*.h
+	clang-format -i native/daemon/*.h native/daemon/*.cpp tests/daemon/*.cpp tests/daemon/*.h
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-deb tests/out
