@@ -152,10 +152,14 @@ deb:
 	@ls -l build-deb/*.deb
 
 # Install, upgrade, remove and purge the package in the trixie chroot, with stand-in
-# pve-manager, pve-ha-manager, libpve-rs-perl, ... packages (tests/package/README.md).
+# pve-manager, pve-ha-manager, libpve-rs-perl, ... packages (tests/package/README.md). Builds
+# the package first when there is none or a tracked file is newer.
 check-package:
 	@[ "$$(id -u)" -eq 0 ] || { echo "make check-package works in a chroot: run as root"; exit 1; }
-	@ls build-deb/pve-balancer_$(DEB_VERSION)_*.deb >/dev/null 2>&1 || $(MAKE) --no-print-directory deb
+	@deb=$$(ls build-deb/pve-balancer_$(DEB_VERSION)_*.deb 2>/dev/null | head -1); \
+	if [ -z "$$deb" ] || [ "$$(git ls-files -z | xargs -0 stat -c %Y 2>/dev/null | sort -n | tail -1)" -gt "$$(stat -c %Y $$deb)" ]; then \
+		$(MAKE) --no-print-directory deb; \
+	fi
 	tools/trixie-chroot ensure .
 	tools/trixie-chroot run -b $(CURDIR):/src -b $(CURDIR)/build-deb:/debs -- \
 		/src/tests/package/check-package /src /debs
