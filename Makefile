@@ -83,7 +83,7 @@ VERSION    := $(shell sed -n "s/^project.pve-balancer VERSION \([0-9.]*\).*/\1/p
 
 # The web UI and the daemon are installed once their sources exist (www/, native/daemon/).
 UI_JS      := $(wildcard www/pve-balancer.js)
-DAEMON     := $(if $(wildcard native/daemon),$(BUILD)/pve-balancerd)
+DAEMON     := $(if $(wildcard native/daemon),$(BUILD)/daemon/pve-balancerd)
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
