@@ -17,7 +17,7 @@ DEMO       := docs/examples/demo-cluster.json
 
 # Debian packages needed to build and test (kept in one place; debian/control mirrors it).
 DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
-	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev corosync \
+	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev corosync \
 	libperl-dev perl libjson-perl libjson-xs-perl libtest-mockmodule-perl \
 	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind \
 	chromium fonts-dejavu-core libhttp-daemon-perl
