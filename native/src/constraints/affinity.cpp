@@ -31,7 +31,7 @@ struct union_find {
 
 } // namespace
 
-affinity_groups compile_affinity(const cluster& c, const options& o) {
+affinity_groups compile_affinity(const cluster &c, const options &o) {
     affinity_groups a;
     const size_t n = c.guests.size();
     a.together.assign(n, -1);
@@ -40,7 +40,7 @@ affinity_groups compile_affinity(const cluster& c, const options& o) {
 
     union_find uf(n);
     std::vector<bool> in_together(n, false);
-    for (const resource_affinity_rule& r : c.ha.resource_affinity) {
+    for (const resource_affinity_rule &r : c.ha.resource_affinity) {
         if (!r.positive) {
             continue;
         }
@@ -52,14 +52,14 @@ affinity_groups compile_affinity(const cluster& c, const options& o) {
     std::map<std::string, std::vector<guest_id>> tag_together, tag_apart;
     for (guest_id g = 0; g < n; ++g) {
         const guest_policy p = policy_of(c, o, g);
-        for (const std::string& t : p.together_groups) {
+        for (const std::string &t : p.together_groups) {
             tag_together[t].push_back(g);
         }
-        for (const std::string& t : p.apart_groups) {
+        for (const std::string &t : p.apart_groups) {
             tag_apart[t].push_back(g);
         }
     }
-    for (const auto& [name, members] : tag_together) {
+    for (const auto &[name, members] : tag_together) {
         if (members.size() < 2) {
             continue;
         }
@@ -81,19 +81,19 @@ affinity_groups compile_affinity(const cluster& c, const options& o) {
         a.together[g] = it->second;
     }
 
-    auto add_apart = [&](const std::string& name, const std::vector<guest_id>& members) {
+    auto add_apart = [&](const std::string &name, const std::vector<guest_id> &members) {
         const int k = static_cast<int>(a.apart_names.size());
         a.apart_names.push_back(name);
         for (guest_id g : members) {
             a.apart[g].push_back(k);
         }
     };
-    for (const resource_affinity_rule& r : c.ha.resource_affinity) {
+    for (const resource_affinity_rule &r : c.ha.resource_affinity) {
         if (!r.positive) {
             add_apart("HA rule '" + r.id + "'", r.guests);
         }
     }
-    for (const auto& [name, members] : tag_apart) {
+    for (const auto &[name, members] : tag_apart) {
         if (members.size() >= 2) {
             add_apart("tag plb_anti_affinity_" + name, members);
         }
@@ -103,13 +103,13 @@ affinity_groups compile_affinity(const cluster& c, const options& o) {
     // ("resource is already used in another node affinity rule"): none applies, whatever the
     // order of the rules.
     std::vector<int> rules_of(n, 0);
-    for (const node_affinity_rule& r : c.ha.node_affinity) {
+    for (const node_affinity_rule &r : c.ha.node_affinity) {
         for (guest_id g : r.guests) {
             ++rules_of[g];
         }
     }
     for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
-        const std::vector<guest_id>& gs = c.ha.node_affinity[i].guests;
+        const std::vector<guest_id> &gs = c.ha.node_affinity[i].guests;
         if (std::any_of(gs.begin(), gs.end(), [&](guest_id g) { return rules_of[g] > 1; })) {
             continue;
         }
