@@ -97,6 +97,8 @@ struct affinity_groups {
     std::vector<std::string> together_names;
     // HA node affinity per guest: index into cluster::ha.node_affinity, or -1.
     std::vector<int> node_rule;
+    // Rules and tag groups that could not be honoured together with the others, and why.
+    std::vector<std::string> notes;
 };
 
 affinity_groups compile_affinity(const cluster &c, const options &o);

@@ -83,6 +83,9 @@ score_report make_score_report(const cluster &c, const options &o) {
     for (const std::string &d : c.ha.dropped) {
         r.warnings.push_back({"ha-rule", std::nullopt, std::nullopt, d, {}});
     }
+    for (const std::string &d : a.notes) {
+        r.warnings.push_back({"affinity-conflict", std::nullopt, std::nullopt, d, {}});
+    }
     return r;
 }
 
