@@ -8,6 +8,8 @@ package PVE::Balancer::Planner;
 use strict;
 use warnings;
 
+use Scalar::Util qw(blessed);
+
 use Digest::SHA;
 use JSON;
 
@@ -59,7 +61,10 @@ sub call_engine {
 
     my $res = eval { $func->($snapshot, %args) };
     if (my $err = $@) {
-        die $err if ref($err);
+        # Engine errors are PVE::Balancer::Native::Error objects {path, message}; as text
+        # they read "pve-balancer: PATH: MESSAGE".
+        die $err if ref($err) && !(blessed($err) && $err->isa('PVE::Balancer::Native::Error'));
+        $err = "$err";
         if ($err =~ m/^pve-balancer: (?:--)?([a-z][a-z0-9\-]*): (.*?)\s*$/s && exists($args{$1})) {
             raise_param_exc({ $1 => $2 });
         }
