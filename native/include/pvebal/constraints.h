@@ -97,6 +97,8 @@ struct affinity_groups {
     std::vector<std::string> together_names;
     // HA node affinity per guest: index into cluster::ha.node_affinity, or -1.
     std::vector<int> node_rule;
+    // What each guest's tags ask for (policy_of), computed once here.
+    std::vector<guest_policy> policies;
     // Rules and tag groups that could not be honoured together with the others, and why.
     std::vector<std::string> notes;
 };

@@ -47,8 +47,10 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
     a.node_rule.assign(n, -1);
 
     std::map<std::string, std::vector<guest_id>> tag_together, tag_apart;
+    a.policies.reserve(n);
     for (guest_id g = 0; g < n; ++g) {
-        const guest_policy p = policy_of(c, o, g);
+        a.policies.push_back(policy_of(c, o, g));
+        const guest_policy &p = a.policies.back();
         for (const std::string &t : p.together_groups) {
             tag_together[t].push_back(g);
         }
@@ -59,23 +61,26 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
 
     // Keep-apart groups: every HA negative rule (checked and compiled), then the tag groups
     // that do not contradict the HA positive rules and fit the cluster.
-    std::vector<std::vector<guest_id>> apart_members;
+    // Keep-together components (union-find) and, per component root, how many of its guests
+    // are in each keep-apart group: joining components must never make a count reach two.
+    union_find uf(n);
+    std::vector<bool> in_together(n, false);
+    std::vector<std::map<int, int>> apart_in(n); // by root
     auto add_apart = [&](const std::string &name, const std::vector<guest_id> &members) {
         const int k = static_cast<int>(a.apart_names.size());
         a.apart_names.push_back(name);
-        apart_members.push_back(members);
         for (guest_id g : members) {
             a.apart[g].push_back(k);
+            ++apart_in[uf.find(g)][k];
         }
     };
+
     for (const resource_affinity_rule &r : c.ha.resource_affinity) {
         if (!r.positive) {
             add_apart("HA rule '" + r.id + "'", r.guests);
         }
     }
 
-    union_find uf(n);
-    std::vector<bool> in_together(n, false);
     // Would joining `members` into one group put two members of a keep-apart group together?
     auto conflict = [&](const std::vector<guest_id> &members) -> std::optional<std::string> {
         std::vector<guest_id> roots;
@@ -84,16 +89,22 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
         }
         std::sort(roots.begin(), roots.end());
         roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
-        for (size_t k = 0; k < apart_members.size(); ++k) {
-            std::vector<guest_id> inside;
-            for (guest_id g : apart_members[k]) {
-                if (std::binary_search(roots.begin(), roots.end(), uf.find(g))) {
-                    inside.push_back(g);
+        std::map<int, int> total;
+        for (guest_id r : roots) {
+            for (const auto &[k, count] : apart_in[r]) {
+                if ((total[k] += count) < 2) {
+                    continue;
                 }
-            }
-            if (inside.size() >= 2) {
+                std::vector<guest_id> inside; // two of them, for the message
+                for (guest_id g = 0; g < n && inside.size() < 2; ++g) {
+                    const std::vector<int> &ks = a.apart[g];
+                    if (std::binary_search(roots.begin(), roots.end(), uf.find(g)) &&
+                        std::find(ks.begin(), ks.end(), k) != ks.end()) {
+                        inside.push_back(g);
+                    }
+                }
                 return c.guests[inside[0]].sid() + " and " + c.guests[inside[1]].sid() +
-                       " must be kept apart (" + a.apart_names[k] + ")";
+                       " must be kept apart (" + a.apart_names[static_cast<size_t>(k)] + ")";
             }
         }
         return std::nullopt;
@@ -101,7 +112,16 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
     auto join = [&](const std::vector<guest_id> &members) {
         for (guest_id g : members) {
             in_together[g] = true;
-            uf.join(members.front(), g);
+            const guest_id ra = uf.find(members.front()), rb = uf.find(g);
+            if (ra == rb) {
+                continue;
+            }
+            uf.join(ra, rb);
+            const guest_id root = uf.find(ra), other = root == ra ? rb : ra;
+            for (const auto &[k, count] : apart_in[other]) {
+                apart_in[root][k] += count;
+            }
+            apart_in[other].clear();
         }
     };
     for (const resource_affinity_rule &r : c.ha.resource_affinity) {

@@ -7,6 +7,8 @@
 #include "constraints/ha_rules.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,11 +17,13 @@ namespace pvebal::detail {
 
 namespace {
 
-using sid_set = std::set<std::string>;
+// Resources are interned as integers in sid string order, so "lowest resource id" (upstream's
+// string comparison) is the smallest integer. A rule's resources are a sorted vector.
+using sid_list = std::vector<int>;
 
 struct rule {
     ha_rule_type type = ha_rule_type::node_affinity;
-    sid_set sids;
+    sid_list sids;
     std::map<std::string, int> nodes; // node affinity: name -> priority
     bool strict = false;
     bool positive = true;
@@ -27,21 +31,27 @@ struct rule {
 
 using rule_map = std::map<std::string, rule>; // by id
 
-bool disjoint(const sid_set &a, const sid_set &b) {
-    for (const std::string &s : a) {
-        if (b.count(s)) {
+bool disjoint(const sid_list &a, const sid_list &b) {
+    auto i = a.begin(), j = b.begin();
+    while (i != a.end() && j != b.end()) {
+        if (*i == *j) {
             return false;
         }
+        *i < *j ? ++i : ++j;
     }
     return true;
 }
 
-size_t common(const sid_set &a, const sid_set &b) {
-    size_t n = 0;
-    for (const std::string &s : a) {
-        n += b.count(s);
-    }
-    return n;
+sid_list intersect(const sid_list &a, const sid_list &b) {
+    sid_list out;
+    std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    return out;
+}
+
+void unite(sid_list &into, const sid_list &more) {
+    sid_list out;
+    std::set_union(into.begin(), into.end(), more.begin(), more.end(), std::back_inserter(out));
+    into = std::move(out);
 }
 
 std::vector<std::string> ids_of(const rule_map &rules, ha_rule_type t, int positive = -1) {
@@ -54,39 +64,71 @@ std::vector<std::string> ids_of(const rule_map &rules, ha_rule_type t, int posit
     return out;
 }
 
+// Which of `ids` contain each resource (ids in the given order): upstream loops over every
+// pair of rules; looking the pairs up by resource gives the same pairs, fast.
+std::map<int, std::vector<std::string>> by_resource(const rule_map &rules,
+                                                    const std::vector<std::string> &ids) {
+    std::map<int, std::vector<std::string>> out;
+    for (const std::string &id : ids) {
+        for (int s : rules.at(id).sids) {
+            out[s].push_back(id);
+        }
+    }
+    return out;
+}
+
+// The rules of `index` that share a resource with `sids`, sorted by id.
+std::vector<std::string> paired(const std::map<int, std::vector<std::string>> &index,
+                                const sid_list &sids) {
+    std::set<std::string> out;
+    for (int s : sids) {
+        if (auto it = index.find(s); it != index.end()) {
+            out.insert(it->second.begin(), it->second.end());
+        }
+    }
+    return {out.begin(), out.end()};
+}
+
 // Rules/Helpers.pm find_disjoint_rules_resource_sets: rules sorted by their lowest resource id
 // (string order, ties by rule id), each joined to the first set it overlaps. Greedy like
 // upstream: a rule that bridges two earlier sets joins only the first.
 struct disjoint_set {
     std::vector<std::string> ruleids;
-    sid_set sids;
+    sid_list sids;
 };
 
 std::vector<disjoint_set> find_disjoint_sets(const rule_map &rules,
                                              const std::vector<std::string> &ids) {
     std::vector<std::string> sorted = ids; // already by id
     std::stable_sort(sorted.begin(), sorted.end(), [&](const std::string &a, const std::string &b) {
-        const sid_set &sa = rules.at(a).sids;
-        const sid_set &sb = rules.at(b).sids;
-        const std::string la = sa.empty() ? std::string() : *sa.begin();
-        const std::string lb = sb.empty() ? std::string() : *sb.begin();
+        const sid_list &sa = rules.at(a).sids;
+        const sid_list &sb = rules.at(b).sids;
+        const int la = sa.empty() ? -1 : sa.front();
+        const int lb = sb.empty() ? -1 : sb.front();
         return la < lb;
     });
     std::vector<disjoint_set> out;
+    std::map<int, size_t> first_set; // resource -> lowest set index holding it
     for (const std::string &id : sorted) {
-        const sid_set &s = rules.at(id).sids;
-        bool found = false;
-        for (disjoint_set &e : out) {
-            if (disjoint(s, e.sids)) {
-                continue;
+        const sid_list &s = rules.at(id).sids;
+        size_t found = SIZE_MAX;
+        for (int x : s) {
+            if (auto it = first_set.find(x); it != first_set.end()) {
+                found = std::min(found, it->second);
             }
-            found = true;
-            e.ruleids.push_back(id);
-            e.sids.insert(s.begin(), s.end());
-            break;
         }
-        if (!found) {
+        if (found == SIZE_MAX) {
+            found = out.size();
             out.push_back({{id}, s});
+        } else {
+            out[found].ruleids.push_back(id);
+            unite(out[found].sids, s);
+        }
+        for (int x : s) {
+            auto [it, fresh] = first_set.emplace(x, found);
+            if (!fresh) {
+                it->second = std::min(it->second, found);
+            }
         }
     }
     return out;
@@ -104,20 +146,15 @@ using errors = std::map<std::string, std::vector<std::string>>; // rule id -> me
 // --- checks, in upstream's registration order --------------------------------------------
 
 // Rules/NodeAffinity.pm check_single_resource_reference
-void check_single_resource_reference(const rule_map &rules, errors &err) {
-    std::map<std::string, std::vector<std::string>> rules_of;
-    for (const std::string &id : ids_of(rules, ha_rule_type::node_affinity)) {
-        for (const std::string &sid : rules.at(id).sids) {
-            rules_of[sid].push_back(id);
-        }
-    }
+void check_single_resource_reference(const rule_map &rules, const std::vector<std::string> &names,
+                                     errors &err) {
     std::vector<conflict> conflicts;
-    for (const auto &[sid, ids] : rules_of) {
+    for (const auto &[sid, ids] : by_resource(rules, ids_of(rules, ha_rule_type::node_affinity))) {
         if (ids.size() < 2) {
             continue;
         }
         for (const std::string &id : ids) {
-            conflicts.emplace_back(id, sid);
+            conflicts.emplace_back(id, names[static_cast<size_t>(sid)]);
         }
     }
     sort_conflicts(conflicts);
@@ -147,11 +184,19 @@ void check_negative_count(const rule_map &rules, size_t nodes, errors &err) {
 // Rules/ResourceAffinity.pm check_inter_resource_affinity_rules_consistency
 void check_inter_consistency(const rule_map &rules, errors &err) {
     std::vector<conflict> conflicts;
-    const std::vector<std::string> negatives = ids_of(rules, ha_rule_type::resource_affinity, 0);
+    const auto negatives = by_resource(rules, ids_of(rules, ha_rule_type::resource_affinity, 0));
     for (const disjoint_set &e :
          find_disjoint_sets(rules, ids_of(rules, ha_rule_type::resource_affinity, 1))) {
-        for (const std::string &neg : negatives) {
-            if (common(e.sids, rules.at(neg).sids) < 2) {
+        std::map<std::string, int> common; // negative rule -> shared resources
+        for (int s : e.sids) {
+            if (auto it = negatives.find(s); it != negatives.end()) {
+                for (const std::string &neg : it->second) {
+                    ++common[neg];
+                }
+            }
+        }
+        for (const auto &[neg, n] : common) {
+            if (n < 2) {
                 continue;
             }
             conflicts.emplace_back("negative", neg);
@@ -185,20 +230,15 @@ bool has_multiple_priorities(const rule &r) {
 // Rules.pm check_single_priority_node_affinity_in_resource_affinity_rules
 void check_single_priority(const rule_map &rules, errors &err) {
     std::vector<conflict> conflicts;
-    const std::vector<std::string> node_rules = ids_of(rules, ha_rule_type::node_affinity);
+    const auto node_rules = by_resource(rules, ids_of(rules, ha_rule_type::node_affinity));
     for (const std::string &ra : ids_of(rules, ha_rule_type::resource_affinity)) {
-        bool has_conflicts = false;
-        std::vector<std::string> paired;
-        for (const std::string &na : node_rules) {
-            if (disjoint(rules.at(ra).sids, rules.at(na).sids)) {
-                continue;
-            }
-            has_conflicts = has_conflicts || has_multiple_priorities(rules.at(na));
-            paired.push_back(na);
-        }
+        const std::vector<std::string> pairs = paired(node_rules, rules.at(ra).sids);
+        const bool has_conflicts = std::any_of(pairs.begin(), pairs.end(), [&](const auto &na) {
+            return has_multiple_priorities(rules.at(na));
+        });
         if (has_conflicts) {
             conflicts.emplace_back("resource-affinity", ra);
-            for (const std::string &na : paired) {
+            for (const std::string &na : pairs) {
                 conflicts.emplace_back("node-affinity", na);
             }
         }
@@ -215,20 +255,15 @@ void check_single_priority(const rule_map &rules, errors &err) {
 // Rules.pm check_single_node_affinity_per_positive_resource_affinity_rule
 void check_single_node_affinity_per_positive(const rule_map &rules, errors &err) {
     std::vector<conflict> conflicts;
-    const std::vector<std::string> node_rules = ids_of(rules, ha_rule_type::node_affinity);
+    const auto node_rules = by_resource(rules, ids_of(rules, ha_rule_type::node_affinity));
     for (const disjoint_set &e :
          find_disjoint_sets(rules, ids_of(rules, ha_rule_type::resource_affinity, 1))) {
-        std::vector<std::string> paired;
-        for (const std::string &na : node_rules) {
-            if (!disjoint(e.sids, rules.at(na).sids)) {
-                paired.push_back(na);
-            }
-        }
-        if (paired.size() > 1) {
+        const std::vector<std::string> pairs = paired(node_rules, e.sids);
+        if (pairs.size() > 1) {
             for (const std::string &pos : e.ruleids) {
                 conflicts.emplace_back("positive", pos);
             }
-            for (const std::string &na : paired) {
+            for (const std::string &na : pairs) {
                 conflicts.emplace_back("node-affinity", na);
             }
         }
@@ -246,31 +281,21 @@ void check_single_node_affinity_per_positive(const rule_map &rules, errors &err)
 // Rules.pm check_negative_resource_affinity_node_affinity_consistency
 void check_negative_node_affinity(const rule_map &rules, errors &err) {
     std::vector<conflict> conflicts;
-    const std::vector<std::string> node_rules = ids_of(rules, ha_rule_type::node_affinity);
+    const auto node_rules = by_resource(rules, ids_of(rules, ha_rule_type::node_affinity));
     for (const std::string &neg : ids_of(rules, ha_rule_type::resource_affinity, 0)) {
         std::set<std::string> allowed_nodes;
-        sid_set located;
-        std::vector<std::string> paired;
-        for (const std::string &na : node_rules) {
+        sid_list located;
+        const std::vector<std::string> pairs = paired(node_rules, rules.at(neg).sids);
+        for (const std::string &na : pairs) {
             const rule &r = rules.at(na);
-            sid_set both;
-            for (const std::string &s : rules.at(neg).sids) {
-                if (r.sids.count(s)) {
-                    both.insert(s);
-                }
-            }
-            if (both.empty()) {
-                continue;
-            }
-            located.insert(both.begin(), both.end());
+            unite(located, intersect(rules.at(neg).sids, r.sids));
             for (const auto &[node, prio] : r.nodes) {
                 allowed_nodes.insert(node);
             }
-            paired.push_back(na);
         }
         if (allowed_nodes.size() < located.size()) {
             conflicts.emplace_back("negative", neg);
-            for (const std::string &na : paired) {
+            for (const std::string &na : pairs) {
                 conflicts.emplace_back("node-affinity", na);
             }
         }
@@ -309,19 +334,19 @@ void merge_connected_positive(rule_map &rules) {
 }
 
 // ResourceAffinity.pm create_implicit_negative_resource_affinity_rules
-void create_implicit_negative(rule_map &rules) {
-    const std::vector<std::string> negatives = ids_of(rules, ha_rule_type::resource_affinity, 0);
+void create_implicit_negative(rule_map &rules, const std::vector<std::string> &names) {
+    const auto negatives = by_resource(rules, ids_of(rules, ha_rule_type::resource_affinity, 0));
     std::vector<std::pair<std::string, rule>> added;
     for (const std::string &pos : ids_of(rules, ha_rule_type::resource_affinity, 1)) {
-        const sid_set &members = rules.at(pos).sids;
-        std::map<std::string, sid_set> separated_from; // csid -> members kept apart from it
-        for (const std::string &neg : negatives) {
-            const sid_set &ns = rules.at(neg).sids;
-            for (const std::string &sid : members) {
-                if (!ns.count(sid)) {
-                    continue;
-                }
-                for (const std::string &csid : ns) {
+        const sid_list &members = rules.at(pos).sids;
+        std::map<int, std::set<int>> separated_from; // csid -> members kept apart from it
+        for (int sid : members) {
+            auto it = negatives.find(sid);
+            if (it == negatives.end()) {
+                continue;
+            }
+            for (const std::string &neg : it->second) {
+                for (int csid : rules.at(neg).sids) {
                     if (csid != sid) {
                         separated_from[csid].insert(sid);
                     }
@@ -329,15 +354,18 @@ void create_implicit_negative(rule_map &rules) {
             }
         }
         for (const auto &[csid, apart] : separated_from) {
-            for (const std::string &sid : members) {
+            for (int sid : members) {
                 if (apart.count(sid)) {
                     continue;
                 }
                 rule r;
                 r.type = ha_rule_type::resource_affinity;
                 r.positive = false;
-                r.sids = {sid, csid};
-                added.emplace_back("_implicit-negative-" + pos + "-" + sid + "-" + csid,
+                r.sids = sid == csid ? sid_list{sid}
+                                     : sid_list{std::min(sid, csid), std::max(sid, csid)};
+                added.emplace_back("_implicit-negative-" + pos + "-" +
+                                       names[static_cast<size_t>(sid)] + "-" +
+                                       names[static_cast<size_t>(csid)],
                                    std::move(r));
             }
         }
@@ -347,30 +375,46 @@ void create_implicit_negative(rule_map &rules) {
     }
 }
 
-// Rules.pm create_implicit_positive_resource_affinity_node_affinity_rules
+// Rules.pm create_implicit_positive_resource_affinity_node_affinity_rules: the first node
+// affinity rule (by id) that shares a resource with the positive rule takes all its resources.
 void create_implicit_positive_node_affinity(rule_map &rules) {
-    const std::vector<std::string> node_rules = ids_of(rules, ha_rule_type::node_affinity);
+    auto node_rules = by_resource(rules, ids_of(rules, ha_rule_type::node_affinity));
     for (const std::string &pos : ids_of(rules, ha_rule_type::resource_affinity, 1)) {
-        const sid_set &members = rules.at(pos).sids;
-        for (const std::string &na : node_rules) {
-            rule &r = rules.at(na);
-            if (disjoint(members, r.sids)) {
-                continue;
-            }
-            r.sids.insert(members.begin(), members.end());
-            break;
+        const sid_list members = rules.at(pos).sids;
+        const std::vector<std::string> pairs = paired(node_rules, members);
+        if (pairs.empty()) {
+            continue;
         }
+        rule &r = rules.at(pairs.front());
+        for (int s : members) {
+            if (!std::binary_search(r.sids.begin(), r.sids.end(), s)) {
+                node_rules[s].push_back(pairs.front());
+            }
+        }
+        unite(r.sids, members);
     }
 }
 
 } // namespace
 
 void compile_ha_rules(cluster &c, std::vector<ha_rule_input> in) {
+    std::set<std::string> all_sids;
+    for (const ha_rule_input &r : in) {
+        all_sids.insert(r.sids.begin(), r.sids.end());
+    }
+    const std::vector<std::string> names(all_sids.begin(), all_sids.end()); // sorted
+    auto intern = [&](const std::string &sid) {
+        return static_cast<int>(std::lower_bound(names.begin(), names.end(), sid) - names.begin());
+    };
     rule_map rules;
     for (ha_rule_input &r : in) {
         rule x;
         x.type = r.type;
-        x.sids.insert(r.sids.begin(), r.sids.end());
+        for (const std::string &sid : r.sids) {
+            x.sids.push_back(intern(sid));
+        }
+        std::sort(x.sids.begin(), x.sids.end());
+        x.sids.erase(std::unique(x.sids.begin(), x.sids.end()), x.sids.end());
         for (const auto &[node, prio] : r.nodes) {
             x.nodes[node] = prio;
         }
@@ -380,7 +424,7 @@ void compile_ha_rules(cluster &c, std::vector<ha_rule_input> in) {
     }
 
     errors err;
-    check_single_resource_reference(rules, err);
+    check_single_resource_reference(rules, names, err);
     check_resources_count(rules, err);
     check_negative_count(rules, c.nodes.size(), err);
     check_inter_consistency(rules, err);
@@ -395,7 +439,7 @@ void compile_ha_rules(cluster &c, std::vector<ha_rule_input> in) {
     }
 
     merge_connected_positive(rules);
-    create_implicit_negative(rules);
+    create_implicit_negative(rules, names);
     create_implicit_positive_node_affinity(rules);
 
     // The compiled set on the guests and nodes of this cluster.
@@ -403,10 +447,10 @@ void compile_ha_rules(cluster &c, std::vector<ha_rule_input> in) {
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         by_sid.emplace(c.guests[g].sid(), g);
     }
-    auto guests_of = [&](const sid_set &sids) {
+    auto guests_of = [&](const sid_list &sids) {
         std::vector<guest_id> out;
-        for (const std::string &s : sids) {
-            if (auto it = by_sid.find(s); it != by_sid.end()) {
+        for (int s : sids) {
+            if (auto it = by_sid.find(names[static_cast<size_t>(s)]); it != by_sid.end()) {
                 out.push_back(it->second);
             }
         }

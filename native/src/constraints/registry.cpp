@@ -203,9 +203,26 @@ std::vector<unit_info> make_infos() {
 
 decision_context::decision_context(const cluster &c_, const options &o_, const affinity_groups &a_)
     : c(c_), o(o_), a(a_) {
-    policies_.reserve(c.guests.size());
+    failback_.assign(c.guests.size(), true);
+    for (const ha_resource &r : c.ha.resources) {
+        failback_[r.guest] = r.failback;
+    }
+    // Guests that no guest-specific target unit can concern in recovery (no pin, no HA node
+    // affinity, no precondition, no mapped device): only the node's state decides for them.
+    // Each HA node-affinity rule's priority per node, as ha_node_priority() reads the rule.
+    rule_priority_.assign(c.ha.node_affinity.size(), std::vector<int>(c.nodes.size(), no_priority));
+    for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
+        for (node_id n = 0; n < c.nodes.size(); ++n) {
+            if (auto p = ha_node_priority(c.ha.node_affinity[i], n)) {
+                rule_priority_[i][n] = *p;
+            }
+        }
+    }
+    node_state_only_.assign(c.guests.size(), false);
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        policies_.push_back(policy_of(c, o, g));
+        const guest &gs = c.guests[g];
+        node_state_only_[g] = a.policies[g].pinned.empty() && a.node_rule[g] < 0 &&
+                              gs.blocked_targets.empty() && gs.mapped_devices.empty();
     }
     refresh();
 }
@@ -245,8 +262,19 @@ std::vector<rejection> immovable_reasons(const decision_context &ctx, guest_id g
 std::optional<rejection> check_target(const decision_context &ctx, guest_id g, node_id n,
                                       bool explain) {
     const bool recovery = ctx.recovery();
+    if (recovery && ctx.usable(n) && ctx.node_state_only(g)) {
+        return std::nullopt; // the search loops of failover and capacity ask this a lot
+    }
+    // The node-state units (offline, maintenance, failed) reject exactly the nodes the context
+    // marks unusable: on a usable node they are skipped.
+    const bool usable = ctx.usable(n);
     for (const target_row &r : target_rows) {
         if (recovery ? !r.info.recovery : !r.info.planning) {
+            continue;
+        }
+        if (usable &&
+            (r.info.name == constraint::offline || r.info.name == constraint::maintenance ||
+             r.info.name == constraint::failed)) {
             continue;
         }
         if (auto why = r.fn(ctx, g, n, explain)) {
@@ -279,8 +307,8 @@ std::optional<rejection> check_state(const decision_context &ctx, const placemen
         if (gg.running) {
             in.assigned += {gg.maxcpu, static_cast<double>(gg.maxmem)};
         }
-        in.apart.insert(in.apart.end(), ctx.a.apart[g].begin(), ctx.a.apart[g].end());
     }
+    in.guests = &gs;
     return check_arrival(ctx, s, in, n, explain);
 }
 

@@ -15,6 +15,7 @@
 
 #include "pvebal/constraints.h"
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
@@ -31,7 +32,12 @@ public:
     const options &o;
     const affinity_groups &a;
 
-    const guest_policy &policy(guest_id g) const { return policies_[g]; }
+    const guest_policy &policy(guest_id g) const { return a.policies[g]; }
+    // HA failback of the guest's resource (true when not HA-managed).
+    bool failback(guest_id g) const { return failback_[g]; }
+    // No pin, HA node affinity, precondition or mapped device: in recovery, only the node's
+    // state can reject a node for this guest (the target units that remain).
+    bool node_state_only(guest_id g) const { return node_state_only_[g]; }
     // Online, not in maintenance and (in recovery) not failed.
     bool usable(node_id n) const { return usable_[n]; }
     const std::vector<bool> &usable_nodes() const { return usable_; }
@@ -40,13 +46,18 @@ public:
     void set_failed(const std::vector<bool> &failed);
     bool recovery() const { return recovery_; }
     bool failed(node_id n) const { return !failed_.empty() && failed_[n]; }
+    // Priority of node n in HA node-affinity rule r (ha_node_priority), no_priority: excluded.
+    static constexpr int no_priority = INT32_MIN;
+    int rule_priority(size_t r, node_id n) const { return rule_priority_[r][n]; }
     // Highest priority of HA node-affinity rule r among the usable nodes (-2: none allowed).
     int rule_best(size_t r) const { return rule_best_[r]; }
 
 private:
     void refresh();
 
-    std::vector<guest_policy> policies_;
+    std::vector<bool> failback_;
+    std::vector<bool> node_state_only_;
+    std::vector<std::vector<int>> rule_priority_;
     std::vector<bool> failed_;
     std::vector<bool> usable_;
     std::vector<int> rule_best_;
@@ -61,9 +72,11 @@ enum class unit_kind : std::uint8_t {
 
 // Demand arriving at a node: a unit of guests, or a guest that is about to start (place).
 struct arrival {
-    res demand;                   // load it adds (used mode: measured; assigned mode: configured)
-    res assigned;                 // configured vCPUs and memory it adds (ratio limits)
-    std::vector<int> apart;       // keep-apart groups it joins
+    res demand;             // load it adds (used mode: measured; assigned mode: configured)
+    res assigned;           // configured vCPUs and memory it adds (ratio limits)
+    std::vector<int> apart; // keep-apart groups it joins (place: a guest not yet placed)
+    // Or the arriving guests, whose own keep-apart groups count (check_state: no allocation).
+    const std::vector<guest_id> *guests = nullptr;
     std::optional<guest_id> self; // a guest already counted on its nominal node (place)
 };
 

@@ -65,18 +65,38 @@ opt_rejection s_memory_ratio(const decision_context &ctx, const placement_state 
 
 opt_rejection s_anti_affinity(const decision_context &ctx, const placement_state &s,
                               const arrival &in, node_id n, bool explain) {
+    auto reject = [&](int k) -> opt_rejection {
+        return explain ? rejection{constraint::anti_affinity,
+                                   ctx.a.apart_names[static_cast<size_t>(k)] +
+                                       " keeps it apart from a guest on " + ctx.c.nodes[n].name}
+                       : quiet(constraint::anti_affinity);
+    };
+    if (in.guests != nullptr) {
+        // A unit arriving: each member not already there must find no partner there.
+        for (guest_id g : *in.guests) {
+            if (s.node_of(g) == n || s.target_of(g) == n) {
+                continue;
+            }
+            for (int k : ctx.a.apart[g]) {
+                if (s.apart_count(k, n) > 0) {
+                    return reject(k);
+                }
+            }
+        }
+        return std::nullopt;
+    }
     const bool self_here = in.self && (s.node_of(*in.self) == n || s.target_of(*in.self) == n);
     for (int k : in.apart) {
-        const bool self_counted =
-            self_here && std::find(ctx.a.apart[*in.self].begin(), ctx.a.apart[*in.self].end(), k) !=
-                             ctx.a.apart[*in.self].end();
+        bool self_counted = false;
+        if (self_here) {
+            const std::vector<int> &own = ctx.a.apart[*in.self];
+            self_counted = std::find(own.begin(), own.end(), k) != own.end();
+        }
         if (s.apart_count(k, n) - (self_counted ? 1 : 0) > 0) {
-            return explain ? rejection{constraint::anti_affinity,
-                                       ctx.a.apart_names[static_cast<size_t>(k)] +
-                                           " keeps it apart from a guest on " + ctx.c.nodes[n].name}
-                           : quiet(constraint::anti_affinity);
+            return reject(k);
         }
     }
     return std::nullopt;
 }
+
 } // namespace pvebal::detail::unit_fns

@@ -76,15 +76,11 @@ opt_rejection t_ha_node_affinity(const decision_context &ctx, guest_id g, node_i
     if (ri < 0) {
         return std::nullopt;
     }
-    const node_affinity_rule &r = ctx.c.ha.node_affinity[static_cast<size_t>(ri)];
-    const std::optional<int> p = ha_node_priority(r, n);
-    bool ok = p.has_value();
-    if (ok) {
-        const ha_resource *hr = ctx.c.ha.find(g);
-        const bool failback = hr == nullptr || hr->failback;
-        if (ctx.recovery() || failback) {
-            ok = *p >= ctx.rule_best(static_cast<size_t>(ri));
-        }
+    const int p = ctx.rule_priority(static_cast<size_t>(ri), n);
+    const bool listed = p != decision_context::no_priority;
+    bool ok = listed;
+    if (ok && (ctx.recovery() || ctx.failback(g))) {
+        ok = p >= ctx.rule_best(static_cast<size_t>(ri));
     }
     if (ok) {
         return std::nullopt;
@@ -92,9 +88,10 @@ opt_rejection t_ha_node_affinity(const decision_context &ctx, guest_id g, node_i
     if (!explain) {
         return quiet(constraint::ha_node_affinity);
     }
+    const node_affinity_rule &r = ctx.c.ha.node_affinity[static_cast<size_t>(ri)];
     return rejection{constraint::ha_node_affinity,
                      "HA node affinity rule '" + r.id + "' " +
-                         (p ? "prefers other nodes than " : "does not allow ") +
+                         (listed ? "prefers other nodes than " : "does not allow ") +
                          ctx.c.nodes[n].name};
 }
 
