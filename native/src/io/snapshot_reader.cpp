@@ -181,7 +181,7 @@ raw_storage read_storage(const Json::Value &e, const std::string &path) {
 }
 
 snapshot read(std::string_view text) {
-    const Json::Value root = parse_json(text, "snapshot");
+    const Json::Value root = parse_json(text, "snapshot", "", "resources");
     snapshot out;
     const Json::Value *resources = nullptr;
     std::string rpath;
