@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include "io/render_common.h"
 #include "pvebal/api.h"
 
 #include <fstream>
@@ -10,7 +11,7 @@
 namespace pvebal::cli {
 
 int usage_error(const std::string &message) {
-    std::cerr << "pve-balancer: " << message << "\n";
+    std::cerr << "pve-balancer: " << detail::esc(message) << "\n";
     return exit_input;
 }
 
@@ -24,7 +25,7 @@ std::optional<std::string> read_file(const std::string &path, const char *what) 
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        std::cerr << "pve-balancer: cannot read " << what << " '" << path << "'\n";
+        std::cerr << "pve-balancer: cannot read " << what << " '" << detail::esc(path) << "'\n";
         return std::nullopt;
     }
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -55,7 +56,8 @@ int run(const invocation &inv) {
     }
     result<std::string> out = execute(r);
     if (!out) {
-        std::cerr << "pve-balancer: " << out.error().to_string() << "\n";
+        // Messages quote the input: escaped, so they stay one line and cannot drive the terminal.
+        std::cerr << "pve-balancer: " << detail::esc(out.error().to_string()) << "\n";
         return exit_input;
     }
     std::cout << *out;
