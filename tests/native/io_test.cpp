@@ -314,6 +314,39 @@ BOOST_AUTO_TEST_CASE(numbers_beyond_a_double_are_refused_the_same_on_every_jsonc
     BOOST_TEST(bad.error().to_string().rfind("snapshot: invalid JSON", 0) == 0);
 }
 
+// The documented input limits (docs/reliability.md): refused with the limit named, exit 2.
+BOOST_AUTO_TEST_CASE(input_limits_are_named) {
+    const std::string node =
+        R"({"type":"node","node":"n1","status":"online","maxcpu":8,"maxmem":1})";
+    auto big = read_snapshot("[" + node + "]" + std::string(max_snapshot_bytes, ' '));
+    BOOST_REQUIRE(!big);
+    BOOST_TEST(big.error().to_string() == "snapshot: larger than the input limit of 256 MiB (got " +
+                                              std::to_string(max_snapshot_bytes + node.size() + 2) +
+                                              " bytes)");
+    auto many = [](const std::string &entry, std::size_t n) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < n; ++i) {
+            s += (i ? "," : "") + entry;
+        }
+        return s + "]";
+    };
+    // Counted before any entry is read: the entries need not be valid.
+    auto nodes = read_snapshot(many(R"({"type":"node"})", max_snapshot_nodes + 1));
+    BOOST_REQUIRE(!nodes);
+    BOOST_TEST(nodes.error().to_string() ==
+               "resources: more than 10000 nodes (the input limit, see docs/reliability.md)");
+    BOOST_TEST(read_snapshot(many(node, 1)).has_value());
+    auto guests = read_snapshot(many(R"({"type":"lxc"})", max_snapshot_guests + 1));
+    BOOST_REQUIRE(!guests);
+    BOOST_TEST(guests.error().to_string() ==
+               "resources: more than 1000000 guests (the input limit, see docs/reliability.md)");
+    auto rules = read_snapshot(R"({"resources":[)" + node + R"(],"ha":{"rules":)" +
+                               many("0", max_snapshot_ha_rules) + R"(,"groups":{"data":[0]}}})");
+    BOOST_REQUIRE(!rules);
+    BOOST_TEST(rules.error().to_string() == "ha.rules: more than 100000 HA rules and groups (the "
+                                            "input limit, see docs/reliability.md)");
+}
+
 BOOST_AUTO_TEST_CASE(sizes) {
     BOOST_TEST(*parse_size("1024") == 1024u);
     BOOST_TEST(*parse_size("8G") == 8 * GiB);
