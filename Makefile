@@ -5,6 +5,7 @@
 #   make check-ui  the web UI in headless Chromium (also part of make check)
 #   make demo    plan the bundled example cluster
 #   make bench   benchmarks (not part of check)
+#   make fuzz FUZZ_SECONDS=N   each libFuzzer harness of tests/fuzz for N seconds (clang)
 #   make check-upstream-ha UPSTREAM=DIR   pve-ha-manager's simulator suite with our HA scheduler
 #   make deb            the Debian package for Proxmox VE 9, built in a trixie chroot (root)
 #   make check-package  install, upgrade, remove and purge it in that chroot (root)
@@ -24,13 +25,19 @@ DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 # ... and to build and test the Debian package (make deb, make check-package): the trixie
 # chroot is made with debootstrap; everything else is installed inside it (debian/control).
 PKG_DEPS := debootstrap
+# ... and for the libFuzzer harnesses (tests/fuzz; make fuzz, and the smoke run of make check):
+# a development tool only, not in debian/control. clang 19: clang 14 lacks C++20's captured
+# structured bindings, which the engine uses.
+FUZZ_DEPS := clang-19 libclang-rt-19-dev
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 # The browser tests' npm packages (tests/ui/package.json, versions locked in package-lock.json)
 # live outside the tree; Node.js itself comes from Debian (nodejs, npm) unless one is installed.
 UI_NPM_DIR ?= /var/cache/pve-balancer/npm
 
 .PHONY: all native perl asan deps deps-ok ui-deps ui-deps-ok check check-unit check-ui \
-	check-cluster check-upstream-ha check-nosan demo bench clean format install \
+	check-cluster check-upstream-ha check-nosan demo bench clean format install fuzz fuzz-build \
 	install-pve-wrappers man deb check-package
 
 all: native perl
@@ -67,10 +74,10 @@ asan: $(ASAN_BUILD)/Makefile
 deps:
 	@if [ "$$(id -u)" -ne 0 ]; then \
 		echo "make deps installs Debian packages; run as root or run:"; \
-		echo "  apt-get install -y $(DEPS)"; exit 1; \
+		echo "  apt-get install -y $(DEPS) $(FUZZ_DEPS)"; exit 1; \
 	fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) $(PKG_DEPS)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) $(PKG_DEPS) $(FUZZ_DEPS)
 	$(MAKE) --no-print-directory ui-deps
 
 # npm ci into $(UI_NPM_DIR) from the locked versions (root: it may install nodejs and npm first)
@@ -90,8 +97,23 @@ ui-deps-ok:
 		$(MAKE) --no-print-directory ui-deps; \
 	fi
 
-check: deps-ok ui-deps-ok native perl asan
-	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) UI_NPM_DIR=$(UI_NPM_DIR) tests/run-checks
+check: deps-ok ui-deps-ok native perl asan fuzz-build
+	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) UI_NPM_DIR=$(UI_NPM_DIR) \
+		tests/run-checks
+
+# libFuzzer harnesses (tests/fuzz, docs/reliability.md): the engine built with clang,
+# ASan+UBSan and coverage instrumentation. `make fuzz` runs each for FUZZ_SECONDS, one after
+# the other; what they find stays in $(FUZZ_BUILD)/fuzz-corpus and fuzz-crashes.
+$(FUZZ_BUILD)/Makefile:
+	@$(MAKE) --no-print-directory deps-ok
+	CC=clang-19 CXX=clang++-19 cmake -S native -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DPVEBAL_FUZZ=ON -DPVEBAL_TESTS=OFF
+
+fuzz-build: $(FUZZ_BUILD)/Makefile
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz-snapshot-reader fuzz-execute
+
+fuzz: fuzz-build
+	tests/fuzz/run --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
 
 # www/pve-balancer.js in headless Chromium against the real API handlers (tests/ui, docs/ui.md)
 check-ui: deps-ok ui-deps-ok perl

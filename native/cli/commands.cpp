@@ -1,33 +1,47 @@
 #include "commands.h"
 
+#include "io/render_common.h"
 #include "pvebal/api.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 
 namespace pvebal::cli {
 
 int usage_error(const std::string &message) {
-    std::cerr << "pve-balancer: " << message << "\n";
+    std::cerr << "pve-balancer: " << detail::esc(message) << "\n";
     return exit_input;
 }
 
 namespace {
 
+// Reads at most one byte more than the input limit: a huge file or an endless stdin is refused
+// without first taking its size in memory (read_snapshot names the limit).
+std::string read_capped(std::istream &in) {
+    std::string out;
+    char buf[65536];
+    while (out.size() <= max_snapshot_bytes && in.read(buf, sizeof buf).gcount() > 0) {
+        if (out.size() > max_snapshot_bytes / 2 && out.capacity() <= max_snapshot_bytes) {
+            out.reserve(max_snapshot_bytes + 1); // not twice the limit by doubling
+        }
+        const auto n = static_cast<size_t>(in.gcount());
+        out.append(buf, std::min(n, max_snapshot_bytes + 1 - out.size()));
+    }
+    return out;
+}
+
 std::optional<std::string> read_file(const std::string &path, const char *what) {
     if (path == "-") {
-        std::ostringstream ss;
-        ss << std::cin.rdbuf();
-        return ss.str();
+        return read_capped(std::cin);
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        std::cerr << "pve-balancer: cannot read " << what << " '" << path << "'\n";
+        std::cerr << "pve-balancer: cannot read " << what << " '" << detail::esc(path) << "'\n";
         return std::nullopt;
     }
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    return read_capped(in);
 }
 
 // Every command runs through pvebal::execute(), the same path the XS module takes.
@@ -55,7 +69,8 @@ int run(const invocation &inv) {
     }
     result<std::string> out = execute(r);
     if (!out) {
-        std::cerr << "pve-balancer: " << out.error().to_string() << "\n";
+        // Messages quote the input: escaped, so they stay one line and cannot drive the terminal.
+        std::cerr << "pve-balancer: " << detail::esc(out.error().to_string()) << "\n";
         return exit_input;
     }
     std::cout << *out;

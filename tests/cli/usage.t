@@ -108,6 +108,14 @@ is($rc, 2, 'storage-map a:b:c refused');
 ($rc, $out, $err) = run_cli(['evacuate', '--snapshot', $snap, '--node', ',']);
 is($rc, 2, 'evacuate --node , refused');
 like($err, qr/--node: required/, '... an empty node list is not a drain');
+# a list of separators only is a mistake, not an empty list; "" still clears a list
+for my $opt ('--maintenance-nodes', '--storage-map') {
+    ($rc, $out, $err) = run_cli(['plan', '--snapshot', $snap, $opt, ',']);
+    is($rc, 2, "$opt , refused");
+    like($err, qr/^pve-balancer: \Q$opt\E: expected .*, got "," \(no entries/m, '... naming why');
+    ($rc, $out, $err) = run_cli(['plan', '--snapshot', $snap, $opt, '']);
+    is($rc, 0, "$opt '' clears the list") or diag($err);
+}
 
 # text output shape
 ($rc, $out) = run_cli(['score', '--snapshot', 'docs/examples/demo-cluster.json']);

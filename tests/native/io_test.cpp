@@ -285,6 +285,68 @@ BOOST_AUTO_TEST_CASE(options_precedence_and_validation) {
                "maintenance-nodes: unknown node \"n9\"");
 }
 
+// jsoncpp 1.9.5 (bookworm) fails on 1e400, 1.9.6 (trixie) reads infinity: the reader decides
+// itself, the same on both (tests/malformed/40, 45-47 for the messages).
+BOOST_AUTO_TEST_CASE(numbers_beyond_a_double_are_refused_the_same_on_every_jsoncpp) {
+    const std::string node = R"({"type":"node","node":"n1","status":"online","maxcpu":8,)";
+    // Underflow reads as 0 in both versions: accepted.
+    auto tiny = read_snapshot("[" + node + R"("maxmem":1,"cpu":1e-400}])");
+    BOOST_REQUIRE_MESSAGE(tiny, (tiny ? "" : tiny.error().to_string()));
+    BOOST_TEST(tiny->c.nodes[0].cpu == 0.0);
+    // The largest double and a long but finite literal are numbers, checked by the field's range.
+    auto big = read_snapshot("[" + node + R"("maxmem":1,"cpu":1.7976931348623157e308}])");
+    BOOST_REQUIRE(!big);
+    BOOST_TEST(big.error().to_string().rfind("resources[0].cpu: expected a fraction", 0) == 0);
+    // A string that looks like a huge number is a string.
+    auto str = read_snapshot("[" + node + R"("maxmem":1,"name":"1e400"}])");
+    BOOST_TEST(str.has_value());
+    // The path goes through nested objects and keys with escapes.
+    auto nested = read_snapshot(R"({"resources":{"data":[)" + node + R"("maxmem":1E+400}]}})");
+    BOOST_REQUIRE(!nested);
+    BOOST_TEST(nested.error().path == "resources.data[0].maxmem");
+    auto opt = apply_options_json(options{}, R"({"options": {"cpu-limit": -0.5e309}})", "config");
+    BOOST_REQUIRE(!opt);
+    BOOST_TEST(opt.error().to_string() == "config.options.cpu-limit: expected a finite number (at "
+                                          "most 1.8e308 in magnitude), got -0.5e309");
+    // Invalid JSON after the number scan stops is still jsoncpp's error.
+    auto bad = read_snapshot("[" + node + R"("maxmem":1,} 1e400])");
+    BOOST_REQUIRE(!bad);
+    BOOST_TEST(bad.error().to_string().rfind("snapshot: invalid JSON", 0) == 0);
+}
+
+// The documented input limits (docs/reliability.md): refused with the limit named, exit 2.
+BOOST_AUTO_TEST_CASE(input_limits_are_named) {
+    const std::string node =
+        R"({"type":"node","node":"n1","status":"online","maxcpu":8,"maxmem":1})";
+    auto big = read_snapshot("[" + node + "]" + std::string(max_snapshot_bytes, ' '));
+    BOOST_REQUIRE(!big);
+    BOOST_TEST(big.error().to_string() == "snapshot: larger than the input limit of 256 MiB (got " +
+                                              std::to_string(max_snapshot_bytes + node.size() + 2) +
+                                              " bytes)");
+    auto many = [](const std::string &entry, std::size_t n) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < n; ++i) {
+            s += (i ? "," : "") + entry;
+        }
+        return s + "]";
+    };
+    // Counted before any entry is read: the entries need not be valid.
+    auto nodes = read_snapshot(many(R"({"type":"node"})", max_snapshot_nodes + 1));
+    BOOST_REQUIRE(!nodes);
+    BOOST_TEST(nodes.error().to_string() ==
+               "resources: more than 10000 nodes (the input limit, see docs/reliability.md)");
+    BOOST_TEST(read_snapshot(many(node, 1)).has_value());
+    auto guests = read_snapshot(many(R"({"type":"lxc"})", max_snapshot_guests + 1));
+    BOOST_REQUIRE(!guests);
+    BOOST_TEST(guests.error().to_string() ==
+               "resources: more than 1000000 guests (the input limit, see docs/reliability.md)");
+    auto rules = read_snapshot(R"({"resources":[)" + node + R"(],"ha":{"rules":)" +
+                               many("0", max_snapshot_ha_rules) + R"(,"groups":{"data":[0]}}})");
+    BOOST_REQUIRE(!rules);
+    BOOST_TEST(rules.error().to_string() == "ha.rules: more than 100000 HA rules and groups (the "
+                                            "input limit, see docs/reliability.md)");
+}
+
 BOOST_AUTO_TEST_CASE(sizes) {
     BOOST_TEST(*parse_size("1024") == 1024u);
     BOOST_TEST(*parse_size("8G") == 8 * GiB);

@@ -103,6 +103,15 @@ BOOST_AUTO_TEST_CASE(values_are_strict) {
     BOOST_TEST(*check("maintenance-nodes", "pve2;pve1,pve2") == "pve1,pve2");
     BOOST_TEST(!check("maintenance-nodes", "pve1,bad/name"));
     BOOST_TEST(*check("maintenance-nodes", "") == "");
+    // Separators alone are a mistake, not an empty list (text and JSON strings alike).
+    BOOST_TEST(check("maintenance-nodes", " , ").error().message ==
+               "expected a list of node names, got \" , \" (no entries; an empty value clears "
+               "the list)");
+    BOOST_TEST(!check("storage-map", ";"));
+    BOOST_TEST(*check("storage-map", "") == "");
+    auto json = apply_options_json(options{}, R"({"maintenance-nodes": ","})", "options");
+    BOOST_TEST_REQUIRE(!json);
+    BOOST_TEST(json.error().path == "options.maintenance-nodes");
 }
 
 BOOST_AUTO_TEST_CASE(json_values_use_the_same_rules) {

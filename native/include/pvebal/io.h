@@ -30,6 +30,14 @@ struct snapshot {
     std::string form; // "array", "data" or "extended"
 };
 
+// Input limits (docs/reliability.md): a snapshot beyond one is refused with an error naming the
+// limit, before the work (or the memory) grows with it. Far above the largest Proxmox VE
+// clusters (the engine's scale tests stop at 2,000 nodes and 100,000 guests).
+inline constexpr std::size_t max_snapshot_bytes = 256u * 1024 * 1024; // of JSON text
+inline constexpr std::size_t max_snapshot_nodes = 10000;
+inline constexpr std::size_t max_snapshot_guests = 1000000;
+inline constexpr std::size_t max_snapshot_ha_rules = 100000; // ha.rules plus ha.groups
+
 result<snapshot> read_snapshot(std::string_view json_text);
 
 // Checks the options against the cluster (node names) and applies the node-level ones

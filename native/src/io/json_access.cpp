@@ -1,10 +1,181 @@
 #include "io/json_access.h"
 
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <memory>
 #include <sstream>
 
 namespace pvebal::detail {
+
+namespace {
+
+// Finds the first number literal whose value is beyond a double (1e400, -1e400, 400 digits),
+// with the path of its field. jsoncpp differs here by version: 1.9.5 (bookworm) rejects such a
+// literal as a syntax error, 1.9.6 (trixie) reads it as infinity; both must give the same clear
+// error, so the reader decides before jsoncpp parses. Tolerant: on anything it does not expect
+// it stops and leaves the error to jsoncpp. Underflow (1e-400) reads as 0 in both versions.
+class number_scan {
+public:
+    number_scan(std::string_view t, std::string object_root, std::string array_root)
+        : t_(t), object_root_(std::move(object_root)), array_root_(std::move(array_root)) {}
+
+    void run() {
+        ws();
+        if (i_ < t_.size() && t_[i_] == '[') {
+            value(array_root_, 0);
+        } else {
+            value(object_root_, 0);
+        }
+    }
+    bool found = false;
+    bool stopped = false;
+    std::string path;
+    std::string literal;
+
+private:
+    static constexpr int max_depth = 256; // deeper input fails in jsoncpp (stackLimit)
+
+    bool done() const { return found || stopped; }
+    void ws() {
+        while (i_ < t_.size() &&
+               (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r')) {
+            ++i_;
+        }
+    }
+    bool eat(char c) {
+        ws();
+        if (i_ < t_.size() && t_[i_] == c) {
+            ++i_;
+            return true;
+        }
+        return false;
+    }
+    // A string's raw contents (escapes kept: only used to name a path).
+    bool string(std::string_view &out) {
+        if (i_ >= t_.size() || t_[i_] != '"') {
+            return false;
+        }
+        const size_t start = ++i_;
+        while (i_ < t_.size() && t_[i_] != '"') {
+            i_ += t_[i_] == '\\' ? 2 : 1;
+        }
+        if (i_ >= t_.size()) {
+            return false;
+        }
+        out = t_.substr(start, i_ - start);
+        ++i_;
+        return true;
+    }
+    void number(const std::string &p) {
+        const size_t start = i_;
+        while (i_ < t_.size() &&
+               (std::isdigit(static_cast<unsigned char>(t_[i_])) || t_[i_] == '-' ||
+                t_[i_] == '+' || t_[i_] == '.' || t_[i_] == 'e' || t_[i_] == 'E')) {
+            ++i_;
+        }
+        const std::string_view tok = t_.substr(start, i_ - start);
+        double d = 0;
+        auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), d);
+        if (end != tok.data() + tok.size()) {
+            return; // not a JSON number: jsoncpp reports it
+        }
+        if (ec == std::errc() && std::isfinite(d)) {
+            return;
+        }
+        if (ec == std::errc::result_out_of_range && !overflows(tok)) {
+            return;
+        }
+        found = true;
+        path = p;
+        literal = std::string(tok.substr(0, 40)) + (tok.size() > 40 ? "..." : "");
+    }
+    // Out of range one way or the other: the decimal exponent of the first significant digit
+    // tells which.
+    static bool overflows(std::string_view tok) {
+        long long e10 = 0;
+        bool seen_point = false;
+        bool significant = false;
+        size_t k = tok.size() > 0 && tok[0] == '-' ? 1 : 0;
+        for (; k < tok.size() && tok[k] != 'e' && tok[k] != 'E'; ++k) {
+            if (tok[k] == '.') {
+                seen_point = true;
+            } else if (!significant && tok[k] == '0') {
+                e10 -= seen_point ? 1 : 0;
+            } else {
+                significant = true;
+                e10 += seen_point ? 0 : 1;
+            }
+        }
+        if (k < tok.size()) {
+            long long exp = 0;
+            auto r = std::from_chars(tok.data() + k + 1 + (tok[k + 1] == '+' ? 1 : 0),
+                                     tok.data() + tok.size(), exp);
+            if (r.ec == std::errc::result_out_of_range) {
+                exp = tok[k + 1] == '-' ? -(1LL << 40) : (1LL << 40);
+            }
+            e10 += exp;
+        }
+        return significant && e10 > 0;
+    }
+    void value(const std::string &p, int depth) {
+        ws();
+        if (i_ >= t_.size() || depth > max_depth) {
+            stopped = true;
+            return;
+        }
+        const char c = t_[i_];
+        if (c == '{') {
+            ++i_;
+            if (eat('}')) {
+                return;
+            }
+            do {
+                ws();
+                std::string_view key;
+                if (!string(key) || !eat(':')) {
+                    stopped = true;
+                    return;
+                }
+                value(key_path(p, std::string(key)), depth + 1);
+                if (done()) {
+                    return;
+                }
+            } while (eat(','));
+            stopped = !eat('}');
+        } else if (c == '[') {
+            ++i_;
+            if (eat(']')) {
+                return;
+            }
+            Json::ArrayIndex n = 0;
+            do {
+                value(index_path(p, n++), depth + 1);
+                if (done()) {
+                    return;
+                }
+            } while (eat(','));
+            stopped = !eat(']');
+        } else if (c == '"') {
+            std::string_view s;
+            stopped = !string(s);
+        } else if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
+            number(p);
+        } else {
+            // true, false, null, or not JSON
+            while (i_ < t_.size() && std::isalpha(static_cast<unsigned char>(t_[i_]))) {
+                ++i_;
+            }
+        }
+    }
+
+    std::string_view t_;
+    size_t i_ = 0;
+    std::string object_root_;
+    std::string array_root_;
+};
+
+} // namespace
 
 std::string describe(const Json::Value &v) {
     switch (v.type()) {
@@ -35,7 +206,8 @@ std::string describe(const Json::Value &v) {
     }
 }
 
-Json::Value parse_json(std::string_view text, const std::string &what) {
+Json::Value parse_json(std::string_view text, const std::string &what,
+                       const std::string &object_root, const std::string &array_root) {
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_);
     b["stackLimit"] = 200;
@@ -44,6 +216,12 @@ Json::Value parse_json(std::string_view text, const std::string &what) {
     std::string errs;
     if (text.empty()) {
         reject(what, "empty input, expected JSON");
+    }
+    number_scan scan(text, object_root, array_root);
+    scan.run();
+    if (scan.found) {
+        reject(scan.path,
+               "expected a finite number (at most 1.8e308 in magnitude), got " + scan.literal);
     }
     bool ok = false;
     try {

@@ -26,7 +26,10 @@ struct input_error : std::runtime_error {
 // "got ..." part of a message: the offending value, abbreviated.
 std::string describe(const Json::Value &v);
 
-Json::Value parse_json(std::string_view text, const std::string &what);
+// Parses `text` (strict JSON). Errors name `what`, or the field's path: fields of a root object
+// are named under `object_root`, entries of a root array under `array_root`.
+Json::Value parse_json(std::string_view text, const std::string &what,
+                       const std::string &object_root, const std::string &array_root);
 
 inline std::string key_path(const std::string &base, const std::string &key) {
     return base.empty() ? key : base + "." + key;

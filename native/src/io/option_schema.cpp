@@ -274,6 +274,17 @@ result<option_value> range_checked(const option_info &o, double d, std::string_v
     return v;
 }
 
+// A list given as text: "" clears it (the default), but separators alone ("," or " ; ") are a
+// mistake (an unset shell variable, a stray comma), not an empty list.
+result<std::vector<std::string>> list_items(const option_info &o, std::string_view text) {
+    std::vector<std::string> items = split_list(text);
+    if (items.empty() && text.find_first_not_of(" \t") != std::string_view::npos) {
+        return fail("", "expected " + expected_text(o) + ", got " + quote(text) +
+                            " (no entries; an empty value clears the list)");
+    }
+    return items;
+}
+
 result<option_value> names_value(const option_info &o, std::vector<std::string> names,
                                  std::string_view text) {
     for (const std::string &n : names) {
@@ -380,11 +391,20 @@ result<option_value> value_from_text(const option_row &row, std::string_view tex
         }
         return fail("", "expected " + expected_text(o) + ", got " + quote(text));
     }
-    case option_type::node_list:
-        return names_value(o, split_list(text), text);
+    case option_type::node_list: {
+        auto items = list_items(o, text);
+        if (!items) {
+            return std::unexpected(items.error());
+        }
+        return names_value(o, std::move(*items), text);
+    }
     case option_type::storage_map: {
+        auto items = list_items(o, text);
+        if (!items) {
+            return std::unexpected(items.error());
+        }
         std::vector<std::pair<std::string, std::string>> pairs;
-        for (const std::string &pair : split_list(text)) {
+        for (const std::string &pair : *items) {
             auto colon = pair.find(':');
             if (colon == std::string::npos || pair.find(':', colon + 1) != std::string::npos) {
                 return fail("", "expected " + expected_text(o) + ", got " + shown(text));
@@ -446,7 +466,11 @@ option_value value_from_json(const option_row &row, const Json::Value &v, const 
     case option_type::node_list: {
         std::vector<std::string> names;
         if (v.isString()) {
-            names = split_list(v.asString());
+            auto items = list_items(o, v.asString());
+            if (!items) {
+                reject(path, items.error().message);
+            }
+            names = std::move(*items);
         } else if (v.isArray()) {
             for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
                 names.push_back(as_string(v[i], index_path(path, i)));

@@ -84,7 +84,7 @@ result<std::uint64_t> parse_size(const std::string &text) {
 result<options> apply_options_json(options base, std::string_view json_text,
                                    const std::string &path) {
     try {
-        Json::Value root = parse_json(json_text, path);
+        Json::Value root = parse_json(json_text, path, path, path);
         // A config file may hold the options directly or under "options".
         if (root.isObject() && root.size() == 1 && root.isMember("options")) {
             apply_options_object(base, root["options"], key_path(path, "options"));

@@ -169,11 +169,41 @@ std::string human_bytes(double b) {
     return buf;
 }
 
+std::string esc(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        const auto ch = static_cast<unsigned char>(s[i]);
+        if (ch == '\n') {
+            out += "\\n";
+        } else if (ch == '\t') {
+            out += "\\t";
+        } else if (ch == '\r') {
+            out += "\\r";
+        } else if (ch < 0x20 || ch == 0x7f) {
+            out += "\\x";
+            out += hex[ch >> 4];
+            out += hex[ch & 15];
+        } else if (ch == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+            // U+0080..U+009F in UTF-8: C1 controls (U+009B is a one-byte CSI to some terminals)
+            const auto c1 = static_cast<unsigned char>(s[++i]);
+            out += "\\u00";
+            out += hex[c1 >> 4];
+            out += hex[c1 & 15];
+        } else {
+            out += static_cast<char>(ch);
+        }
+    }
+    return out;
+}
+
 std::string guest_label(const cluster &c, guest_id g) {
     const guest &gs = c.guests[g];
     std::string s = (gs.type == guest_type::qemu ? "vm " : "ct ") + std::to_string(gs.vmid);
     if (!gs.name.empty()) {
-        s += " (" + gs.name + ")";
+        s += " (" + esc(gs.name) + ")";
     }
     return s;
 }
@@ -181,7 +211,7 @@ std::string guest_label(const cluster &c, guest_id g) {
 std::string node_table(const cluster &c, const metrics &m) {
     size_t w = 4;
     for (const node &n : c.nodes) {
-        w = std::max(w, n.name.size());
+        w = std::max(w, esc(n.name).size());
     }
     std::string out;
     char buf[512];
@@ -192,7 +222,7 @@ std::string node_table(const cluster &c, const metrics &m) {
         const node &n = c.nodes[nm.node];
         std::string state = !n.online ? "  (offline)" : n.maintenance ? "  (maintenance)" : "";
         std::snprintf(buf, sizeof buf, "%-*s  %s %s  %s %s  %6d%s\n", static_cast<int>(w),
-                      n.name.c_str(), bar(nm.cpu_util, 20).c_str(), pct(nm.cpu_util).c_str(),
+                      esc(n.name).c_str(), bar(nm.cpu_util, 20).c_str(), pct(nm.cpu_util).c_str(),
                       bar(nm.mem_util, 20).c_str(), pct(nm.mem_util).c_str(), nm.guests,
                       state.c_str());
         out += buf;
@@ -222,10 +252,12 @@ std::string metrics_text(const metrics &m) {
 }
 
 std::string warning_text(const cluster &c, const warning &w) {
-    std::string subject = w.node ? c.nodes[*w.node].name : w.guest ? guest_label(c, *w.guest) : "";
-    std::string s = "  " + (subject.empty() ? "" : subject + ": ") + w.message;
+    std::string subject = w.node    ? esc(c.nodes[*w.node].name)
+                          : w.guest ? guest_label(c, *w.guest)
+                                    : "";
+    std::string s = "  " + (subject.empty() ? "" : subject + ": ") + esc(w.message);
     for (size_t i = 0; i < w.reasons.size(); ++i) {
-        s += (i == 0 ? ": " : "; ") + w.reasons[i].message;
+        s += (i == 0 ? ": " : "; ") + esc(w.reasons[i].message);
     }
     return s + "\n";
 }

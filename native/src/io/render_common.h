@@ -9,6 +9,7 @@
 #include <json/json.h>
 
 #include <string>
+#include <string_view>
 
 namespace pvebal::detail {
 
@@ -21,6 +22,12 @@ Json::Value metrics_json(const metrics &m);
 Json::Value node_json(const cluster &c, const node_metrics &nm);
 Json::Value warning_json(const cluster &c, const warning &w);
 Json::Value rejection_json(const rejection &r);
+
+// Text output only: a string from the input (a name, tag, lock, rule id, or a message that quotes
+// one) with its control characters shown escaped (\n, \t, \r, \xNN, and the C1 controls as
+// \uNNNN), so input can neither fake a line nor move the cursor or colour the terminal. JSON
+// output needs none of this: the JSON writer escapes them.
+std::string esc(std::string_view s);
 
 std::string bar(double fraction, int width);
 std::string pct(double fraction);

@@ -40,7 +40,7 @@ Json::Value scenario_json(const cluster &c, const failure_scenario &s) {
 std::string scenario_text(const cluster &c, const failure_scenario &s) {
     std::string nodes;
     for (node_id n : s.failed) {
-        nodes += (nodes.empty() ? "" : "+") + c.nodes[n].name;
+        nodes += (nodes.empty() ? "" : "+") + esc(c.nodes[n].name);
     }
     char buf[256];
     std::snprintf(buf, sizeof buf, "%s fails: %d guest(s) cannot restart", nodes.c_str(),
@@ -150,14 +150,14 @@ std::string render_capacity(const cluster &c, const capacity_report &r, output_f
     }
     size_t w = 4;
     for (const node &n : c.nodes) {
-        w = std::max(w, n.name.size());
+        w = std::max(w, esc(n.name).size());
     }
     std::snprintf(buf, sizeof buf, "\n%-*s  %10s  %12s  %12s\n", static_cast<int>(w), "NODE",
                   "CPU FREE", "MEMORY FREE", "HA MEMORY");
     out += buf;
     for (const node_headroom &h : r.headroom) {
         std::snprintf(buf, sizeof buf, "%-*s  %10.1f  %12s  %12s\n", static_cast<int>(w),
-                      c.nodes[h.node].name.c_str(), h.cpu, human_bytes(h.memory).c_str(),
+                      esc(c.nodes[h.node].name).c_str(), h.cpu, human_bytes(h.memory).c_str(),
                       human_bytes(h.ha_memory).c_str());
         out += buf;
     }
@@ -197,10 +197,10 @@ std::string render_place(const cluster &c, const placement_answer &a, output_for
     for (const ranked_node &rn : a.nodes) {
         if (rn.fits) {
             std::snprintf(buf, sizeof buf, "  %2d. %-16s score %5.1f   objective after %.4f\n",
-                          ++rank, c.nodes[rn.node].name.c_str(), rn.score, rn.objective_after);
+                          ++rank, esc(c.nodes[rn.node].name).c_str(), rn.score, rn.objective_after);
         } else {
             std::snprintf(buf, sizeof buf, "   -  %-16s excluded: %s\n",
-                          c.nodes[rn.node].name.c_str(), rn.why->message.c_str());
+                          esc(c.nodes[rn.node].name).c_str(), esc(rn.why->message).c_str());
         }
         out += buf;
     }

@@ -167,7 +167,7 @@ std::string plan_text(const cluster &c, const plan &p) {
     if (!p.drained.empty()) {
         out += p.kind == "failover" ? "Failed nodes:" : "Draining:";
         for (node_id n : p.drained) {
-            out += " " + c.nodes[n].name;
+            out += " " + esc(c.nodes[n].name);
         }
         out += "\n";
     }
@@ -175,7 +175,7 @@ std::string plan_text(const cluster &c, const plan &p) {
         size_t gw = 5, nw = 4;
         for (const migration &m : p.migrations) {
             gw = std::max(gw, guest_label(c, m.guest).size());
-            nw = std::max({nw, c.nodes[m.from].name.size(), c.nodes[m.to].name.size()});
+            nw = std::max({nw, esc(c.nodes[m.from].name).size(), esc(c.nodes[m.to].name).size()});
         }
         std::snprintf(buf, sizeof buf, "\n%4s %4s  %-*s  %-*s  %-*s  %-7s  %9s  %6s  %s\n", "STEP",
                       "WAVE", static_cast<int>(gw), "GUEST", static_cast<int>(nw), "FROM",
@@ -184,16 +184,16 @@ std::string plan_text(const cluster &c, const plan &p) {
         for (const migration &m : p.migrations) {
             std::snprintf(buf, sizeof buf, "%4d %4d  %-*s  %-*s  %-*s  %-7s  %9s  %6s  %s%s\n",
                           m.step, m.wave, static_cast<int>(gw), guest_label(c, m.guest).c_str(),
-                          static_cast<int>(nw), c.nodes[m.from].name.c_str(), static_cast<int>(nw),
-                          c.nodes[m.to].name.c_str(), mode_name(m.mode),
+                          static_cast<int>(nw), esc(c.nodes[m.from].name).c_str(),
+                          static_cast<int>(nw), esc(c.nodes[m.to].name).c_str(), mode_name(m.mode),
                           human_bytes(m.cost.bytes).c_str(), duration_text(m.cost.seconds).c_str(),
-                          m.reason.c_str(), m.ha ? " [HA]" : "");
+                          esc(m.reason).c_str(), m.ha ? " [HA]" : "");
             out += buf;
         }
     }
     size_t w = 4;
     for (const node &n : c.nodes) {
-        w = std::max(w, n.name.size());
+        w = std::max(w, esc(n.name).size());
     }
     std::snprintf(buf, sizeof buf, "\n%-*s  %-45s  %s\n", static_cast<int>(w), "NODE",
                   "CPU before -> after", "MEMORY before -> after");
@@ -202,8 +202,8 @@ std::string plan_text(const cluster &c, const plan &p) {
         const node_metrics &b = p.before.nodes[n];
         const node_metrics &a = p.after.nodes[n];
         std::snprintf(buf, sizeof buf, "%-*s  %s%s -> %s%s  %s%s -> %s%s%s\n", static_cast<int>(w),
-                      c.nodes[n].name.c_str(), bar(b.cpu_util, 10).c_str(), pct(b.cpu_util).c_str(),
-                      bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(),
+                      esc(c.nodes[n].name).c_str(), bar(b.cpu_util, 10).c_str(),
+                      pct(b.cpu_util).c_str(), bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(),
                       bar(b.mem_util, 10).c_str(), pct(b.mem_util).c_str(),
                       bar(a.mem_util, 10).c_str(), pct(a.mem_util).c_str(),
                       !c.nodes[n].online ? "  (offline)"
@@ -228,7 +228,7 @@ std::string plan_text(const cluster &c, const plan &p) {
             out += "  " + guest_label(c, u.guest) + ":";
             std::string sep = " ";
             for (const node_rejection &r : u.reasons) {
-                out += sep + (r.node ? c.nodes[*r.node].name + ": " : "") + r.why.message;
+                out += sep + (r.node ? esc(c.nodes[*r.node].name) + ": " : "") + esc(r.why.message);
                 sep = "; ";
             }
             out += "\n";
@@ -237,14 +237,14 @@ std::string plan_text(const cluster &c, const plan &p) {
     if (!p.dropped.empty()) {
         out += "\nDropped moves:\n";
         for (const dropped_move &d : p.dropped) {
-            out += "  " + guest_label(c, d.guest) + " " + c.nodes[d.from].name + " -> " +
-                   c.nodes[d.to].name + ": " + d.reason + "\n";
+            out += "  " + guest_label(c, d.guest) + " " + esc(c.nodes[d.from].name) + " -> " +
+                   esc(c.nodes[d.to].name) + ": " + esc(d.reason) + "\n";
         }
     }
     if (!p.notes.empty()) {
         out += "\nNotes:\n";
         for (const std::string &n : p.notes) {
-            out += "  " + n + "\n";
+            out += "  " + esc(n) + "\n";
         }
     }
     return out;

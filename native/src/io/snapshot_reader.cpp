@@ -180,8 +180,24 @@ raw_storage read_storage(const Json::Value &e, const std::string &path) {
     return r;
 }
 
+// "1 MiB": the limits as the messages name them.
+std::string mib(std::size_t bytes) {
+    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+}
+
+void check_count(const char *what, std::size_t count, std::size_t limit, const std::string &path) {
+    if (count > limit) {
+        reject(path, std::string("more than ") + std::to_string(limit) + " " + what +
+                         " (the input limit, see docs/reliability.md)");
+    }
+}
+
 snapshot read(std::string_view text) {
-    const Json::Value root = parse_json(text, "snapshot");
+    if (text.size() > max_snapshot_bytes) {
+        reject("snapshot", "larger than the input limit of " + mib(max_snapshot_bytes) + " (got " +
+                               std::to_string(text.size()) + " bytes)");
+    }
+    const Json::Value root = parse_json(text, "snapshot", "", "resources");
     snapshot out;
     const Json::Value *resources = nullptr;
     std::string rpath;
@@ -213,6 +229,18 @@ snapshot read(std::string_view text) {
                    describe(root));
     }
     check_array(*resources, rpath, "an array of resource entries");
+    // The count limits, before any entry is read.
+    std::size_t node_count = 0, guest_count = 0;
+    for (const Json::Value &e : *resources) {
+        const Json::Value *t = e.isObject() ? e.find("type", "type" + 4) : nullptr;
+        if (t != nullptr && t->isString()) {
+            const std::string type = t->asString();
+            node_count += type == "node" ? 1 : 0;
+            guest_count += type == "qemu" || type == "lxc" ? 1 : 0;
+        }
+    }
+    check_count("nodes", node_count, max_snapshot_nodes, rpath);
+    check_count("guests", guest_count, max_snapshot_guests, rpath);
 
     cluster &c = out.c;
     std::vector<raw_guest> guests;
@@ -321,6 +349,15 @@ snapshot read(std::string_view text) {
         const Json::Value &ha = root["ha"];
         check_object(ha, "ha", "an object with resources, rules, groups and/or manager-status");
         check_known_keys(ha, "ha", {"resources", "rules", "groups", "manager-status"});
+        std::size_t rules = 0;
+        for (const char *k : {"rules", "groups"}) {
+            const Json::Value *v = ha.find(k, k + std::char_traits<char>::length(k));
+            if (v != nullptr && v->isObject() && v->isMember("data")) {
+                v = &(*v)["data"];
+            }
+            rules += v != nullptr && v->isArray() ? v->size() : 0;
+        }
+        check_count("HA rules and groups", rules, max_snapshot_ha_rules, "ha.rules");
         read_ha(c, ha, "ha");
     }
     if (root.isMember("options")) {
