@@ -289,6 +289,9 @@ every wave and before further migrations start; a reason counts as a cancel
 
 =item C<record>: extra fields for the run record (for example C<trigger>)
 
+=item C<result>: a scalar reference that gets the run record, also when run() dies (pmxcfs
+may not have taken the last write: without quorum it is read-only)
+
 =back
 
 Returns the run record. Dies if another run is active, or at the end if a migration did not
@@ -325,6 +328,7 @@ sub run {
         queue => $queue);
     my $extra = $opts{record} // {};
     $record->{$_} = $extra->{$_} for keys %$extra;
+    ${ $opts{result} } = $record if ref($opts{result}) eq 'SCALAR';
 
     PVE::Balancer::Lease::acquire(
         $env,

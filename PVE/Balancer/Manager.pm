@@ -104,20 +104,27 @@ sub running {
 # What a finished run leaves in the knowledge: the guests it moved start their cooldown, the
 # ones that failed back off (automatic runs), the starts count for the hourly cap.
 my sub learn_from_run {
-    my ($k, $record, $by, $eff) = @_;
+    my ($env, $k, $record, $by, $eff) = @_;
 
     return if !$record;
     my @started;
     for my $m (@{ $record->{migrations} // [] }) {
         my $result = $m->{result} // '';
         push @started, $m->{started} if $by eq 'auto' && defined($m->{started});
+        my $g;
         if ($result eq 'ok') {
-            PVE::Balancer::Manager::Rules::record_move($k, $m->{vmid}, $m->{started}
+            $g = PVE::Balancer::Manager::Rules::record_move($k, $m->{vmid}, $m->{started}
                 // $record->{started}, $m->{from}, $m->{to}, $by, $eff);
         } elsif ($by eq 'auto' && ($result eq 'failed' || $result eq 'timeout')) {
-            PVE::Balancer::Manager::Rules::record_failure($k, $m->{vmid},
+            $g = PVE::Balancer::Manager::Rules::record_failure($k, $m->{vmid},
                 $record->{finished} // $record->{started}, $eff);
         }
+        next if !$g || ($g->{until} // 0) <= ($record->{finished} // $record->{started} // 0);
+        my $lt = $env->local_time($g->{until});
+        my $what = $result eq 'ok' ? "level " . ($g->{level} // 1) . ", not back to $m->{from}"
+            . " for twice as long" : "after " . ($g->{failures} // 1) . " failure(s)";
+        $env->log('info', sprintf("vm %d: cooldown until %s %02d:%02d (%s)", $m->{vmid},
+            $lt->{date}, $lt->{hour}, $lt->{min}, $what));
     }
     PVE::Balancer::Manager::Rules::record_started($k, \@started,
         $record->{finished} // $record->{started}) if @started;
@@ -140,15 +147,16 @@ sub apply {
     my $kind = $opts{kind} // $plan->{kind} // 'balance';
     $opts{id} //= $opts{upid} // sprintf("%s:%d:%d", $env->nodename(), $$, $env->get_time());
 
-    my $record = eval { PVE::Balancer::Executor::run($env, $plan, %opts, cfg => $self->{cfg}) };
+    my $record;
+    eval { PVE::Balancer::Executor::run($env, $plan, %opts, cfg => $self->{cfg},
+        result => \$record) };
     my $err = $@;
-    $record //= eval { PVE::Balancer::History::find($env, $opts{id}) };
 
     if ($record && $kind eq 'balance') {
         eval {
             PVE::Balancer::Manager::Knowledge::update($env, sub {
                 my ($k) = @_;
-                learn_from_run($k, $record, 'manual', $eff);
+                learn_from_run($env, $k, $record, 'manual', $eff);
                 PVE::Balancer::Manager::Knowledge::prune($k, $env->get_time(), $eff);
             });
         };
@@ -223,9 +231,11 @@ my sub finish {
     if (!$opts{no_record}) {
         my $eff = $opts{eff} // PVE::Balancer::Config::effective($self->{cfg});
         eval {
+            my $nodes = eval { $env->guest_nodes() };
             PVE::Balancer::Manager::Knowledge::update($env, sub {
                 my ($k) = @_;
                 $_->($k) for @{ $opts{changes} // [] };
+                PVE::Balancer::Manager::Rules::remember_nodes($k, $nodes) if $nodes;
                 PVE::Balancer::Manager::Knowledge::prune($k, $env->get_time(), $eff);
                 PVE::Balancer::Manager::Knowledge::add_cycle($k, { %$c });
             });
@@ -296,8 +306,10 @@ sub cycle {
         return finish($self, $c, 'skipped', "another balance run is in progress ("
             . PVE::Balancer::Lease::describe($active) . ")", EXIT_SKIPPED, %fin);
     }
-    eval { PVE::Balancer::Recovery::reconcile($env, keep => $eff->{history}) };
+    my $settled = eval { PVE::Balancer::Recovery::reconcile($env, keep => $eff->{history}) };
     $env->log('warn', "could not settle earlier runs - $@") if $@;
+    $env->log('info', "settled $settled earlier run(s) that ended without finishing their"
+        . " record") if $settled;
 
     return finish($self, $c, 'cancelled', "$self->{cancel} before planning", EXIT_OK, %fin)
         if $self->{cancel};
@@ -360,11 +372,14 @@ sub cycle {
     }
     my $moving = { map { $_->{vmid} => 1 }
         @{ $snapshot->{'x-pve-balancer'}->{'in-flight'} // [] } };
+    for my $m (@{ $snapshot->{'x-pve-balancer'}->{'in-flight'} // [] }) {
+        $env->log('info', "counting a migration in flight as done: vm $m->{vmid}"
+            . " $m->{from} -> $m->{to} ($m->{source})");
+    }
     for my $o (@{ PVE::Balancer::Manager::Rules::moved_by_others($k, $nodes_of, $moving) }) {
-        my $what = $o->{back}
-            ? "moved back to $o->{to} within its cooldown by someone else (by hand, HA or"
-                . " CRS): left alone for longer"
-            : "moved to $o->{to} by someone else (by hand, HA or CRS)";
+        my $what = "moved $o->{from} -> $o->{to} by someone else (by hand, HA or CRS)"
+            . ($o->{back} ? ", back to the node automatic balancing had moved it from" : '')
+            . ": left alone for its cooldown";
         $env->log('info', "guest $o->{vmid}: $what");
         push @{ $c->{'moved-by-others'} }, $o;
         push @changes, sub {
@@ -386,9 +401,11 @@ sub cycle {
 
     my $avoid = PVE::Balancer::Manager::Rules::avoid($k, $now, $nodes_of);
     @node_names = sort @node_names;
+    my $kept_off = 0;
     for my $vmid (sort { $a <=> $b } keys %$avoid) {
         next if $exclude{$vmid};
-        keep_off($snapshot, $vmid, $avoid->{$vmid}, \@node_names, $eff->{'honor-proxlb-tags'});
+        $kept_off++ if keep_off($snapshot, $vmid, $avoid->{$vmid}, \@node_names,
+            $eff->{'honor-proxlb-tags'});
     }
 
     my $left = PVE::Balancer::Manager::Rules::migrations_left($k, $now, $eff);
@@ -420,22 +437,24 @@ sub cycle {
         PVE::Balancer::Manager::Rules::observe($_[0], $now, $n > 0, $objective);
     };
     my $excluded_text = '';
-    if (@excluded) {
+    if (@excluded || $kept_off) {
         my @parts;
         push @parts, scalar(keys %$cooling) . " in cooldown" if %$cooling;
         push @parts, scalar(keys %$backup) . " near their backup" if %$backup;
+        push @parts, "$kept_off kept off the node it left" if $kept_off;
         $excluded_text = " (left alone: " . join(', ', @parts) . ")";
     }
 
     # --- decide
     if (!$n) {
         my $threshold = $eff->{threshold};
-        my $why = defined($objective) && $objective <= $threshold
-            ? "balanced: objective " . fmt4($objective) . " at or below threshold $threshold"
-            : "no move worth its cost: objective " . fmt4($objective)
-                . ", cost-weight $args->{'cost-weight'} for a stable period of"
-                . " $c->{'stable-minutes'} min";
-        return finish($self, $c, 'balanced', $why . $excluded_text, EXIT_OK, %fin);
+        if (defined($objective) && $objective <= $threshold) {
+            return finish($self, $c, 'balanced', "objective " . fmt4($objective) . " at or below"
+                . " threshold $threshold" . $excluded_text, EXIT_OK, %fin);
+        }
+        return finish($self, $c, 'no-move', "no move worth its cost: objective "
+            . fmt4($objective) . ", cost-weight $args->{'cost-weight'} for a stable period of"
+            . " $c->{'stable-minutes'} min" . $excluded_text, EXIT_OK, %fin);
     }
     my $would = "objective " . fmt4($objective) . " -> "
         . fmt4($plan->{metrics}->{after}->{objective}) . " with $n migration(s)";
@@ -475,7 +494,8 @@ sub cycle {
     };
 
     $env->log('info', "cycle $c->{id}: migrating, $would" . $excluded_text);
-    my $record = eval {
+    my $record;
+    eval {
         PVE::Balancer::Executor::run(
             $env, $plan,
             kind => 'balance',
@@ -485,13 +505,13 @@ sub cycle {
             user => 'root@pam',
             stop => $stop,
             record => { trigger => $c->{trigger}, by => 'pve-balancerd' },
+            result => \$record,
         );
     };
     my $err = $@;
-    $record //= eval { PVE::Balancer::History::find($env, $c->{id}) };
     chomp $err if $err;
 
-    push @changes, sub { learn_from_run($_[0], $record, 'auto', $eff) };
+    push @changes, sub { learn_from_run($env, $_[0], $record, 'auto', $eff) };
     # acting ends the streak: the next cycles look again from the new state
     push @changes, sub { delete $_[0]->{imbalance} };
     $c->{run} = $c->{id};
@@ -513,10 +533,14 @@ sub cycle {
         my $reason = $stop_reason // (($record->{message} // '') =~ s/^cancelled \((.*)\)$/$1/r);
         $why .= "; stopped: " . ($reason || 'cancelled');
         $code = defined($stop_reason) && $stop_reason eq 'quorum lost' ? EXIT_SKIPPED : EXIT_OK;
-    } elsif ($status eq 'error' || ($status eq 'failed' && !$c->{moved})) {
+    } elsif ($status eq 'error' || ($status eq 'failed' && !$c->{moved} && $c->{failed})) {
         $decision = 'failed';
         $why .= " ($err)" if $err && $record;
         $code = EXIT_FAILED;
+    } elsif (!$c->{moved}) {
+        # every step was skipped when its turn came (the state had changed): nothing failed
+        $decision = 'no-move';
+        $why .= ": the planned steps no longer held when their turn came";
     }
     eval { PVE::Balancer::Notify::run($env, $eff, $record, trigger => $c->{trigger}, why => $why) };
     $env->log('warn', "notification failed - $@") if $@;

@@ -210,7 +210,7 @@ sub in_flight {
         }
         my $from = $on{$vmid} // next;
         next if $from eq $target;
-        $res{$vmid} = { vmid => 0 + $vmid, from => $from, to => $target, source => 'HA (queued)' };
+        $res{$vmid} = { vmid => 0 + $vmid, from => $from, to => $target, source => 'queued CRM command' };
     }
 
     my $lease = eval { PVE::Balancer::Lease::read($env) };

@@ -14,6 +14,9 @@ package PVE::Balancer::Manager::Knowledge;
 #   cycles      the last cycles of pve-balancerd, newest first: { id, trigger, detail, node,
 #               started, finished, decision, why, run, planned, moved, failed, metrics }
 #   capacity    the last HA capacity seen: { tolerated, target, below, since }
+#   seen        where each guest was at the end of the last cycle (vmid => node), to notice
+#               guests moved by someone else
+#   started     start times of automatic migrations in the last hour (the hourly cap)
 #
 # The file is small (old guest entries and cycles are dropped) and written as a whole under the
 # cluster lock 'manager'. Pure data otherwise: PVE::Balancer::Manager::Rules decides.

@@ -69,6 +69,7 @@ sub record_move {
     my $cool = cooldown_seconds($eff, $level);
     $g->{until} = $time + $cool;
     $g->{'back-until'} = $time + 2 * $cool;
+    $k->{seen}->{ 0 + $vmid } = "$to";
     push @{ $g->{moves} }, { time => 0 + $time, from => "$from", to => "$to", by => $by };
     splice(@{ $g->{moves} }, 0, @{ $g->{moves} } - $PVE::Balancer::Manager::Knowledge::keep_moves)
         if @{ $g->{moves} } > $PVE::Balancer::Manager::Knowledge::keep_moves;
@@ -178,9 +179,10 @@ sub avoid {
 
 =head3 moved_by_others($k, $nodes, $moving)
 
-Guests found on another node than where the last recorded move took them (by hand, by HA or
-CRS), not counting those still moving (C<$moving>: vmid =E<gt> 1): a list of
-C<{vmid, from, to, back}>, C<back> when it is the node it was moved away from.
+Guests found on another node than where the last cycle saw them (or where the last recorded
+move took them), moved by someone else: by hand, by HA (recovery, maintenance) or CRS. Not
+counting those still moving (C<$moving>: vmid =E<gt> 1). A list of C<{vmid, from, to, back}>,
+C<back> when it is the node a recorded move took it away from.
 
 =cut
 
@@ -188,14 +190,28 @@ sub moved_by_others {
     my ($k, $nodes, $moving) = @_;
 
     my @res;
-    for my $vmid (sort { $a <=> $b } keys %{ $k->{guests} }) {
-        my $last = $k->{guests}->{$vmid}->{moves}->[-1] or next;
-        my $node = $nodes->{$vmid} // next;
-        next if $node eq $last->{to} || $moving->{$vmid};
-        push @res, { vmid => 0 + $vmid, from => $last->{to}, to => $node,
-            back => $node eq $last->{from} ? 1 : 0 };
+    for my $vmid (sort { $a <=> $b } keys %$nodes) {
+        my $g = $k->{guests}->{$vmid};
+        my $last = $g ? $g->{moves}->[-1] : undef;
+        my $was = $k->{seen}->{$vmid} // ($last ? $last->{to} : undef) // next;
+        my $node = $nodes->{$vmid};
+        next if $node eq $was || $moving->{$vmid};
+        push @res, { vmid => 0 + $vmid, from => $was, to => $node,
+            back => $last && $node eq $last->{from} ? 1 : 0 };
     }
     return \@res;
+}
+
+=head3 remember_nodes($k, $nodes)
+
+Notes where every guest is (C<$nodes>: vmid =E<gt> node), for moved_by_others in the next
+cycle.
+
+=cut
+
+sub remember_nodes {
+    my ($k, $nodes) = @_;
+    $k->{seen} = { map { (0 + $_) => "$nodes->{$_}" } keys %$nodes };
 }
 
 =head3 observe($k, $now, $out_of_balance, $objective)
