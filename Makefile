@@ -5,6 +5,7 @@
 #   make check-ui  the web UI in headless Chromium (also part of make check)
 #   make demo    plan the bundled example cluster
 #   make bench   benchmarks (not part of check)
+#   make check-upstream-ha UPSTREAM=DIR   pve-ha-manager's simulator suite with our HA scheduler
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -23,7 +24,8 @@ DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 # live outside the tree; Node.js itself comes from Debian (nodejs, npm) unless one is installed.
 UI_NPM_DIR ?= /var/cache/pve-balancer/npm
 
-.PHONY: all native perl asan deps deps-ok ui-deps ui-deps-ok check check-unit check-ui demo bench clean format install deb
+.PHONY: all native perl asan deps deps-ok ui-deps ui-deps-ok check check-unit check-ui \
+	check-cluster check-upstream-ha demo bench clean format install deb
 
 all: native perl
 
@@ -86,9 +88,23 @@ check-ui: deps-ok ui-deps-ok perl
 	UI_NPM_DIR=$(UI_NPM_DIR) PERL5LIB=$(CURDIR)/perl/build/lib:$(CURDIR)/perl/build/arch:$(CURDIR) \
 		prove --exec node tests/ui/scenarios.js
 
+# pve-ha-manager's own simulator suite (its src/test) with pve-balancer's HA scheduler in both
+# modes; not part of `check` (it needs upstream checkouts). UPSTREAM: a folder with pve-ha-manager
+# and pve-common; MODE=compatible|capacity-aware|both; SCENARIO="test-x ..." shows their diffs.
+# The simulator's Perl needs are listed by `tests/upstream-ha/check-upstream-ha --help`.
+check-upstream-ha: perl
+	@test -n "$(UPSTREAM)" || { tests/upstream-ha/check-upstream-ha --help; exit 2; }
+	tests/upstream-ha/check-upstream-ha --upstream $(UPSTREAM) --mode $(or $(MODE),both) $(SCENARIO)
+
 # Unit tests only (used by the Debian build, which has no sanitizer build).
 check-unit: native
 	$(BUILD)/pvebal-tests --report_level=short
+	$(BUILD)/daemon/pve-balancerd-tests --report_level=short
+
+# pve-balancerd on a real 3-node corosync cluster in network namespaces (root, or user
+# namespaces); also part of make check. See docs/daemon.md, "Test lab".
+check-cluster: deps-ok native
+	BUILD=$(BUILD) tests/cluster/run.sh
 
 PREFIX     ?= /usr
 PERL5DIR   ?= /usr/share/perl5
@@ -97,6 +113,7 @@ WWWDIR     ?= /usr/share/pve-manager/js
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
+	install -D -m 0755 $(BUILD)/daemon/pve-balancerd $(DESTDIR)$(PREFIX)/sbin/pve-balancerd
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
 	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
@@ -131,6 +148,7 @@ bench: native
 
 format:
 	clang-format -i native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp native/cli/*.cpp native/cli/*.h tests/native/*.cpp tests/native/*.h
+	clang-format -i native/daemon/*.h native/daemon/*.cpp tests/daemon/*.cpp tests/daemon/*.h
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-deb tests/out

@@ -19,9 +19,11 @@
 /* C++ and project headers first: perl.h defines macros that break the standard library. */
 #include "pvebal/api.h"
 #include "pvebal/hacompat.h"
+#include "pvebal/io.h"
 #include "hacompat/capacity_aware.h"
 #include "hacompat/float_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -670,9 +672,9 @@ struct ha_handle {
     bool capacity_aware;
     ca::settings cfg;
 
-    ha_handle(hc::kind k, bool capacity, bool normalize)
+    ha_handle(hc::kind k, bool capacity, bool normalize, ca::settings settings)
         : sched(k, hc::options{.normalize_imbalance = normalize}), capacity_aware(capacity),
-          cfg(ca::default_settings()) {
+          cfg(settings) {
         ++live_handles;
     }
     ~ha_handle() { --live_handles; }
@@ -694,11 +696,12 @@ MGVTBL *vtbl_of(hc::kind k) {
 }
 
 const char *class_of(hc::kind k) {
-    return k == hc::kind::static_usage ? "PVE::RS::ResourceScheduling::Static"
-                                       : "PVE::RS::ResourceScheduling::Dynamic";
+    return k == hc::kind::static_usage ? "PVE::Balancer::HAScheduler::Static"
+                                       : "PVE::Balancer::HAScheduler::Dynamic";
 }
 
-/* perlmod's #[try_from_ref] this: a reference to a value carrying our magic. */
+/* perlmod's #[try_from_ref] this: a reference to a value carrying our magic (its messages, with
+ * the class the objects are blessed into). */
 error_text to_handle(pTHX_ hc::kind k, SV *sv, ha_handle *&out) {
     SvGETMAGIC(sv);
     if (!SvROK(sv)) {
@@ -727,6 +730,7 @@ enum class method {
     balancing,
     balancing_topsis,
     start,
+    start_compatible, /* start scores of compatible mode, whatever the handle's mode */
     mode,
 };
 
@@ -759,6 +763,7 @@ method_spec spec_of(hc::kind k, method m) {
         return {"score_best_balancing_migration_candidates_topsis",
                 {"this", "candidates", "limit"}};
     case method::start:
+    case method::start_compatible:
         return st ? method_spec{"score_nodes_to_start_service", {"this", "service_stats"}}
                   : method_spec{"score_nodes_to_start_resource", {"this", "resource_stats"}};
     case method::mode: return {"mode", {"this"}};
@@ -962,15 +967,19 @@ error_text run_method(pTHX_ hc::kind k, method m, SV **args, I32 items, SV **res
         *result = migrations_to_perl(aTHX_ *ranked);
         return std::nullopt;
     }
-    case method::start: {
+    case method::start:
+    case method::start_compatible: {
         hc::resource_stats stats;
         auto e = st ? to_static_stats(aTHX_ args[1], stats) : to_dynamic_stats(aTHX_ args[1], stats);
         if (e) {
             return fail(*e);
         }
-        auto scores = with_fallback(
-            *h, *fell_back, [&] { return ca::score_nodes_to_start(h->sched, stats, h->cfg); },
-            [&] { return h->sched.score_nodes_to_start(stats); });
+        auto scores = m == method::start_compatible
+                          ? h->sched.score_nodes_to_start(stats)
+                          : with_fallback(
+                                *h, *fell_back,
+                                [&] { return ca::score_nodes_to_start(h->sched, stats, h->cfg); },
+                                [&] { return h->sched.score_nodes_to_start(stats); });
         if (!scores) {
             return fail(scores.error());
         }
@@ -1002,10 +1011,61 @@ SV *invoke_method(pTHX_ hc::kind k, method m, SV **args, I32 items, SV **result)
     return err;
 }
 
-SV *new_handle(pTHX_ SV *klass, hc::kind k, bool capacity_aware, bool normalize, SV **result) {
+/* Engine options for capacity-aware mode from a hash {key => text} (balancer.cfg values), each
+ * checked by the engine's own option parser (pvebal::apply_option, docs/options.md). Keys that
+ * are not engine options belong to other parts of pve-balancer and are skipped; a bad value is
+ * skipped (its default stays) and its message pushed to `problems`, which the Perl side warns
+ * about. */
+error_text to_settings(pTHX_ SV *options, AV *problems, ca::settings &out) {
+    pvebal::options o;
+    SvGETMAGIC(options);
+    if (SvOK(options)) {
+        if (!SvROK(options) || SvTYPE(SvRV(options)) != SVt_PVHV) {
+            return std::string("pve-balancer: HA scheduler options: expected a HASH reference\n");
+        }
+        HV *hv = (HV *)SvRV(options);
+        std::vector<std::pair<std::string, std::string>> pairs;
+        hv_iterinit(hv);
+        while (HE *he = hv_iternext(hv)) {
+            std::string key = bytes_of(aTHX_ hv_iterkeysv(he));
+            std::string value;
+            if (auto e = plain_string(aTHX_ HeVAL(he), key, value)) {
+                return e;
+            }
+            pairs.emplace_back(std::move(key), std::move(value));
+        }
+        std::sort(pairs.begin(), pairs.end()); /* deterministic order of the messages */
+        const std::vector<std::string> &known = pvebal::option_keys();
+        for (const auto &[key, value] : pairs) {
+            if (!std::binary_search(known.begin(), known.end(), key)) {
+                continue;
+            }
+            if (auto ok = pvebal::apply_option(o, key, value); !ok) {
+                if (problems) {
+                    const std::string msg = key + ": " + ok.error().message;
+                    av_push(problems, newSVpvn_utf8(msg.data(), msg.size(), 1));
+                }
+            }
+        }
+    }
+    out = ca::settings_of(o);
+    return std::nullopt;
+}
+
+SV *new_handle(pTHX_ SV *klass, hc::kind k, bool capacity_aware, bool normalize, SV *options,
+               SV *problems, SV **result) {
     ha_handle *h = nullptr;
     SV *err = guarded(aTHX_ "pve-balancer: HA scheduler: ", [&]() -> error_text {
-        h = new ha_handle(k, capacity_aware, normalize);
+        AV *problem_list = nullptr;
+        SvGETMAGIC(problems);
+        if (SvROK(problems) && SvTYPE(SvRV(problems)) == SVt_PVAV) {
+            problem_list = (AV *)SvRV(problems);
+        }
+        ca::settings cfg;
+        if (auto e = to_settings(aTHX_ options, problem_list, cfg)) {
+            return e;
+        }
+        h = new ha_handle(k, capacity_aware, normalize, cfg);
         return std::nullopt;
     });
     if (err) {
@@ -1152,15 +1212,17 @@ _live_handles()
     RETVAL
 
 void
-_new(klass, kind, capacity_aware, normalize)
+_new(klass, kind, capacity_aware, normalize, options = &PL_sv_undef, problems = &PL_sv_undef)
     SV *klass
     int kind
     int capacity_aware
     int normalize
+    SV *options
+    SV *problems
   PPCODE:
     SV *result = nullptr;
     SV *err = new_handle(aTHX_ klass, kind == 0 ? K_STATIC : K_DYNAMIC, capacity_aware != 0,
-                         normalize != 0, &result);
+                         normalize != 0, options, problems, &result);
     if (err) {
         croak_sv(err);
     }
@@ -1209,19 +1271,24 @@ calculate_node_imbalance(...)
     PVEBAL_METHOD(K_STATIC, method::imbalance);
 
 void
-score_best_balancing_migration_candidates(...)
+_score_best_balancing_migration_candidates(...)
   PPCODE:
     PVEBAL_METHOD(K_STATIC, method::balancing);
 
 void
-score_best_balancing_migration_candidates_topsis(...)
+_score_best_balancing_migration_candidates_topsis(...)
   PPCODE:
     PVEBAL_METHOD(K_STATIC, method::balancing_topsis);
 
 void
-score_nodes_to_start_service(...)
+_score_nodes_to_start_service(...)
   PPCODE:
     PVEBAL_METHOD(K_STATIC, method::start);
+
+void
+_score_nodes_to_start_service_compatible(...)
+  PPCODE:
+    PVEBAL_METHOD(K_STATIC, method::start_compatible);
 
 void
 mode(...)
@@ -1273,19 +1340,24 @@ calculate_node_imbalance(...)
     PVEBAL_METHOD(K_DYNAMIC, method::imbalance);
 
 void
-score_best_balancing_migration_candidates(...)
+_score_best_balancing_migration_candidates(...)
   PPCODE:
     PVEBAL_METHOD(K_DYNAMIC, method::balancing);
 
 void
-score_best_balancing_migration_candidates_topsis(...)
+_score_best_balancing_migration_candidates_topsis(...)
   PPCODE:
     PVEBAL_METHOD(K_DYNAMIC, method::balancing_topsis);
 
 void
-score_nodes_to_start_resource(...)
+_score_nodes_to_start_resource(...)
   PPCODE:
     PVEBAL_METHOD(K_DYNAMIC, method::start);
+
+void
+_score_nodes_to_start_resource_compatible(...)
+  PPCODE:
+    PVEBAL_METHOD(K_DYNAMIC, method::start_compatible);
 
 void
 mode(...)

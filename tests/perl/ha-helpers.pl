@@ -3,16 +3,16 @@
 use strict;
 use warnings;
 
-use PVE::RS::ResourceScheduling::Static;
-use PVE::RS::ResourceScheduling::Dynamic;
+use PVE::Balancer::HAScheduler::Static;
+use PVE::Balancer::HAScheduler::Dynamic;
 
 our $GiB = 1024 ** 3;
 our $MiB = 1024 ** 2;
 
 sub scheduler {
     my ($kind, $mode, $imbalance) = @_;
-    my $class = $kind eq 'static' ? 'PVE::RS::ResourceScheduling::Static'
-        : 'PVE::RS::ResourceScheduling::Dynamic';
+    my $class = $kind eq 'static' ? 'PVE::Balancer::HAScheduler::Static'
+        : 'PVE::Balancer::HAScheduler::Dynamic';
     return $class->new_with_mode($mode // 'compatible', $imbalance // 'raw');
 }
 

@@ -25,7 +25,7 @@ sub tier {
 {
     my $example = sub {
         my ($mode) = @_;
-        my $s = PVE::RS::ResourceScheduling::Static->new_with_mode($mode);
+        my $s = PVE::Balancer::HAScheduler::Static->new_with_mode($mode);
         $s->add_node('node1', 32, 16 * $GiB);
         $s->add_node('node2', 8, 32 * $GiB);
         $s->add_node('node3', 32, 64 * $GiB);
@@ -92,29 +92,85 @@ ok($checked > 1000, "property: $checked node pairs checked");
 is($inverted, 0, 'property: a fitting node always scores above a non-fitting one, scores in [0, 1]');
 is($notbest, 0, 'property: HA picks a node of the best fit tier');
 
-# --- imbalance is pve-balancer's objective -------------------------------------------------
+# --- imbalance on HA's scale: per resource, pooled ----------------------------------------
+# sqrt((Var(u_cpu) + Var(u_mem)) / (mean(u_cpu)^2 + mean(u_mem)^2)), over sqrt(n - 1) when
+# normalised; computed here by hand.
+sub pooled_cv {
+    my ($nodes, $normalize) = @_; # [[cpu, maxcpu, mem, maxmem]...]
+    my ($var, $msq) = (0, 0);
+    for my $r ([0, 1], [2, 3]) {
+        my @u = map { $_->[$r->[0]] / $_->[$r->[1]] } @$nodes;
+        my $mean = 0;
+        $mean += $_ / @u for @u;
+        my $v = 0;
+        $v += ($_ - $mean) ** 2 / @u for @u;
+        $v /= (@u - 1) if $normalize;
+        $var += $v;
+        $msq += $mean ** 2;
+    }
+    return $msq > 0 ? sqrt($var / $msq) : 0;
+}
 {
     my @nodes = (
-        { node => 'a', maxcpu => 16, cpu => 0.90, maxmem => 64 * $GiB, mem => 6.4 * $GiB },
-        { node => 'b', maxcpu => 16, cpu => 0.10, maxmem => 64 * $GiB, mem => 57.6 * $GiB },
-        { node => 'c', maxcpu => 32, cpu => 0.40, maxmem => 128 * $GiB, mem => 40 * $GiB },
+        [0.90 * 16, 16, int(6.4 * $GiB), 64 * $GiB],
+        [0.10 * 16, 16, int(57.6 * $GiB), 64 * $GiB],
+        [0.40 * 32, 32, 40 * $GiB, 128 * $GiB],
     );
-    my $snapshot = [map { { type => 'node', id => "node/$_->{node}", node => $_->{node},
-        status => 'online', maxcpu => $_->{maxcpu}, cpu => $_->{cpu}, maxmem => $_->{maxmem},
-        mem => int($_->{mem}) } } @nodes];
-    my $metrics = PVE::Balancer::Native::score($snapshot)->{metrics};
-    my $aware = scheduler('dynamic', 'capacity-aware');
-    my $compat = scheduler('dynamic', 'compatible', 'normalized');
-    for my $s ($aware, $compat) {
-        $s->add_node($_->{node}, { cpu => $_->{cpu} * $_->{maxcpu}, maxcpu => $_->{maxcpu},
-            mem => int($_->{mem}), maxmem => $_->{maxmem} }) for @nodes;
+    for my $imbalance (qw(raw normalized)) {
+        my $aware = scheduler('dynamic', 'capacity-aware', $imbalance);
+        $aware->add_node("n$_", { cpu => $nodes[$_][0], maxcpu => $nodes[$_][1],
+            mem => $nodes[$_][2], maxmem => $nodes[$_][3] }) for 0 .. $#nodes;
+        my $want = pooled_cv(\@nodes, $imbalance eq 'normalized');
+        ok(abs($aware->calculate_node_imbalance() - $want) < 1e-12,
+            "capacity-aware imbalance ($imbalance): the pooled per-resource CV, $want")
+            or diag($aware->calculate_node_imbalance());
     }
-    ok(abs($aware->calculate_node_imbalance() - $metrics->{objective}) < 1e-6,
-        'capacity-aware imbalance = pve-balancer score objective')
-        or diag($aware->calculate_node_imbalance() . " vs $metrics->{objective}");
-    ok(abs($compat->calculate_node_imbalance() - $metrics->{imbalance}) < 1e-6,
-        'compatible (normalized) imbalance = pve-balancer score imbalance')
-        or diag($compat->calculate_node_imbalance() . " vs $metrics->{imbalance}");
+}
+
+# Where CPU and memory utilisation are proportional on every node, both modes report the same
+# imbalance (random clusters, both scales).
+{
+    srand(20261206);
+    my $worst = 0;
+    for my $iter (1 .. 200) {
+        my $imbalance = $iter % 2 ? 'raw' : 'normalized';
+        my $k = 0.2 + rand(3); # memory utilisation = k * CPU utilisation on every node
+        my $aware = scheduler('dynamic', 'capacity-aware', $imbalance);
+        my $compat = scheduler('dynamic', 'compatible', $imbalance);
+        for my $i (1 .. 2 + int(rand(8))) {
+            my $maxcpu = (8, 16, 32, 64)[int rand 4];
+            my $maxmem = (32, 64, 128, 256)[int rand 4] * $GiB;
+            my $u = rand(1 / $k < 1 ? 1 / $k : 1);
+            my $stats = { cpu => $u * $maxcpu, maxcpu => $maxcpu, mem => int($k * $u * $maxmem),
+                maxmem => $maxmem };
+            $_->add_node("n$i", $stats) for $aware, $compat;
+        }
+        my ($ai, $ci) = ($aware->calculate_node_imbalance(), $compat->calculate_node_imbalance());
+        my $d = abs($ai - $ci) / ($ci > 1e-9 ? $ci : 1);
+        $worst = $d if $d > $worst;
+    }
+    ok($worst < 1e-6, "proportional loads: capacity-aware = compatible imbalance (worst relative difference $worst)");
+}
+
+# The worked example of docs/ha.md: four 2-core, 8 GiB guests on node1 of three 16-core,
+# 64 GiB nodes (static usage).
+{
+    my $gs = [map { guest("vm:10$_", 'node1', 2, 8 * $GiB) } 1 .. 4];
+    my %got;
+    for my $mode (qw(compatible capacity-aware)) {
+        for my $imbalance (qw(raw normalized)) {
+            my $s = static_round(three_nodes(16, 64 * $GiB), $gs, $mode, $imbalance);
+            my $lb = load_balance($s, unconstrained_candidates($s, $gs), 'bruteforce');
+            $got{"$mode $imbalance"} = sprintf('%.2f -> %.2f, %s', $lb->{imbalance},
+                $lb->{best}{imbalance}, $lb->{migrates} ? 'migrates' : 'stays');
+        }
+    }
+    is_deeply(\%got, {
+        'compatible raw' => '1.41 -> 0.94, migrates',
+        'capacity-aware raw' => '1.41 -> 0.94, migrates',
+        'compatible normalized' => '1.00 -> 0.66, migrates',
+        'capacity-aware normalized' => '1.00 -> 0.66, migrates',
+    }, 'worked example: the same imbalance, threshold and margin in both modes');
 }
 
 # --- per resource, not the average: the mirror image ---------------------------------------

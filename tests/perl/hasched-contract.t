@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The PVE::RS::ResourceScheduling::{Static,Dynamic} contract, in both modes: every method,
+# The PVE::Balancer::HAScheduler::{Static,Dynamic} contract, in both modes: every method,
 # argument conversion, return shape, error message (as perlmod/serde word them, ending in a
 # newline), and DESTROY.
 use strict;
@@ -17,7 +17,7 @@ my $live_before = $live->();
 
 my %k = (
     static => {
-        class => 'PVE::RS::ResourceScheduling::Static',
+        class => 'PVE::Balancer::HAScheduler::Static',
         add_node => sub { $_[0]->add_node($_[1], 16, 64 * $GiB) },
         stats => { maxcpu => 2, maxmem => 4 * $GiB },
         add => 'add_service',
@@ -25,7 +25,7 @@ my %k = (
         start => 'score_nodes_to_start_service',
     },
     dynamic => {
-        class => 'PVE::RS::ResourceScheduling::Dynamic',
+        class => 'PVE::Balancer::HAScheduler::Dynamic',
         add_node => sub { $_[0]->add_node($_[1], { cpu => 1.5, maxcpu => 16, mem => 8 * $GiB, maxmem => 64 * $GiB }) },
         stats => { cpu => 0.5, maxcpu => 2, mem => 2 * $GiB, maxmem => 4 * $GiB },
         add => 'add_resource',
@@ -151,7 +151,7 @@ for my $kind (qw(static dynamic)) {
         is(error_of(sub { no strict 'refs'; &{"${class}::list_nodes"}({}) }),
             "value blessed into $class did not contain its declared magic pointer\n",
             "$t: a plain hash is not a scheduler");
-        my $other = $kind eq 'static' ? 'PVE::RS::ResourceScheduling::Dynamic' : 'PVE::RS::ResourceScheduling::Static';
+        my $other = $kind eq 'static' ? 'PVE::Balancer::HAScheduler::Dynamic' : 'PVE::Balancer::HAScheduler::Static';
         my $o = $other->new_with_mode($mode);
         is(error_of(sub { no strict 'refs'; &{"${class}::list_nodes"}($o) }),
             "value blessed into $class did not contain its declared magic pointer\n",
@@ -173,8 +173,8 @@ for my $kind (qw(static dynamic)) {
 
 # --- argument conversion (perlmod + serde) -------------------------------------------------
 {
-    my $s = PVE::RS::ResourceScheduling::Static->new_with_mode('compatible');
-    my $d = PVE::RS::ResourceScheduling::Dynamic->new_with_mode('compatible');
+    my $s = PVE::Balancer::HAScheduler::Static->new_with_mode('compatible');
+    my $d = PVE::Balancer::HAScheduler::Dynamic->new_with_mode('compatible');
     my @cases = (
         [sub { $s->add_node('a', 'abc', 1) }, "invalid type: string \"abc\", expected usize\n", 'string for usize'],
         [sub { $s->add_node('a', -1, 1) }, "invalid value: integer `-1`, expected usize\n", 'negative usize'],
@@ -226,7 +226,7 @@ for my $kind (qw(static dynamic)) {
 
 # --- deprecated add_service_usage_to_node (Static) -----------------------------------------
 {
-    my $s = PVE::RS::ResourceScheduling::Static->new_with_mode('compatible');
+    my $s = PVE::Balancer::HAScheduler::Static->new_with_mode('compatible');
     $s->add_node($_, 8, 16 * $GiB) for qw(node1 node2);
     my $stats = { maxcpu => 2, maxmem => 2 * $GiB };
     is(error_of(sub { $s->add_service_usage_to_node('node1', 'vm:1', $stats) }), '', 'legacy: first call places');
@@ -242,23 +242,23 @@ for my $kind (qw(static dynamic)) {
 # --- DESTROY -------------------------------------------------------------------------------
 {
     my $base = $live->();
-    my @objs = map { PVE::RS::ResourceScheduling::Dynamic->new_with_mode('capacity-aware') } 1 .. 5;
+    my @objs = map { PVE::Balancer::HAScheduler::Dynamic->new_with_mode('capacity-aware') } 1 .. 5;
     is($live->(), $base + 5, 'five live handles');
     @objs = ();
     is($live->(), $base, 'freed when the objects go away');
-    my $s = PVE::RS::ResourceScheduling::Static->new_with_mode('compatible');
+    my $s = PVE::Balancer::HAScheduler::Static->new_with_mode('compatible');
     my $copy = $s;
     undef $s;
     is($live->(), $base + 1, 'a second reference keeps it alive');
     $copy->DESTROY;
     is($live->(), $base, 'explicit DESTROY frees it');
     is(error_of(sub { $copy->list_nodes }),
-        "value blessed into PVE::RS::ResourceScheduling::Static did not contain its declared magic pointer\n",
+        "value blessed into PVE::Balancer::HAScheduler::Static did not contain its declared magic pointer\n",
         'a destroyed object dies cleanly');
     $copy->DESTROY;
     undef $copy;
     is($live->(), $base, 'double DESTROY is harmless');
-    { my $tmp = PVE::RS::ResourceScheduling::Static->new_with_mode('compatible'); $tmp->add_node('a', 1, 1); }
+    { my $tmp = PVE::Balancer::HAScheduler::Static->new_with_mode('compatible'); $tmp->add_node('a', 1, 1); }
     is($live->(), $base, 'scope exit frees');
 }
 is($live->(), $live_before, 'no handle leaked by this test');

@@ -9,6 +9,7 @@ use strict;
 use warnings;
 
 use PVE::Balancer::HAScheduler;
+use PVE::Balancer::HAScheduler::RuleSafety;
 
 =head1 NAME
 
@@ -31,7 +32,7 @@ L<PVE::Balancer::HAScheduler::Static>). Errors end in a newline.
 
 =head3 new($class)
 
-=head3 new_with_mode($class, $mode [, $imbalance])
+=head3 new_with_mode($class, $mode [, $imbalance [, $options]])
 
 =head3 mode()
 
@@ -66,18 +67,49 @@ As in the static scheduler; node usage is the measured one.
 =head3 score_nodes_to_start_resource({ cpu, maxcpu, mem, maxmem })
 
 C<< [[NODE, SCORE]...] >> with SCORE in [0, 1], higher is better. Resources added with
-C<< running => 0 >> (starting) count with their configured size.
+C<< running => 0 >> (starting) count with their configured size. Rule-safe in capacity-aware
+mode, as in the static scheduler.
 
 =cut
 
 sub new {
-    my (@args) = @_;
-    return PVE::Balancer::HAScheduler::_new_configured('dynamic', @args);
+    my ($class, @rest) = @_;
+    die "missing required parameter: 'class'\n" if !defined($class);
+    die "too many parameters for function 'new', (expected 1)\n" if @rest;
+    my $settings = PVE::Balancer::HAScheduler::read_settings();
+    my $d = PVE::Balancer::HAScheduler::decide($settings,
+        PVE::Balancer::HAScheduler::installed_versions());
+    return PVE::Balancer::HAScheduler::create($class, 'dynamic', $settings->{'ha-scheduler'},
+        $d->{imbalance} // 'normalized', $settings->{options});
 }
 
 sub new_with_mode {
-    my ($class, $mode, $imbalance) = @_;
-    return PVE::Balancer::HAScheduler::create($class, 'dynamic', $mode, $imbalance);
+    my ($class, $mode, $imbalance, $options) = @_;
+    return PVE::Balancer::HAScheduler::create($class, 'dynamic', $mode, $imbalance, $options);
+}
+
+sub score_nodes_to_start_resource {
+    my ($self, @args) = @_;
+    my $scores = _score_nodes_to_start_resource($self, @args); # checks the arguments, dies like upstream
+    return $scores if $self->mode() ne 'capacity-aware';
+    return PVE::Balancer::HAScheduler::RuleSafety::safe_start_scores(
+        $self, $scores, sub { _score_nodes_to_start_resource_compatible($self, @args) });
+}
+
+sub score_best_balancing_migration_candidates {
+    my ($self, @args) = @_;
+    my $ranked = _score_best_balancing_migration_candidates($self, @args); # dies like upstream
+    return $ranked if $self->mode() ne 'capacity-aware';
+    return PVE::Balancer::HAScheduler::RuleSafety::safe_migrations($self, $args[0], $args[1],
+        sub { _score_best_balancing_migration_candidates($self, $args[0], $_[0]) });
+}
+
+sub score_best_balancing_migration_candidates_topsis {
+    my ($self, @args) = @_;
+    my $ranked = _score_best_balancing_migration_candidates_topsis($self, @args);
+    return $ranked if $self->mode() ne 'capacity-aware';
+    return PVE::Balancer::HAScheduler::RuleSafety::safe_migrations($self, $args[0], $args[1],
+        sub { _score_best_balancing_migration_candidates_topsis($self, $args[0], $_[0]) });
 }
 
 # The C++ state is not shared between interpreter threads.

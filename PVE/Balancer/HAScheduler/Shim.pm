@@ -11,36 +11,43 @@ use warnings;
 
 =head1 NAME
 
-PVE::Balancer::HAScheduler::Shim - make PVE::RS::ResourceScheduling::* run on pve-balancer
+PVE::Balancer::HAScheduler::Shim - let PVE::RS::ResourceScheduling::* choose per round
 
 =head1 FUNCTIONS
 
-=head3 install($package, $module, $shim_file)
+=head3 install($package, $kind, $shim_file)
 
-Loads C<$module> (e.g. C<PVE::Balancer::HAScheduler::Static>), makes C<$package> (e.g.
-C<PVE::RS::ResourceScheduling::Static>) a subclass of it and aliases C<$module>'s subs into
-C<$package>, so C<< $package->new >> and every method run on pve-balancer. Returns
-C<'pve-balancer'>, or C<'libpve-rs-perl'> after the fallback below. If C<$module> cannot be loaded, warns and loads the diverted
-original, C<$shim_file.distrib>, instead (libpve-rs-perl's scheduler); if that is missing too,
+Called by the shim C<$shim_file> of C<$package> (e.g. C<PVE::RS::ResourceScheduling::Static>,
+C<$kind> C<'static'>). Loads pve-balancer's scheduler and gives C<$package> one sub, C<new>,
+which decides on every call which implementation to return
+(L<PVE::Balancer::HAScheduler/new_for_upstream>). Returns C<'pve-balancer'>.
+
+If pve-balancer's modules cannot be loaded (e.g. a perl ABI mismatch of the XS), warns and
+loads the diverted original, C<$shim_file.distrib>, instead, which then defines C<$package>
+entirely (libpve-rs-perl's scheduler), and returns C<'libpve-rs-perl'>; if that is missing too,
 dies, and pve-ha-manager falls back to its basic scheduler as it does without libpve-rs-perl.
 
 =cut
 
-sub install {
-    my ($package, $module, $shim_file) = @_;
+# pve-balancer's class for a kind of scheduler.
+sub _module_of {
+    my ($kind) = @_;
+    return $kind eq 'static'
+        ? 'PVE::Balancer::HAScheduler::Static'
+        : 'PVE::Balancer::HAScheduler::Dynamic';
+}
 
+sub install {
+    my ($package, $kind, $shim_file) = @_;
+
+    my $module = _module_of($kind);
     (my $path = "$module.pm") =~ s!::!/!g;
     my $ok = eval { require $path; 1 };
     if ($ok) {
         no strict 'refs';
-        @{"${package}::ISA"} = ($module);
-        # Upstream defines its subs in $package itself: alias ours there too, so function-call
-        # style (PKG::method($obj, ...)) and PKG->can('method') behave the same.
-        for my $name (sort keys %{"${module}::"}) {
-            next if $name =~ /^(?:BEGIN|END|INIT|CHECK|UNITCHECK|import|unimport|ISA|VERSION)$/;
-            my $code = *{"${module}::$name"}{CODE} or next;
-            *{"${package}::$name"} = $code;
-        }
+        *{"${package}::new"} = sub {
+            return PVE::Balancer::HAScheduler::new_for_upstream($package, $kind, $shim_file, @_);
+        };
         return 'pve-balancer';
     }
     my $err = $@ || 'unknown error';
@@ -56,6 +63,51 @@ sub install {
         die "pve-balancer: loading $original failed - $why\n";
     }
     die "pve-balancer: cannot load $module - $err\n";
+}
+
+my %original; # package => [new of libpve-rs-perl, or undef and the error]
+
+=head3 original_new($package, $shim_file)
+
+libpve-rs-perl's own C<new> of C<$package>, from the diverted C<$shim_file.distrib>, loaded
+under the package's real name the first time it is asked for (the original is a perlmod stub
+that bootstraps libpve_rs.so's XSUBs into C<$package>). C<$package>'s C<new> stays the shim's
+dispatcher; every other method of the package is then libpve-rs-perl's, which is what the
+objects the original C<new> returns use. Returns C<($code)> or C<(undef, $error)>; a failed load
+is not retried in the same process.
+
+=cut
+
+sub original_new {
+    my ($package, $shim_file) = @_;
+
+    return $original{$package}->@* if $original{$package};
+
+    my $file = "$shim_file.distrib";
+    return (undef, "$file not found") if !-f $file; # may be installed later: look again
+
+    no strict 'refs';
+    my $stash = \%{"${package}::"};
+    my $dispatcher = defined(&{"${package}::new"}) ? \&{"${package}::new"} : undef;
+    # The original defines `new` itself; make room so it does so without a redefine warning.
+    delete $stash->{new};
+    my $res = do $file;
+    my $err = $@ || (defined($res) ? undef : $!) || ($res ? undef : 'did not return a true value');
+    my $theirs = defined(&{"${package}::new"}) ? \&{"${package}::new"} : undef;
+    if ($dispatcher) {
+        no warnings 'redefine';
+        *{"${package}::new"} = $dispatcher;
+    }
+    if (!$err && !$theirs) {
+        $err = "it does not define ${package}::new";
+    }
+    if ($err) {
+        chomp $err;
+        $original{$package} = [undef, "loading $file failed - $err"];
+    } else {
+        $original{$package} = [$theirs];
+    }
+    return $original{$package}->@*;
 }
 
 1;

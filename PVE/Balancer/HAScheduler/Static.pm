@@ -9,6 +9,7 @@ use strict;
 use warnings;
 
 use PVE::Balancer::HAScheduler;
+use PVE::Balancer::HAScheduler::RuleSafety;
 
 =head1 NAME
 
@@ -34,13 +35,17 @@ keys die with C<missing field `maxmem`>, unknown keys are ignored. Errors end in
 
 =head3 new($class)
 
-Creates an empty scheduler; the mode (C<compatible> or C<capacity-aware>) comes from
-F</etc/pve/balancer.cfg> (L<PVE::Balancer::HAScheduler>).
+Creates an empty scheduler of this class; mode, imbalance and options come from
+F</etc/pve/balancer.cfg> and the installed versions (L<PVE::Balancer::HAScheduler>; the
+imbalance is C<normalized> where no verified version says otherwise). pve-ha-manager does not
+call this: its C<< PVE::RS::ResourceScheduling::Static->new >> is the shim's, which may also
+return libpve-rs-perl's own scheduler.
 
-=head3 new_with_mode($class, $mode [, $imbalance])
+=head3 new_with_mode($class, $mode [, $imbalance [, $options]])
 
-The same with an explicit mode (C<compatible>, C<capacity-aware>) and, for compatible mode, the
-imbalance flavour (C<normalized>, C<raw>). A pve-balancer extension.
+The same with an explicit mode (C<compatible>, C<capacity-aware>), imbalance (C<normalized>
+(default) or C<raw>, the scale of both modes' imbalance) and engine options
+C<< { KEY => TEXT } >> for capacity-aware mode. A pve-balancer extension.
 
 =head3 mode()
 
@@ -78,7 +83,8 @@ Forgets a service; unknown sids are ignored.
 
 =head3 calculate_node_imbalance()
 
-A float: the CRS imbalance (compatible) or pve-balancer's objective (capacity-aware).
+A float on HA's scale: the CRS imbalance (compatible), or the same per resource (capacity-aware,
+see docs/ha.md).
 
 =head3 score_best_balancing_migration_candidates($candidates, $limit)
 
@@ -91,18 +97,50 @@ that are unknown, moving or on another node.
 
 =head3 score_nodes_to_start_service({ maxcpu, maxmem })
 
-C<< [[NODE, SCORE]...] >> with SCORE in [0, 1], higher is better, one entry per node.
+C<< [[NODE, SCORE]...] >> with SCORE in [0, 1], higher is better, one entry per node. In
+capacity-aware mode, called from pve-ha-manager's C<select_service_node>, the scores are
+rule-safe (L<PVE::Balancer::HAScheduler::RuleSafety>).
 
 =cut
 
 sub new {
-    my (@args) = @_;
-    return PVE::Balancer::HAScheduler::_new_configured('static', @args);
+    my ($class, @rest) = @_;
+    die "missing required parameter: 'class'\n" if !defined($class);
+    die "too many parameters for function 'new', (expected 1)\n" if @rest;
+    my $settings = PVE::Balancer::HAScheduler::read_settings();
+    my $d = PVE::Balancer::HAScheduler::decide($settings,
+        PVE::Balancer::HAScheduler::installed_versions());
+    return PVE::Balancer::HAScheduler::create($class, 'static', $settings->{'ha-scheduler'},
+        $d->{imbalance} // 'normalized', $settings->{options});
 }
 
 sub new_with_mode {
-    my ($class, $mode, $imbalance) = @_;
-    return PVE::Balancer::HAScheduler::create($class, 'static', $mode, $imbalance);
+    my ($class, $mode, $imbalance, $options) = @_;
+    return PVE::Balancer::HAScheduler::create($class, 'static', $mode, $imbalance, $options);
+}
+
+sub score_nodes_to_start_service {
+    my ($self, @args) = @_;
+    my $scores = _score_nodes_to_start_service($self, @args); # checks the arguments, dies like upstream
+    return $scores if $self->mode() ne 'capacity-aware';
+    return PVE::Balancer::HAScheduler::RuleSafety::safe_start_scores(
+        $self, $scores, sub { _score_nodes_to_start_service_compatible($self, @args) });
+}
+
+sub score_best_balancing_migration_candidates {
+    my ($self, @args) = @_;
+    my $ranked = _score_best_balancing_migration_candidates($self, @args); # dies like upstream
+    return $ranked if $self->mode() ne 'capacity-aware';
+    return PVE::Balancer::HAScheduler::RuleSafety::safe_migrations($self, $args[0], $args[1],
+        sub { _score_best_balancing_migration_candidates($self, $args[0], $_[0]) });
+}
+
+sub score_best_balancing_migration_candidates_topsis {
+    my ($self, @args) = @_;
+    my $ranked = _score_best_balancing_migration_candidates_topsis($self, @args);
+    return $ranked if $self->mode() ne 'capacity-aware';
+    return PVE::Balancer::HAScheduler::RuleSafety::safe_migrations($self, $args[0], $args[1],
+        sub { _score_best_balancing_migration_candidates_topsis($self, $args[0], $_[0]) });
 }
 
 # The C++ state is not shared between interpreter threads.

@@ -53,7 +53,10 @@ double finite_or_inf(double x) {
 } // namespace
 
 settings default_settings() {
-    const pvebal::options o;
+    return settings_of(pvebal::options{});
+}
+
+settings settings_of(const pvebal::options &o) {
     settings cfg;
     cfg.memory_limit = o.memory_limit;
     cfg.memory_reserve = o.memory_reserve;
@@ -88,8 +91,67 @@ double objective(const std::vector<node_usage> &nodes, const settings &cfg) {
     return state_of(nodes, cfg).value();
 }
 
+double ha_imbalance(const std::vector<node_usage> &nodes, const settings &cfg, bool normalize) {
+    // Per resource: the variance and the squared mean of its utilisation over the nodes that
+    // have that resource (a node without CPUs or memory has no utilisation and must not make
+    // the result NaN: HA would read NaN as "above every threshold").
+    struct moments {
+        double variance = 0.0;
+        double mean_squared = 0.0;
+    };
+    auto moments_of = [&](auto capacity_of, auto used_of) {
+        std::vector<double> u;
+        u.reserve(nodes.size());
+        for (const node_usage &n : nodes) {
+            const double cap = capacity_of(n.stats);
+            const double used = used_of(n.stats);
+            if (cap > 0.0 && std::isfinite(used / cap)) {
+                u.push_back(used / cap);
+            }
+        }
+        moments m;
+        if (u.empty()) {
+            return m;
+        }
+        const double count = static_cast<double>(u.size());
+        double sum = 0.0;
+        for (double x : u) {
+            sum += x;
+        }
+        const double mean = sum / count;
+        double sq = 0.0;
+        for (double x : u) {
+            sq += (x - mean) * (x - mean);
+        }
+        m.variance = sq / count;
+        if (normalize) {
+            // upstream >= 2.1 divides the CV by its maximum, sqrt(n - 1)
+            m.variance = u.size() < 2 ? 0.0 : m.variance / (count - 1.0);
+        }
+        m.mean_squared = mean * mean;
+        return m;
+    };
+    const moments cpu =
+        moments_of([](const node_stats &s) { return static_cast<double>(s.maxcpu); },
+                   [](const node_stats &s) { return s.cpu; });
+    const moments mem =
+        moments_of([](const node_stats &s) { return static_cast<double>(s.maxmem); },
+                   [](const node_stats &s) { return static_cast<double>(s.mem); });
+    // sqrt(sum_r w_r Var_r / sum_r w_r mean_r^2): the per-resource coefficients of variation,
+    // each weighted by how much its resource is used (w_r mean_r^2), so an almost idle resource
+    // cannot dominate with large relative differences of tiny loads.
+    const double scale = cfg.cpu_weight * cpu.mean_squared + cfg.memory_weight * mem.mean_squared;
+    if (!(scale > 0.0)) {
+        return 0.0;
+    }
+    const double v =
+        std::sqrt((cfg.cpu_weight * cpu.variance + cfg.memory_weight * mem.variance) / scale);
+    return std::isfinite(v) ? v : 0.0;
+}
+
 double node_imbalance(const scheduler &s, const settings &cfg) {
-    return objective(s.snapshot(s.balancing_aggregator()).nodes(), cfg);
+    return ha_imbalance(s.snapshot(s.balancing_aggregator()).nodes(), cfg,
+                        s.opts().normalize_imbalance);
 }
 
 outcome<std::vector<scored_migration>>
@@ -110,10 +172,11 @@ score_best_balancing_migrations(const scheduler &s,
         }
         return no_node;
     };
-    const objective_state base = state_of(nodes, cfg);
+    const bool normalize = s.opts().normalize_imbalance;
 
     std::vector<scored_migration> scored;
     scored.reserve(expanded->size());
+    std::vector<node_usage> after;
     for (const migration_candidate &c : *expanded) {
         const node_id from = index_of(c.mig.source_node);
         const node_id to = index_of(c.mig.target_node);
@@ -125,15 +188,12 @@ score_best_balancing_migrations(const scheduler &s,
         if (memory_tier(cfg, mem_after, target.maxmem) != 0) {
             continue; // never propose a move that overfills the target
         }
-        const node_stats &source = nodes[from].stats;
-        // Like upstream, what leaves the source is clamped at what the source has in use.
-        const res leaving{std::clamp(c.stats.cpu, 0.0, std::max(0.0, source.cpu)),
-                          static_cast<double>(std::min(c.stats.mem, source.mem))};
-        const res arriving{c.stats.cpu, static_cast<double>(c.stats.mem)};
-        objective_state after = base;
-        after.apply(from, no_node, leaving);
-        after.apply(no_node, to, arriving);
-        scored.push_back(scored_migration::make(c.mig, finite_or_inf(after.value())));
+        // The same arithmetic as upstream's candidate scoring: the bundle's running usage
+        // leaves the source (clamped at zero) and arrives on the target.
+        after = nodes;
+        remove_running_resource(after[from].stats, c.stats);
+        add_running_resource(after[to].stats, c.stats);
+        scored.push_back(scored_migration::make(c.mig, ha_imbalance(after, cfg, normalize)));
     }
     const std::size_t keep = std::min(limit, scored.size());
     std::partial_sort(

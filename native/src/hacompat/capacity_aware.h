@@ -12,12 +12,21 @@
 //     pvebal/scoring.h). The score lies in [0.7, 1] for tier 0, [0.35, 0.65] for tier 1 and
 //     [0, 0.3] for tier 2: base + 0.3 * (J_max - J) / (J_max - J_min) over the tier (0.3 when all
 //     nodes of the tier are equal). Higher is better, like upstream.
-//   - imbalance: pve-balancer's objective sqrt(J) over the nodes as the balancing aggregator
-//     sees them (Static: every assigned guest at its configured size; Dynamic: measured usage).
-//   - balancing migrations: each (bundle, target) candidate is the objective after moving the
-//     bundle's running usage (removal clamped at zero, as upstream); candidates whose target
-//     would end up beyond its usable memory, or whose target is unknown or the source, are left
-//     out. Sorted ascending by the truncated objective, then sid, source and target, exactly
+//   - imbalance, on HA's scale: the coefficient of variation of the node utilisation, taken per
+//     resource (CPU and memory each on its own) and pooled:
+//         sqrt(sum_r w_r Var(u_r) / sum_r w_r mean(u_r)^2),   r = CPU, memory
+//     (population variance over the nodes that have the resource), divided by sqrt(n - 1) when
+//     the scheduler normalises like proxmox-resource-scheduling >= 2.1. It is each resource's
+//     CV weighted by how much that resource is used, so an almost idle resource cannot dominate.
+//     Where CPU and memory utilisation are proportional on every node, it equals upstream's
+//     imbalance (the CV of their average) exactly, so HA's threshold and margin mean the same;
+//     where they are not it also sees what averaging hides (a CPU-full node next to a
+//     memory-full one). Nodes are taken as the balancing aggregator sees them (Static: every
+//     assigned guest at its configured size; Dynamic: measured usage).
+//   - balancing migrations: each (bundle, target) candidate is that imbalance after moving the
+//     bundle's running usage (upstream's arithmetic: removal clamped at zero); candidates whose
+//     target would end up beyond its usable memory, or whose target is unknown or the source, are
+//     left out. Sorted ascending by the truncated imbalance, then sid, source and target, exactly
 //     like upstream's brute force; the TOPSIS variant returns the same ranking.
 //
 // Validation (compact candidates) and its messages are upstream's. Nothing throws on bad
@@ -29,6 +38,7 @@
 #define PVEBAL_SRC_HACOMPAT_CAPACITY_AWARE_H_
 
 #include "pvebal/hacompat.h"
+#include "pvebal/options.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +61,9 @@ struct settings {
 // Settings taken from the engine's option defaults.
 settings default_settings();
 
+// The settings of the given engine options (balancer.cfg, see docs/options.md).
+settings settings_of(const pvebal::options &o);
+
 // Memory a node may use for guests: min(memory_limit * maxmem, maxmem - memory_reserve), >= 0.
 double usable_memory(const settings &cfg, std::uint64_t maxmem);
 
@@ -60,6 +73,11 @@ int memory_tier(const settings &cfg, double mem_after, std::uint64_t maxmem);
 // The objective sqrt(J) of the given nodes (every node takes part).
 double objective(const std::vector<node_usage> &nodes, const settings &cfg);
 
+// The imbalance on HA's scale (see above) of the given nodes: normalised or raw.
+double ha_imbalance(const std::vector<node_usage> &nodes, const settings &cfg, bool normalize);
+
+// ha_imbalance of the nodes as the scheduler's balancing aggregator sees them, normalised as
+// the scheduler's options say.
 double node_imbalance(const scheduler &s, const settings &cfg);
 
 outcome<std::vector<scored_migration>>

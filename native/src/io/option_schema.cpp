@@ -132,15 +132,46 @@ const std::vector<option_row> &rows() {
         {{"interval", t::integer, integ, "automation", 1, 10080, "minutes", {}, "60",
           "Minutes between two automatic balancing runs."},
          {}, nullptr},
+        // pve-balancerd (docs/daemon.md): node pressure and the cycle child.
+        {{"psi-cpu", t::integer, integ, "automation", 0, 100, "a percentage", {}, "20",
+          "Percent of psi-window in which some tasks waited for CPU (/proc/pressure/cpu) "
+          "above which a node reports pressure; 0: off."},
+         {}, nullptr},
+        {{"psi-memory", t::integer, integ, "automation", 0, 100, "a percentage", {}, "10",
+          "Percent of psi-window in which some tasks waited for memory "
+          "(/proc/pressure/memory) above which a node reports pressure; 0: off."},
+         {}, nullptr},
+        {{"psi-io", t::integer, integ, "automation", 0, 100, "a percentage", {}, "30",
+          "Percent of psi-window in which some tasks waited for I/O (/proc/pressure/io) "
+          "above which a node reports pressure; 0: off."},
+         {}, nullptr},
+        {{"psi-window", t::integer, integ, "automation", 1, 10, "seconds", {}, "10",
+          "Seconds over which node pressure is measured (the kernel's PSI trigger window)."},
+         {}, nullptr},
+        {{"psi-debounce", t::integer, integ, "automation", 0, 3600, "seconds", {}, "30",
+          "Seconds node pressure must last before the active node starts a cycle for it."},
+         {}, nullptr},
+        {{"psi-holdoff", t::integer, integ, "automation", 0, 86400, "seconds", {}, "300",
+          "Seconds after a cycle during which node pressure does not start another one."},
+         {}, nullptr},
+        {{"cycle-timeout", t::integer, integ, "automation", 10, 604800, "seconds", {}, "21600",
+          "Seconds one automatic balancing cycle may run before pve-balancerd stops it."},
+         {}, nullptr},
+        {{"cycle-grace", t::integer, integ, "automation", 1, 3600, "seconds", {}, "300",
+          "Seconds a cycle told to stop (SIGTERM) may take to finish its running migrations "
+          "before it is killed (SIGKILL)."},
+         {}, nullptr},
         {{"ha-scheduler", t::choice, integ, "ha-scheduler", 0, 0, "",
           {"compatible", "capacity-aware"}, "compatible",
           "How the HA manager places recovered and starting guests when the pve-balancer HA "
           "scheduler is installed: exactly as Proxmox does, or capacity-aware."},
          {}, nullptr},
-        {{"ha-imbalance", t::choice, integ, "ha-scheduler", 0, 0, "", {"normalized", "raw"},
-          "normalized",
-          "Which upstream imbalance compatible mode reproduces: 'normalized' (proxmox-resource-"
-          "scheduling 2.1 and later) or 'raw' (2.0)."},
+        {{"ha-imbalance", t::choice, integ, "ha-scheduler", 0, 0, "",
+          {"auto", "normalized", "raw"}, "auto",
+          "For experts: 'auto' takes the imbalance of the installed libpve-rs-perl from the "
+          "verified versions; 'normalized' (proxmox-resource-scheduling 2.1 and later) or 'raw' "
+          "(2.0) states it and runs the pve-balancer HA scheduler even on versions not verified "
+          "(docs/ha.md)."},
          {}, nullptr},
         {{"ha-guests", t::choice, integ, "executor", 0, 0, "", {"auto", "move", "skip"}, "auto",
           "Whether balancing moves HA-managed guests (through the HA manager); 'auto' leaves "
