@@ -115,6 +115,9 @@ install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
 	install -D -m 0755 $(BUILD)/daemon/pve-balancerd $(DESTDIR)$(PREFIX)/sbin/pve-balancerd
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
+	install -D -m 0755 bin/pve-balancer-cycle $(DESTDIR)$(PREFIX)/share/pve-balancer/pve-balancer-cycle
+	install -d $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default
+	install -m 0644 templates/default/*.hbs $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default/
 	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
 	install -D -m 0644 www/pve-balancer.js $(DESTDIR)$(WWWDIR)/pve-balancer.js
@@ -136,7 +139,7 @@ demo: deps-ok native
 # Debian packages `make bench` needs on top of DEPS; the bench target installs them when run as root.
 BENCH_DEPS := coinor-cbc gnuplot-nox
 
-bench: native
+bench: native perl
 	@missing=""; for p in $(BENCH_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" -ne 0 ]; then \
