@@ -435,7 +435,7 @@ subtest 'the cycle command keeps the daemon\'s contract' => sub {
     # SIGTERM from the daemon while a migration runs (the simulated seconds take real time now)
     unlink("$cfs/balancer/manager.json");
     my $sent = 0;
-    ($code, $out, $stderr) = run_command(cfs => $cfs, id => 'n4', pace => 0.05, on_line => sub {
+    ($code, $out, $stderr) = run_command(cfs => $cfs, id => 'n4', pace => 0.2, on_line => sub {
         my ($line, $pid) = @_;
         return 0 if $line !~ m/: started \(online/;
         kill('TERM', $pid);
