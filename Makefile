@@ -6,6 +6,8 @@
 #   make demo    plan the bundled example cluster
 #   make bench   benchmarks (not part of check)
 #   make check-upstream-ha UPSTREAM=DIR   pve-ha-manager's simulator suite with our HA scheduler
+#   make deb            the Debian package for Proxmox VE 9, built in a trixie chroot (root)
+#   make check-package  install, upgrade, remove and purge it in that chroot (root)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -15,17 +17,21 @@ DEMO       := docs/examples/demo-cluster.json
 
 # Debian packages needed to build and test (kept in one place; debian/control mirrors it).
 DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
-	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev corosync \
+	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev corosync \
 	libperl-dev perl libjson-perl libjson-xs-perl libtest-mockmodule-perl \
 	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind \
 	chromium fonts-dejavu-core libhttp-daemon-perl
+# ... and to build and test the Debian package (make deb, make check-package): the trixie
+# chroot is made with debootstrap; everything else is installed inside it (debian/control).
+PKG_DEPS := debootstrap
 
 # The browser tests' npm packages (tests/ui/package.json, versions locked in package-lock.json)
 # live outside the tree; Node.js itself comes from Debian (nodejs, npm) unless one is installed.
 UI_NPM_DIR ?= /var/cache/pve-balancer/npm
 
 .PHONY: all native perl asan deps deps-ok ui-deps ui-deps-ok check check-unit check-ui \
-	check-cluster check-upstream-ha demo bench clean format install deb
+	check-cluster check-upstream-ha check-nosan demo bench clean format install \
+	install-pve-wrappers man deb check-package
 
 all: native perl
 
@@ -38,7 +44,10 @@ deps-ok:
 		$(MAKE) --no-print-directory deps; \
 	fi
 
-$(BUILD)/Makefile: | deps-ok
+# deps-ok runs only when a build tree is configured (not for every build, and not in the Debian
+# build, whose dh_auto_configure configures the tree itself).
+$(BUILD)/Makefile:
+	@$(MAKE) --no-print-directory deps-ok
 	cmake -S native -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 native: $(BUILD)/Makefile
@@ -48,7 +57,8 @@ native: $(BUILD)/Makefile
 perl: native
 	$(MAKE) -C perl BUILD=$(abspath $(BUILD))
 
-$(ASAN_BUILD)/Makefile: | deps-ok
+$(ASAN_BUILD)/Makefile:
+	@$(MAKE) --no-print-directory deps-ok
 	cmake -S native -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPVEBAL_SANITIZE=ON
 
 asan: $(ASAN_BUILD)/Makefile
@@ -60,7 +70,7 @@ deps:
 		echo "  apt-get install -y $(DEPS)"; exit 1; \
 	fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) $(PKG_DEPS)
 	$(MAKE) --no-print-directory ui-deps
 
 # npm ci into $(UI_NPM_DIR) from the locked versions (root: it may install nodejs and npm first)
@@ -96,7 +106,7 @@ check-upstream-ha: perl
 	@test -n "$(UPSTREAM)" || { tests/upstream-ha/check-upstream-ha --help; exit 2; }
 	tests/upstream-ha/check-upstream-ha --upstream $(UPSTREAM) --mode $(or $(MODE),both) $(SCENARIO)
 
-# Unit tests only (used by the Debian build, which has no sanitizer build).
+# Unit tests only.
 check-unit: native
 	$(BUILD)/pvebal-tests --report_level=short
 	$(BUILD)/daemon/pve-balancerd-tests --report_level=short
@@ -106,30 +116,97 @@ check-unit: native
 check-cluster: deps-ok native
 	BUILD=$(BUILD) tests/cluster/run.sh
 
+# Every suite of `make check` that needs neither the sanitizer build nor valgrind: the unit
+# tests, the CLI and the Perl prove tests (the Debian build's dh_auto_test runs this).
+check-nosan: native perl
+	PVEBAL_NOSAN=1 BUILD=$(BUILD) tests/run-checks
+
 PREFIX     ?= /usr
 PERL5DIR   ?= /usr/share/perl5
 DOCDIR     ?= /usr/share/doc/pve-balancer
-WWWDIR     ?= /usr/share/pve-manager/js
+VERSION    := $(shell sed -n "s/^project.pve-balancer VERSION \([0-9.]*\).*/\1/p" native/CMakeLists.txt)
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
-	install -D -m 0755 $(BUILD)/daemon/pve-balancerd $(DESTDIR)$(PREFIX)/sbin/pve-balancerd
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
 	install -D -m 0755 bin/pve-balancer-cycle $(DESTDIR)$(PREFIX)/share/pve-balancer/pve-balancer-cycle
 	install -d $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default
 	install -m 0644 templates/default/*.hbs $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default/
-	if [ -f perl/Makefile ]; then $(MAKE) -C perl install DESTDIR=$(DESTDIR); fi
+	$(MAKE) -C perl install DESTDIR=$(DESTDIR) BUILD=$(abspath $(BUILD))
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
-	install -D -m 0644 www/pve-balancer.js $(DESTDIR)$(WWWDIR)/pve-balancer.js
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 www/pve-balancer.js $(DESTDIR)$(PREFIX)/share/pve-manager/js/pve-balancer.js
+	install -D -m 0755 $(BUILD)/daemon/pve-balancerd $(DESTDIR)$(PREFIX)/sbin/pve-balancerd
 
-# Debian package, built from a copy of the tree (Proxmox style); lintian runs when present.
+# The wrappers that take the place of pve-manager's /usr/bin/{pvedaemon,pveproxy,pvesh}, which
+# the package diverts (docs/install.md). Only into a package's staging directory.
+install-pve-wrappers:
+	@[ -n "$(DESTDIR)" ] || { echo "install-pve-wrappers writes /usr/bin/pvedaemon & co.: only with DESTDIR"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin
+	for s in pvedaemon pveproxy pvesh; do \
+		perl -I. bin/pve-balancer-inject wrapper $$s >$(DESTDIR)$(PREFIX)/bin/$$s.tmp && \
+		chmod 0755 $(DESTDIR)$(PREFIX)/bin/$$s.tmp && \
+		mv $(DESTDIR)$(PREFIX)/bin/$$s.tmp $(DESTDIR)$(PREFIX)/bin/$$s || exit 1; \
+	done
+
+# Man pages from the docs: tools/md2man (pandoc) for the markdown ones, pod2man for the POD of
+# pve-balancer-inject. pve-balancerd(8) comes from docs/daemon.md.
+MAN_PAGES := $(BUILD)/man/pve-balancer.1 $(BUILD)/man/pve-balancer-inject.8 \
+	$(BUILD)/man/pve-balancerd.8
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/pve-balancer.1: docs/cli.md tools/md2man
+	@mkdir -p $(dir $@)
+	tools/md2man --name pve-balancer --section 1 --version $(VERSION) \
+		--summary "plan balancing, evacuation and HA failover of a Proxmox VE cluster" \
+		--see-also "pve-balancer-inject(8), pvesh(1)" --sections-as COMMANDS $< >$@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/man/pve-balancerd.8: docs/daemon.md tools/md2man
+	@mkdir -p $(dir $@)
+	tools/md2man --name pve-balancerd --section 8 --version $(VERSION) \
+		--summary "automatic balancing daemon of pve-balancer" \
+		--see-also "pve-balancer(1), pve-balancer-inject(8)" $< >$@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/man/pve-balancer-inject.8: bin/pve-balancer-inject
+	@mkdir -p $(dir $@)
+	pod2man --section 8 --name PVE-BALANCER-INJECT --center pve-balancer \
+		--release "pve-balancer $(VERSION)" $< >$@.tmp
+	mv $@.tmp $@
+
+# The Debian package for Proxmox VE 9, built the way Proxmox builds theirs (a copy of the
+# tracked tree in a build directory, dpkg-buildpackage, lintian), but inside a Debian 13
+# "trixie" chroot (tools/trixie-chroot: made once with debootstrap, cached in
+# /var/cache/pve-balancer). Results: build-deb/pve-balancer_VERSION_amd64.deb & co.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_SRCDIR  = build-deb/pve-balancer-$(DEB_VERSION)
+
 deb:
-	rm -rf build-deb && mkdir build-deb
-	git ls-files -z | xargs -0 cp --parents -t build-deb
-	cd build-deb && dpkg-buildpackage -us -uc -b
-	-lintian build-deb/../pve-balancer_*.deb 2>/dev/null || true
+	@[ "$$(id -u)" -eq 0 ] || { echo "make deb builds in a chroot: run as root"; exit 1; }
+	@command -v debootstrap >/dev/null || $(MAKE) --no-print-directory deps
+	tools/trixie-chroot ensure .
+	rm -rf build-deb && mkdir -p $(DEB_SRCDIR)
+	git ls-files -z | xargs -0 cp -a --parents -t $(DEB_SRCDIR)
+	DEB_BUILD_OPTIONS="parallel=$(JOBS) $(DEB_BUILD_OPTIONS)" \
+		tools/trixie-chroot run -b $(CURDIR)/build-deb:/build -- \
+		/build/pve-balancer-$(DEB_VERSION)/tools/build-deb /build/pve-balancer-$(DEB_VERSION)
+	@ls -l build-deb/*.deb
+
+# Install, upgrade, remove and purge the package in the trixie chroot, with stand-in
+# pve-manager, pve-ha-manager, libpve-rs-perl, ... packages (tests/package/README.md). Builds
+# the package first when there is none or a tracked file is newer.
+check-package:
+	@[ "$$(id -u)" -eq 0 ] || { echo "make check-package works in a chroot: run as root"; exit 1; }
+	@deb=$$(ls build-deb/pve-balancer_$(DEB_VERSION)_*.deb 2>/dev/null | head -1); \
+	if [ -z "$$deb" ] || [ "$$(git ls-files -z | xargs -0 stat -c %Y 2>/dev/null | sort -n | tail -1)" -gt "$$(stat -c %Y $$deb)" ]; then \
+		$(MAKE) --no-print-directory deb; \
+	fi
+	tools/trixie-chroot ensure .
+	tools/trixie-chroot run -b $(CURDIR):/src -b $(CURDIR)/build-deb:/debs -- \
+		/src/tests/package/check-package /src /debs
 
 demo: deps-ok native
 	$(CLI) score --snapshot $(DEMO)

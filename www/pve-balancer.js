@@ -1662,6 +1662,17 @@ Ext.define('PVE.balancer.OptionEdit', {
             fieldLabel: gettext('Value'),
             labelWidth: 80,
             msgTarget: 'under',
+            listeners: {
+                // The API's error stays until the value changes, not until focus leaves:
+                // clearing it on blur would shrink the window under the pointer that is
+                // clicking OK, and the click would be lost.
+                change: function (f) {
+                    if (f.hasActiveError()) {
+                        f.clearInvalid();
+                        f.validate();
+                    }
+                },
+            },
         });
 
         let range = [];

@@ -10,6 +10,8 @@ package PVE::Balancer::Planner;
 use strict;
 use warnings;
 
+use Scalar::Util qw(blessed);
+
 use Digest::SHA;
 use JSON;
 

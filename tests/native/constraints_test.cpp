@@ -26,6 +26,7 @@ struct fixture {
 
     explicit fixture(const snapshot_builder &b)
         : s(bound(b.build())), a(compile_affinity(s.c, s.opts)) {}
+    detail::decision_context ctx() const { return detail::decision_context(s.c, s.opts, a); }
 
     static snapshot bound(snapshot s) {
         if (auto r = bind_options(s.c, s.opts); !r) {
@@ -36,7 +37,7 @@ struct fixture {
     node_id node(const std::string &name) const { return s.c.find_node(name).value(); }
     guest_id guest(std::uint32_t vmid) const { return s.c.find_guest(vmid).value(); }
     std::optional<rejection> target(std::uint32_t vmid, const std::string &n) const {
-        return static_target_check(s.c, s.opts, a, guest(vmid), node(n));
+        return detail::check_target(ctx(), guest(vmid), node(n));
     }
     std::optional<rejection> fits(const placement_state &st,
                                   const std::vector<std::uint32_t> &vmids, const std::string &n,
@@ -45,13 +46,13 @@ struct fixture {
         for (std::uint32_t v : vmids) {
             gs.push_back(guest(v));
         }
-        return state_target_check(s.c, s.opts, a, st, gs, node(n), explain);
+        return detail::check_state(ctx(), st, gs, node(n), explain);
     }
     placement_state state() const { return placement_state(s.c, s.opts, a); }
     std::vector<std::string> immovable(std::uint32_t vmid) const {
         std::vector<std::string> names;
         for (const rejection &r : immovable_reasons(s.c, s.opts, guest(vmid))) {
-            names.push_back(r.constraint);
+            names.push_back(constraint_name(r.kind));
         }
         return names;
     }
@@ -61,7 +62,7 @@ struct fixture {
 void expect_rejection(const std::optional<rejection> &r, const std::string &constraint,
                       const std::vector<std::string> &parts) {
     BOOST_REQUIRE_MESSAGE(r.has_value(), "expected a '" << constraint << "' rejection, got none");
-    BOOST_TEST(r->constraint == constraint, "message: " << r->message);
+    BOOST_TEST(r->kind == constraint, "message: " << r->message);
     for (const std::string &p : parts) {
         BOOST_TEST(contains(r->message, p), "'" << r->message << "' should mention '" << p << "'");
     }
@@ -69,7 +70,7 @@ void expect_rejection(const std::optional<rejection> &r, const std::string &cons
 
 void expect_ok(const std::optional<rejection> &r) {
     BOOST_TEST(!r.has_value(),
-               "unexpected rejection: " << (r ? r->constraint + ": " + r->message : ""));
+               "unexpected rejection: " << (r ? constraint_name(r->kind) + std::string(": ") + r->message : ""));
 }
 
 // Four equal nodes, one guest on the first.
@@ -357,7 +358,7 @@ BOOST_AUTO_TEST_CASE(memory_limit) {
     // Without explanation (search loops): the same constraint, no message.
     const auto quiet = f.fits(f.state(), {100}, "target", false);
     BOOST_REQUIRE(quiet.has_value());
-    BOOST_TEST(quiet->constraint == "memory");
+    BOOST_TEST(quiet->kind == "memory");
     BOOST_TEST(quiet->message.empty());
 }
 
@@ -572,9 +573,9 @@ BOOST_AUTO_TEST_CASE(an_immovable_member_pins_its_keep_together_group) {
     BOOST_REQUIRE(e.unplaced.size() == 2u);
     BOOST_TEST(e.unplaced[0].guest == f.guest(100));
     BOOST_REQUIRE(!e.unplaced[0].reasons.empty());
-    BOOST_TEST(e.unplaced[0].reasons[0].why.constraint == "affinity");
+    BOOST_TEST(e.unplaced[0].reasons[0].why.kind == "affinity");
     BOOST_TEST(contains(e.unplaced[0].reasons[0].why.message, "vm:101"));
-    BOOST_TEST(e.unplaced[1].reasons[0].why.constraint == "locked");
+    BOOST_TEST(e.unplaced[1].reasons[0].why.kind == "locked");
 }
 
 BOOST_AUTO_TEST_CASE(an_unplaced_unit_member_names_its_partners_rejection) {
@@ -602,11 +603,11 @@ BOOST_AUTO_TEST_CASE(an_unplaced_unit_member_names_its_partners_rejection) {
     BOOST_REQUIRE_EQUAL(u.reasons.size(), 2u); // one per other node
     for (const node_rejection &r : u.reasons) {
         BOOST_REQUIRE(r.node.has_value());
-        BOOST_TEST(r.why.constraint == "affinity");
+        BOOST_TEST(r.why.kind == "affinity");
         BOOST_TEST(contains(r.why.message, "vm:101"));
         BOOST_TEST(contains(r.why.message, f.s.c.nodes[*r.node].name));
     }
-    BOOST_TEST(e.unplaced[1].reasons[0].why.constraint == "storage");
+    BOOST_TEST(e.unplaced[1].reasons[0].why.kind == "storage");
 }
 
 // --- guests that never move ------------------------------------------------------------------

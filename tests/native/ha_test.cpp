@@ -151,10 +151,10 @@ struct world {
         }
         for (const node_rejection& r : u->reasons) {
             if (!r.node && node_name == "-") {
-                return r.why.constraint;
+                return constraint_name(r.why.kind);
             }
             if (r.node && s.c.nodes[*r.node].name == node_name) {
-                return r.why.constraint;
+                return constraint_name(r.why.kind);
             }
         }
         return "";
@@ -684,7 +684,7 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
             }
         }
         for (const node_rejection& r : u.reasons) {
-            if (r.why.constraint == "priority") {
+            if (r.why.kind == "priority") {
                 err.push_back(vm(g) + ": reason 'priority' on " + (r.node ? c.nodes[*r.node].name : "-"));
             }
         }
@@ -1790,7 +1790,7 @@ BOOST_AUTO_TEST_CASE(place_ranks_nodes_for_a_new_guest) {
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n2");
     BOOST_TEST(w.ranked(a, "n1")->fits);
     BOOST_TEST(!w.ranked(a, "n3")->fits);
-    BOOST_TEST(w.ranked(a, "n3")->why->constraint == "pin");
+    BOOST_TEST(w.ranked(a, "n3")->why->kind == "pin");
     BOOST_TEST(a.nodes.back().node == w.node("n3")); // the rest after the fitting ones
 }
 
@@ -1807,12 +1807,12 @@ BOOST_AUTO_TEST_CASE(place_apart_from_and_anti_affinity_tags) {
     rq.apart_from = {w.guest(101)};
     placement_answer a = w.place(rq);
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n2");
-    BOOST_TEST(w.ranked(a, "n3")->why->constraint == "anti-affinity");
+    BOOST_TEST(w.ranked(a, "n3")->why->kind == "anti-affinity");
     rq.tags = {"plb_anti_affinity_dns"};
     a = w.place(rq);
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n1");
-    BOOST_TEST(w.ranked(a, "n2")->why->constraint == "anti-affinity");
-    BOOST_TEST(w.ranked(a, "n3")->why->constraint == "anti-affinity");
+    BOOST_TEST(w.ranked(a, "n2")->why->kind == "anti-affinity");
+    BOOST_TEST(w.ranked(a, "n3")->why->kind == "anti-affinity");
 }
 
 BOOST_AUTO_TEST_CASE(place_an_existing_stopped_guest) {
@@ -1830,7 +1830,7 @@ BOOST_AUTO_TEST_CASE(place_an_existing_stopped_guest) {
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n1"); // it may start where it is
     BOOST_TEST(w.ranked(a, "n3")->fits);
     BOOST_TEST(!w.ranked(a, "n2")->fits);
-    BOOST_TEST(w.ranked(a, "n2")->why->constraint == "memory");
+    BOOST_TEST(w.ranked(a, "n2")->why->kind == "memory");
 }
 
 BOOST_AUTO_TEST_CASE(place_a_guest_that_fits_nowhere) {
@@ -1847,12 +1847,12 @@ BOOST_AUTO_TEST_CASE(place_a_guest_that_fits_nowhere) {
         BOOST_TEST(!n.fits);
         BOOST_REQUIRE(n.why.has_value());
     }
-    BOOST_TEST(w.ranked(a, "n1")->why->constraint == "memory");
-    BOOST_TEST(w.ranked(a, "n3")->why->constraint == "offline");
+    BOOST_TEST(w.ranked(a, "n1")->why->kind == "memory");
+    BOOST_TEST(w.ranked(a, "n3")->why->kind == "offline");
     // Too many cores is a CPU rejection.
     rq.demand = {15, gibs(1)};
     a = w.place(rq);
-    BOOST_TEST(w.ranked(a, "n1")->why->constraint == "cpu");
+    BOOST_TEST(w.ranked(a, "n1")->why->kind == "cpu");
     std::string json = render_place(w.c(), a, output_format::json);
     BOOST_TEST(json.find("\"best\": null") != std::string::npos);
 }
@@ -1870,17 +1870,17 @@ BOOST_AUTO_TEST_CASE(place_respects_the_overcommit_ratios) {
     rq.demand = {2, gibs(1)};
     placement_answer a = w.place(rq);
     BOOST_TEST(!w.ranked(a, "n1")->fits);
-    BOOST_TEST(w.ranked(a, "n1")->why->constraint == "vcpu-ratio");
+    BOOST_TEST(w.ranked(a, "n1")->why->kind == "vcpu-ratio");
     BOOST_TEST(w.ranked(a, "n2")->fits);
     placement_request st;
     st.guest = w.guest(101);
     a = w.place(st);
     BOOST_TEST(!w.ranked(a, "n1")->fits);
-    BOOST_TEST(w.ranked(a, "n1")->why->constraint == "vcpu-ratio");
+    BOOST_TEST(w.ranked(a, "n1")->why->kind == "vcpu-ratio");
     BOOST_TEST(w.ranked(a, "n2")->fits);
     world m(b, [](options& o) { o.max_memory_ratio = 0.07; }); // 4.48 GiB
     a = m.place(rq);
-    BOOST_TEST(m.ranked(a, "n1")->why->constraint == "memory-ratio"); // 4 + 1 GiB
+    BOOST_TEST(m.ranked(a, "n1")->why->kind == "memory-ratio"); // 4 + 1 GiB
     BOOST_TEST(m.ranked(a, "n2")->fits);
 }
 

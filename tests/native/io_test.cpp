@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(ha_rules_groups_and_manager_status) {
     ha["resources"].append(r);
     Json::Value grp;
     grp["group"] = "g1";
-    grp["nodes"] = "n2:1,n3:2";
+    grp["nodes"] = "n2:1,n3:1"; // one priority class: a resource affinity rule shares vm:100
     grp["restricted"] = 1;
     grp["nofailback"] = 1;
     ha["groups"].append(grp);
@@ -237,7 +237,7 @@ BOOST_AUTO_TEST_CASE(ha_rules_groups_and_manager_status) {
     const ha_config &h = s.c.ha;
     BOOST_REQUIRE_EQUAL(h.resources.size(), 2u);
     BOOST_TEST(h.resources[0].failback == false); // nofailback of its group
-    BOOST_TEST(h.resources[1].state == "ignored");
+    BOOST_TEST(h.resources[1].state == ha_request_state::ignored);
     BOOST_REQUIRE_EQUAL(h.node_affinity.size(), 2u);
     BOOST_TEST(h.node_affinity[0].id == "ha-group-g1");
     BOOST_TEST(h.node_affinity[0].strict);

@@ -100,11 +100,11 @@ BOOST_AUTO_TEST_CASE(immovable_guests_say_why) {
     b.extra()["guests"]["103"]["config"]["hostpci0"] = "0000:01:00.0";
     snapshot s = b.build();
     options o;
-    BOOST_TEST(immovable_reasons(s.c, o, 0)[0].constraint == "template");
-    BOOST_TEST(immovable_reasons(s.c, o, 1)[0].constraint == "locked");
-    BOOST_TEST(immovable_reasons(s.c, o, 2)[0].constraint == "container-restart");
-    BOOST_TEST(immovable_reasons(s.c, o, 3)[0].constraint == "local-resource");
-    BOOST_TEST(immovable_reasons(s.c, o, 4)[0].constraint == "node-offline");
+    BOOST_TEST(immovable_reasons(s.c, o, 0)[0].kind == "template");
+    BOOST_TEST(immovable_reasons(s.c, o, 1)[0].kind == "locked");
+    BOOST_TEST(immovable_reasons(s.c, o, 2)[0].kind == "container-restart");
+    BOOST_TEST(immovable_reasons(s.c, o, 3)[0].kind == "local-resource");
+    BOOST_TEST(immovable_reasons(s.c, o, 4)[0].kind == "node-offline");
     BOOST_TEST(immovable_reasons(s.c, o, 5).empty()); // a stopped container moves offline
     o.allow_container_restart = true;
     BOOST_TEST(immovable_reasons(s.c, o, 2).empty());

@@ -1131,7 +1131,7 @@ BOOST_AUTO_TEST_CASE(evacuations_are_safe_and_complete) {
         for (const unplaced_guest &u : p.unplaced) {
             ++why[u.reasons.empty()        ? "none"
                   : u.reasons.front().node ? "per-node"
-                                           : u.reasons.front().why.constraint];
+                                           : constraint_name(u.reasons.front().why.kind)];
         }
     }
     const double secs =

@@ -2,16 +2,45 @@
 #ifndef PVEBAL_TESTS_TEST_UTIL_H_
 #define PVEBAL_TESTS_TEST_UTIL_H_
 
+#include "constraints/registry.h"
 #include "pvebal/io.h"
 
 #include <json/json.h>
 
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+
+namespace pvebal {
+
+// Tests compare constraints by their stable names, as the JSON output shows them.
+inline bool operator==(constraint k, std::string_view name) {
+    return name == constraint_name(k);
+}
+inline std::ostream &operator<<(std::ostream &os, constraint k) {
+    return os << constraint_name(k);
+}
+inline bool operator==(ha_request_state s, std::string_view name) {
+    return name == ha_request_state_name(s);
+}
+inline std::ostream &operator<<(std::ostream &os, ha_request_state s) {
+    return os << ha_request_state_name(s);
+}
+
+} // namespace pvebal
 
 namespace pvebal::test {
+
+// The registry's guest units for one guest, with a context of its own (tests only: planners
+// build one context per decision).
+inline std::vector<rejection> immovable_reasons(const cluster &c, const options &o, guest_id g) {
+    const affinity_groups a = compile_affinity(c, o);
+    const detail::decision_context ctx(c, o, a);
+    return detail::immovable_reasons(ctx, g);
+}
 
 inline constexpr std::uint64_t GiB = 1024ull * 1024 * 1024;
 

@@ -162,11 +162,16 @@ subtest 'state collection: replication, mappings, disarm, devices' => sub {
 subtest 'qemu-server and pve-container refuse, the step fails with their message' => sub {
     my ($sim, $env) = PVEBalancerTest::Setup::cluster('executor.json');
     $sim->{replication} = [{ id => '201-0', target => 'pve3', disable => 1 }];
+    # the executor's re-check with the engine (constraint 'replication') stops it first ...
     my ($rec, $err, $log) = run_plan($env, [201, 'pve1', 'pve2']);
     my ($res, $why) = result_of($rec, 201);
-    is($res, 'failed', 'replicated running VM to a node that is not its target');
-    like($why, qr/Cannot live-migrate replicated VM to node 'pve2' - not a replication target/,
-        "qemu-server's message");
+    is($res, 'skipped', 'replicated running VM to a node that is not its target: not started');
+    like($why, qr/pve2 is not a replication target/, "... with the engine's reason");
+    # ... which is what qemu-server would refuse
+    eval { PVE::API2::Qemu->migrate_vm({ node => 'pve1', vmid => 201, target => 'pve2',
+        online => 1 }) };
+    like($@, qr/Cannot live-migrate replicated VM to node 'pve2' - not a replication target/,
+        "qemu-server's refusal");
 
     $sim->{guests}->{203}->{config}->{hostpci0} = '0000:01:00.0';
     ($rec, $err, $log) = run_plan($env, [203, 'pve1', 'pve3']);
@@ -184,7 +189,11 @@ subtest 'qemu-server and pve-container refuse, the step fails with their message
     $sim->{guests}->{205}->{config}->{hostpci0} = 'mapping=gpu';
     ($rec, $err, $log) = run_plan($env, [205, 'pve1', 'pve3']);
     ($res, $why) = result_of($rec, 205);
-    like($why, qr/can't migrate to 'pve3': missing mapped devices hostpci0/, 'mapped device missing on the target');
+    is($res, 'skipped', 'mapped device missing on the target: not started');
+    like($why, qr/pve3 has no pci mapping 'gpu' for hostpci0/, "... with the engine's reason");
+    # qemu-server refuses it in the migration task (QemuMigrate's prepare)
+    like($sim->qemu_task_refusal($sim->{guests}->{205}, 'pve3', 1), qr/can't migrate to 'pve3': missing mapped devices hostpci0/,
+        "qemu-server's refusal");
 
     # the API handler itself (the engine does not plan this one)
     $sim->{guests}->{201}->{config}->{scsi1} = 'local-zfs:vm-201-disk-1,size=4G';

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # Mounting /cluster/balance: PVE::Balancer::APIRegister registers the handler below
-# PVE::API2::Cluster, twice is harmless, a broken add-on never stops the API process; and
-# PVE::Balancer::Inject / bin/pve-balancer-inject add and remove the BEGIN line in the daemon
-# scripts idempotently, with a backup, and never leave a broken file.
+# PVE::API2::Cluster, twice is harmless, a broken add-on never stops the API process; the
+# wrappers PVE::Balancer::Inject writes for /usr/bin/{pvedaemon,pveproxy,pvesh} mount it and run
+# pve-manager's diverted script in the same process (taint mode, $0 kept for the re-exec); the
+# web UI template is pve-manager's plus one script tag, rewritten idempotently.
 
 use strict;
 use warnings;
@@ -52,57 +53,11 @@ is(PVE::Balancer::APIRegister::register(), 1, 'register() again: fine');
     is(balance_mounts(), 1, 'still mounted once');
 }
 
-# A process that loads the add-on with the injected line, as /usr/bin/pvedaemon would; $hook
-# makes a module fail to load.
-sub daemon {
-    my ($hook_module, @extra_inc) = @_;
-
-    my $hook = $hook_module
-        ? "BEGIN { unshift \@INC, sub { return if \$_[1] ne '$hook_module';"
-            . " my \$c = qq{die qq{broken add-on\\n};}; open(my \$fh, '<', \\\$c); return \$fh; }; }"
-        : '';
-    my $script = <<"EOF";
-#!/usr/bin/perl -T
-use strict;
-use warnings;
-$hook
-use PVE::SafeSyslog;
-use PVE::API2;
-$PVE::Balancer::Inject::line
-my (\$h, \$i) = PVE::API2->find_handler('GET', '/cluster/resources', {});
-print "started, cluster api: " . (\$i ? 'ok' : 'missing') . "\\n";
-(\$h, \$i) = PVE::API2->find_handler('GET', '/cluster/balance', {});
-print "balance: " . (\$i ? \$i->{name} : 'missing') . "\\n";
-print "syslog: \$_->[1]" for \@PVE::SafeSyslog::log;
-EOF
-    my $dir = tempdir(CLEANUP => 1);
-    open(my $fh, '>', "$dir/pvedaemon") or die;
-    print $fh $script;
-    close($fh);
-    my @inc = map { ('-I', $_) } ($doubles, $root, @extra_inc);
-    my $out = `$^X -T @inc $dir/pvedaemon 2>&1`;
-    return ($out, $? >> 8);
-}
-
-{
-    my ($out, $rc) = daemon(undef, "$root/perl/build/lib", "$root/perl/build/arch");
-    is($rc, 0, 'taint-mode daemon with the line starts');
-    like($out, qr/^balance: status$/m, 'and serves /cluster/balance');
-
-    ($out, $rc) = daemon('PVE/API2/Balancer.pm');
-    is($rc, 0, 'a broken PVE::API2::Balancer does not stop the daemon');
-    like($out, qr/^started, cluster api: ok$/m, 'the rest of the API works');
-    like($out, qr/^balance: missing$/m, '/cluster/balance is just not there');
-    like($out, qr/pve-balancer: \/cluster\/balance not available - broken add-on/,
-        'the reason is logged');
-
-    ($out, $rc) = daemon('PVE/Balancer/APIRegister.pm');
-    is($rc, 0, 'a broken APIRegister module does not stop the daemon either');
-    like($out, qr/^started, cluster api: ok$/m, 'the API works');
-}
-
-# injecting the line
-my $pvedaemon = <<'EOF';
+# pve-manager's pvedaemon as diverted to pvedaemon.distrib: the structure of pve-manager's
+# bin/pvedaemon (taint mode, PATH reset, `use PVE::...` lines, then the work), here printing
+# what the API offers and the $0 that PVE::Daemon would re-exec (pve-common
+# src/PVE/Daemon.pm, new(): cmdline = [$0, @ARGV]; restart_daemon(): exec(@cmdline)).
+my $original_daemon = <<'EOF';
 #!/usr/bin/perl -T
 
 $ENV{'PATH'} = '/sbin:/bin:/usr/sbin:/usr/bin';
@@ -113,21 +68,17 @@ use strict;
 use warnings;
 
 use PVE::SafeSyslog;
-use PVE::Service::pvedaemon;
+use PVE::API2;
 
-$SIG{'__WARN__'} = sub { print STDERR "$_[0]"; };
-
-PVE::Service::pvedaemon->run_cli_handler();
-EOF
-my $pvesh = <<'EOF';
-#!/usr/bin/perl
-
-use strict;
-use warnings;
-
-use PVE::CLI::pvesh;
-
-PVE::CLI::pvesh->run_cli_handler();
+my ($h, $i) = PVE::API2->find_handler('GET', '/cluster/resources', {});
+print "started, cluster api: " . ($i ? 'ok' : 'missing') . "\n";
+($h, $i) = PVE::API2->find_handler('GET', '/cluster/balance', {});
+print "balance: " . ($i ? $i->{name} : 'missing') . "\n";
+print "syslog: $_->[1]" for @PVE::SafeSyslog::log;
+print "\$0: $0\n";
+print "args: @ARGV\n";
+die "original failed\n" if grep { $_ eq 'fail' } @ARGV;
+exit(3) if grep { $_ eq 'exit3' } @ARGV;
 EOF
 
 sub slurp {
@@ -145,80 +96,185 @@ sub spew {
     chmod($mode // 0755, $file);
 }
 
-my $dir = tempdir(CLEANUP => 1);
-local $PVE::Balancer::Inject::lockfile = "$dir/inject.lock";
-spew("$dir/pvedaemon", $pvedaemon);
-spew("$dir/pvesh", $pvesh);
+# Runs the wrapper of pvedaemon around $original_daemon, as /usr/bin/pvedaemon would start;
+# $hook_module makes that module fail to load.
+sub daemon {
+    my (%opts) = @_;
 
-is(PVE::Balancer::Inject::status("$dir/pvedaemon"), 'absent', 'status: absent');
-is(PVE::Balancer::Inject::install("$dir/pvedaemon"), 'installed', 'install');
-my $injected = slurp("$dir/pvedaemon");
-like($injected, qr/^use PVE::Service::pvedaemon;\n\Q$PVE::Balancer::Inject::line\E\n\n/m,
-    'the line follows the last "use PVE::" line');
-is(scalar(() = $injected =~ m/APIRegister/g), 1, 'exactly one line');
-is(slurp("$dir/pvedaemon.pve-balancer.bak"), $pvedaemon, 'backup of the original');
-is((stat("$dir/pvedaemon"))[2] & 07777, 0755, 'file mode kept');
-is(PVE::Balancer::Inject::status("$dir/pvedaemon"), 'installed', 'status: installed');
+    my $dir = tempdir(CLEANUP => 1);
+    spew("$dir/pvedaemon.distrib", $opts{original} // $original_daemon);
+    unlink("$dir/pvedaemon.distrib") if $opts{no_original};
+    spew("$dir/pvedaemon",
+        PVE::Balancer::Inject::wrapper('pvedaemon', original => "$dir/pvedaemon.distrib"));
+    my $hook = '';
+    if (my $m = $opts{hook_module}) {
+        # a module loaded before the wrapper makes $m fail to load
+        spew("$dir/Hook.pm", "package Hook; BEGIN { unshift \@INC, sub { return if \$_[1] ne '$m';"
+            . " my \$c = qq{die qq{broken $m\\\\n};}; open(my \$fh, '<', \\\$c); return \$fh; }; } 1;\n", 0644);
+        $hook = "-I$dir -MHook";
+    }
+    my @inc = map { "-I$_" } ($doubles, $root, @{ $opts{inc} // [] });
+    my $args = $opts{args} // 'start';
+    my $out = `$^X -T @inc $hook $dir/pvedaemon $args 2>&1`;
+    return ($out, $? >> 8, $dir);
+}
 
-is(PVE::Balancer::Inject::install("$dir/pvedaemon"), 'unchanged', 'install again: unchanged');
-is(slurp("$dir/pvedaemon"), $injected, 'content unchanged');
-
-is(PVE::Balancer::Inject::install("$dir/pvesh"), 'installed', 'install into pvesh');
-like(slurp("$dir/pvesh"), qr/^use PVE::CLI::pvesh;\n\Q$PVE::Balancer::Inject::line\E\n/m,
-    'pvesh: after "use PVE::CLI::pvesh"');
-
-is(PVE::Balancer::Inject::remove("$dir/pvedaemon"), 'removed', 'remove');
-is(slurp("$dir/pvedaemon"), $pvedaemon, 'removal restores the original byte for byte');
-is(PVE::Balancer::Inject::remove("$dir/pvedaemon"), 'unchanged', 'remove again: unchanged');
-is(PVE::Balancer::Inject::status("$dir/pvedaemon"), 'absent', 'status: absent again');
-is(PVE::Balancer::Inject::status("$dir/nosuch"), 'missing', 'status of a missing file');
-is(PVE::Balancer::Inject::install("$dir/nosuch"), 'missing', 'install into a missing file');
-
-# the compile check: a change that would break a file that compiles is refused
 {
-    my $fake_perl = "$dir/fake-perl";
-    spew($fake_perl, "#!/bin/sh\nfor f; do :; done\n"
-        . "grep -q APIRegister \"\$f\" && exit 1\nexit 0\n");
-    my $before = slurp("$dir/pvedaemon");
-    eval { PVE::Balancer::Inject::install("$dir/pvedaemon", perl => $fake_perl) };
-    like($@, qr/would not compile any more, left unchanged/, 'refused');
-    is(slurp("$dir/pvedaemon"), $before, 'file unchanged');
+    my ($out, $rc, $dir) = daemon(inc => ["$root/perl/build/lib", "$root/perl/build/arch"]);
+    is($rc, 0, 'taint-mode pvedaemon through the wrapper starts') or diag($out);
+    like($out, qr/^balance: status$/m, 'and serves /cluster/balance');
+    like($out, qr/^started, cluster api: ok$/m, 'the cluster API is there');
+    like($out, qr/^\$0: \Q$dir\E\/pvedaemon$/m,
+        '$0 is the wrapper, so a restart re-execs through it');
+    like($out, qr/^args: start$/m, 'arguments reach pve-manager\'s script');
+
+    ($out, $rc) = daemon(hook_module => 'PVE/API2/Balancer.pm');
+    is($rc, 0, 'a broken PVE::API2::Balancer does not stop the daemon');
+    like($out, qr/^started, cluster api: ok$/m, 'the rest of the API works');
+    like($out, qr/^balance: missing$/m, '/cluster/balance is just not there');
+    like($out, qr/pve-balancer: \/cluster\/balance not available - broken PVE\/API2\/Balancer/,
+        'the reason is logged');
+
+    ($out, $rc) = daemon(hook_module => 'PVE/Balancer/APIRegister.pm');
+    is($rc, 0, 'a broken APIRegister module does not stop the daemon either');
+    like($out, qr/^started, cluster api: ok$/m, 'the API works');
+
+    ($out, $rc) = daemon(hook_module => 'PVE/API2/Cluster.pm');
+    isnt($rc, 0, 'a broken pve-manager module stops the daemon, as without pve-balancer');
+    like($out, qr/^broken PVE\/API2\/Cluster\.pm$/m, 'with the real error from pve-manager\'s script');
+    unlike($out, qr/Attempt to reload/, 'not an "Attempt to reload" left behind by the wrapper');
+
+    ($out, $rc) = daemon(args => 'fail');
+    is($rc, 255, 'a script that dies exits as it would without the wrapper');
+    like($out, qr/^original failed$/m, 'with its message');
+    ($out, $rc) = daemon(args => 'exit3');
+    is($rc, 3, 'the exit code of pve-manager\'s script is kept');
+
+    ($out, $rc) = daemon(no_original => 1);
+    isnt($rc, 0, 'no original: fails');
+    like($out, qr/pve-balancer: unable to run '.*pvedaemon\.distrib'/, 'and says why');
+
+    ($out, $rc) = daemon(original => "#!/usr/bin/perl -T\nuse strict;\nmy \$x = ;\n");
+    isnt($rc, 0, 'an original that does not compile: fails');
+    like($out, qr/syntax error/, 'with perl\'s message');
+}
+
+# the three wrappers
+for my $name (qw(pvedaemon pveproxy pvesh)) {
+    my $text = PVE::Balancer::Inject::wrapper($name);
+    my $taint = $name eq 'pvesh' ? '' : ' -T';
+    like($text, qr/\A#!\/usr\/bin\/perl\Q$taint\E\n/, "$name: shebang as pve-manager's");
+    like($text, qr/^\Q$PVE::Balancer::Inject::line\E$/m, "$name: mounts the API");
+    like($text, qr/^my \$original = '\/usr\/bin\/$name\.distrib';$/m, "$name: runs the diverted script");
+    my $dir = tempdir(CLEANUP => 1);
+    spew("$dir/w", $text);
+    my $out = `$^X$taint -c $dir/w 2>&1`;
+    like($out, qr/syntax OK/, "$name: compiles");
+}
+eval { PVE::Balancer::Inject::wrapper('pvestatd') };
+like($@, qr/unknown script 'pvestatd'/, 'only the three API scripts');
+eval { PVE::Balancer::Inject::wrapper('pvesh', original => 'relative') };
+like($@, qr/must be absolute/, 'the original path is absolute');
+
+# status of the scripts
+{
+    my $dir = tempdir(CLEANUP => 1);
+    my %p = (path => "$dir/pvedaemon", original => "$dir/pvedaemon.distrib");
+    is(PVE::Balancer::Inject::script_status('pvedaemon', %p), 'absent', 'status: no file');
+    spew("$dir/pvedaemon", $original_daemon);
+    is(PVE::Balancer::Inject::script_status('pvedaemon', %p), 'absent', 'status: pve-manager\'s file');
+    spew("$dir/pvedaemon", PVE::Balancer::Inject::wrapper('pvedaemon', original => $p{original}));
+    is(PVE::Balancer::Inject::script_status('pvedaemon', %p), 'wrapped, original missing',
+        'status: wrapper without the original');
+    spew($p{original}, $original_daemon);
+    is(PVE::Balancer::Inject::script_status('pvedaemon', %p), 'wrapped', 'status: wrapped');
+    spew($p{original}, $original_daemon =~ s/^#!\/usr\/bin\/perl -T/#!\/usr\/bin\/perl/r);
+    is(PVE::Balancer::Inject::script_status('pvedaemon', %p),
+        'wrapped, taint mode differs from the original', 'status: taint mode mismatch');
+}
+
+# the web UI template
+my $tpl = <<'EOF';
+<!DOCTYPE html>
+<html>
+  <head>
+    <title>[% nodename %] - Proxmox Virtual Environment</title>
+    <script type="text/javascript" src="/proxmoxlib.js?ver=[% wtversion %]"></script>
+    <script type="text/javascript" src="/pve2/js/pvemanagerlib.js?ver=[% version %]"></script>
+    <script type="text/javascript" src="/pve2/ext6/locale/locale-[% lang %].js?ver=7.0.0"></script>
+    <script type="text/javascript">
+    Ext.onReady(() => Ext.create('PVE.StdWorkspace'));
+    </script>
+  </head>
+  <body></body>
+</html>
+EOF
+{
+    my $dir = tempdir(CLEANUP => 1);
+    my %p = (template => "$dir/index.html.tpl", js => "$dir/pve-balancer.js");
+    spew($p{template}, $tpl, 0644);
+    spew($p{js}, "Ext.define('PVE.balancer.Test', {});\n", 0644);
+
+    is(PVE::Balancer::Inject::template_status(%p), 'not diverted', 'template: not diverted');
+    is(PVE::Balancer::Inject::update_template(%p), 'not diverted',
+        'not diverted: the file is pve-manager\'s, left alone');
+    is(slurp($p{template}), $tpl, '... unchanged');
+
+    rename($p{template}, "$p{template}.distrib"); # what dpkg-divert --rename does
+    is(PVE::Balancer::Inject::template_status(%p), 'diverted, tag missing', 'diverted, no file yet');
+    is(PVE::Balancer::Inject::update_template(%p), 'updated', 'update');
+    my $tag = PVE::Balancer::Inject::script_tag($p{js});
+    like($tag, qr{^<script type="text/javascript" src="/pve2/js/pve-balancer\.js\?ver=[0-9a-f]{12}"></script>$},
+        'the tag names the file below /pve2/js with a content hash');
+    my $want = $tpl =~ s{(    <script [^\n]*pvemanagerlib\.js[^\n]*\n)}{$1    $tag\n}r;
+    is(slurp($p{template}), $want, 'pve-manager\'s template plus one line after pvemanagerlib.js');
+    is(slurp("$p{template}.distrib"), $tpl, 'pve-manager\'s copy untouched');
+    is((stat($p{template}))[2] & 07777, 0644, 'mode of pve-manager\'s file');
+    is(PVE::Balancer::Inject::template_status(%p), 'diverted, tag present', 'status: tag present');
+    is(PVE::Balancer::Inject::update_template(%p), 'unchanged', 'again: unchanged');
+
+    # pve-manager upgrade: new template in the diverted place
+    my $tpl2 = $tpl =~ s/<body><\/body>/<body class="new"><\/body>/r;
+    spew("$p{template}.distrib", $tpl2, 0644);
+    is(PVE::Balancer::Inject::update_template(%p), 'updated', 'after a pve-manager upgrade: updated');
+    like(slurp($p{template}), qr/<body class="new">/, 'from the new template');
+    is(scalar(() = slurp($p{template}) =~ m/pve-balancer\.js/g), 1, 'one tag');
+
+    # a new UI version changes the tag
+    spew($p{js}, "Ext.define('PVE.balancer.Test2', {});\n", 0644);
+    is(PVE::Balancer::Inject::update_template(%p), 'updated', 'new UI file: updated');
+    isnt(PVE::Balancer::Inject::script_tag($p{js}), $tag, 'with a new ver=');
+
+    # no UI file: pve-manager's template as is
+    unlink($p{js});
+    is(PVE::Balancer::Inject::update_template(%p), 'updated', 'UI file gone');
+    is(slurp($p{template}), $tpl2, 'the template is pve-manager\'s again');
+
+    # a pve-manager template without the anchor: error, and pve-manager's page as it is (a
+    # stale template would serve an old UI)
+    spew($p{js}, "x\n", 0644);
+    PVE::Balancer::Inject::update_template(%p);
+    spew("$p{template}.distrib", "<html>[% nodename %]</html>\n", 0644);
+    eval { PVE::Balancer::Inject::update_template(%p) };
+    like($@, qr/^no pvemanagerlib\.js script tag .* - wrote pve-manager's template without the pve-balancer UI$/,
+        'no anchor: error');
+    is(slurp($p{template}), "<html>[% nodename %]</html>\n", 'the template is pve-manager\'s');
+    is(PVE::Balancer::Inject::template_status(%p), 'diverted, tag missing', 'status: tag missing');
     opendir(my $dh, $dir);
-    ok(!grep({ m/^\.pvedaemon\.pve-balancer\./ } readdir($dh)), 'no temporary file left');
-}
-
-# with the real perl: a script that compiles keeps compiling
-{
-    my $plain = "#!/usr/bin/perl\nuse strict;\nuse warnings;\nuse POSIX ();\nprint \"hi\\n\";\n";
-    spew("$dir/plain", $plain);
-    is(PVE::Balancer::Inject::install("$dir/plain"), 'installed', 'compile-checked install');
-    like(slurp("$dir/plain"), qr/^use warnings;\n\Q$PVE::Balancer::Inject::line\E$/m,
-        'no PVE use line: after "use warnings"');
-    my $out = `$^X -c $dir/plain 2>&1`;
-    like($out, qr/syntax OK/, 'still compiles');
-    is(`$^X $dir/plain`, "hi\n", 'and runs (the add-on is simply not there)');
-}
-
-# a file without use lines is left alone
-{
-    spew("$dir/odd", "#!/bin/sh\necho hi\n");
-    eval { PVE::Balancer::Inject::install("$dir/odd") };
-    like($@, qr/no 'use' line to insert after/, 'no insertion point: error');
-    is(slurp("$dir/odd"), "#!/bin/sh\necho hi\n", 'file unchanged');
+    ok(!grep({ m/\.pve-balancer\./ } readdir($dh)), 'no temporary file left');
 }
 
 # the command
 {
-    spew("$dir/pveproxy", $pvedaemon =~ s/pvedaemon/pveproxy/gr);
     my $cmd = "$^X -I$root $root/bin/pve-balancer-inject";
     local $ENV{PERL5LIB};
-    is(`$cmd status $dir/pveproxy`, "$dir/pveproxy: absent\n", 'pve-balancer-inject status');
-    is(`$cmd install --no-check $dir/pveproxy $dir/nosuch`,
-        "$dir/pveproxy: installed\n$dir/nosuch: missing\n", 'pve-balancer-inject install');
-    is(`$cmd install --no-check $dir/pveproxy`, "$dir/pveproxy: unchanged\n", 'idempotent');
-    is(`$cmd remove $dir/pveproxy`, "$dir/pveproxy: removed\n", 'pve-balancer-inject remove');
+    is(`$cmd wrapper pvesh`, PVE::Balancer::Inject::wrapper('pvesh'),
+        'pve-balancer-inject wrapper pvesh');
+    `$cmd wrapper pvestatd 2>/dev/null`;
+    is($? >> 8, 2, 'unknown script: exit 2');
     `$cmd frobnicate 2>/dev/null`;
     is($? >> 8, 2, 'unknown command: exit 2');
+    like(`$cmd status`, qr{^/usr/bin/pvedaemon: (?:absent|wrapped)\n}, 'status lists the scripts');
 }
 
 done_testing();

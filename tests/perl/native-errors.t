@@ -137,6 +137,23 @@ dies_with(sub { PVE::Balancer::Native::_execute('score', undef, {}) },
     "pve-balancer: snapshot: expected a string, got undef\n", 'XS: undef snapshot');
 like(error_of(sub { PVE::Balancer::Native::_execute('score') }), qr/^Usage: /, 'XS: wrong argument count');
 
+# Errors are PVE::Balancer::Native::Error objects {path, message} that read as the line above.
+{
+    my $err = error_of(sub { PVE::Balancer::Native::plan([{ type => 'node' }]) });
+    isa_ok($err, 'PVE::Balancer::Native::Error', 'engine error');
+    is($err->path, 'resources[0].node', 'error path');
+    is($err->message, 'missing, expected the node name', 'error message');
+    is("$err", "pve-balancer: resources[0].node: missing, expected the node name\n", 'error text');
+    ok(PVE::Balancer::Native::Error::is_error($err), 'is_error');
+    ok(!PVE::Balancer::Native::Error::is_error("pve-balancer: x\n"), 'a string is not one');
+    my $arg = error_of(sub { PVE::Balancer::Native::evacuate($demo, node => 'nope') });
+    isa_ok($arg, 'PVE::Balancer::Native::Error', 'argument error');
+    is($arg->path, 'node', 'argument error path');
+    my $xs = error_of(sub { PVE::Balancer::Native::_execute('score', undef, {}) });
+    isa_ok($xs, 'PVE::Balancer::Native::Error', 'XS-level error');
+    is($xs->path, 'snapshot', 'XS-level error path');
+}
+
 # Still usable after all that.
 is(PVE::Balancer::Native::score($demo)->{kind}, 'score', 'the module still works');
 

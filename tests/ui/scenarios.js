@@ -401,6 +401,8 @@ scenario('settings and a 400 on its field', { fixture: 'lab.json' }, async (page
     await page.keyboard.press('Control+A');
     await page.keyboard.type('pve4');
     is(await input.inputValue(), 'pve4', 'the field holds the new value');
+    await edit.locator('.x-form-error-wrap').waitFor({ state: 'hidden' });
+    ok(true, 'typing a new value clears the API error (before OK is clicked, so OK does not move)');
     await page.waitForFunction(() => {
         let w = Ext.ComponentQuery.query('pveBalancerOptionEdit')[0];
         return w.down('field[name=maintenance-nodes]').getValue() === 'pve4' && !w.down('#submitbutton').isDisabled();

@@ -12,7 +12,7 @@
 // plb_affinity_<group> and plb_anti_affinity_<group> mean the same as in ProxLB.
 //
 //   pvebal::guest_policy p = pvebal::policy_of(c, o, g);
-//   for (const pvebal::rejection& r : pvebal::immovable_reasons(c, o, g)) ...
+//   pvebal::affinity_groups a = pvebal::compile_affinity(c, o);
 #ifndef PVEBAL_CONSTRAINTS_H_
 #define PVEBAL_CONSTRAINTS_H_
 
@@ -20,32 +20,70 @@
 #include "pvebal/model.h"
 #include "pvebal/options.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace pvebal {
 
+// Every reason the engine gives for not moving a guest or not using a node. The names (the
+// `constraint` of a rejection in JSON output) are stable; docs/constraints.md lists them.
+enum class constraint : std::uint8_t {
+    // A guest that never migrates (guest units, src/constraints/registry.cpp).
+    template_guest, // "template"
+    locked,
+    ignore_tag,
+    local_resource,
+    local_cdrom,
+    mapped_device,
+    container_restart,
+    ha_ignored,
+    ha_disarmed,
+    node_offline, // the guest's own node is offline
+    // A node a guest may not go to (target units, cheap first).
+    offline,
+    maintenance,
+    failed,
+    pin,
+    ha_node_affinity,
+    precondition,
+    replication,
+    storage,
+    current_node,
+    // Against the evolving placement (state units).
+    memory,
+    cpu,
+    vcpu_ratio,
+    memory_ratio,
+    anti_affinity,
+    // Decided by a planner from the units above.
+    affinity,      // keep-together partners
+    priority,      // recovery left the room to higher restart priorities
+    local_storage, // recovery: disks lost with the failed node
+    ordering,      // evacuate: the move has no safe order
+};
+
+// The stable name ("memory", "ha-node-affinity", ...).
+const char *constraint_name(constraint k);
+
 struct rejection {
-    std::string constraint; // short name: "memory", "offline", "template", ...
-    std::string message;    // for people
-    friend bool operator==(const rejection&, const rejection&) = default;
+    constraint kind = constraint::offline;
+    std::string message; // for people
+    friend bool operator==(const rejection &, const rejection &) = default;
 };
 
 // What a guest's tags ask for.
 struct guest_policy {
     bool ignored = false;
-    std::vector<node_id> pinned;               // empty: no pin
-    std::vector<std::string> unknown_pins;     // pin tags naming no node of the cluster
-    int priority = 0;                          // restart priority
-    std::vector<std::string> together_groups;  // tag affinity groups (keep together)
-    std::vector<std::string> apart_groups;     // tag anti-affinity groups (keep apart)
+    std::vector<node_id> pinned;              // empty: no pin
+    std::vector<std::string> unknown_pins;    // pin tags naming no node of the cluster
+    int priority = 0;                         // restart priority
+    std::vector<std::string> together_groups; // tag affinity groups (keep together)
+    std::vector<std::string> apart_groups;    // tag anti-affinity groups (keep apart)
 };
 
-guest_policy policy_of(const cluster& c, const options& o, guest_id g);
-
-// Reasons a guest can never move, whatever the target (empty: movable).
-std::vector<rejection> immovable_reasons(const cluster& c, const options& o, guest_id g);
+guest_policy policy_of(const cluster &c, const options &o, guest_id g);
 
 // Affinity compiled from HA rules and tags, once per cluster.
 struct affinity_groups {
@@ -59,18 +97,22 @@ struct affinity_groups {
     std::vector<std::string> together_names;
     // HA node affinity per guest: index into cluster::ha.node_affinity, or -1.
     std::vector<int> node_rule;
+    // What each guest's tags ask for (policy_of), computed once here.
+    std::vector<guest_policy> policies;
+    // Rules and tag groups that could not be honoured together with the others, and why.
+    std::vector<std::string> notes;
 };
 
-affinity_groups compile_affinity(const cluster& c, const options& o);
+affinity_groups compile_affinity(const cluster &c, const options &o);
 
 // The evolving state planners and the ordering work on (a plan overlay): where every guest is,
 // which guests are in flight (they load both source and target), and the per-node sums the
 // constraints need.
 class placement_state {
 public:
-    placement_state(const cluster& c, const options& o, const affinity_groups& a);
+    placement_state(const cluster &c, const options &o, const affinity_groups &a);
 
-    const load_view& load() const { return load_; }
+    const load_view &load() const { return load_; }
     node_id node_of(guest_id g) const { return load_.placement[g]; }
     node_id target_of(guest_id g) const { return target_[g]; } // no_node when not in flight
     res assigned(node_id n) const { return assigned_[n]; }
@@ -92,34 +134,24 @@ public:
 private:
     void add(guest_id g, node_id n, int sign);
 
-    const cluster* c_;
-    const affinity_groups* a_;
+    const cluster *c_;
+    const affinity_groups *a_;
     load_view load_;
     std::vector<node_id> target_;
     std::vector<res> assigned_;
     std::vector<std::vector<int>> apart_count_;
 };
 
-// Target checks, cheap ones first (docs/constraints.md lists them). `static_target_check` needs
-// no state: node status, pins, HA node affinity, the migrate precondition, storage.
-std::optional<rejection> static_target_check(const cluster& c, const options& o,
-                                             const affinity_groups& a, guest_id g, node_id n);
-// Capacity and keep-apart against the current state, for guests `gs` arriving together at n
-// (a unit). Guests already on n are not counted twice.
-// With explain = false the rejection carries no message (cheap, for search loops).
-std::optional<rejection> state_target_check(const cluster& c, const options& o,
-                                            const affinity_groups& a, const placement_state& s,
-                                            const std::vector<guest_id>& gs, node_id n,
-                                            bool explain = true);
+// The checks themselves live in the constraint registry (src/constraints/registry.h).
 
 // HA node affinity as pve-ha-manager reads a rule: the priority of node n (a listed node has
 // its own, every other node -1 under a non-strict rule), or nullopt when the rule excludes n.
-std::optional<int> ha_node_priority(const node_affinity_rule& r, node_id n);
+std::optional<int> ha_node_priority(const node_affinity_rule &r, node_id n);
 // The highest priority among the nodes marked usable (-2 when the rule allows none of them).
-int ha_best_priority(const node_affinity_rule& r, const std::vector<bool>& usable);
+int ha_best_priority(const node_affinity_rule &r, const std::vector<bool> &usable);
 
 // Memory a node may reach: min(memory-limit x maxmem, maxmem - memory-reserve).
-double usable_memory(const options& o, double maxmem);
+double usable_memory(const options &o, double maxmem);
 
 } // namespace pvebal
 

@@ -14,6 +14,7 @@
 #define PVEBAL_MODEL_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,6 +61,24 @@ struct guest_disk {
     bool cdrom = false;
 };
 
+// A device that comes from a cluster resource mapping (/etc/pve/mapping/{pci,usb,dir}.cfg):
+// `hostpci0: mapping=gpu`, `usb0: mapping=key`, `virtiofs0: dirid`.
+enum class mapping_kind : std::uint8_t { pci, usb, dir };
+const char *mapping_kind_name(mapping_kind k); // "pci", "usb", "dir"
+
+struct mapped_device {
+    std::string key; // config key: hostpci0, usb1, virtiofs0
+    mapping_kind kind = mapping_kind::pci;
+    std::string mapping; // mapping id
+    friend bool operator==(const mapped_device &, const mapped_device &) = default;
+};
+
+// One enabled replication job of a guest (replication.cfg, type local).
+struct replication_job {
+    std::string id; // "100-0"
+    node_id target = no_node;
+};
+
 // What the migrate precondition GET reported for one target node.
 struct blocked_target {
     std::string node;
@@ -88,13 +107,16 @@ struct guest {
 
     // From guests.<vmid> (optional parts of the extended snapshot).
     bool has_config = false;
-    std::vector<guest_disk> disks;            // volumes on storages
-    std::vector<std::string> local_resources; // devices that pin the guest: hostpci0, usb0, ...
-    std::optional<double> cpu_avg;            // RRD average, fraction of maxcpu
-    std::optional<std::uint64_t> mem_avg;     // RRD average, bytes
+    std::vector<guest_disk> disks;             // volumes on storages
+    std::vector<std::string> local_resources;  // devices that pin the guest: hostpci0, usb0, ...
+    std::vector<mapped_device> mapped_devices; // devices from resource mappings, sorted by key
+    std::vector<replication_job> replication;  // enabled replication jobs, sorted by id
+    std::optional<double> cpu_avg;             // RRD average, fraction of maxcpu
+    std::optional<std::uint64_t> mem_avg;      // RRD average, bytes
     bool has_precondition = false;
     std::vector<blocked_target> blocked_targets; // not_allowed_nodes, sorted by node
-    std::vector<std::string> local_disk_volids;  // local_disks of the precondition
+    std::vector<std::string> local_disk_volids;  // local_disks of the precondition (no CD-ROMs)
+    std::vector<std::string> local_cdrom_volids; // CD-ROM images among them
 
     bool has_tag(const std::string &tag) const; // case-insensitive
     std::string sid() const {
@@ -102,11 +124,15 @@ struct guest {
     }
 };
 
+// The request state of an HA resource (resources.cfg `state`; `enabled` reads as started).
+enum class ha_request_state : std::uint8_t { started, stopped, disabled, ignored };
+const char *ha_request_state_name(ha_request_state s);
+
 struct ha_resource {
     std::string sid;    // vm:100 / ct:100
     guest_id guest = 0; // index into cluster::guests
-    std::string state;  // configured request state: started, stopped, disabled, ignored
-    std::string group;  // legacy HA group
+    ha_request_state state = ha_request_state::started;
+    std::string group; // legacy HA group
     bool failback = true;
     int max_restart = 1;
     int max_relocate = 1;
@@ -125,6 +151,14 @@ struct resource_affinity_rule {
     bool positive = true;
 };
 
+// manager_status `disarm`: the HA stack is disarmed (or disarming) cluster-wide; the CRM
+// processes no commands for its resources meanwhile (pve-ha-manager Manager.pm handle_disarm).
+enum class disarm_mode : std::uint8_t { freeze, ignore };
+struct ha_disarm {
+    disarm_mode mode = disarm_mode::freeze;
+    std::string state; // "disarming" or "disarmed" as the manager status says
+};
+
 struct ha_config {
     std::vector<ha_resource> resources; // sorted by guest id
     std::vector<node_affinity_rule> node_affinity;
@@ -133,13 +167,33 @@ struct ha_config {
     // Rules or references that were dropped, as pve-ha-manager would ("Drop rule ...").
     std::vector<std::string> dropped;
 
+    std::optional<ha_disarm> disarm;
+
     const ha_resource *find(guest_id g) const;
+    // HA-managed: listed in resources.cfg, not `ignored`, and HA not disarmed in mode `ignore`;
+    // its migrations go through the CRM (pve-ha-manager Config.pm vm_is_ha_managed).
+    bool managed(guest_id g) const;
+    // Recovered by HA when its node fails: managed and not `disabled`.
+    bool recovered(guest_id g) const;
+};
+
+// A cluster resource mapping: the nodes that have an entry for it.
+struct resource_mapping {
+    std::vector<node_id> nodes;  // sorted
+    bool live_migration = false; // `live-migration-capable` (PCI mappings)
+};
+
+struct mapping_table {
+    bool known = false; // the snapshot carried a "mappings" object
+    std::map<std::string, resource_mapping> pci, usb, dir;
+    const resource_mapping *find(mapping_kind k, const std::string &id) const;
 };
 
 struct cluster {
     std::vector<node> nodes;   // sorted by name
     std::vector<guest> guests; // sorted by vmid
     ha_config ha;
+    mapping_table mappings;
 
     std::optional<node_id> find_node(const std::string &name) const;
     std::optional<guest_id> find_guest(std::uint32_t vmid) const;

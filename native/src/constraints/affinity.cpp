@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <set>
 
 namespace pvebal {
 
@@ -31,42 +33,184 @@ struct union_find {
 
 } // namespace
 
-affinity_groups compile_affinity(const cluster& c, const options& o) {
+// Keep-together groups are joined transitively (HA positive rules, then plb_affinity_ tags),
+// keep-apart groups never are: so one together group must never hold two guests that must be
+// kept apart, or no placement could honour both. HA rules win over tags (a tag is not an HA
+// rule: HA enforces its rules whatever we plan) and apart wins over together (never put two
+// apart guests on one node). A rule or tag group that would break this is not honoured, with a
+// note, as pve-ha-manager drops conflicting rules.
+affinity_groups compile_affinity(const cluster &c, const options &o) {
     affinity_groups a;
     const size_t n = c.guests.size();
     a.together.assign(n, -1);
     a.apart.assign(n, {});
     a.node_rule.assign(n, -1);
 
-    union_find uf(n);
-    std::vector<bool> in_together(n, false);
-    for (const resource_affinity_rule& r : c.ha.resource_affinity) {
-        if (!r.positive) {
-            continue;
-        }
-        for (guest_id g : r.guests) {
-            in_together[g] = true;
-            uf.join(r.guests.front(), g);
-        }
-    }
     std::map<std::string, std::vector<guest_id>> tag_together, tag_apart;
+    a.policies.reserve(n);
     for (guest_id g = 0; g < n; ++g) {
-        const guest_policy p = policy_of(c, o, g);
-        for (const std::string& t : p.together_groups) {
+        a.policies.push_back(policy_of(c, o, g));
+        const guest_policy &p = a.policies.back();
+        for (const std::string &t : p.together_groups) {
             tag_together[t].push_back(g);
         }
-        for (const std::string& t : p.apart_groups) {
+        for (const std::string &t : p.apart_groups) {
             tag_apart[t].push_back(g);
         }
     }
-    for (const auto& [name, members] : tag_together) {
+
+    // Keep-apart groups: every HA negative rule (checked and compiled), then the tag groups
+    // that do not contradict the HA positive rules and fit the cluster.
+    // Keep-together components (union-find) and, per component root, how many of its guests
+    // are in each keep-apart group: joining components must never make a count reach two.
+    union_find uf(n);
+    std::vector<bool> in_together(n, false);
+    std::vector<std::map<int, int>> apart_in(n); // by root
+    auto add_apart = [&](const std::string &name, const std::vector<guest_id> &members) {
+        const int k = static_cast<int>(a.apart_names.size());
+        a.apart_names.push_back(name);
+        for (guest_id g : members) {
+            a.apart[g].push_back(k);
+            ++apart_in[uf.find(g)][k];
+        }
+    };
+
+    for (const resource_affinity_rule &r : c.ha.resource_affinity) {
+        if (!r.positive) {
+            add_apart("HA rule '" + r.id + "'", r.guests);
+        }
+    }
+
+    // Would joining `members` into one group put two members of a keep-apart group together?
+    auto conflict = [&](const std::vector<guest_id> &members) -> std::optional<std::string> {
+        std::vector<guest_id> roots;
+        for (guest_id g : members) {
+            roots.push_back(uf.find(g));
+        }
+        std::sort(roots.begin(), roots.end());
+        roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+        std::map<int, int> total;
+        for (guest_id r : roots) {
+            for (const auto &[k, count] : apart_in[r]) {
+                if ((total[k] += count) < 2) {
+                    continue;
+                }
+                std::vector<guest_id> inside; // two of them, for the message
+                for (guest_id g = 0; g < n && inside.size() < 2; ++g) {
+                    const std::vector<int> &ks = a.apart[g];
+                    if (std::binary_search(roots.begin(), roots.end(), uf.find(g)) &&
+                        std::find(ks.begin(), ks.end(), k) != ks.end()) {
+                        inside.push_back(g);
+                    }
+                }
+                return c.guests[inside[0]].sid() + " and " + c.guests[inside[1]].sid() +
+                       " must be kept apart (" + a.apart_names[static_cast<size_t>(k)] + ")";
+            }
+        }
+        return std::nullopt;
+    };
+    auto join = [&](const std::vector<guest_id> &members) {
+        for (guest_id g : members) {
+            in_together[g] = true;
+            const guest_id ra = uf.find(members.front()), rb = uf.find(g);
+            if (ra == rb) {
+                continue;
+            }
+            uf.join(ra, rb);
+            const guest_id root = uf.find(ra), other = root == ra ? rb : ra;
+            for (const auto &[k, count] : apart_in[other]) {
+                apart_in[root][k] += count;
+            }
+            apart_in[other].clear();
+        }
+    };
+    for (const resource_affinity_rule &r : c.ha.resource_affinity) {
+        if (!r.positive) {
+            continue;
+        }
+        if (auto why = conflict(r.guests)) {
+            a.notes.push_back("HA rule '" + r.id + "' is not honoured: " + *why);
+            continue;
+        }
+        join(r.guests);
+    }
+    double largest_node = 0;
+    size_t usable_nodes = 0;
+    for (const node &nd : c.nodes) {
+        if (nd.online) {
+            largest_node = std::max(largest_node, usable_memory(o, static_cast<double>(nd.maxmem)));
+            ++usable_nodes;
+        }
+    }
+    // A tag pair that keeps two guests both together and apart: neither is honoured (as
+    // pve-ha-manager drops both sides of such a conflict between its rules).
+    std::set<std::string> contradicted, contradicting;
+    for (const auto &[name, members] : tag_together) {
         if (members.size() < 2) {
             continue;
         }
-        for (guest_id g : members) {
-            in_together[g] = true;
-            uf.join(members.front(), g);
+        for (const auto &[apart_name, apart] : tag_apart) {
+            if (std::count_if(members.begin(), members.end(), [&](guest_id g) {
+                    return std::find(apart.begin(), apart.end(), g) != apart.end();
+                }) >= 2) {
+                contradicted.insert(apart_name);
+                contradicting.insert(name);
+            }
         }
+    }
+    for (const auto &[name, members] : tag_apart) {
+        if (members.size() < 2) {
+            continue;
+        }
+        const std::string tag = "tag plb_anti_affinity_" + name;
+        if (contradicted.count(name)) {
+            a.notes.push_back(tag + " is not honoured: a plb_affinity_ tag keeps two of its guests "
+                                    "together");
+            continue;
+        }
+        if (members.size() > usable_nodes) {
+            // Still honoured as far as it goes: no move puts two of them on one node.
+            a.notes.push_back(tag + " cannot be met: it has " + std::to_string(members.size()) +
+                              " guests and the cluster " + std::to_string(usable_nodes) +
+                              " online nodes; no move adds a second one to a node");
+        }
+        // HA keeps its positive groups together whatever we plan: a tag cannot split them.
+        std::map<guest_id, int> per_group;
+        bool split = false;
+        for (guest_id g : members) {
+            split = split || (in_together[g] && ++per_group[uf.find(g)] >= 2);
+        }
+        if (split) {
+            a.notes.push_back(tag + " is not honoured: an HA positive rule keeps two of its "
+                                    "guests together");
+            continue;
+        }
+        add_apart(tag, members);
+    }
+    for (const auto &[name, members] : tag_together) {
+        if (members.size() < 2) {
+            continue;
+        }
+        const std::string tag = "tag plb_affinity_" + name;
+        if (contradicting.count(name)) {
+            a.notes.push_back(tag +
+                              " is not honoured: a plb_anti_affinity_ tag keeps two of its guests "
+                              "apart");
+            continue;
+        }
+        double need = 0;
+        for (guest_id g : members) {
+            need += guest_demand(c.guests[g], o.mode).mem;
+        }
+        if (need > largest_node) {
+            a.notes.push_back(tag + " cannot be met: its guests need more memory than any node "
+                                    "has usable");
+        }
+        if (auto why = conflict(members)) {
+            a.notes.push_back(tag + " is not honoured: " + *why);
+            continue;
+        }
+        join(members);
     }
     std::map<guest_id, int> root_group;
     for (guest_id g = 0; g < n; ++g) {
@@ -81,40 +225,13 @@ affinity_groups compile_affinity(const cluster& c, const options& o) {
         a.together[g] = it->second;
     }
 
-    auto add_apart = [&](const std::string& name, const std::vector<guest_id>& members) {
-        const int k = static_cast<int>(a.apart_names.size());
-        a.apart_names.push_back(name);
-        for (guest_id g : members) {
-            a.apart[g].push_back(k);
-        }
-    };
-    for (const resource_affinity_rule& r : c.ha.resource_affinity) {
-        if (!r.positive) {
-            add_apart("HA rule '" + r.id + "'", r.guests);
-        }
-    }
-    for (const auto& [name, members] : tag_apart) {
-        if (members.size() >= 2) {
-            add_apart("tag plb_anti_affinity_" + name, members);
-        }
-    }
-
-    // A guest in several node-affinity rules makes pve-ha-manager drop every one of those rules
-    // ("resource is already used in another node affinity rule"): none applies, whatever the
-    // order of the rules.
-    std::vector<int> rules_of(n, 0);
-    for (const node_affinity_rule& r : c.ha.node_affinity) {
-        for (guest_id g : r.guests) {
-            ++rules_of[g];
-        }
-    }
+    // HA node affinity: the compiled rules give each guest at most one rule (the first by id
+    // otherwise, deterministically).
     for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
-        const std::vector<guest_id>& gs = c.ha.node_affinity[i].guests;
-        if (std::any_of(gs.begin(), gs.end(), [&](guest_id g) { return rules_of[g] > 1; })) {
-            continue;
-        }
-        for (guest_id g : gs) {
-            a.node_rule[g] = static_cast<int>(i);
+        for (guest_id g : c.ha.node_affinity[i].guests) {
+            if (a.node_rule[g] < 0) {
+                a.node_rule[g] = static_cast<int>(i);
+            }
         }
     }
     return a;

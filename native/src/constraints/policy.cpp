@@ -1,4 +1,4 @@
-// Guest-level constraints: what tags ask for, and what makes a guest immovable.
+// What a guest's tags ask for (pins, ignore, priority, ProxLB groups).
 #include "pvebal/constraints.h"
 
 #include <algorithm>
@@ -14,11 +14,13 @@ std::string lower(std::string s) {
     return s;
 }
 
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string &s, const char *prefix) {
+    return s.rfind(prefix, 0) == 0;
+}
 
 // Node names are case-sensitive in PVE, tags are matched case-insensitively: find the node
 // whose lower-cased name matches.
-std::optional<node_id> node_by_lower_name(const cluster& c, const std::string& lname) {
+std::optional<node_id> node_by_lower_name(const cluster &c, const std::string &lname) {
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         if (lower(c.nodes[n].name) == lname) {
             return n;
@@ -29,10 +31,10 @@ std::optional<node_id> node_by_lower_name(const cluster& c, const std::string& l
 
 } // namespace
 
-guest_policy policy_of(const cluster& c, const options& o, guest_id g) {
+guest_policy policy_of(const cluster &c, const options &o, guest_id g) {
     guest_policy p;
     p.priority = o.default_priority;
-    for (const std::string& raw : c.guests[g].tags) {
+    for (const std::string &raw : c.guests[g].tags) {
         const std::string t = lower(raw);
         std::string pin;
         if (t == "pvebal-ignore" || (o.honor_proxlb_tags && starts_with(t, "plb_ignore"))) {
@@ -61,46 +63,11 @@ guest_policy policy_of(const cluster& c, const options& o, guest_id g) {
     }
     std::sort(p.pinned.begin(), p.pinned.end());
     p.pinned.erase(std::unique(p.pinned.begin(), p.pinned.end()), p.pinned.end());
-    for (auto* v : {&p.together_groups, &p.apart_groups, &p.unknown_pins}) {
+    for (auto *v : {&p.together_groups, &p.apart_groups, &p.unknown_pins}) {
         std::sort(v->begin(), v->end());
         v->erase(std::unique(v->begin(), v->end()), v->end());
     }
     return p;
-}
-
-std::vector<rejection> immovable_reasons(const cluster& c, const options& o, guest_id g) {
-    const guest& gs = c.guests[g];
-    std::vector<rejection> out;
-    if (gs.is_template) {
-        out.push_back({"template", "templates are never moved"});
-    }
-    if (!gs.lock.empty()) {
-        out.push_back({"locked", "guest is locked (" + gs.lock + ")"});
-    }
-    const guest_policy p = policy_of(c, o, g);
-    if (p.ignored) {
-        out.push_back({"ignore-tag", "tagged to be ignored by the balancer"});
-    }
-    if (!gs.local_resources.empty()) {
-        std::string list;
-        for (const std::string& r : gs.local_resources) {
-            list += (list.empty() ? "" : ", ") + r;
-        }
-        out.push_back({"local-resource", "uses host-local devices (" + list + ")"});
-    }
-    if (gs.type == guest_type::lxc && gs.running && !o.allow_container_restart) {
-        out.push_back({"container-restart",
-                       "running container can only move by restart migration "
-                       "(allow-container-restart is off)"});
-    }
-    if (const ha_resource* r = c.ha.find(g); r != nullptr && r->state == "ignored") {
-        out.push_back({"ha-ignored", "HA resource is in state 'ignored'"});
-    }
-    if (!c.nodes[gs.node].online) {
-        out.push_back({"node-offline", "its node " + c.nodes[gs.node].name +
-                                           " is offline; only HA recovery can move it"});
-    }
-    return out;
 }
 
 } // namespace pvebal

@@ -2,16 +2,17 @@
 
 namespace pvebal {
 
-placement_state::placement_state(const cluster& c, const options& o, const affinity_groups& a)
+placement_state::placement_state(const cluster &c, const options &o, const affinity_groups &a)
     : c_(&c), a_(&a), load_(make_load_view(c, o.mode)), target_(c.guests.size(), no_node),
-      assigned_(c.nodes.size()), apart_count_(a.apart_names.size(), std::vector<int>(c.nodes.size(), 0)) {
+      assigned_(c.nodes.size()),
+      apart_count_(a.apart_names.size(), std::vector<int>(c.nodes.size(), 0)) {
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         add(g, c.guests[g].node, +1);
     }
 }
 
 void placement_state::add(guest_id g, node_id n, int sign) {
-    const guest& gs = c_->guests[g];
+    const guest &gs = c_->guests[g];
     if (gs.running) {
         const double s = sign;
         assigned_[n] += {s * gs.maxcpu, s * static_cast<double>(gs.maxmem)};

@@ -114,7 +114,7 @@ Json::Value node_json(const cluster &c, const node_metrics &nm) {
 
 Json::Value rejection_json(const rejection &r) {
     Json::Value o(Json::objectValue);
-    o["constraint"] = r.constraint;
+    o["constraint"] = constraint_name(r.kind);
     o["message"] = r.message;
     return o;
 }

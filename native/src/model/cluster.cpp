@@ -34,6 +34,54 @@ const ha_resource *ha_config::find(guest_id g) const {
     return it != resources.end() && it->guest == g ? &*it : nullptr;
 }
 
+bool ha_config::managed(guest_id g) const {
+    const ha_resource *r = find(g);
+    // Disarmed in mode 'ignore', HA leaves its resources to be managed directly (Config.pm
+    // service_check_ha_state): they migrate like any other guest.
+    if (disarm && disarm->mode == disarm_mode::ignore) {
+        return false;
+    }
+    return r != nullptr && r->state != ha_request_state::ignored;
+}
+
+bool ha_config::recovered(guest_id g) const {
+    const ha_resource *r = find(g);
+    return r != nullptr && r->state != ha_request_state::ignored &&
+           r->state != ha_request_state::disabled;
+}
+
+const char *ha_request_state_name(ha_request_state s) {
+    switch (s) {
+    case ha_request_state::started:
+        return "started";
+    case ha_request_state::stopped:
+        return "stopped";
+    case ha_request_state::disabled:
+        return "disabled";
+    case ha_request_state::ignored:
+        return "ignored";
+    }
+    return "started";
+}
+
+const char *mapping_kind_name(mapping_kind k) {
+    switch (k) {
+    case mapping_kind::pci:
+        return "pci";
+    case mapping_kind::usb:
+        return "usb";
+    case mapping_kind::dir:
+        return "dir";
+    }
+    return "pci";
+}
+
+const resource_mapping *mapping_table::find(mapping_kind k, const std::string &id) const {
+    const auto &m = k == mapping_kind::pci ? pci : k == mapping_kind::usb ? usb : dir;
+    auto it = m.find(id);
+    return it == m.end() ? nullptr : &it->second;
+}
+
 std::optional<node_id> cluster::find_node(const std::string &name) const {
     auto it = std::lower_bound(nodes.begin(), nodes.end(), name,
                                [](const node &n, const std::string &s) { return n.name < s; });

@@ -37,7 +37,7 @@ struct candidate {
 class balancer {
 public:
     balancer(const cluster &c, const options &o)
-        : c_(c), o_(o), a_(compile_affinity(c, o)), state_(c, o, a_), obj_(c, state_.load(), o) {
+        : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_), state_(c, o, a_), obj_(c, state_.load(), o) {
         const std::vector<bool> active = active_nodes(c);
         active_ = std::max<double>(1, static_cast<double>(std::count(active.begin(), active.end(), true)));
     }
@@ -46,7 +46,7 @@ public:
 
 private:
     bool fits(const unit &u, node_id n) const {
-        return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
+        return !check_state(ctx_, state_, u.guests, n, false);
     }
     // Thresholds are relative to the current objective and per active node: one move on a
     // 64-node cluster gains about 1/16 of what the same move gains on 4 nodes, and must still
@@ -63,6 +63,7 @@ private:
     const cluster &c_;
     const options &o_;
     affinity_groups a_;
+    decision_context ctx_;
     placement_state state_;
     objective_state obj_;
     std::vector<unit> units_;
@@ -293,9 +294,9 @@ plan balancer::run() {
     const load_view before = state_.load();
     std::vector<bool> include(c_.guests.size());
     for (guest_id g = 0; g < c_.guests.size(); ++g) {
-        include[g] = c_.nodes[c_.guests[g].node].online && immovable_reasons(c_, o_, g).empty();
+        include[g] = c_.nodes[c_.guests[g].node].online && immovable_reasons(ctx_, g).empty();
     }
-    units_ = build_units(c_, o_, a_, include);
+    units_ = build_units(ctx_, include);
     // A unit is movable only if all its members are (an immovable partner pins the group).
     moved_.assign(units_.size(), false);
 
@@ -331,7 +332,7 @@ plan balancer::run() {
     }
     // Order from the initial placement.
     placement_state ordering_state(c_, o_, a_);
-    order_moves(c_, o_, a_, ordering_state, chosen_, p);
+    order_moves(ctx_, ordering_state, chosen_, p);
     finish_plan(c_, c_, o_, before, ordering_state.load(), p);
     return p;
 }

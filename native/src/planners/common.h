@@ -3,6 +3,7 @@
 #ifndef PVEBAL_PLANNERS_COMMON_H_
 #define PVEBAL_PLANNERS_COMMON_H_
 
+#include "constraints/registry.h"
 #include "pvebal/constraints.h"
 #include "pvebal/report.h"
 
@@ -26,8 +27,7 @@ struct planned_move {
 // guest loads both nodes), within the parallel limits; breaks cycles with a temporary parking
 // move where one exists, otherwise drops the least valuable move. `state` starts at the
 // initial placement and ends at the final one.
-void order_moves(const cluster &c, const options &o, const affinity_groups &a,
-                 placement_state &state, std::vector<planned_move> moves, plan &out);
+void order_moves(const decision_context &ctx, placement_state &state, std::vector<planned_move> moves, plan &out);
 
 // Fills costs, totals and metrics of a plan whose migrations are set.
 void finish_plan(const cluster &before_cluster, const cluster &after_cluster, const options &o,
@@ -41,8 +41,7 @@ struct unit {
     double cost_seconds = 0;
     std::vector<node_id> allowed; // nodes passing the static checks for every member
 };
-std::vector<unit> build_units(const cluster &c, const options &o, const affinity_groups &a,
-                              const std::vector<bool> &include);
+std::vector<unit> build_units(const decision_context &ctx, const std::vector<bool> &include);
 
 } // namespace pvebal::detail
 

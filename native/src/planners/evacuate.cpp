@@ -35,6 +35,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         c.nodes[n].maintenance = true;
     }
     const affinity_groups a = compile_affinity(c, o);
+    const decision_context ctx(c, o, a);
     placement_state state(c, o, a);
     objective_state obj(c, state.load(), o);
     const load_view before_view = make_load_view(c_in, o.mode);
@@ -44,7 +45,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         if (!drained[c.guests[g].node]) {
             continue;
         }
-        std::vector<rejection> why = immovable_reasons(c, o, g);
+        std::vector<rejection> why = immovable_reasons(ctx, g);
         if (why.empty()) {
             include[g] = true;
             continue;
@@ -55,7 +56,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         }
         p.unplaced.push_back(std::move(u));
     }
-    std::vector<unit> units = build_units(c, o, a, include);
+    std::vector<unit> units = build_units(ctx, include);
     // Movable guests without a unit: a keep-together partner on their node cannot move.
     std::vector<bool> in_unit(c.guests.size(), false);
     for (const unit &u : units) {
@@ -73,7 +74,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 !include[h]) {
                 up.reasons.push_back(
                     {std::nullopt,
-                     {"affinity", "kept together with " + c.guests[h].sid() + " (" +
+                     {constraint::affinity, "kept together with " + c.guests[h].sid() + " (" +
                                       a.together_names[static_cast<size_t>(a.together[g])] +
                                       "), which cannot move"}});
             }
@@ -98,7 +99,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     std::vector<planned_move> moves;
     std::vector<bool> moved(c.guests.size(), false);
     auto fits = [&](const std::vector<guest_id> &gs, node_id n) {
-        return !state_target_check(c, o, a, state, gs, n, false);
+        return !check_state(ctx, state, gs, n, false);
     };
     auto place = [&](const std::vector<guest_id> &gs, node_id from, node_id to, res demand,
                      const std::string &why) {
@@ -115,9 +116,9 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         std::vector<bool> other_include(c.guests.size(), false);
         for (guest_id g = 0; g < c.guests.size(); ++g) {
             other_include[g] = !drained[c.guests[g].node] && c.nodes[c.guests[g].node].online &&
-                               immovable_reasons(c, o, g).empty();
+                               immovable_reasons(ctx, g).empty();
         }
-        others = build_units(c, o, a, other_include);
+        others = build_units(ctx, other_include);
         std::stable_sort(others.begin(), others.end(), [&](const unit &x, const unit &y) {
             return x.demand.mem < y.demand.mem; // smallest first: cheapest room
         });
@@ -196,14 +197,14 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 if (n == u.node) {
                     continue;
                 }
-                std::optional<rejection> r = static_target_check(c, o, a, g, n);
+                std::optional<rejection> r = check_target(ctx, g, n);
                 // A unit goes together: a partner that may not go there keeps this guest out too.
                 for (guest_id h : u.guests) {
                     if (r) {
                         break;
                     }
-                    if (auto rh = h != g ? static_target_check(c, o, a, h, n) : std::nullopt) {
-                        r = rejection{"affinity",
+                    if (auto rh = h != g ? check_target(ctx, h, n) : std::nullopt) {
+                        r = rejection{constraint::affinity,
                                       "moves with " + c.guests[h].sid() + " (" +
                                           a.together_names[static_cast<size_t>(a.together[g])] +
                                           "), which may not go there: " + rh->message};
@@ -211,13 +212,13 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 }
                 if (!r && a.together[g] >= 0 &&
                     !std::binary_search(u.allowed.begin(), u.allowed.end(), n)) {
-                    r = rejection{"affinity",
+                    r = rejection{constraint::affinity,
                                   "its keep-together group (" +
                                       a.together_names[static_cast<size_t>(a.together[g])] +
                                       ") gathers on another node"};
                 }
                 if (!r) {
-                    r = state_target_check(c, o, a, state, u.guests, n, true);
+                    r = check_state(ctx, state, u.guests, n, true);
                 }
                 if (r) {
                     up.reasons.push_back({n, *r});
@@ -230,11 +231,11 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
               [](const unplaced_guest &x, const unplaced_guest &y) { return x.guest < y.guest; });
 
     placement_state ordering_state(c, o, a);
-    order_moves(c, o, a, ordering_state, moves, p);
+    order_moves(ctx, ordering_state, moves, p);
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
     for (const dropped_move &d : p.dropped) {
         if (drained[d.from]) {
-            p.unplaced.push_back({d.guest, {{d.to, {"ordering", d.reason}}}});
+            p.unplaced.push_back({d.guest, {{d.to, {constraint::ordering, d.reason}}}});
         }
     }
     std::sort(p.unplaced.begin(), p.unplaced.end(),

@@ -14,8 +14,10 @@ std::string label(const cluster& c, guest_id g) {
 
 } // namespace
 
-void order_moves(const cluster& c, const options& o, const affinity_groups& a,
-                 placement_state& state, std::vector<planned_move> pending, plan& out) {
+void order_moves(const decision_context& ctx, placement_state& state, std::vector<planned_move> pending,
+                 plan& out) {
+    const cluster& c = ctx.c;
+    const options& o = ctx.o;
     int wave = 0;
     int step = 0;
     std::vector<bool> parked(c.guests.size(), false);
@@ -31,7 +33,7 @@ void order_moves(const cluster& c, const options& o, const affinity_groups& a,
             const bool limits_ok = first || (in_wave + n <= o.max_parallel &&
                                              per_node[m.from] + n <= o.max_parallel_per_node &&
                                              per_node[m.to] + n <= o.max_parallel_per_node);
-            if (limits_ok && !state_target_check(c, o, a, state, m.guests, m.to, false)) {
+            if (limits_ok && !check_state(ctx, state, m.guests, m.to, false)) {
                 for (guest_id g : m.guests) {
                     state.begin(g, m.to);
                 }
@@ -62,9 +64,9 @@ void order_moves(const cluster& c, const options& o, const affinity_groups& a,
                         continue;
                     }
                     const bool allowed = std::all_of(p.guests.begin(), p.guests.end(), [&](guest_id g) {
-                        return !static_target_check(c, o, a, g, k);
+                        return !check_target(ctx, g, k, false);
                     });
-                    if (!allowed || state_target_check(c, o, a, state, p.guests, k, false)) {
+                    if (!allowed || check_state(ctx, state, p.guests, k, false)) {
                         continue;
                     }
                     planned_move park = p;
@@ -84,7 +86,7 @@ void order_moves(const cluster& c, const options& o, const affinity_groups& a,
                 auto least = std::min_element(pending.begin(), pending.end(), [](const planned_move& x, const planned_move& y) {
                     return x.value < y.value;
                 });
-                std::optional<rejection> why = state_target_check(c, o, a, state, least->guests, least->to, true);
+                std::optional<rejection> why = check_state(ctx, state, least->guests, least->to, true);
                 for (guest_id g : least->guests) {
                     out.dropped.push_back({g, least->from, least->to,
                                            "no safe order: " + (why ? why->message : std::string("blocked")) +
@@ -138,13 +140,15 @@ void finish_plan(const cluster& before_cluster, const cluster& after_cluster, co
 
 // A keep-together group is movable on a node only if every member there is: an immovable
 // member pins the others (they get no unit).
-std::vector<unit> build_units(const cluster& c, const options& o, const affinity_groups& a,
-                              const std::vector<bool>& include) {
+std::vector<unit> build_units(const decision_context& ctx, const std::vector<bool>& include) {
+    const cluster& c = ctx.c;
+    const options& o = ctx.o;
+    const affinity_groups& a = ctx.a;
     std::map<std::pair<int, node_id>, std::vector<guest_id>> grouped;
     std::set<std::pair<int, node_id>> pinned;
     std::vector<unit> out;
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        if (a.together[g] >= 0 && !immovable_reasons(c, o, g).empty()) {
+        if (a.together[g] >= 0 && !immovable_reasons(ctx, g).empty()) {
             pinned.insert({a.together[g], c.guests[g].node});
         }
         if (!include[g]) {
@@ -207,7 +211,7 @@ std::vector<unit> build_units(const cluster& c, const options& o, const affinity
                 continue;
             }
             const bool ok = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
-                return !static_target_check(c, o, a, g, n);
+                return !check_target(ctx, g, n, false);
             });
             if (ok) {
                 u.allowed.push_back(n);

@@ -10,7 +10,8 @@ namespace pvebal {
 
 using namespace detail;
 
-result<placement_answer> plan_place(const cluster& c_in, const options& o, const placement_request& req) {
+result<placement_answer> plan_place(const cluster &c_in, const options &o,
+                                    const placement_request &req) {
     cluster c = c_in;
     guest_id g;
     if (req.guest) {
@@ -32,8 +33,9 @@ result<placement_answer> plan_place(const cluster& c_in, const options& o, const
     }
     // The guest counts with its configured size when it starts (static), as it is running
     // (used), or with the requested size (new guest).
-    guest& gs = c.guests[g];
-    res demand = req.guest ? (gs.running ? make_load_view(c, o.mode).demand[g] : res{gs.maxcpu, static_cast<double>(gs.maxmem)})
+    guest &gs = c.guests[g];
+    res demand = req.guest ? (gs.running ? make_load_view(c, o.mode).demand[g]
+                                         : res{gs.maxcpu, static_cast<double>(gs.maxmem)})
                            : req.demand;
     affinity_groups a = compile_affinity(c, o);
     // Keep apart from named guests: one extra group.
@@ -46,14 +48,23 @@ result<placement_answer> plan_place(const cluster& c_in, const options& o, const
         }
     }
     placement_state state(c, o, a);
+    const decision_context ctx(c, o, a);
     const bool placed_somewhere = req.guest && gs.running;
     if (!placed_somewhere) {
-        // Not on any node yet: take it off its nominal node, then give it the demand to check.
+        // Not on any node yet: it adds nothing where the model put it.
         state.set_demand(g, {});
     }
     std::vector<bool> active = active_nodes(c);
     objective_state obj(active, state.load(), o);
     const double now = obj.value();
+
+    // What arrives at a node: the guest with its demand; its configured size counts for the
+    // overcommit ratios (a running guest's, or the size it starts with).
+    arrival in;
+    in.demand = demand;
+    in.assigned = placed_somewhere ? res{gs.maxcpu, static_cast<double>(gs.maxmem)} : demand;
+    in.apart = a.apart[g];
+    in.self = g;
 
     placement_answer ans;
     ans.demand = demand;
@@ -62,53 +73,13 @@ result<placement_answer> plan_place(const cluster& c_in, const options& o, const
         ranked_node rn;
         rn.node = n;
         std::optional<rejection> why;
-        if (placed_somewhere && n == gs.node) {
-            why = std::nullopt; // staying is an option
-        } else {
-            why = static_target_check(c, o, a, g, n);
-            if (why && why->constraint == "current-node") {
+        if (!(placed_somewhere && n == gs.node)) { // staying is an option
+            why = check_target(ctx, g, n);
+            if (why && why->kind == constraint::current_node) {
                 why.reset(); // a stopped guest may start where it is
             }
             if (!why) {
-                state.set_demand(g, demand);
-                // The checks count arrivals: evaluate as if it came from elsewhere.
-                if (!placed_somewhere && state.node_of(g) == n) {
-                    const node_id other = n == 0 ? (c.nodes.size() > 1 ? 1 : 0) : 0;
-                    if (other != n) {
-                        state.move(g, other);
-                        state.set_demand(g, {});
-                        state.set_demand(g, demand);
-                        why = state_target_check(c, o, a, state, {g}, n, true);
-                        state.set_demand(g, {});
-                        state.move(g, n);
-                    } else {
-                        state.set_demand(g, {});
-                        const res used = state.load().used[n];
-                        const res cap = state.load().capacity[n];
-                        if (used.mem + demand.mem > usable_memory(o, cap.mem) ||
-                            (demand.cpu > 0 && used.cpu + demand.cpu > o.cpu_limit * cap.cpu)) {
-                            why = rejection{"memory", "does not fit on " + c.nodes[n].name};
-                        }
-                    }
-                } else {
-                    why = state_target_check(c, o, a, state, {g}, n, true);
-                }
-                if (!placed_somewhere) {
-                    state.set_demand(g, {});
-                }
-            }
-            if (!why && !placed_somewhere) {
-                // The state counts the assigned vCPUs and memory of running guests only; this
-                // one is about to start, with its configured size (or the requested one).
-                const res assigned = state.assigned(n);
-                const res cap = state.load().capacity[n];
-                if (o.max_vcpu_ratio && demand.cpu > 0 && assigned.cpu + demand.cpu > *o.max_vcpu_ratio * cap.cpu) {
-                    why = rejection{"vcpu-ratio", c.nodes[n].name + " would have more assigned vCPUs than max-vcpu-ratio allows"};
-                } else if (o.max_memory_ratio && demand.mem > 0 &&
-                           assigned.mem + demand.mem > *o.max_memory_ratio * cap.mem) {
-                    why = rejection{"memory-ratio",
-                                    c.nodes[n].name + " would have more assigned memory than max-memory-ratio allows"};
-                }
+                why = check_arrival(ctx, state, in, n);
             }
         }
         if (why) {
@@ -118,10 +89,11 @@ result<placement_answer> plan_place(const cluster& c_in, const options& o, const
         }
         rn.fits = true;
         const node_id from = placed_somewhere ? gs.node : no_node;
-        rn.objective_after = (placed_somewhere && n == gs.node) ? now : std::sqrt(obj.j_after(from, n, demand));
+        rn.objective_after =
+            (placed_somewhere && n == gs.node) ? now : std::sqrt(obj.j_after(from, n, demand));
         ranked.push_back(rn);
     }
-    std::stable_sort(ranked.begin(), ranked.end(), [](const ranked_node& x, const ranked_node& y) {
+    std::stable_sort(ranked.begin(), ranked.end(), [](const ranked_node &x, const ranked_node &y) {
         if (std::fabs(x.objective_after - y.objective_after) > 1e-12) {
             return x.objective_after < y.objective_after;
         }
@@ -131,8 +103,10 @@ result<placement_answer> plan_place(const cluster& c_in, const options& o, const
     if (!ranked.empty()) {
         const double best = ranked.front().objective_after;
         const double worst = ranked.back().objective_after;
-        for (ranked_node& rn : ranked) {
-            rn.score = worst - best > 1e-12 ? 100.0 - 50.0 * (rn.objective_after - best) / (worst - best) : 100.0;
+        for (ranked_node &rn : ranked) {
+            rn.score = worst - best > 1e-12
+                           ? 100.0 - 50.0 * (rn.objective_after - best) / (worst - best)
+                           : 100.0;
         }
     }
     ans.nodes = ranked;

@@ -12,65 +12,55 @@
 
 namespace pvebal::detail {
 
-namespace {
-
-bool ha_managed(const cluster& c, guest_id g) {
-    const ha_resource* r = c.ha.find(g);
-    return r != nullptr && r->state != "disabled" && r->state != "ignored";
-}
-
-} // namespace
-
-recovery_solver::recovery_solver(const cluster& c, const options& o, bool all_guests)
-    : c_(c), o_(o), a_(compile_affinity(c, o)), state_(c, o, a_), needs_(c.guests.size(), false),
-      recoverable_(c.guests.size(), true), priority_(c.guests.size(), 0), demand_(c.guests.size()),
-      pinned_(c.guests.size()) {
+recovery_solver::recovery_solver(const cluster &c, const options &o, bool all_guests)
+    : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_), state_(c, o, a_),
+      needs_(c.guests.size(), false), recoverable_(c.guests.size(), true),
+      priority_(c.guests.size(), 0), demand_(c.guests.size()) {
     original_demand_ = state_.load().demand;
-    blocked_.resize(c.guests.size());
+    ctx_.set_failed(std::vector<bool>(c.nodes.size(), false));
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        for (const blocked_target& b : c.guests[g].blocked_targets) {
-            if (auto n = c.find_node(b.node)) {
-                blocked_[g].resize(c.nodes.size(), false);
-                blocked_[g][*n] = true;
-            }
-        }
-    }
-    for (guest_id g = 0; g < c.guests.size(); ++g) {
-        const guest& gs = c.guests[g];
-        const guest_policy p = policy_of(c, o, g);
-        priority_[g] = p.priority;
-        pinned_[g] = p.pinned;
+        const guest &gs = c.guests[g];
+        priority_[g] = ctx_.policy(g).priority;
         // HA-managed: as its requested state says; otherwise (--all-guests, also for disabled or
         // ignored HA resources) as it runs now.
-        const bool started = ha_managed(c, g) ? c.ha.find(g)->state == "started" : gs.running;
-        needs_[g] = ha_managed(c, g) || (all_guests && gs.running && !gs.is_template);
+        const bool managed = c.ha.recovered(g);
+        const bool started =
+            managed ? c.ha.find(g)->state == ha_request_state::started : gs.running;
+        needs_[g] = managed || (all_guests && gs.running && !gs.is_template);
         // A restarted guest claims its configured memory; CPU as the load mode counts it.
         const res now = state_.load().demand[g];
-        const double cpu = started ? (gs.running ? now.cpu : (o.mode == load_mode::assigned ? gs.maxcpu : 0)) : 0;
+        const double cpu =
+            started ? (gs.running ? now.cpu : (o.mode == load_mode::assigned ? gs.maxcpu : 0)) : 0;
         demand_[g] = started ? res{cpu, static_cast<double>(gs.maxmem)} : res{};
         if (!needs_[g]) {
             continue;
         }
         if (!gs.local_resources.empty()) {
             recoverable_[g] = false;
-            unrecoverable_.push_back({g, {"local-resource", "uses host-local devices (" + gs.local_resources.front() +
-                                                                 "), it cannot restart on another node"}});
+            unrecoverable_.push_back({g,
+                                      {constraint::local_resource,
+                                       "uses host-local devices (" + gs.local_resources.front() +
+                                           "), it cannot restart on another node"}});
             continue;
         }
-        const node& src = c.nodes[gs.node];
-        for (const guest_disk& d : gs.disks) {
-            const storage_info* s = src.find_storage(d.storage);
+        const node &src = c.nodes[gs.node];
+        for (const guest_disk &d : gs.disks) {
+            const storage_info *s = src.find_storage(d.storage);
             if (!d.cdrom && s != nullptr && !s->shared) {
                 recoverable_[g] = false;
-                unrecoverable_.push_back({g, {"local-storage", "disk " + d.key + " is on local storage '" + d.storage +
-                                                                   "' and is lost with its node"}});
+                unrecoverable_.push_back(
+                    {g,
+                     {constraint::local_storage, "disk " + d.key + " is on local storage '" +
+                                                     d.storage + "' and is lost with its node"}});
                 break;
             }
         }
         if (recoverable_[g] && !gs.local_disk_volids.empty()) {
             recoverable_[g] = false;
-            unrecoverable_.push_back({g, {"local-storage", "has local disks (" + gs.local_disk_volids.front() +
-                                                               ") that are lost with its node"}});
+            unrecoverable_.push_back(
+                {g,
+                 {constraint::local_storage, "has local disks (" + gs.local_disk_volids.front() +
+                                                 ") that are lost with its node"}});
         }
     }
     needing_by_node_.resize(c.nodes.size());
@@ -81,7 +71,7 @@ recovery_solver::recovery_solver(const cluster& c, const options& o, bool all_gu
     }
 }
 
-std::vector<guest_id> recovery_solver::candidates(const std::vector<bool>& failed) const {
+std::vector<guest_id> recovery_solver::candidates(const std::vector<bool> &failed) const {
     std::vector<guest_id> out;
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (failed[n]) {
@@ -92,58 +82,18 @@ std::vector<guest_id> recovery_solver::candidates(const std::vector<bool>& faile
     return out;
 }
 
-std::optional<rejection> recovery_solver::static_check(guest_id g, node_id n, const std::vector<bool>& alive) const {
-    const node& nd = c_.nodes[n];
-    if (!alive[n]) {
-        return rejection{nd.online ? (nd.maintenance ? "maintenance" : "failed") : "offline",
-                         "node " + nd.name + (nd.online ? (nd.maintenance ? " is in maintenance" : " has failed") : " is offline")};
-    }
-    if (!pinned_[g].empty() && !std::binary_search(pinned_[g].begin(), pinned_[g].end(), n)) {
-        return rejection{"pin", "pinned by tag to other nodes than " + nd.name};
-    }
-    if (a_.node_rule[g] >= 0) {
-        const node_affinity_rule& r = c_.ha.node_affinity[static_cast<size_t>(a_.node_rule[g])];
-        const int best = ha_best_priority(r, alive);
-        const std::optional<int> p = ha_node_priority(r, n);
-        if (!p || *p < best) {
-            return rejection{"ha-node-affinity", "HA node affinity rule '" + r.id + "' " +
-                                                     (p ? "prefers other surviving nodes" : "does not allow " + nd.name)};
+const decision_context &recovery_solver::context_for(const std::vector<bool> &failed) const {
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (ctx_.failed(n) != static_cast<bool>(failed[n])) {
+            ctx_.set_failed(failed);
+            break;
         }
     }
-    for (const blocked_target& b : c_.guests[g].blocked_targets) {
-        if (b.node == nd.name) {
-            return rejection{"precondition", "migrate precondition: " + b.reason};
-        }
-    }
-    return std::nullopt;
+    return ctx_;
 }
 
-std::vector<int> recovery_solver::rule_best_priority(const std::vector<bool>& alive) const {
-    std::vector<int> best(c_.ha.node_affinity.size());
-    for (size_t i = 0; i < c_.ha.node_affinity.size(); ++i) {
-        best[i] = ha_best_priority(c_.ha.node_affinity[i], alive);
-    }
-    return best;
-}
-
-bool recovery_solver::static_ok(guest_id g, node_id n, const std::vector<bool>& alive,
-                                const std::vector<int>& rule_best) const {
-    if (!alive[n] || (!blocked_[g].empty() && blocked_[g][n])) {
-        return false;
-    }
-    if (!pinned_[g].empty() && !std::binary_search(pinned_[g].begin(), pinned_[g].end(), n)) {
-        return false;
-    }
-    const int ri = a_.node_rule[g];
-    if (ri < 0) {
-        return true;
-    }
-    const std::optional<int> prio = ha_node_priority(c_.ha.node_affinity[static_cast<size_t>(ri)], n);
-    return prio && *prio >= rule_best[static_cast<size_t>(ri)];
-}
-
-std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector<bool>& failed,
-                                                               const std::vector<bool>& alive) const {
+std::vector<recovery_solver::unit>
+recovery_solver::make_units(const std::vector<bool> &failed, const std::vector<bool> &alive) const {
     // A keep-together group is one unit, even when its members come from several failed nodes:
     // pve-ha-manager sends each recovering member to where its partners went.
     std::map<int, std::vector<guest_id>> grouped;
@@ -158,11 +108,11 @@ std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector
             units.push_back({{g}, {}, 0, {}});
         }
     }
-    for (auto& [key, members] : grouped) {
+    for (auto &[key, members] : grouped) {
         units.push_back({members, {}, 0, {}});
     }
-    const std::vector<int> rule_best = rule_best_priority(alive);
-    for (unit& u : units) {
+    const decision_context &ctx = context_for(failed);
+    for (unit &u : units) {
         u.priority = INT32_MIN;
         for (guest_id g : u.guests) {
             u.demand += demand_[g];
@@ -178,7 +128,7 @@ std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector
                 }
             }
             int top = 0;
-            for (const auto& [n, k] : count) {
+            for (const auto &[n, k] : count) {
                 if (k > top) {
                     top = k;
                     majority = n;
@@ -189,14 +139,15 @@ std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector
             if (majority && n != *majority) {
                 continue;
             }
-            const bool ok = std::all_of(u.guests.begin(), u.guests.end(),
-                                        [&](guest_id g) { return static_ok(g, n, alive, rule_best); });
+            const bool ok = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
+                return !check_target(ctx, g, n, false);
+            });
             if (ok) {
                 u.allowed.push_back(n);
             }
         }
     }
-    const load_view& v = state_.load();
+    const load_view &v = state_.load();
     double total_cpu = 0, total_mem = 0;
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (alive[n]) {
@@ -204,10 +155,11 @@ std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector
             total_mem += v.capacity[n].mem;
         }
     }
-    auto share = [&](const unit& u) {
-        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0, total_mem > 0 ? u.demand.mem / total_mem : 0);
+    auto share = [&](const unit &u) {
+        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0,
+                        total_mem > 0 ? u.demand.mem / total_mem : 0);
     };
-    std::stable_sort(units.begin(), units.end(), [&](const unit& x, const unit& y) {
+    std::stable_sort(units.begin(), units.end(), [&](const unit &x, const unit &y) {
         if (x.priority != y.priority) {
             return x.priority > y.priority;
         }
@@ -220,29 +172,30 @@ std::vector<recovery_solver::unit> recovery_solver::make_units(const std::vector
     return units;
 }
 
-bool recovery_solver::fits(const unit& u, node_id n) const {
-    return !state_target_check(c_, o_, a_, state_, u.guests, n, false);
+bool recovery_solver::fits(const unit &u, node_id n) const {
+    return !check_state(ctx_, state_, u.guests, n, false);
 }
 
-bool recovery_solver::search(std::vector<unit>& units, size_t i, size_t end, long& budget,
-                             std::vector<node_id>& choice) {
+bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, long &budget,
+                             std::vector<node_id> &choice) {
     if (i == end) {
         return true;
     }
     if (--budget < 0) {
         return false;
     }
-    unit& u = units[i];
+    unit &u = units[i];
     // Best fit: the node with the least usable memory left after placing, first.
     std::vector<std::pair<double, node_id>> order;
     for (node_id n : u.allowed) {
         if (fits(u, n)) {
             const res used = state_.load().used[n];
-            order.emplace_back(usable_memory(o_, state_.load().capacity[n].mem) - used.mem - u.demand.mem, n);
+            order.emplace_back(
+                usable_memory(o_, state_.load().capacity[n].mem) - used.mem - u.demand.mem, n);
         }
     }
     std::sort(order.begin(), order.end());
-    for (const auto& [slack, n] : order) {
+    for (const auto &[slack, n] : order) {
         for (guest_id g : u.guests) {
             state_.move(g, n);
         }
@@ -260,7 +213,8 @@ bool recovery_solver::search(std::vector<unit>& units, size_t i, size_t end, lon
     return false;
 }
 
-recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed, long search_budget, bool balanced) {
+recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed, long search_budget,
+                                                bool balanced) {
     std::vector<bool> alive(c_.nodes.size());
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
@@ -302,9 +256,10 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed,
                 by_free.push_back(n);
             }
         }
-        std::stable_sort(by_free.begin(), by_free.end(), [&](node_id x, node_id y) { return free_mem(x) > free_mem(y); });
+        std::stable_sort(by_free.begin(), by_free.end(),
+                         [&](node_id x, node_id y) { return free_mem(x) > free_mem(y); });
         for (size_t i = from; i < units.size(); ++i) {
-            const unit& u = units[i];
+            const unit &u = units[i];
             node_id best = no_node;
             if (balanced) {
                 double best_j = 0;
@@ -341,7 +296,8 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed,
         }
     };
     fast_pass(0);
-    const bool all_placed = std::all_of(choice.begin(), choice.end(), [](node_id n) { return n != no_node; });
+    const bool all_placed =
+        std::all_of(choice.begin(), choice.end(), [](node_id n) { return n != no_node; });
     // A necessary condition first: what must restart cannot exceed the survivors' free memory
     // (or CPU) in total. When it does, the search for everyone cannot succeed (proven so); the
     // search for whole priority classes below still runs.
@@ -431,22 +387,18 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool>& failed,
     return out;
 }
 
-bool recovery_solver::has_allowed_node(guest_id g, const std::vector<bool>& failed) const {
-    std::vector<bool> alive(c_.nodes.size());
+bool recovery_solver::has_allowed_node(guest_id g, const std::vector<bool> &failed) const {
+    const decision_context &ctx = context_for(failed);
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
-        alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
-    }
-    const std::vector<int> rule_best = rule_best_priority(alive);
-    for (node_id n = 0; n < c_.nodes.size(); ++n) {
-        if (static_ok(g, n, alive, rule_best)) {
+        if (!check_target(ctx, g, n, false)) {
             return true;
         }
     }
     return false;
 }
 
-void recovery_solver::undo(const std::vector<bool>& failed, const outcome& out) {
-    for (const auto& [g, n] : out.placed) {
+void recovery_solver::undo(const std::vector<bool> &failed, const outcome &out) {
+    for (const auto &[g, n] : out.placed) {
         state_.move(g, c_.guests[g].node);
     }
     for (guest_id g : candidates(failed)) {
@@ -454,20 +406,19 @@ void recovery_solver::undo(const std::vector<bool>& failed, const outcome& out) 
     }
 }
 
-std::vector<node_rejection> recovery_solver::explain(const std::vector<bool>& failed, const outcome&, guest_id g) {
+std::vector<node_rejection> recovery_solver::explain(const std::vector<bool> &failed,
+                                                     const outcome &, guest_id g) {
     std::vector<node_rejection> out;
     if (!recoverable_[g]) {
-        for (const auto& [ug, why] : unrecoverable_) {
+        for (const auto &[ug, why] : unrecoverable_) {
             if (ug == g) {
                 out.push_back({std::nullopt, why});
             }
         }
         return out;
     }
-    std::vector<bool> alive(c_.nodes.size());
-    for (node_id n = 0; n < c_.nodes.size(); ++n) {
-        alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
-    }
+    const decision_context &ctx = context_for(failed);
+    const std::vector<bool> &alive = ctx.usable_nodes();
     // A keep-together guest restarts as one unit with its recovering partners, on the node of
     // its surviving partners if it has any (as make_units decides).
     std::vector<guest_id> unit{g};
@@ -487,7 +438,7 @@ std::vector<node_rejection> recovery_solver::explain(const std::vector<bool>& fa
             }
         }
         int top = 0;
-        for (const auto& [x, k] : count) {
+        for (const auto &[x, k] : count) {
             if (k > top) {
                 top = k;
                 majority = x;
@@ -498,28 +449,32 @@ std::vector<node_rejection> recovery_solver::explain(const std::vector<bool>& fa
         if (n == c_.guests[g].node) {
             continue;
         }
-        std::optional<rejection> r = static_check(g, n, alive);
+        std::optional<rejection> r = check_target(ctx, g, n);
         if (!r && majority && n != *majority) {
-            r = rejection{"affinity", "kept together (" + a_.together_names[static_cast<size_t>(group)] +
-                                          ") with partners on " + c_.nodes[*majority].name};
+            r = rejection{constraint::affinity,
+                          "kept together (" + a_.together_names[static_cast<size_t>(group)] +
+                              ") with partners on " + c_.nodes[*majority].name};
         }
         for (guest_id h : unit) {
             if (r) {
                 break;
             }
-            if (auto rh = h != g ? static_check(h, n, alive) : std::nullopt) {
-                r = rejection{"affinity", "restarts with " + c_.guests[h].sid() + " (" +
-                                              a_.together_names[static_cast<size_t>(group)] +
-                                              "), which may not go there: " + rh->message};
+            if (auto rh = h != g ? check_target(ctx, h, n) : std::nullopt) {
+                r = rejection{constraint::affinity,
+                              "restarts with " + c_.guests[h].sid() + " (" +
+                                  a_.together_names[static_cast<size_t>(group)] +
+                                  "), which may not go there: " + rh->message};
             }
         }
         if (!r) {
-            r = state_target_check(c_, o_, a_, state_, unit, n, true);
+            r = check_state(ctx, state_, unit, n, true);
         }
         if (r) {
             out.push_back({n, *r});
         } else {
-            out.push_back({n, {"priority", "room was left for guests with a higher restart priority"}});
+            out.push_back({n,
+                           {constraint::priority,
+                            "room was left for guests with a higher restart priority"}});
         }
     }
     return out;

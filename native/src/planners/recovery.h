@@ -3,6 +3,7 @@
 #ifndef PVEBAL_PLANNERS_RECOVERY_H_
 #define PVEBAL_PLANNERS_RECOVERY_H_
 
+#include "constraints/registry.h"
 #include "pvebal/constraints.h"
 #include "pvebal/report.h"
 
@@ -12,36 +13,39 @@ namespace pvebal::detail {
 
 class recovery_solver {
 public:
-    recovery_solver(const cluster& c, const options& o, bool all_guests);
+    recovery_solver(const cluster &c, const options &o, bool all_guests);
 
     struct outcome {
         std::vector<std::pair<guest_id, node_id>> placed; // in restart order
-        std::vector<guest_id> unplaced;                    // could not restart (capacity or rules)
-        res shortfall;                                      // demand of the unplaced
+        std::vector<guest_id> unplaced;                   // could not restart (capacity or rules)
+        res shortfall;                                    // demand of the unplaced
         bool proven = true; // false when an exhaustive search ran out of budget
     };
 
     // Guests that need a restart when `failed` nodes fail (sorted by vmid).
-    std::vector<guest_id> candidates(const std::vector<bool>& failed) const;
+    std::vector<guest_id> candidates(const std::vector<bool> &failed) const;
     // balanced: each unit to the node that keeps the survivors most balanced (failover);
     // otherwise the node with the most free memory that fits (a cheaper feasibility test for
     // capacity's many scenarios). Both fall back to the exhaustive search.
-    outcome solve(const std::vector<bool>& failed, long search_budget, bool balanced = true);
+    outcome solve(const std::vector<bool> &failed, long search_budget, bool balanced = true);
     // Whether some surviving node passes the static checks (pins, HA node affinity,
     // precondition) for g: if none does, only a rule change helps, not more capacity.
-    bool has_allowed_node(guest_id g, const std::vector<bool>& failed) const;
+    bool has_allowed_node(guest_id g, const std::vector<bool> &failed) const;
     // Puts the state back as it was before solve().
-    void undo(const std::vector<bool>& failed, const outcome& out);
+    void undo(const std::vector<bool> &failed, const outcome &out);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
-    std::vector<node_rejection> explain(const std::vector<bool>& failed, const outcome& out, guest_id g);
+    std::vector<node_rejection> explain(const std::vector<bool> &failed, const outcome &out,
+                                        guest_id g);
 
     // Guests that can never be recovered (local disks or devices), with the reason.
-    const std::vector<std::pair<guest_id, rejection>>& unrecoverable() const { return unrecoverable_; }
+    const std::vector<std::pair<guest_id, rejection>> &unrecoverable() const {
+        return unrecoverable_;
+    }
     int priority(guest_id g) const { return priority_[g]; }
-    const res& demand(guest_id g) const { return demand_[g]; }
+    const res &demand(guest_id g) const { return demand_[g]; }
     bool needs_recovery(guest_id g) const { return needs_[g]; }
-    const affinity_groups& affinity() const { return a_; }
-    const placement_state& state() const { return state_; }
+    const affinity_groups &affinity() const { return a_; }
+    const placement_state &state() const { return state_; }
 
 private:
     struct unit {
@@ -50,27 +54,27 @@ private:
         int priority = 0;
         std::vector<node_id> allowed;
     };
-    std::vector<unit> make_units(const std::vector<bool>& failed, const std::vector<bool>& alive) const;
-    std::optional<rejection> static_check(guest_id g, node_id n, const std::vector<bool>& alive) const;
-    // The same decision without messages, with the best surviving priority per rule precomputed.
-    bool static_ok(guest_id g, node_id n, const std::vector<bool>& alive, const std::vector<int>& rule_best) const;
-    std::vector<int> rule_best_priority(const std::vector<bool>& alive) const;
-    bool fits(const unit& u, node_id n) const;
+    std::vector<unit> make_units(const std::vector<bool> &failed,
+                                 const std::vector<bool> &alive) const;
+    // The registry's target units for this failure set (the context is a cache: it follows
+    // the failure set asked about last).
+    const decision_context &context_for(const std::vector<bool> &failed) const;
+    bool fits(const unit &u, node_id n) const;
     // Places units [i, end) (all of them, or none), exhaustively within the budget.
-    bool search(std::vector<unit>& units, size_t i, size_t end, long& budget, std::vector<node_id>& choice);
+    bool search(std::vector<unit> &units, size_t i, size_t end, long &budget,
+                std::vector<node_id> &choice);
 
-    const cluster& c_;
-    const options& o_;
+    const cluster &c_;
+    const options &o_;
     affinity_groups a_;
+    mutable decision_context ctx_;
     placement_state state_;
-    std::vector<bool> needs_;       // HA-managed (or any running guest with all_guests)
+    std::vector<bool> needs_; // HA-managed (or any running guest with all_guests)
     std::vector<bool> recoverable_;
     std::vector<int> priority_;
     std::vector<res> demand_;
     std::vector<res> original_demand_;
-    std::vector<std::vector<node_id>> pinned_;
-    std::vector<std::vector<bool>> blocked_;
-    std::vector<std::vector<guest_id>> needing_by_node_; // guests that need recovery, per node // per guest, per node: the migrate precondition forbids it
+    std::vector<std::vector<guest_id>> needing_by_node_; // guests that need recovery, per node
     std::vector<std::pair<guest_id, rejection>> unrecoverable_;
 };
 

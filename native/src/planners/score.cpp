@@ -1,4 +1,5 @@
 // The `score` answer: metrics of the current placement and what deserves attention.
+#include "constraints/registry.h"
 #include "pvebal/report.h"
 
 #include <cstdio>
@@ -19,6 +20,8 @@ score_report make_score_report(const cluster &c, const options &o) {
     score_report r;
     r.load = make_load_view(c, o.mode);
     r.m = compute_metrics(c, r.load, o);
+    const affinity_groups a = compile_affinity(c, o);
+    const detail::decision_context ctx(c, o, a);
 
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         const node_metrics &nm = r.m.nodes[n];
@@ -51,8 +54,7 @@ score_report make_score_report(const cluster &c, const options &o) {
                  {}});
         }
         const double mem_cap = nm.capacity.mem;
-        const double usable =
-            std::min(mem_cap * o.memory_limit, mem_cap - static_cast<double>(o.memory_reserve));
+        const double usable = usable_memory(o, mem_cap);
         if (nm.used.mem > usable) {
             r.warnings.push_back({"overloaded",
                                   n,
@@ -64,12 +66,12 @@ score_report make_score_report(const cluster &c, const options &o) {
         }
     }
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        std::vector<rejection> why = immovable_reasons(c, o, g);
+        std::vector<rejection> why = detail::immovable_reasons(ctx, g);
         if (!why.empty()) {
             r.warnings.push_back(
                 {"immovable", std::nullopt, g, "guest can never be moved", std::move(why)});
         }
-        const guest_policy p = policy_of(c, o, g);
+        const guest_policy &p = ctx.policy(g);
         for (const std::string &t : p.unknown_pins) {
             r.warnings.push_back({"unknown-pin",
                                   std::nullopt,
@@ -80,6 +82,9 @@ score_report make_score_report(const cluster &c, const options &o) {
     }
     for (const std::string &d : c.ha.dropped) {
         r.warnings.push_back({"ha-rule", std::nullopt, std::nullopt, d, {}});
+    }
+    for (const std::string &d : a.notes) {
+        r.warnings.push_back({"affinity-conflict", std::nullopt, std::nullopt, d, {}});
     }
     return r;
 }

@@ -50,8 +50,17 @@ lists such as C<< node => ['pve1', 'pve2'] >>); JSON booleans become C<1>/C<0>; 
 is accepted for C<storage-map> (C<< { 'local-zfs' => 'local-lvm' } >>); an C<undef> value is the
 same as leaving the argument out.
 
-B<Errors> die with one line, C<"pve-balancer: PATH: MESSAGE\n">, where PATH names the snapshot
-field (C<resources[7].maxmem>) or the argument (C<node>, C<max-migrations>) that is wrong.
+B<Errors> die with a C<PVE::Balancer::Native::Error> object: C<< $err->path >> names the
+snapshot field (C<resources[7].maxmem>) or the argument (C<node>, C<max-migrations>) that is
+wrong (empty for internal errors), C<< $err->message >> says what was expected. It stringifies
+to one line, C<"pve-balancer: PATH: MESSAGE\n">, so callers that match the text keep working:
+
+    my $plan = eval { PVE::Balancer::Native::plan($snapshot, node => 'x') };
+    if (my $err = $@) {
+        die $err if !PVE::Balancer::Native::Error::is_error($err);
+        raise_param_exc({ $err->path => $err->message }) if $err->path eq 'node';
+    }
+
 An infeasible request is not an error: it is reported in the answer (C<unplaced>, C<reasons>).
 
 =head1 FUNCTIONS
@@ -60,7 +69,7 @@ An infeasible request is not an error: it is reported in the answer (C<unplaced>
 
 sub _die {
     my ($path, $message) = @_;
-    die "pve-balancer: $path: $message\n";
+    die PVE::Balancer::Native::Error->new($path, $message);
 }
 
 sub _describe_ref {
@@ -286,6 +295,67 @@ Ranks the nodes for an existing guest or a new one (C<< mem => '8G' >>); C<pve-b
 sub place {
     my ($snapshot, @args) = @_;
     return execute('place', $snapshot, @args);
+}
+
+1;
+
+package PVE::Balancer::Native::Error;
+
+# An engine error: {path, message}. Created by the XS glue (perl/glue/common.h) and by the
+# argument checks above; stringifies to the one-line text these errors always had.
+
+use strict;
+use warnings;
+
+use Scalar::Util qw(blessed);
+
+use overload
+    '""' => \&as_string,
+    'bool' => sub { 1 },
+    fallback => 1;
+
+=head2 PVE::Balancer::Native::Error
+
+=head3 PVE::Balancer::Native::Error->new($path, $message)
+
+An error about C<$path> (a JSON path or an argument name; empty when about nothing in
+particular).
+
+=cut
+
+sub new {
+    my ($class, $path, $message) = @_;
+    return bless { path => $path // '', message => $message // '' }, $class;
+}
+
+=head3 $err->path, $err->message
+
+=cut
+
+sub path { return $_[0]->{path} }
+sub message { return $_[0]->{message} }
+
+=head3 $err->as_string
+
+C<"pve-balancer: PATH: MESSAGE\n">, or C<"pve-balancer: MESSAGE\n"> without a path.
+
+=cut
+
+sub as_string {
+    my ($self) = @_;
+    my $where = $self->{path} ne '' ? "$self->{path}: " : '';
+    return "pve-balancer: $where$self->{message}\n";
+}
+
+=head3 PVE::Balancer::Native::Error::is_error($value)
+
+True when C<$value> (e.g. C<$@>) is such an error.
+
+=cut
+
+sub is_error {
+    my ($value) = @_;
+    return blessed($value) && $value->isa(__PACKAGE__) ? 1 : 0;
 }
 
 1;

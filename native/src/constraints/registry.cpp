@@ -1,0 +1,317 @@
+// The constraint registry: one unit per hard constraint, run cheap first by every planner.
+// Messages are stable (tests and docs/constraints.md quote them); each names the node or the
+// setting that decides, so an administrator knows what to change.
+#include "constraints/registry.h"
+#include "constraints/units.h"
+
+#include <algorithm>
+#include <array>
+
+namespace pvebal {
+
+const char *constraint_name(constraint k) {
+    switch (k) {
+    case constraint::template_guest:
+        return "template";
+    case constraint::locked:
+        return "locked";
+    case constraint::ignore_tag:
+        return "ignore-tag";
+    case constraint::local_resource:
+        return "local-resource";
+    case constraint::local_cdrom:
+        return "local-cdrom";
+    case constraint::mapped_device:
+        return "mapped-device";
+    case constraint::container_restart:
+        return "container-restart";
+    case constraint::ha_ignored:
+        return "ha-ignored";
+    case constraint::ha_disarmed:
+        return "ha-disarmed";
+    case constraint::node_offline:
+        return "node-offline";
+    case constraint::offline:
+        return "offline";
+    case constraint::maintenance:
+        return "maintenance";
+    case constraint::failed:
+        return "failed";
+    case constraint::pin:
+        return "pin";
+    case constraint::ha_node_affinity:
+        return "ha-node-affinity";
+    case constraint::precondition:
+        return "precondition";
+    case constraint::replication:
+        return "replication";
+    case constraint::storage:
+        return "storage";
+    case constraint::current_node:
+        return "current-node";
+    case constraint::memory:
+        return "memory";
+    case constraint::cpu:
+        return "cpu";
+    case constraint::vcpu_ratio:
+        return "vcpu-ratio";
+    case constraint::memory_ratio:
+        return "memory-ratio";
+    case constraint::anti_affinity:
+        return "anti-affinity";
+    case constraint::affinity:
+        return "affinity";
+    case constraint::priority:
+        return "priority";
+    case constraint::local_storage:
+        return "local-storage";
+    case constraint::ordering:
+        return "ordering";
+    }
+    return "unknown";
+}
+
+std::optional<int> ha_node_priority(const node_affinity_rule &r, node_id n) {
+    for (const auto &[node, prio] : r.nodes) {
+        if (node == n) {
+            return prio;
+        }
+    }
+    return r.strict ? std::nullopt : std::optional<int>(-1);
+}
+
+int ha_best_priority(const node_affinity_rule &r, const std::vector<bool> &usable) {
+    int best = -2;
+    for (node_id x = 0; x < usable.size(); ++x) {
+        if (usable[x]) {
+            if (auto p = ha_node_priority(r, x)) {
+                best = std::max(best, *p);
+            }
+        }
+    }
+    return best;
+}
+
+double usable_memory(const options &o, double maxmem) {
+    return std::max(
+        0.0, std::min(maxmem * o.memory_limit, maxmem - static_cast<double>(o.memory_reserve)));
+}
+
+namespace detail {
+
+namespace {
+
+using namespace unit_fns;
+
+using guest_fn = opt_rejection (*)(const decision_context &, guest_id);
+using target_fn = opt_rejection (*)(const decision_context &, guest_id, node_id, bool);
+using state_fn = opt_rejection (*)(const decision_context &, const placement_state &,
+                                   const arrival &, node_id, bool);
+
+struct guest_row {
+    unit_info info;
+    guest_fn fn;
+};
+struct target_row {
+    unit_info info;
+    target_fn fn;
+};
+struct state_row {
+    unit_info info;
+    state_fn fn;
+};
+
+constexpr unit_kind G = unit_kind::guest;
+constexpr unit_kind T = unit_kind::target;
+constexpr unit_kind S = unit_kind::state;
+
+// The registry. Order is the order of evaluation: cheap, decisive checks first.
+constexpr std::array guest_rows{
+    guest_row{{constraint::template_guest, G, true, false, "templates never move"}, g_template},
+    guest_row{{constraint::locked, G, true, false, "a locked guest never moves"}, g_locked},
+    guest_row{{constraint::ignore_tag, G, true, false, "pvebal-ignore / plb_ignore_* tags"},
+              g_ignore_tag},
+    guest_row{{constraint::local_resource, G, true, false,
+               "host devices (unmapped hostpci/usb, serial, parallel, host block devices)"},
+              g_local_resource},
+    guest_row{{constraint::local_cdrom, G, true, false, "a VM with a CD-ROM on local storage"},
+              g_local_cdrom},
+    guest_row{{constraint::mapped_device, G, true, false,
+               "a running VM with a mapped device that cannot live-migrate"},
+              g_mapped_device},
+    guest_row{{constraint::container_restart, G, true, false,
+               "running containers only move by restart (allow-container-restart)"},
+              g_container_restart},
+    guest_row{{constraint::ha_ignored, G, true, false, "HA resource in state ignored"},
+              g_ha_ignored},
+    guest_row{{constraint::ha_disarmed, G, true, false, "HA-managed guests while HA is disarmed"},
+              g_ha_disarmed},
+    guest_row{{constraint::node_offline, G, true, false, "the guest's node is offline"},
+              g_node_offline},
+};
+
+constexpr std::array target_rows{
+    target_row{{constraint::offline, T, true, true, "the node is offline"}, t_offline},
+    target_row{{constraint::maintenance, T, true, true, "the node is in maintenance"},
+               t_maintenance},
+    target_row{{constraint::failed, T, false, true, "the node fails in the scenario"}, t_failed},
+    target_row{{constraint::pin, T, true, true, "pvebal-pin-<node> / plb_pin_<node> tags"}, t_pin},
+    target_row{{constraint::ha_node_affinity, T, true, true,
+                "HA node affinity (strict, priorities, failback)"},
+               t_ha_node_affinity},
+    target_row{
+        {constraint::precondition, T, true, true, "not_allowed_nodes of the migrate precondition"},
+        t_precondition},
+    target_row{{constraint::mapped_device, T, true, true,
+                "the node has the guest's PCI/USB/directory mappings"},
+               t_mapped_device},
+    target_row{{constraint::replication, T, true, false,
+                "a replicated guest goes to a replication target"},
+               t_replication},
+    target_row{{constraint::storage, T, true, false,
+                "local disks need their storage (or a storage-map target) on the node"},
+               t_storage},
+    target_row{{constraint::current_node, T, true, false, "the guest is already there"},
+               t_current_node},
+};
+
+constexpr std::array state_rows{
+    state_row{{constraint::memory, S, true, true, "memory-limit and memory-reserve"}, s_memory},
+    state_row{{constraint::cpu, S, true, true, "cpu-limit"}, s_cpu},
+    state_row{{constraint::vcpu_ratio, S, true, true, "max-vcpu-ratio"}, s_vcpu_ratio},
+    state_row{{constraint::memory_ratio, S, true, true, "max-memory-ratio"}, s_memory_ratio},
+    state_row{{constraint::anti_affinity, S, true, true,
+               "negative HA resource affinity, plb_anti_affinity_* tags"},
+              s_anti_affinity},
+};
+
+std::vector<unit_info> make_infos() {
+    std::vector<unit_info> out;
+    for (const auto &r : guest_rows) {
+        out.push_back(r.info);
+    }
+    for (const auto &r : target_rows) {
+        out.push_back(r.info);
+    }
+    for (const auto &r : state_rows) {
+        out.push_back(r.info);
+    }
+    return out;
+}
+
+} // namespace
+
+decision_context::decision_context(const cluster &c_, const options &o_, const affinity_groups &a_)
+    : c(c_), o(o_), a(a_) {
+    failback_.assign(c.guests.size(), true);
+    for (const ha_resource &r : c.ha.resources) {
+        failback_[r.guest] = r.failback;
+    }
+    // Guests that no guest-specific target unit can concern in recovery (no pin, no HA node
+    // affinity, no precondition, no mapped device): only the node's state decides for them.
+    // Each HA node-affinity rule's priority per node, as ha_node_priority() reads the rule.
+    rule_priority_.assign(c.ha.node_affinity.size(), std::vector<int>(c.nodes.size(), no_priority));
+    for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
+        for (node_id n = 0; n < c.nodes.size(); ++n) {
+            if (auto p = ha_node_priority(c.ha.node_affinity[i], n)) {
+                rule_priority_[i][n] = *p;
+            }
+        }
+    }
+    node_state_only_.assign(c.guests.size(), false);
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        const guest &gs = c.guests[g];
+        node_state_only_[g] = a.policies[g].pinned.empty() && a.node_rule[g] < 0 &&
+                              gs.blocked_targets.empty() && gs.mapped_devices.empty();
+    }
+    refresh();
+}
+
+void decision_context::set_failed(const std::vector<bool> &failed) {
+    failed_ = failed;
+    recovery_ = true;
+    refresh();
+}
+
+void decision_context::refresh() {
+    usable_.assign(c.nodes.size(), false);
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        usable_[n] = c.nodes[n].online && !c.nodes[n].maintenance && !failed(n);
+    }
+    rule_best_.resize(c.ha.node_affinity.size());
+    for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
+        rule_best_[i] = ha_best_priority(c.ha.node_affinity[i], usable_);
+    }
+}
+
+std::span<const unit_info> units() {
+    static const std::vector<unit_info> all = make_infos();
+    return all;
+}
+
+std::vector<rejection> immovable_reasons(const decision_context &ctx, guest_id g) {
+    std::vector<rejection> out;
+    for (const guest_row &r : guest_rows) {
+        if (auto why = r.fn(ctx, g)) {
+            out.push_back(std::move(*why));
+        }
+    }
+    return out;
+}
+
+std::optional<rejection> check_target(const decision_context &ctx, guest_id g, node_id n,
+                                      bool explain) {
+    const bool recovery = ctx.recovery();
+    if (recovery && ctx.usable(n) && ctx.node_state_only(g)) {
+        return std::nullopt; // the search loops of failover and capacity ask this a lot
+    }
+    // The node-state units (offline, maintenance, failed) reject exactly the nodes the context
+    // marks unusable: on a usable node they are skipped.
+    const bool usable = ctx.usable(n);
+    for (const target_row &r : target_rows) {
+        if (recovery ? !r.info.recovery : !r.info.planning) {
+            continue;
+        }
+        if (usable &&
+            (r.info.name == constraint::offline || r.info.name == constraint::maintenance ||
+             r.info.name == constraint::failed)) {
+            continue;
+        }
+        if (auto why = r.fn(ctx, g, n, explain)) {
+            return why;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<rejection> check_arrival(const decision_context &ctx, const placement_state &s,
+                                       const arrival &in, node_id n, bool explain) {
+    for (const state_row &r : state_rows) {
+        if (auto why = r.fn(ctx, s, in, n, explain)) {
+            return why;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<rejection> check_state(const decision_context &ctx, const placement_state &s,
+                                     const std::vector<guest_id> &gs, node_id n, bool explain) {
+    arrival in;
+    const load_view &v = s.load();
+    for (guest_id g : gs) {
+        if (s.node_of(g) == n || s.target_of(g) == n) {
+            continue;
+        }
+        in.demand += v.demand[g];
+        const guest &gg = ctx.c.guests[g];
+        if (gg.running) {
+            in.assigned += {gg.maxcpu, static_cast<double>(gg.maxmem)};
+        }
+    }
+    in.guests = &gs;
+    return check_arrival(ctx, s, in, n, explain);
+}
+
+} // namespace detail
+
+} // namespace pvebal

@@ -1,0 +1,109 @@
+// Internal: the constraint registry. Every hard constraint is one unit with an enum name, a
+// kind (guest, target or state), the planners it applies to and one function that decides and,
+// when asked, explains. Every planner (balance, evacuate, failover, capacity, place, the
+// ordering) asks through the three entry points below, which run the units in the documented
+// cheap-first order of `units()`. Adding a constraint: add its enum value and name in
+// pvebal/constraints.h, one unit function and one row in registry.cpp, and its tests
+// (docs/development.md walks through the replication unit as the example).
+//
+//   detail::decision_context ctx(c, o, a);           // once per decision
+//   if (auto why = detail::check_target(ctx, g, n))  // pins, HA node affinity, storage, ...
+//       ...
+//   if (!detail::check_state(ctx, state, unit, n, false)) ...  // memory, CPU, anti-affinity
+#ifndef PVEBAL_CONSTRAINTS_REGISTRY_H_
+#define PVEBAL_CONSTRAINTS_REGISTRY_H_
+
+#include "pvebal/constraints.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace pvebal::detail {
+
+// What is computed once per decision and read by every unit: the guests' tag policies, which
+// nodes can take guests, and each HA node-affinity rule's best priority among them.
+class decision_context {
+public:
+    decision_context(const cluster &c, const options &o, const affinity_groups &a);
+
+    const cluster &c;
+    const options &o;
+    const affinity_groups &a;
+
+    const guest_policy &policy(guest_id g) const { return a.policies[g]; }
+    // HA failback of the guest's resource (true when not HA-managed).
+    bool failback(guest_id g) const { return failback_[g]; }
+    // No pin, HA node affinity, precondition or mapped device: in recovery, only the node's
+    // state can reject a node for this guest (the target units that remain).
+    bool node_state_only(guest_id g) const { return node_state_only_[g]; }
+    // Online, not in maintenance and (in recovery) not failed.
+    bool usable(node_id n) const { return usable_[n]; }
+    const std::vector<bool> &usable_nodes() const { return usable_; }
+    // Recovery (failover, capacity): the failed nodes are gone too, HA chooses among the
+    // survivors and the migrate-only units (storage, replication, current node) do not apply.
+    void set_failed(const std::vector<bool> &failed);
+    bool recovery() const { return recovery_; }
+    bool failed(node_id n) const { return !failed_.empty() && failed_[n]; }
+    // Priority of node n in HA node-affinity rule r (ha_node_priority), no_priority: excluded.
+    static constexpr int no_priority = INT32_MIN;
+    int rule_priority(size_t r, node_id n) const { return rule_priority_[r][n]; }
+    // Highest priority of HA node-affinity rule r among the usable nodes (-2: none allowed).
+    int rule_best(size_t r) const { return rule_best_[r]; }
+
+private:
+    void refresh();
+
+    std::vector<bool> failback_;
+    std::vector<bool> node_state_only_;
+    std::vector<std::vector<int>> rule_priority_;
+    std::vector<bool> failed_;
+    std::vector<bool> usable_;
+    std::vector<int> rule_best_;
+    bool recovery_ = false;
+};
+
+enum class unit_kind : std::uint8_t {
+    guest,  // the guest never migrates, whatever the target
+    target, // the node is not allowed for the guest (no state needed)
+    state,  // the node has no room, or keep-apart partners, in the current placement
+};
+
+// Demand arriving at a node: a unit of guests, or a guest that is about to start (place).
+struct arrival {
+    res demand;             // load it adds (used mode: measured; assigned mode: configured)
+    res assigned;           // configured vCPUs and memory it adds (ratio limits)
+    std::vector<int> apart; // keep-apart groups it joins (place: a guest not yet placed)
+    // Or the arriving guests, whose own keep-apart groups count (check_state: no allocation).
+    const std::vector<guest_id> *guests = nullptr;
+    std::optional<guest_id> self; // a guest already counted on its nominal node (place)
+};
+
+struct unit_info {
+    constraint name;
+    unit_kind kind;
+    bool planning; // applies to migrations (balance, evacuate, place, ordering)
+    bool recovery; // applies to HA recovery (failover, capacity)
+    const char *summary;
+};
+
+// Every unit, in the order the checks run (cheap first within each kind).
+std::span<const unit_info> units();
+
+// Reasons a guest can never migrate (empty: movable). Recovery has its own (recovery.cpp).
+std::vector<rejection> immovable_reasons(const decision_context &ctx, guest_id g);
+// First target unit that rejects node n for guest g. explain = false: no message (search loops).
+std::optional<rejection> check_target(const decision_context &ctx, guest_id g, node_id n,
+                                      bool explain = true);
+// First state unit that rejects the guests `gs` arriving together at n. Guests already on n (or
+// in flight to it) are not counted twice.
+std::optional<rejection> check_state(const decision_context &ctx, const placement_state &s,
+                                     const std::vector<guest_id> &gs, node_id n,
+                                     bool explain = true);
+std::optional<rejection> check_arrival(const decision_context &ctx, const placement_state &s,
+                                       const arrival &in, node_id n, bool explain = true);
+
+} // namespace pvebal::detail
+
+#endif

@@ -1,0 +1,956 @@
+/* perl/glue/hacompat.h - glue of PVE::Balancer::HAScheduler::{Static,Dynamic} (moved here
+ * unchanged from Native.xs): perlmod/serde-compatible argument conversion and the scheduler
+ * handles. Included once, by Native.xs.
+ *
+ * Copyright (C) the pve-balancer authors. SPDX-License-Identifier: AGPL-3.0-or-later
+ */
+#ifndef PVEBAL_PERL_GLUE_HACOMPAT_H_
+#define PVEBAL_PERL_GLUE_HACOMPAT_H_
+
+namespace {
+
+/* ------------------------------------------------------------------------------------------
+ * perlmod-compatible argument conversion
+ *
+ * perlmod classifies a scalar by its SV type (not its OK flags) into integer/double/string
+ * capabilities and serde then picks one; the messages below are serde's.
+ * ------------------------------------------------------------------------------------------ */
+
+enum : unsigned { f_int = 1, f_double = 2, f_string = 4 };
+
+struct pvalue {
+    enum kind_t { scalar, array, hash } kind = scalar;
+    unsigned flags = 0; /* for scalars; 0 = undef */
+    SV *sv = nullptr;
+};
+
+bool perl_defined(pTHX_ SV *sv) {
+    if (!sv) {
+        return false;
+    }
+    switch (SvTYPE(sv)) {
+    case SVt_PVCV: return false;
+    default: SvGETMAGIC(sv); return SvOK(sv);
+    }
+}
+
+/* Follows references and classifies the value, as perlmod's deserializer does. */
+error_text inspect(pTHX_ SV *sv, pvalue &out) {
+    for (int depth = 0; sv && SvROK(sv); ++depth) {
+        if (depth > 64) {
+            return std::string("failed to dereference a reference while deserializing");
+        }
+        sv = SvRV(sv);
+    }
+    out = pvalue{};
+    out.sv = sv;
+    if (!sv) {
+        return std::nullopt;
+    }
+    if (SvTYPE(sv) == SVt_PVAV) {
+        out.kind = pvalue::array;
+        return std::nullopt;
+    }
+    if (SvTYPE(sv) == SVt_PVHV) {
+        out.kind = pvalue::hash;
+        return std::nullopt;
+    }
+    for (int depth = 0; depth < 16; ++depth) {
+        if (!perl_defined(aTHX_ sv)) {
+            out.flags = 0;
+            return std::nullopt;
+        }
+        switch (SvTYPE(sv)) {
+        case SVt_IV: out.flags = f_int; return std::nullopt;
+        case SVt_NV: out.flags = f_int | f_double; return std::nullopt;
+        case SVt_PV: out.flags = f_string; return std::nullopt;
+        case SVt_PVIV: out.flags = f_string | f_int; return std::nullopt;
+        case SVt_PVNV: out.flags = f_string | f_int | f_double; return std::nullopt;
+        case SVt_PVMG: out.flags = f_string | f_int | f_double; return std::nullopt;
+        case SVt_PVLV:
+            if (!LvTARG(sv)) {
+                out.flags = 0;
+                return std::nullopt;
+            }
+            sv = LvTARG(sv);
+            out.sv = sv;
+            continue;
+        default:
+            return "cannot deserialize weird magic perl values (" +
+                   std::to_string(static_cast<unsigned>(SvTYPE(sv))) + ")";
+        }
+    }
+    return std::string("cannot deserialize weird magic perl values (deeply nested lvalue)");
+}
+
+/* serde's Unexpected::Float: Rust's shortest display, ".0" added to finite integral values. */
+std::string serde_float(double x) {
+    std::string s = hc::detail::rust_display(x);
+    if (std::isfinite(x) && s.find('.') == std::string::npos) {
+        s += ".0";
+    }
+    return s;
+}
+
+/* Rust's Debug of a str ("string \"...\"" in serde's messages). */
+std::string rust_debug_str(const std::string &s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\0': out += "\\0"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char buf[16];
+                std::snprintf(buf, sizeof buf, "\\u{%x}", c);
+                out += buf;
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+    }
+    return out + "\"";
+}
+
+std::string utf8_of(pTHX_ SV *sv) {
+    STRLEN len = 0;
+    const char *p = SvPVutf8(sv, len);
+    return std::string(p, len);
+}
+
+std::string invalid_type(const std::string &unexpected, const std::string &expected) {
+    return "invalid type: " + unexpected + ", expected " + expected;
+}
+
+/* What serde reports for a value read through deserialize_any preferring a string. */
+std::string unexpected_any_string(pTHX_ const pvalue &v) {
+    switch (v.kind) {
+    case pvalue::array: return "sequence";
+    case pvalue::hash: return "map";
+    case pvalue::scalar: break;
+    }
+    if (v.flags & f_string) {
+        return "string " + rust_debug_str(utf8_of(aTHX_ v.sv));
+    }
+    if (v.flags & f_double) {
+        return "floating point `" + serde_float(SvNV(v.sv)) + "`";
+    }
+    if (v.flags & f_int) {
+        return "integer `" + std::to_string(static_cast<std::int64_t>(SvIV(v.sv))) + "`";
+    }
+    return "Option value";
+}
+
+/* usize (serde visitor "usize"; perlmod prefers the integer value). */
+error_text to_usize(pTHX_ SV *sv, std::uint64_t &out) {
+    pvalue v;
+    if (auto e = inspect(aTHX_ sv, v)) {
+        return e;
+    }
+    if (v.kind == pvalue::array) {
+        return invalid_type("sequence", "usize");
+    }
+    if (v.kind == pvalue::hash) {
+        return invalid_type("map", "usize");
+    }
+    if (v.flags & f_int) {
+        const auto iv = static_cast<std::int64_t>(SvIV(v.sv));
+        if (iv < 0) {
+            return "invalid value: integer `" + std::to_string(iv) + "`, expected usize";
+        }
+        out = static_cast<std::uint64_t>(iv);
+        return std::nullopt;
+    }
+    if (v.flags & f_double) {
+        return invalid_type("floating point `" + serde_float(SvNV(v.sv)) + "`", "usize");
+    }
+    if (v.flags & f_string) {
+        return invalid_type("string " + rust_debug_str(utf8_of(aTHX_ v.sv)), "usize");
+    }
+    return invalid_type("unit value", "usize");
+}
+
+/* f64 (perlmod prefers the floating point value, then the integer). */
+error_text to_f64(pTHX_ SV *sv, double &out) {
+    pvalue v;
+    if (auto e = inspect(aTHX_ sv, v)) {
+        return e;
+    }
+    if (v.kind == pvalue::array) {
+        return invalid_type("sequence", "f64");
+    }
+    if (v.kind == pvalue::hash) {
+        return invalid_type("map", "f64");
+    }
+    if (v.flags & f_double) {
+        out = SvNV(v.sv);
+        return std::nullopt;
+    }
+    if (v.flags & f_int) {
+        out = static_cast<double>(static_cast<std::int64_t>(SvIV(v.sv)));
+        return std::nullopt;
+    }
+    if (v.flags & f_string) {
+        return invalid_type("string " + rust_debug_str(utf8_of(aTHX_ v.sv)), "f64");
+    }
+    return invalid_type("unit value", "f64");
+}
+
+/* String ("a string") or &str ("a borrowed string"). */
+error_text to_string(pTHX_ SV *sv, std::string &out, const char *expected = "a string") {
+    pvalue v;
+    if (auto e = inspect(aTHX_ sv, v)) {
+        return e;
+    }
+    if (v.kind == pvalue::scalar && (v.flags & f_string)) {
+        out = utf8_of(aTHX_ v.sv);
+        return std::nullopt;
+    }
+    return invalid_type(unexpected_any_string(aTHX_ v), expected);
+}
+
+error_text to_bool(pTHX_ SV *sv, bool &out) {
+    pvalue v;
+    if (auto e = inspect(aTHX_ sv, v)) {
+        return e;
+    }
+    if (v.kind == pvalue::array) {
+        return invalid_type("sequence", "a boolean");
+    }
+    if (v.kind == pvalue::hash) {
+        return invalid_type("map", "a boolean");
+    }
+    if (v.flags == 0 || (v.flags & (f_int | f_double))) {
+        out = v.flags != 0 && SvTRUE(v.sv);
+        return std::nullopt;
+    }
+    return std::string("expected bool value");
+}
+
+/* Option<String>: undef is None. */
+error_text to_optional_string(pTHX_ SV *sv, std::optional<std::string> &out) {
+    pvalue v;
+    if (auto e = inspect(aTHX_ sv, v)) {
+        return e;
+    }
+    if (v.kind == pvalue::scalar && v.flags == 0) {
+        out.reset();
+        return std::nullopt;
+    }
+    std::string s;
+    if (auto e = to_string(aTHX_ sv, s)) {
+        return e;
+    }
+    out = std::move(s);
+    return std::nullopt;
+}
+
+/* A serde-derived struct: a hash (fields by name, unknown keys ignored) or an array (fields by
+ * position). `fields` are in declaration order; `optional` marks Option fields. */
+struct field {
+    const char *name;
+    bool optional;
+};
+
+/* The SV of each field (NULL when missing), or an error. */
+error_text struct_fields(pTHX_ SV *sv, const char *type_name, const std::vector<field> &fields,
+                         std::vector<SV *> &out) {
+    pvalue v;
+    if (auto e = inspect(aTHX_ sv, v)) {
+        return e;
+    }
+    const std::string expected = std::string("struct ") + type_name;
+    out.assign(fields.size(), nullptr);
+    if (v.kind == pvalue::hash) {
+        HV *hv = (HV *)v.sv;
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            SV **slot = hv_fetch(hv, fields[i].name, static_cast<I32>(std::strlen(fields[i].name)), 0);
+            out[i] = slot ? *slot : nullptr;
+        }
+        return std::nullopt;
+    }
+    if (v.kind == pvalue::array) {
+        AV *av = (AV *)v.sv;
+        const SSize_t len = av_len(av) + 1;
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            if (static_cast<SSize_t>(i) >= len) {
+                return "invalid length " + std::to_string(i) + ", expected " + expected +
+                       " with " + std::to_string(fields.size()) + " elements";
+            }
+            SV **slot = av_fetch(av, static_cast<SSize_t>(i), 0);
+            out[i] = slot ? *slot : &PL_sv_undef;
+        }
+        return std::nullopt;
+    }
+    return invalid_type(unexpected_any_string(aTHX_ v), expected);
+}
+
+error_text missing_field(const char *name) {
+    return std::string("missing field `") + name + "`";
+}
+
+/* Vec<T>: the element SVs of an array. */
+error_text to_sequence(pTHX_ SV *sv, std::vector<SV *> &out) {
+    pvalue v;
+    if (auto e = inspect(aTHX_ sv, v)) {
+        return e;
+    }
+    if (v.kind != pvalue::array) {
+        return invalid_type(unexpected_any_string(aTHX_ v), "a sequence");
+    }
+    AV *av = (AV *)v.sv;
+    const SSize_t len = av_len(av) + 1;
+    out.clear();
+    out.reserve(static_cast<std::size_t>(len));
+    for (SSize_t i = 0; i < len; ++i) {
+        SV **slot = av_fetch(av, i, 0);
+        out.push_back(slot ? *slot : &PL_sv_undef);
+    }
+    return std::nullopt;
+}
+
+error_text to_string_list(pTHX_ SV *sv, std::vector<std::string> &out) {
+    std::vector<SV *> items;
+    if (auto e = to_sequence(aTHX_ sv, items)) {
+        return e;
+    }
+    out.clear();
+    for (SV *item : items) {
+        std::string s;
+        if (auto e = to_string(aTHX_ item, s)) {
+            return e;
+        }
+        out.push_back(std::move(s));
+    }
+    return std::nullopt;
+}
+
+/* StaticResourceStats {maxcpu: f64, maxmem: usize} -> cpu = maxcpu, mem = maxmem. */
+error_text to_static_stats(pTHX_ SV *sv, hc::resource_stats &out) {
+    std::vector<SV *> f;
+    if (auto e = struct_fields(aTHX_ sv, "StaticResourceStats", {{"maxcpu", false}, {"maxmem", false}}, f)) {
+        return e;
+    }
+    double maxcpu = 0;
+    std::uint64_t maxmem = 0;
+    if (f[0]) {
+        if (auto e = to_f64(aTHX_ f[0], maxcpu)) {
+            return e;
+        }
+    }
+    if (f[1]) {
+        if (auto e = to_usize(aTHX_ f[1], maxmem)) {
+            return e;
+        }
+    }
+    if (!f[0]) {
+        return missing_field("maxcpu");
+    }
+    if (!f[1]) {
+        return missing_field("maxmem");
+    }
+    out = hc::static_resource_stats(maxcpu, maxmem);
+    return std::nullopt;
+}
+
+/* DynamicResourceStats {cpu: f64, maxcpu: f64, mem: usize, maxmem: usize}. */
+error_text to_dynamic_stats(pTHX_ SV *sv, hc::resource_stats &out) {
+    static const std::vector<field> fields = {
+        {"cpu", false}, {"maxcpu", false}, {"mem", false}, {"maxmem", false}};
+    std::vector<SV *> f;
+    if (auto e = struct_fields(aTHX_ sv, "DynamicResourceStats", fields, f)) {
+        return e;
+    }
+    hc::resource_stats r;
+    if (f[0]) {
+        if (auto e = to_f64(aTHX_ f[0], r.cpu)) {
+            return e;
+        }
+    }
+    if (f[1]) {
+        if (auto e = to_f64(aTHX_ f[1], r.maxcpu)) {
+            return e;
+        }
+    }
+    if (f[2]) {
+        if (auto e = to_usize(aTHX_ f[2], r.mem)) {
+            return e;
+        }
+    }
+    if (f[3]) {
+        if (auto e = to_usize(aTHX_ f[3], r.maxmem)) {
+            return e;
+        }
+    }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (!f[i]) {
+            return missing_field(fields[i].name);
+        }
+    }
+    out = r;
+    return std::nullopt;
+}
+
+/* DynamicNodeStats {cpu: f64, maxcpu: usize, mem: usize, maxmem: usize}. */
+error_text to_dynamic_node(pTHX_ SV *sv, hc::node_stats &out) {
+    static const std::vector<field> fields = {
+        {"cpu", false}, {"maxcpu", false}, {"mem", false}, {"maxmem", false}};
+    std::vector<SV *> f;
+    if (auto e = struct_fields(aTHX_ sv, "DynamicNodeStats", fields, f)) {
+        return e;
+    }
+    hc::node_stats n;
+    if (f[0]) {
+        if (auto e = to_f64(aTHX_ f[0], n.cpu)) {
+            return e;
+        }
+    }
+    if (f[1]) {
+        if (auto e = to_usize(aTHX_ f[1], n.maxcpu)) {
+            return e;
+        }
+    }
+    if (f[2]) {
+        if (auto e = to_usize(aTHX_ f[2], n.mem)) {
+            return e;
+        }
+    }
+    if (f[3]) {
+        if (auto e = to_usize(aTHX_ f[3], n.maxmem)) {
+            return e;
+        }
+    }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (!f[i]) {
+            return missing_field(fields[i].name);
+        }
+    }
+    out = n;
+    return std::nullopt;
+}
+
+/* PveResource<T> {stats: T, running: bool, current-node: String, target-node: Option<String>}. */
+struct pve_resource {
+    hc::resource_stats stats;
+    bool running = false;
+    std::string current_node;
+    std::optional<std::string> target_node;
+};
+
+error_text to_pve_resource(pTHX_ SV *sv, hc::kind k, pve_resource &out) {
+    static const std::vector<field> fields = {
+        {"stats", false}, {"running", false}, {"current-node", false}, {"target-node", true}};
+    std::vector<SV *> f;
+    if (auto e = struct_fields(aTHX_ sv, "PveResource", fields, f)) {
+        return e;
+    }
+    pve_resource r;
+    if (f[0]) {
+        auto e = k == hc::kind::static_usage ? to_static_stats(aTHX_ f[0], r.stats)
+                                             : to_dynamic_stats(aTHX_ f[0], r.stats);
+        if (e) {
+            return e;
+        }
+    }
+    if (f[1]) {
+        if (auto e = to_bool(aTHX_ f[1], r.running)) {
+            return e;
+        }
+    }
+    if (f[2]) {
+        if (auto e = to_string(aTHX_ f[2], r.current_node)) {
+            return e;
+        }
+    }
+    if (f[3]) {
+        if (auto e = to_optional_string(aTHX_ f[3], r.target_node)) {
+            return e;
+        }
+    }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (!f[i] && !fields[i].optional) {
+            return missing_field(fields[i].name);
+        }
+    }
+    out = std::move(r);
+    return std::nullopt;
+}
+
+/* Vec<CompactMigrationCandidate {leader: String, resources: Vec<String>, nodes: Vec<String>}>. */
+error_text to_candidates(pTHX_ SV *sv, std::vector<hc::compact_candidate> &out) {
+    static const std::vector<field> fields = {{"leader", false}, {"resources", false}, {"nodes", false}};
+    std::vector<SV *> items;
+    if (auto e = to_sequence(aTHX_ sv, items)) {
+        return e;
+    }
+    out.clear();
+    out.reserve(items.size());
+    for (SV *item : items) {
+        std::vector<SV *> f;
+        if (auto e = struct_fields(aTHX_ item, "CompactMigrationCandidate", fields, f)) {
+            return e;
+        }
+        hc::compact_candidate c;
+        if (f[0]) {
+            if (auto e = to_string(aTHX_ f[0], c.leader)) {
+                return e;
+            }
+        }
+        if (f[1]) {
+            if (auto e = to_string_list(aTHX_ f[1], c.resources)) {
+                return e;
+            }
+        }
+        if (f[2]) {
+            if (auto e = to_string_list(aTHX_ f[2], c.nodes)) {
+                return e;
+            }
+        }
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            if (!f[i]) {
+                return missing_field(fields[i].name);
+            }
+        }
+        out.push_back(std::move(c));
+    }
+    return std::nullopt;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The scheduler handle
+ * ------------------------------------------------------------------------------------------ */
+
+/* Live handles, for the tests (DESTROY must free them). */
+IV live_handles = 0;
+
+struct ha_handle {
+    hc::scheduler sched;
+    bool capacity_aware;
+    ca::settings cfg;
+
+    ha_handle(hc::kind k, bool capacity, bool normalize, ca::settings settings)
+        : sched(k, hc::options{.normalize_imbalance = normalize}), capacity_aware(capacity),
+          cfg(settings) {
+        ++live_handles;
+    }
+    ~ha_handle() { --live_handles; }
+    ha_handle(const ha_handle &) = delete;
+    ha_handle &operator=(const ha_handle &) = delete;
+};
+
+int free_handle(pTHX_ SV *, MAGIC *mg) {
+    delete reinterpret_cast<ha_handle *>(mg->mg_ptr);
+    mg->mg_ptr = nullptr;
+    return 0;
+}
+
+MGVTBL vtbl_static = {nullptr, nullptr, nullptr, nullptr, free_handle, nullptr, nullptr, nullptr};
+MGVTBL vtbl_dynamic = {nullptr, nullptr, nullptr, nullptr, free_handle, nullptr, nullptr, nullptr};
+
+MGVTBL *vtbl_of(hc::kind k) {
+    return k == hc::kind::static_usage ? &vtbl_static : &vtbl_dynamic;
+}
+
+const char *class_of(hc::kind k) {
+    return k == hc::kind::static_usage ? "PVE::Balancer::HAScheduler::Static"
+                                       : "PVE::Balancer::HAScheduler::Dynamic";
+}
+
+/* perlmod's #[try_from_ref] this: a reference to a value carrying our magic (its messages, with
+ * the class the objects are blessed into). */
+error_text to_handle(pTHX_ hc::kind k, SV *sv, ha_handle *&out) {
+    SvGETMAGIC(sv);
+    if (!SvROK(sv)) {
+        return std::string("value blessed into ") + class_of(k) + " was not a reference";
+    }
+    MAGIC *mg = mg_findext(SvRV(sv), PERL_MAGIC_ext, vtbl_of(k));
+    if (!mg || !mg->mg_ptr) {
+        return std::string("value blessed into ") + class_of(k) +
+               " did not contain its declared magic pointer";
+    }
+    out = reinterpret_cast<ha_handle *>(mg->mg_ptr);
+    return std::nullopt;
+}
+
+bool fallback_warned = false;
+
+enum class method {
+    add_node,
+    remove_node,
+    list_nodes,
+    contains_node,
+    add_resource,
+    add_usage_to_node,
+    remove_resource,
+    imbalance,
+    balancing,
+    balancing_topsis,
+    start,
+    start_compatible, /* start scores of compatible mode, whatever the handle's mode */
+    mode,
+};
+
+struct method_spec {
+    const char *name;
+    std::vector<const char *> params;
+};
+
+method_spec spec_of(hc::kind k, method m) {
+    const bool st = k == hc::kind::static_usage;
+    switch (m) {
+    case method::add_node:
+        return st ? method_spec{"add_node", {"this", "nodename", "maxcpu", "maxmem"}}
+                  : method_spec{"add_node", {"this", "nodename", "stats"}};
+    case method::remove_node: return {"remove_node", {"this", "nodename"}};
+    case method::list_nodes: return {"list_nodes", {"this"}};
+    case method::contains_node: return {"contains_node", {"this", "nodename"}};
+    case method::add_resource:
+        return st ? method_spec{"add_service", {"this", "sid", "service"}}
+                  : method_spec{"add_resource", {"this", "sid", "resource"}};
+    case method::add_usage_to_node:
+        return {"add_service_usage_to_node", {"this", "nodename", "sid", "service_stats"}};
+    case method::remove_resource:
+        return st ? method_spec{"remove_service_usage", {"this", "sid"}}
+                  : method_spec{"remove_resource", {"this", "sid"}};
+    case method::imbalance: return {"calculate_node_imbalance", {"this"}};
+    case method::balancing:
+        return {"score_best_balancing_migration_candidates", {"this", "candidates", "limit"}};
+    case method::balancing_topsis:
+        return {"score_best_balancing_migration_candidates_topsis",
+                {"this", "candidates", "limit"}};
+    case method::start:
+    case method::start_compatible:
+        return st ? method_spec{"score_nodes_to_start_service", {"this", "service_stats"}}
+                  : method_spec{"score_nodes_to_start_resource", {"this", "resource_stats"}};
+    case method::mode: return {"mode", {"this"}};
+    }
+    return {"?", {"this"}};
+}
+
+SV *new_name(pTHX_ const std::string &s) {
+    return newSVpvn_utf8(s.data(), s.size(), 1);
+}
+
+SV *migrations_to_perl(pTHX_ const std::vector<hc::scored_migration> &ms) {
+    AV *list = newAV();
+    for (const hc::scored_migration &m : ms) {
+        HV *mig = newHV();
+        hv_stores(mig, "sid", new_name(aTHX_ m.mig.sid));
+        hv_stores(mig, "source-node", new_name(aTHX_ m.mig.source_node));
+        hv_stores(mig, "target-node", new_name(aTHX_ m.mig.target_node));
+        HV *entry = newHV();
+        hv_stores(entry, "migration", newRV_noinc((SV *)mig));
+        hv_stores(entry, "imbalance", newSVnv(m.imbalance));
+        av_push(list, newRV_noinc((SV *)entry));
+    }
+    return sv_2mortal(newRV_noinc((SV *)list));
+}
+
+SV *scores_to_perl(pTHX_ const std::vector<std::pair<std::string, double>> &scores) {
+    AV *list = newAV();
+    for (const auto &[name, score] : scores) {
+        AV *pair = newAV();
+        av_push(pair, new_name(aTHX_ name));
+        av_push(pair, newSVnv(score));
+        av_push(list, newRV_noinc((SV *)pair));
+    }
+    return sv_2mortal(newRV_noinc((SV *)list));
+}
+
+/* Runs capacity-aware scoring; on an exception falls back to `compatible` and flags it. */
+template <class Aware, class Compat>
+auto with_fallback(const ha_handle &h, bool &fell_back, Aware &&aware, Compat &&compat)
+    -> decltype(compat()) {
+    if (h.capacity_aware) {
+        try {
+            return aware();
+        } catch (const std::bad_alloc &) {
+            throw;
+        } catch (...) {
+            fell_back = true;
+        }
+    }
+    return compat();
+}
+
+/* One scheduler method call. Sets *result to a mortal SV (or leaves it NULL for methods that
+ * return nothing) and *fell_back when capacity-aware scoring failed and compatible was used. */
+error_text run_method(pTHX_ hc::kind k, method m, SV **args, I32 items, SV **result,
+                      bool *fell_back) {
+    const method_spec spec = spec_of(k, m);
+    const auto wanted = static_cast<I32>(spec.params.size());
+    if (items < wanted) {
+        return std::string("missing required parameter: '") + spec.params[items] + "'\n";
+    }
+    if (items > wanted) {
+        return std::string("too many parameters for function '") + spec.name +
+               "', (expected " + std::to_string(wanted) + ")\n";
+    }
+    ha_handle *h = nullptr;
+    if (auto e = to_handle(aTHX_ k, args[0], h)) {
+        return *e + "\n";
+    }
+    auto fail = [](const std::string &msg) -> error_text { return msg + "\n"; };
+    const bool st = k == hc::kind::static_usage;
+
+    switch (m) {
+    case method::add_node: {
+        std::string name;
+        if (auto e = to_string(aTHX_ args[1], name)) {
+            return fail(*e);
+        }
+        hc::status s;
+        if (st) {
+            std::uint64_t maxcpu = 0, maxmem = 0;
+            if (auto e = to_usize(aTHX_ args[2], maxcpu)) {
+                return fail(*e);
+            }
+            if (auto e = to_usize(aTHX_ args[3], maxmem)) {
+                return fail(*e);
+            }
+            s = h->sched.add_static_node(std::move(name), maxcpu, maxmem);
+        } else {
+            hc::node_stats stats;
+            if (auto e = to_dynamic_node(aTHX_ args[2], stats)) {
+                return fail(*e);
+            }
+            s = h->sched.add_node(std::move(name), stats);
+        }
+        if (!s) {
+            return fail(s.error());
+        }
+        return std::nullopt;
+    }
+    case method::remove_node: {
+        std::string name;
+        if (auto e = to_string(aTHX_ args[1], name, "a borrowed string")) {
+            return fail(*e);
+        }
+        h->sched.remove_node(name);
+        return std::nullopt;
+    }
+    case method::list_nodes: {
+        AV *list = newAV();
+        for (const std::string &n : h->sched.list_nodes()) {
+            av_push(list, new_name(aTHX_ n));
+        }
+        *result = sv_2mortal(newRV_noinc((SV *)list));
+        return std::nullopt;
+    }
+    case method::contains_node: {
+        std::string name;
+        if (auto e = to_string(aTHX_ args[1], name, "a borrowed string")) {
+            return fail(*e);
+        }
+        *result = sv_2mortal(newSVuv(h->sched.contains_node(name) ? 1 : 0));
+        return std::nullopt;
+    }
+    case method::add_resource: {
+        std::string sid;
+        if (auto e = to_string(aTHX_ args[1], sid)) {
+            return fail(*e);
+        }
+        pve_resource r;
+        if (auto e = to_pve_resource(aTHX_ args[2], k, r)) {
+            return fail(*e);
+        }
+        auto s = h->sched.add_resource(std::move(sid), r.stats, r.running,
+                                       std::move(r.current_node), std::move(r.target_node));
+        if (!s) {
+            return fail(s.error());
+        }
+        return std::nullopt;
+    }
+    case method::add_usage_to_node: {
+        std::string node, sid;
+        hc::resource_stats stats;
+        if (auto e = to_string(aTHX_ args[1], node, "a borrowed string")) {
+            return fail(*e);
+        }
+        if (auto e = to_string(aTHX_ args[2], sid, "a borrowed string")) {
+            return fail(*e);
+        }
+        if (auto e = to_static_stats(aTHX_ args[3], stats)) {
+            return fail(*e);
+        }
+        auto s = h->sched.add_resource_usage_to_node(node, sid, stats);
+        if (!s) {
+            return fail(s.error());
+        }
+        return std::nullopt;
+    }
+    case method::remove_resource: {
+        std::string sid;
+        if (auto e = to_string(aTHX_ args[1], sid, "a borrowed string")) {
+            return fail(*e);
+        }
+        h->sched.remove_resource(sid);
+        return std::nullopt;
+    }
+    case method::imbalance: {
+        const double v = with_fallback(
+            *h, *fell_back, [&] { return ca::node_imbalance(h->sched, h->cfg); },
+            [&] { return h->sched.node_imbalance(); });
+        *result = sv_2mortal(newSVnv(v));
+        return std::nullopt;
+    }
+    case method::balancing:
+    case method::balancing_topsis: {
+        std::vector<hc::compact_candidate> candidates;
+        std::uint64_t limit = 0;
+        if (auto e = to_candidates(aTHX_ args[1], candidates)) {
+            return fail(*e);
+        }
+        if (auto e = to_usize(aTHX_ args[2], limit)) {
+            return fail(*e);
+        }
+        const bool topsis = m == method::balancing_topsis;
+        auto ranked = with_fallback(
+            *h, *fell_back,
+            [&] {
+                return ca::score_best_balancing_migrations(h->sched, candidates,
+                                                           static_cast<std::size_t>(limit), h->cfg);
+            },
+            [&] {
+                return topsis ? h->sched.score_best_balancing_migrations_topsis(
+                                    candidates, static_cast<std::size_t>(limit))
+                              : h->sched.score_best_balancing_migrations(
+                                    candidates, static_cast<std::size_t>(limit));
+            });
+        if (!ranked) {
+            return fail(ranked.error());
+        }
+        *result = migrations_to_perl(aTHX_ *ranked);
+        return std::nullopt;
+    }
+    case method::start:
+    case method::start_compatible: {
+        hc::resource_stats stats;
+        auto e = st ? to_static_stats(aTHX_ args[1], stats) : to_dynamic_stats(aTHX_ args[1], stats);
+        if (e) {
+            return fail(*e);
+        }
+        auto scores = m == method::start_compatible
+                          ? h->sched.score_nodes_to_start(stats)
+                          : with_fallback(
+                                *h, *fell_back,
+                                [&] { return ca::score_nodes_to_start(h->sched, stats, h->cfg); },
+                                [&] { return h->sched.score_nodes_to_start(stats); });
+        if (!scores) {
+            return fail(scores.error());
+        }
+        *result = scores_to_perl(aTHX_ *scores);
+        return std::nullopt;
+    }
+    case method::mode: {
+        const char *name = h->capacity_aware ? "capacity-aware" : "compatible";
+        *result = sv_2mortal(newSVpv(name, 0));
+        return std::nullopt;
+    }
+    }
+    return std::string("unknown method\n");
+}
+
+/* The XSUB side of every scheduler method: returns the error SV to croak with, or NULL. */
+SV *invoke_method(pTHX_ hc::kind k, method m, SV **args, I32 items, SV **result) {
+    bool fell_back = false;
+    SV *err = guarded(aTHX_ "pve-balancer: HA scheduler: ", [&]() {
+        /* Copy the arguments off the Perl stack: get-magic may run Perl code that moves it. */
+        std::vector<SV *> argv(args, args + items);
+        return run_method(aTHX_ k, m, argv.data(), items, result, &fell_back);
+    });
+    if (fell_back && !fallback_warned) {
+        fallback_warned = true;
+        warn("pve-balancer: capacity-aware HA scheduling failed, using compatible scores "
+             "(warned once)\n");
+    }
+    return err;
+}
+
+/* Engine options for capacity-aware mode from a hash {key => text} (balancer.cfg values), each
+ * checked by the engine's own option parser (pvebal::apply_option, docs/options.md). Keys that
+ * are not engine options belong to other parts of pve-balancer and are skipped; a bad value is
+ * skipped (its default stays) and its message pushed to `problems`, which the Perl side warns
+ * about. */
+error_text to_settings(pTHX_ SV *options, AV *problems, ca::settings &out) {
+    pvebal::options o;
+    SvGETMAGIC(options);
+    if (SvOK(options)) {
+        if (!SvROK(options) || SvTYPE(SvRV(options)) != SVt_PVHV) {
+            return std::string("pve-balancer: HA scheduler options: expected a HASH reference\n");
+        }
+        HV *hv = (HV *)SvRV(options);
+        std::vector<std::pair<std::string, std::string>> pairs;
+        hv_iterinit(hv);
+        while (HE *he = hv_iternext(hv)) {
+            std::string key = bytes_of(aTHX_ hv_iterkeysv(he));
+            std::string value;
+            if (auto e = plain_string(aTHX_ HeVAL(he), key, value)) {
+                return "pve-balancer: " + e->to_string() + "\n";
+            }
+            pairs.emplace_back(std::move(key), std::move(value));
+        }
+        std::sort(pairs.begin(), pairs.end()); /* deterministic order of the messages */
+        const std::vector<std::string> &known = pvebal::option_keys();
+        for (const auto &[key, value] : pairs) {
+            if (!std::binary_search(known.begin(), known.end(), key)) {
+                continue;
+            }
+            if (auto ok = pvebal::apply_option(o, key, value); !ok) {
+                if (problems) {
+                    const std::string msg = key + ": " + ok.error().message;
+                    av_push(problems, newSVpvn_utf8(msg.data(), msg.size(), 1));
+                }
+            }
+        }
+    }
+    out = ca::settings_of(o);
+    return std::nullopt;
+}
+
+SV *new_handle(pTHX_ SV *klass, hc::kind k, bool capacity_aware, bool normalize, SV *options,
+               SV *problems, SV **result) {
+    ha_handle *h = nullptr;
+    SV *err = guarded(aTHX_ "pve-balancer: HA scheduler: ", [&]() -> error_text {
+        AV *problem_list = nullptr;
+        SvGETMAGIC(problems);
+        if (SvROK(problems) && SvTYPE(SvRV(problems)) == SVt_PVAV) {
+            problem_list = (AV *)SvRV(problems);
+        }
+        ca::settings cfg;
+        if (auto e = to_settings(aTHX_ options, problem_list, cfg)) {
+            return e;
+        }
+        h = new ha_handle(k, capacity_aware, normalize, cfg);
+        return std::nullopt;
+    });
+    if (err) {
+        return err;
+    }
+    HV *hv = newHV();
+    SV *rv = sv_2mortal(newRV_noinc((SV *)hv));
+    sv_magicext((SV *)hv, nullptr, PERL_MAGIC_ext, vtbl_of(k), reinterpret_cast<const char *>(h), 0);
+    sv_bless(rv, gv_stashsv(klass, GV_ADD));
+    *result = rv;
+    return nullptr;
+}
+
+void destroy_handle(pTHX_ SV *self) {
+    if (!SvROK(self)) {
+        return;
+    }
+    SV *obj = SvRV(self);
+    for (hc::kind k : {hc::kind::static_usage, hc::kind::dynamic_usage}) {
+        if (mg_findext(obj, PERL_MAGIC_ext, vtbl_of(k))) {
+            sv_unmagicext(obj, PERL_MAGIC_ext, vtbl_of(k));
+        }
+    }
+}
+
+} // namespace
+
+#endif

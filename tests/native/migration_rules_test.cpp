@@ -1,0 +1,220 @@
+// Migrations that qemu-server / pve-container / pve-ha-manager refuse: replication targets,
+// local CD-ROM images, mapped PCI/USB devices, HA disarmed. Each is a unit of the constraint
+// registry with a stable name and message.
+#include "test_util.h"
+
+#include "pvebal/report.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+
+using namespace pvebal;
+using namespace pvebal::test;
+
+namespace {
+
+bool contains(const std::string &s, const std::string &part) {
+    return s.find(part) != std::string::npos;
+}
+
+// n1..n3 with a local and a shared storage each; vm 100 on n1.
+snapshot_builder cluster3(const std::string &status = "running") {
+    snapshot_builder b;
+    for (const char *n : {"n1", "n2", "n3"}) {
+        b.node(n, 16, 64 * GiB).storage(n, "local", false).storage(n, "ceph", true);
+    }
+    b.guest(100, "n1", 2, 4 * GiB, 0.1, 2 * GiB, "qemu", status);
+    return b;
+}
+
+struct checked {
+    snapshot s;
+    affinity_groups a;
+    explicit checked(const snapshot_builder &b) : s(b.build()), a(compile_affinity(s.c, s.opts)) {}
+    detail::decision_context ctx() const { return detail::decision_context(s.c, s.opts, a); }
+    std::optional<rejection> target(const std::string &node) const {
+        return detail::check_target(ctx(), 0, *s.c.find_node(node));
+    }
+    std::vector<rejection> immovable() const { return detail::immovable_reasons(ctx(), 0); }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(migration_rules)
+
+BOOST_AUTO_TEST_CASE(replicated_guest_goes_to_a_replication_target_only) {
+    snapshot_builder b = cluster3();
+    Json::Value job;
+    job["id"] = "100-0";
+    job["target"] = "n2";
+    b.extra()["guests"]["100"]["replication"].append(job);
+    checked f(b);
+    BOOST_TEST(!f.target("n2"));
+    std::optional<rejection> r = f.target("n3");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->kind == "replication");
+    BOOST_TEST(r->message == "has replication jobs (100-0 to n2); n3 is not a replication target");
+    // The plan to drain n1 uses n2 only.
+    plan p = plan_evacuate(f.s.c, f.s.opts, {0});
+    BOOST_REQUIRE_EQUAL(p.migrations.size(), 1u);
+    BOOST_TEST(f.s.c.nodes[p.migrations[0].to].name == "n2");
+}
+
+BOOST_AUTO_TEST_CASE(replication_job_is_validated) {
+    snapshot_builder b = cluster3();
+    Json::Value job;
+    job["id"] = "abc";
+    job["target"] = "n2";
+    b.extra()["guests"]["100"]["replication"].append(job);
+    auto r = read_snapshot(b.json());
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().path == "guests.100.replication[0].id");
+}
+
+BOOST_AUTO_TEST_CASE(local_cdrom_image_blocks_every_migration) {
+    snapshot_builder b = cluster3("stopped");
+    b.extra()["guests"]["100"]["config"]["scsi0"] = "ceph:vm-100-disk-0,size=32G";
+    b.extra()["guests"]["100"]["config"]["ide2"] = "local:iso/debian.iso,media=cdrom";
+    checked f(b);
+    std::vector<rejection> why = f.immovable();
+    BOOST_REQUIRE_EQUAL(why.size(), 1u);
+    BOOST_TEST(why[0].kind == "local-cdrom");
+    BOOST_TEST(contains(why[0].message, "ide2 (local:iso/debian.iso)"));
+}
+
+BOOST_AUTO_TEST_CASE(cdrom_on_shared_storage_or_ejected_moves) {
+    for (const char *value : {"ceph:iso/debian.iso,media=cdrom", "none,media=cdrom",
+                              "local:vm-100-cloudinit,media=cdrom"}) {
+        snapshot_builder b = cluster3("stopped");
+        b.extra()["guests"]["100"]["config"]["ide2"] = value;
+        checked f(b);
+        BOOST_TEST(f.immovable().empty(), value);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(precondition_local_cdrom_blocks) {
+    snapshot_builder b = cluster3();
+    Json::Value d;
+    d["volid"] = "local:iso/x.iso";
+    d["cdrom"] = 1;
+    b.extra()["guests"]["100"]["migrate"]["local_disks"].append(d);
+    checked f(b);
+    BOOST_REQUIRE(!f.immovable().empty());
+    BOOST_TEST(f.immovable()[0].kind == "local-cdrom");
+}
+
+BOOST_AUTO_TEST_CASE(mapped_pci_needs_the_mapping_and_live_capability) {
+    auto make = [](const std::string &status, bool live) {
+        snapshot_builder b = cluster3(status);
+        b.extra()["guests"]["100"]["config"]["hostpci0"] = "mapping=gpu,pcie=1";
+        Json::Value &m = b.extra()["mappings"]["pci"]["gpu"];
+        m["nodes"].append("n1");
+        m["nodes"].append("n3");
+        m["live-migration-capable"] = live ? 1 : 0;
+        return b;
+    };
+    {
+        checked f(make("running", false)); // running, not live-capable: stays
+        BOOST_REQUIRE_EQUAL(f.immovable().size(), 1u);
+        BOOST_TEST(f.immovable()[0].kind == "mapped-device");
+        BOOST_TEST(contains(f.immovable()[0].message, "hostpci0:gpu"));
+    }
+    {
+        checked f(make("running", true)); // live-capable: to nodes with the mapping
+        BOOST_TEST(f.immovable().empty());
+        BOOST_TEST(!f.target("n3"));
+        BOOST_REQUIRE(f.target("n2"));
+        BOOST_TEST(f.target("n2")->kind == "mapped-device");
+        BOOST_TEST(f.target("n2")->message == "n2 has no pci mapping 'gpu' for hostpci0");
+    }
+    {
+        checked f(make("stopped", false)); // offline: to nodes with the mapping
+        BOOST_TEST(f.immovable().empty());
+        BOOST_TEST(!f.target("n3"));
+        BOOST_TEST(f.target("n2")->kind == "mapped-device");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(mapped_usb_never_live_and_unknown_mapping_blocks) {
+    snapshot_builder b = cluster3();
+    b.extra()["guests"]["100"]["config"]["usb0"] = "mapping=token";
+    checked f(b);
+    BOOST_REQUIRE_EQUAL(f.immovable().size(), 1u);
+    BOOST_TEST(f.immovable()[0].kind == "mapped-device");
+    snapshot_builder b2 = cluster3("stopped");
+    b2.extra()["guests"]["100"]["config"]["usb0"] = "mapping=token";
+    checked f2(b2);
+    BOOST_TEST(f2.immovable().empty());
+    BOOST_REQUIRE(f2.target("n2"));
+    BOOST_TEST(contains(f2.target("n2")->message, "which the snapshot does not describe"));
+    // SPICE redirection is no device at all; an unmapped host device pins the guest.
+    snapshot_builder b3 = cluster3();
+    b3.extra()["guests"]["100"]["config"]["usb0"] = "spice";
+    b3.extra()["guests"]["100"]["config"]["usb1"] = "host=1-2";
+    checked f3(b3);
+    BOOST_REQUIRE_EQUAL(f3.immovable().size(), 1u);
+    BOOST_TEST(f3.immovable()[0].kind == "local-resource");
+    BOOST_TEST(f3.immovable()[0].message == "uses host-local devices (usb1)");
+}
+
+BOOST_AUTO_TEST_CASE(mapped_resources_of_the_precondition_are_not_blockers) {
+    snapshot_builder b = cluster3("stopped");
+    Json::Value &m = b.extra()["guests"]["100"]["migrate"];
+    m["local_resources"].append("usb0");
+    m["mapped-resources"].append("usb0");
+    b.extra()["guests"]["100"]["config"]["usb0"] = "mapping=token";
+    b.extra()["mappings"]["usb"]["token"]["nodes"].append("n2");
+    checked f(b);
+    BOOST_TEST(f.immovable().empty());
+    BOOST_TEST(!f.target("n2"));
+    BOOST_TEST(f.target("n3").has_value());
+}
+
+// Disarmed in mode freeze, HA processes no command for its resources: they stay. In mode ignore
+// they are not HA-managed at all (Config.pm service_check_ha_state) and move like any guest.
+BOOST_AUTO_TEST_CASE(ha_disarmed_keeps_ha_guests_in_place) {
+    for (const char *mode : {"freeze", "ignore"}) {
+        snapshot_builder b = cluster3();
+        b.guest(101, "n1", 2, 4 * GiB, 0.1, 2 * GiB);
+        Json::Value r;
+        r["sid"] = "vm:100";
+        b.extra()["ha"]["resources"].append(r);
+        Json::Value &d = b.extra()["ha"]["manager-status"]["disarm"];
+        d["mode"] = mode;
+        d["state"] = "disarmed";
+        checked f(b);
+        std::vector<rejection> why = f.immovable();
+        if (std::string(mode) == "ignore") {
+            BOOST_TEST(why.empty());
+            BOOST_TEST(!f.s.c.ha.managed(0));
+            continue;
+        }
+        BOOST_REQUIRE_EQUAL(why.size(), 1u);
+        BOOST_TEST(why[0].kind == "ha-disarmed");
+        BOOST_TEST(contains(why[0].message, std::string("resource mode ") + mode));
+        // vm 101 is not HA-managed: it still moves.
+        BOOST_TEST(detail::immovable_reasons(f.ctx(), 1).empty());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(bad_disarm_mode_is_an_error) {
+    snapshot_builder b = cluster3();
+    b.extra()["ha"]["manager-status"]["disarm"]["mode"] = "sleep";
+    auto r = read_snapshot(b.json());
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().path == "ha.manager-status.disarm.mode");
+}
+
+BOOST_AUTO_TEST_CASE(registry_lists_every_unit_once_in_order) {
+    std::span<const detail::unit_info> all = detail::units();
+    BOOST_TEST(all.size() == 25u);
+    // Guest units first, then target units, then state units.
+    BOOST_TEST((all.front().kind == detail::unit_kind::guest));
+    BOOST_TEST((all.back().kind == detail::unit_kind::state));
+    for (size_t i = 1; i < all.size(); ++i) {
+        BOOST_TEST((all[i - 1].kind <= all[i].kind));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,1 @@
+// Stand-in for pve-manager @VERSION@ pvemanagerlib.js (pve-balancer package test).
