@@ -151,6 +151,9 @@ VERSION    := $(shell sed -n "s/^project.pve-balancer VERSION \([0-9.]*\).*/\1/p
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
+	install -D -m 0755 bin/pve-balancer-cycle $(DESTDIR)$(PREFIX)/share/pve-balancer/pve-balancer-cycle
+	install -d $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default
+	install -m 0644 templates/default/*.hbs $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default/
 	$(MAKE) -C perl install DESTDIR=$(DESTDIR) BUILD=$(abspath $(BUILD))
 	cd PVE && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)$(PERL5DIR)/PVE/{} \;
 	install -d $(DESTDIR)$(DOCDIR)
@@ -170,7 +173,7 @@ install-pve-wrappers:
 	done
 
 # Man pages from the docs: tools/md2man (pandoc) for the markdown ones, pod2man for the POD of
-# pve-balancer-inject. pve-balancerd(8) comes from docs/daemon.md once that exists.
+# pve-balancer-inject. pve-balancerd(8) comes from docs/daemon.md.
 MAN_PAGES := $(BUILD)/man/pve-balancer.1 $(BUILD)/man/pve-balancer-inject.8 \
 	$(BUILD)/man/pve-balancerd.8
 
@@ -235,7 +238,7 @@ demo: deps-ok native
 # Debian packages `make bench` needs on top of DEPS; the bench target installs them when run as root.
 BENCH_DEPS := coinor-cbc gnuplot-nox
 
-bench: native
+bench: native perl
 	@missing=""; for p in $(BENCH_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" -ne 0 ]; then \

@@ -1,10 +1,21 @@
 // bench-overtime: replays real traces at 5-minute steps with each balancer running every N
 // minutes, placements carried over. Writes OUT/overtime.md, OUT/overtime.tsv (summary) and
-// OUT/series-<trace>.tsv (time series for the plots).
+// OUT/series-<trace>.tsv (time series for the plots), and OUT/automatic.md: the automatic
+// balancers side by side (migrations per day, time-averaged imbalance), pve-balancerd's
+// cycles included when their placements are given (--manager).
 //
-//   bench-overtime OUTDIR [--period MINUTES]
+//   bench-overtime OUTDIR [--period MINUTES] [--manager DIR]
+//   bench-overtime --export DIR      write each trace for the simulator (PVE::Balancer::Sim):
+//                                    DIR/<trace>.trace.json, then exit
+//
+// pve-balancerd is Perl (PVE::Balancer::Manager); bench/manager-replay runs it in the simulator
+// over the exported traces and writes the placement at every step, DIR/<trace>.<variant>.jsonl
+// (lines [time, {"vmid": "node"}]). Its rows here are scored from those placements with the
+// same load model and metrics as every other row.
 #include "common.h"
 #include "planners.h"
+
+#include <json/json.h>
 
 #include <cmath>
 #include <cstdio>
@@ -124,14 +135,117 @@ struct Summary {
     double plan_ms = 0;
 };
 
+// The trace as the simulator reads it (PVE::Balancer::Sim::TestHardware, load_trace): nodes,
+// guests with their start node, and per guest its CPU (fraction of maxcpu) and memory (fraction
+// of maxmem) at every step. Bitbrains changes a VM's size over time: maxcpu and maxmem are the
+// largest it had, the fractions are of those.
+void export_trace(Trace& t, const std::string& dir) {
+    Scenario s = t.s;
+    const size_t n = s.guests.size();
+    std::vector<double> maxcpu(n, 0), maxmem(n, 0);
+    std::vector<std::vector<double>> cores(n), bytes(n);
+    for (int k = 0; k < t.steps; ++k) {
+        t.set_step(s, k);
+        for (size_t g = 0; g < n; ++g) {
+            maxcpu[g] = std::max(maxcpu[g], s.guests[g].maxcpu);
+            maxmem[g] = std::max(maxmem[g], s.guests[g].maxmem);
+            cores[g].push_back(gcpu(s.guests[g]));
+            bytes[g].push_back(gmem(s.guests[g]));
+        }
+    }
+    std::ofstream out(dir + "/" + t.name + ".trace.json");
+    out << "{\"source\":" << Json::valueToQuotedString(t.source.c_str()) << ",\"step\":300,\n\"nodes\":{";
+    for (size_t i = 0; i < s.nodes.size(); ++i) {
+        const Node& nd = s.nodes[i];
+        out << (i ? "," : "") << fmt("\n\"%s\":{\"id\":%zu,\"maxcpu\":%.0f,\"maxmem\":%.0f,\"overhead-cpu\":%g,"
+                                     "\"overhead-mem\":%.0f}",
+                                     nd.name.c_str(), i + 1, nd.maxcpu, nd.maxmem, nd.oh_cpu, nd.oh_mem);
+    }
+    out << "},\n\"guests\":{";
+    for (size_t g = 0; g < n; ++g) {
+        const Guest& gs = s.guests[g];
+        out << (g ? "," : "") << fmt("\n\"%u\":{\"name\":\"%s\",\"node\":\"%s\",\"maxcpu\":%g,\"maxmem\":%.0f}",
+                                     gs.vmid, gs.name.c_str(), s.nodes[static_cast<size_t>(s.place[g])].name.c_str(),
+                                     maxcpu[g], maxmem[g]);
+    }
+    out << "},\n\"series\":{";
+    for (size_t g = 0; g < n; ++g) {
+        out << (g ? "," : "") << fmt("\n\"%u\":{\"cpu\":[", s.guests[g].vmid);
+        for (int k = 0; k < t.steps; ++k) {
+            out << (k ? "," : "") << fmt("%.4g", maxcpu[g] > 0 ? cores[g][static_cast<size_t>(k)] / maxcpu[g] : 0.0);
+        }
+        out << "],\"mem\":[";
+        for (int k = 0; k < t.steps; ++k) {
+            out << (k ? "," : "") << fmt("%.4g", maxmem[g] > 0 ? bytes[g][static_cast<size_t>(k)] / maxmem[g] : 0.0);
+        }
+        out << "]}";
+    }
+    out << "}}\n";
+}
+
+// pve-balancerd's placements at every step of a trace (see the top of this file), as node
+// indices per guest; empty when the file is missing or does not fit the trace.
+std::vector<std::vector<int>> read_placements(const std::string& file, const Scenario& s, int steps) {
+    std::ifstream in(file);
+    if (!in) {
+        return {};
+    }
+    std::map<std::string, int> node_index;
+    for (size_t i = 0; i < s.nodes.size(); ++i) {
+        node_index[s.nodes[i].name] = static_cast<int>(i);
+    }
+    std::vector<std::vector<int>> out;
+    std::string line;
+    Json::CharReaderBuilder b;
+    while (std::getline(in, line)) {
+        Json::Value v;
+        std::string err;
+        std::istringstream ls(line);
+        if (!Json::parseFromStream(b, ls, &v, &err) || !v.isArray() || v.size() != 2) {
+            std::cerr << "overtime: " << file << ": unreadable line\n";
+            return {};
+        }
+        std::vector<int> place(s.guests.size(), -1);
+        for (size_t g = 0; g < s.guests.size(); ++g) {
+            const Json::Value& node = v[1][std::to_string(s.guests[g].vmid)];
+            auto it = node.isString() ? node_index.find(node.asString()) : node_index.end();
+            if (it == node_index.end()) {
+                std::cerr << "overtime: " << file << ": guest " << s.guests[g].vmid << " has no node\n";
+                return {};
+            }
+            place[g] = it->second;
+        }
+        out.push_back(std::move(place));
+    }
+    if (static_cast<int>(out.size()) != steps) {
+        std::cerr << "overtime: " << file << ": " << out.size() << " steps, the trace has " << steps << "\n";
+        return {};
+    }
+    return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     const std::string outdir = argc > 1 ? argv[1] : "bench/out";
     int period = 30;
+    std::string manager_dir;
+    if (argc > 2 && std::string(argv[1]) == "--export") {
+        std::vector<Trace> ts;
+        ts.push_back(bitbrains_trace());
+        ts.push_back(planetlab_trace("20110303", 21));
+        ts.push_back(planetlab_trace("20110322", 22));
+        for (Trace& t : ts) {
+            export_trace(t, argv[2]);
+            std::cerr << "overtime: exported " << t.name << "\n";
+        }
+        return 0;
+    }
     for (int i = 2; i + 1 < argc; ++i) {
         if (std::string(argv[i]) == "--period") {
             period = std::atoi(argv[i + 1]);
+        } else if (std::string(argv[i]) == "--manager") {
+            manager_dir = argv[i + 1];
         }
     }
     const int every = period / 5;
@@ -177,6 +291,12 @@ int main(int argc, char** argv) {
     md << "| trace | balancer | mean imbalance | mean objective | time with a node > 90% | migrations / h | moved back < 1 h | "
           "GiB of memory moved | violations (cap / rules) | runs that moved | plan ms (median) |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     std::vector<std::pair<std::string, std::pair<double, double>>> results;
+    struct AutoRow {
+        std::string trace, balancer, runs;
+        double per_day = 0, imb = 0;
+        int moved_back = 0;
+    };
+    std::vector<AutoRow> auto_rows;
     for (Trace& t : traces) {
         std::cerr << "overtime: " << t.name << " (" << t.s.guests.size() << " guests, " << t.steps << " steps)\n";
         std::vector<std::vector<double>> series_imb(policies.size()), series_max(policies.size());
@@ -254,7 +374,52 @@ int main(int argc, char** argv) {
                << sum.v.capacity << " / " << sum.v.rules << " | " << (pol.plan ? fmt("%d of %d", sum.runs_moving, sum.runs) : "—")
                << " | " << (pol.plan ? fmt("%.1f", med) : "—") << " |\n";
             results.push_back({pol.name, {sum.obj / t.steps, 100.0 * sum.hot_steps / t.steps}});
+            auto_rows.push_back({t.name, pol.name,
+                                 pol.plan ? (pol.crs_threshold >= 0 ? fmt("every %d min, if held 15 min", period)
+                                                                    : fmt("every %d min", period))
+                                          : "—",
+                                 sum.migrations / (hours / 24.0), sum.imb / t.steps, sum.moved_back});
             std::cerr << "  " << pol.name << ": done\n";
+        }
+        // pve-balancerd (PVE::Balancer::Manager in the simulator), from its placements
+        for (const auto& [variant, label] : std::vector<std::pair<std::string, std::string>>{
+                 {"norules", "pve-balancerd, rules off"}, {"rules", "pve-balancerd, default rules"}}) {
+            if (manager_dir.empty()) {
+                break;
+            }
+            const auto places = read_placements(manager_dir + "/" + t.name + "." + variant + ".jsonl", t.s, t.steps);
+            if (places.empty()) {
+                continue;
+            }
+            Scenario s = t.s;
+            std::vector<int> prev = s.place;
+            double imb = 0;
+            int migrations = 0, moved_back = 0;
+            std::map<int, std::vector<std::pair<int, int>>> history;
+            for (int k = 0; k < t.steps; ++k) {
+                t.set_step(s, k);
+                const std::vector<int>& place = places[static_cast<size_t>(k)];
+                for (size_t g = 0; g < place.size(); ++g) {
+                    if (place[g] == prev[g]) {
+                        continue;
+                    }
+                    ++migrations;
+                    auto& hist = history[static_cast<int>(g)];
+                    for (const auto& [when, from] : hist) {
+                        if (k - when <= 12 && from == place[g]) {
+                            ++moved_back;
+                            break;
+                        }
+                    }
+                    hist.push_back({k, prev[g]});
+                }
+                prev = place;
+                imb += metrics_of(s, usage_of(s, place)).imbalance;
+            }
+            const double hours = t.steps * 5.0 / 60.0;
+            auto_rows.push_back({t.name, label, fmt("every %d min", period), migrations / (hours / 24.0), imb / t.steps,
+                                 moved_back});
+            std::cerr << "  " << label << ": scored\n";
         }
         {
             // Computed summary for this trace.
@@ -309,6 +474,12 @@ int main(int argc, char** argv) {
            "exceeds 90% of its capacity; \"moved back\" counts migrations that return a guest to the node it left within "
            "an hour.\n\n"
         << md.str() << "\nSummary (computed):\n\n" << summary.str();
+    std::ofstream am(outdir + "/automatic.md");
+    am << "| trace | balancer | runs | migrations / day | mean imbalance | moved back < 1 h |\n|---|---|---|---|---|---|\n";
+    for (const AutoRow& r : auto_rows) {
+        am << "| " << r.trace << " | " << r.balancer << " | " << r.runs << " | " << fmt("%.1f", r.per_day) << " | "
+           << fmt("%.4f", r.imb) << " | " << r.moved_back << " |\n";
+    }
     std::cerr << "overtime: done\n";
     return 0;
 }

@@ -591,8 +591,35 @@ Ext.define('PVE.balancer.StatusPanel', {
             if (Ext.isArray(d.nodes) && d.nodes.length) {
                 rows.push([
                     gettext('Daemons'),
-                    d.nodes.map((n) => `${U.enc(n.node)}: ${U.enc(n.state || '-')}`).join(', '),
+                    d.nodes
+                        .map((n) => {
+                            let text = `${U.enc(n.node)}: ${U.enc(n.state || '-')}`;
+                            if (Ext.isArray(n.pressure) && n.pressure.length) {
+                                text += ' (' + gettext('pressure') + ': ' + U.enc(n.pressure.join(', ')) + ')';
+                            }
+                            return text;
+                        })
+                        .join(', '),
                 ]);
+            }
+            let here = d['this-node'];
+            if (here && here['config-error']) {
+                rows.push([
+                    gettext('Configuration'),
+                    U.icon('fa-exclamation-triangle', 'pvebal-warning') +
+                        Ext.String.format(gettext('not read, the last good one is in effect: {0}'), U.enc(here['config-error'])),
+                ]);
+            }
+            let running = d.running;
+            if (running && typeof running === 'object') {
+                let text = running.started ? U.time(running.started) : '';
+                if (running.trigger) {
+                    text += ' (' + U.enc(running.trigger) + ')';
+                }
+                if (running.node) {
+                    text += ' ' + gettext('on') + ' ' + U.enc(running.node);
+                }
+                rows.push([gettext('Cycle running'), text]);
             }
             let last = d['last-cycle'];
             if (last) {
@@ -600,8 +627,11 @@ Ext.define('PVE.balancer.StatusPanel', {
                 if (last.trigger) {
                     text += ' (' + U.enc(last.trigger) + ')';
                 }
+                if (last.result && last.result !== 'ok') {
+                    text += ' ' + U.icon('fa-exclamation-triangle', 'pvebal-warning') + U.enc(last.result);
+                }
                 if (last.why) {
-                    text += '<br>' + U.enc(last.why);
+                    text += '<br>' + (last.decision ? U.enc(last.decision) + ': ' : '') + U.enc(last.why);
                 }
                 rows.push([gettext('Last cycle'), text]);
             }
@@ -614,9 +644,15 @@ Ext.define('PVE.balancer.StatusPanel', {
                 rows.push([gettext('Next cycle'), text]);
             }
             if (Ext.isArray(d.cooldown) && d.cooldown.length) {
+                let list = d.cooldown
+                    .slice(0, 20)
+                    .map((c) => Ext.String.format(gettext('{0} until {1}'), c.vmid, U.time(c.until)))
+                    .join('<br>');
                 rows.push([
                     gettext('In cool-down'),
-                    Ext.String.format(gettext('{0} guest(s)'), d.cooldown.length),
+                    `<span data-qtip="${Ext.htmlEncode(list)}">` +
+                        Ext.String.format(gettext('{0} guest(s)'), d.cooldown.length) +
+                        '</span>',
                 ]);
             }
         }

@@ -19,9 +19,10 @@ use PVE::Tools qw(extract_param);
 use PVE::Balancer::Access;
 use PVE::Balancer::Config;
 use PVE::Balancer::Env;
-use PVE::Balancer::Executor;
+use PVE::Balancer::DaemonStatus;
 use PVE::Balancer::History;
 use PVE::Balancer::Lease;
+use PVE::Balancer::Manager;
 use PVE::Balancer::Planner;
 use PVE::Balancer::Recovery;
 
@@ -262,7 +263,8 @@ my sub plan_and_maybe_apply {
         raise($@, code => 400) if $@;
     }
 
-    my ($plan, $snapshot) = PVE::Balancer::Planner::compute($env, $cfg, $kind, $args);
+    my $manager = PVE::Balancer::Manager->new($env, cfg => $cfg);
+    my ($plan, $snapshot) = $manager->plan($kind, $args);
 
     if (!$apply) {
         $plan->{permissions} = caller_permissions($rpcenv, $authuser, $plan, $snapshot);
@@ -277,7 +279,7 @@ my sub plan_and_maybe_apply {
             code => 409);
     }
 
-    if (my $active = PVE::Balancer::Lease::active($env)) {
+    if (my $active = $manager->running()) {
         raise("another balance run is in progress ("
             . PVE::Balancer::Lease::describe($active) . ")\n", code => 409);
     }
@@ -285,11 +287,10 @@ my sub plan_and_maybe_apply {
     my $worker = sub {
         my ($upid) = @_;
 
-        PVE::Balancer::Executor::run(
-            $env, $plan,
+        $manager->apply(
+            $plan,
             kind => $kind,
             args => $args,
-            cfg => $cfg,
             upid => $upid,
             user => $authuser,
             defined($on_failure) ? ('on-failure' => $on_failure) : (),
@@ -314,7 +315,7 @@ __PACKAGE__->register_method({
     protected => 1, # RRD history: readable by root only, as upstream's rrddata calls
     description => "Balance status of the cluster: current metrics, HA capacity, whether"
         . " automatic balancing and Proxmox's own HA auto-rebalance are on, the run in"
-        . " progress and the last runs.",
+        . " progress, the last runs and what pve-balancerd is doing.",
     permissions => $read_permissions,
     parameters => {
         additionalProperties => 0,
@@ -366,6 +367,14 @@ __PACKAGE__->register_method({
                 type => 'array',
                 items => { type => 'object' },
                 description => "The last runs, newest first.",
+            },
+            daemon => {
+                type => 'object',
+                optional => 1,
+                description => "Automatic balancing by pve-balancerd (absent when it does not"
+                    . " run): 'active-node', 'nodes' (node, state), 'last-cycle' (time,"
+                    . " trigger, decision, why, ...), 'next-cycle' (time, trigger), 'running',"
+                    . " 'cooldown' (vmid, until, ...), 'this-node'. See docs/daemon.md.",
             },
             errors => {
                 type => 'array',
@@ -447,6 +456,13 @@ __PACKAGE__->register_method({
         my $runs = PVE::Balancer::History::read_runs($env);
         splice(@$runs, $count) if @$runs > $count;
         $res->{runs} = [map { PVE::Balancer::History::summary($_) } @$runs];
+
+        my $daemon = eval { PVE::Balancer::DaemonStatus::build($env) };
+        if (my $err = $@) {
+            chomp $err;
+            push @$errors, "daemon: $err";
+        }
+        $res->{daemon} = $daemon if $daemon;
 
         $res->{errors} = $errors if @$errors;
         $res->{permissions} = caller_permissions($rpcenv, $authuser);

@@ -29,11 +29,30 @@ use Digest::SHA;
 use JSON;
 
 use PVE::Balancer::Native;
+use PVE::Balancer::Window;
 
 my $config_file = 'balancer.cfg';
 my $config_path = "/etc/pve/$config_file";
 
 my $schema_cache;
+
+# Text options (type 'text' in the engine's schema, which only bounds their length) and the
+# module that reads what they mean: their values are checked here too, the same way for the API
+# and for balancer.cfg.
+my $text_checkers = {
+    map { $_ => \&PVE::Balancer::Window::verify } @{ PVE::Balancer::Window::config_keys() },
+};
+
+my sub check_text {
+    my ($key, $value) = @_;
+
+    my $check = $text_checkers->{$key} or return;
+    eval { $check->($key, $value) };
+    if (my $err = $@) {
+        $err =~ s/^\Q$key\E: //;
+        die $err =~ m/\n$/ ? $err : "$err\n";
+    }
+}
 
 =head3 schema()
 
@@ -107,6 +126,9 @@ my sub property {
     } elsif ($type eq 'node-list' || $type eq 'node_list') {
         $prop->{type} = 'string';
         $prop->{format} = 'pve-node-list';
+    } elsif ($type eq 'text') {
+        $prop->{type} = 'string';
+        $prop->{maxLength} = $info->{'max-length'} // 512;
     } else { # size, storage-map: the engine's parser decides
         $prop->{type} = 'string';
         $prop->{maxLength} = 4096;
@@ -157,6 +179,7 @@ sub normalize {
         $err =~ s/^\Q$key\E: //;
         die $err =~ m/\n$/ ? $err : "$err\n";
     }
+    check_text($key, $res);
     return $res;
 }
 
@@ -211,6 +234,25 @@ sub parse_config {
 
     $raw //= '';
     my $parsed = PVE::Balancer::Native::parse_config($raw);
+    # text values the engine accepted but whose meaning is wrong are bad values too
+    my $values = $parsed->{values} // {};
+    for my $key (sort keys %$values) {
+        next if !$text_checkers->{$key};
+        eval { check_text($key, $values->{$key}) };
+        my $err = $@ or next;
+        chomp $err;
+        my $line = 0;
+        my $n = 0;
+        for my $l (split(/\n/, $raw)) {
+            $n++;
+            next if $l !~ m/^\s*\Q$key\E\s*:/;
+            $line = $n;
+            last;
+        }
+        delete $values->{$key};
+        push @{ $parsed->{errors} }, { line => $line, key => $key, message => $err };
+    }
+    $parsed->{errors} = [sort { $a->{line} <=> $b->{line} } @{ $parsed->{errors} // [] }];
     return {
         values => $parsed->{values} // {},
         unknown => $parsed->{unknown} // {},

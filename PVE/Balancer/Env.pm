@@ -269,6 +269,59 @@ sub quorate {
     return $self->{plug}->quorate();
 }
 
+=head3 local_time($epoch)
+
+The local time of C<$epoch> on this node, broken down: C<{year, mon (1-12), mday, wday (0 =
+Sunday), hour, min, date (YYYY-MM-DD)}>. Balancing windows and backup schedules are local
+times, as Proxmox's job schedules are.
+
+=cut
+
+sub local_time {
+    my ($self, $epoch) = @_;
+    return $self->{plug}->local_time($epoch);
+}
+
+=head3 next_calendar_event($schedule, $after)
+
+The first time after C<$after> (epoch seconds) at which the calendar event C<$schedule> (the
+format of Proxmox job schedules, PVE::CalendarEvent) is due, or undef if never. Dies if the
+schedule cannot be read.
+
+=cut
+
+sub next_calendar_event {
+    my ($self, $schedule, $after) = @_;
+    return $self->{plug}->next_calendar_event($schedule, $after);
+}
+
+=head3 notify($severity, $template, $data, $fields)
+
+Sends a notification through Proxmox's notification system (PVE::Notify: the targets and
+matchers configured under Datacenter -> Notifications): C<$severity> (C<info>, C<notice>,
+C<warning>, C<error>), the template name, the template data and the metadata fields matchers
+can match on. Never dies; a failure is logged.
+
+=cut
+
+sub notify {
+    my ($self, $severity, $template, $data, $fields) = @_;
+    return $self->{plug}->notify($severity, $template, $data, $fields);
+}
+
+=head3 daemon_local_status()
+
+The local status of pve-balancerd on this node (/run/pve-balancerd/status.json, see
+docs/daemon.md), decoded, with C<stale> set when the daemon that wrote it does not run; undef
+when there is none.
+
+=cut
+
+sub daemon_local_status {
+    my ($self) = @_;
+    return $self->{plug}->daemon_local_status();
+}
+
 =head3 task_alive($upid)
 
 True if the task C<$upid> still runs (used to tell a live run lease from a stale one).

@@ -67,6 +67,21 @@ my sub renew_if_due {
     track($ctx) if $now - $ctx->{last_heartbeat} >= $heartbeat_interval;
 }
 
+# The caller's reason to start nothing more (pve-balancerd's cycle: quorum lost, deadline,
+# balancing window closed), asked before a wave and before further migrations start; it counts
+# as a cancel with that reason.
+my sub check_stop {
+    my ($ctx) = @_;
+
+    return if $ctx->{cancel} || !$ctx->{stop};
+    my $why = eval { $ctx->{stop}->() };
+    if (my $err = $@) {
+        chomp $err;
+        $why = "stop check failed: $err";
+    }
+    $ctx->{cancel} = $why if defined($why) && length($why);
+}
+
 my sub not_started {
     my ($ctx, $steps, $why) = @_;
 
@@ -105,6 +120,7 @@ my sub run_wave {
     my $bad = 0;
 
     while (@pending || %{ $ctx->{running} }) {
+        check_stop($ctx) if @pending;
         if ($ctx->{cancel}) {
             note_cancel($ctx);
             not_started($ctx, \@pending, 'run cancelled');
@@ -266,6 +282,16 @@ C<max-parallel-per-node>, C<storage-map>: override balancer.cfg
 =item C<may_migrate>: C<sub ($vmid)> returning false where the user may not migrate
 (checked for every step, its HA affinity partners and the steps a re-plan adds)
 
+=item C<stop>: C<sub ()> returning a reason to start nothing more (or undef), asked before
+every wave and before further migrations start; a reason counts as a cancel
+
+=item C<id>: the run id when there is no task (default: node, pid and time)
+
+=item C<record>: extra fields for the run record (for example C<trigger>)
+
+=item C<result>: a scalar reference that gets the run record, also when run() dies (pmxcfs
+may not have taken the last write: without quorum it is read-only)
+
 =back
 
 Returns the run record. Dies if another run is active, or at the end if a migration did not
@@ -289,7 +315,7 @@ sub run {
     };
 
     my $now = $env->get_time();
-    my $id = $opts{upid} // sprintf("%s:%d:%d", $env->nodename(), $$, $now);
+    my $id = $opts{upid} // $opts{id} // sprintf("%s:%d:%d", $env->nodename(), $$, $now);
     my $keep = $eff->{history};
 
     # runs that died before finishing their record are settled first (and their lease freed)
@@ -300,6 +326,9 @@ sub run {
     my $record = PVE::Balancer::Executor::Report::new_record($env, $plan,
         id => $id, kind => $kind, user => $opts{user}, upid => $opts{upid}, args => $args,
         queue => $queue);
+    my $extra = $opts{record} // {};
+    $record->{$_} = $extra->{$_} for keys %$extra;
+    ${ $opts{result} } = $record if ref($opts{result}) eq 'SCALAR';
 
     PVE::Balancer::Lease::acquire(
         $env,
@@ -334,6 +363,7 @@ sub run {
         'storage-map' => $option->('storage-map'),
         max_replans => $option->('max-replans'),
         may_migrate => $opts{may_migrate},
+        stop => $opts{stop},
         last_heartbeat => $now,
         plan_nodes => $plan->{nodes},
         running => {},
@@ -369,6 +399,7 @@ sub run {
             my $on_failure = $option->('on-failure');
 
             while (@{ $ctx->{queue} }) {
+                check_stop($ctx);
                 if ($ctx->{cancel}) {
                     note_cancel($ctx);
                     last;

@@ -174,7 +174,9 @@ sub collect {
 =head3 in_flight($env, $snapshot)
 
 Migrations that run right now and that the snapshot still shows on their source: HA
-migrations (service state C<migrate> or C<relocate> with a target) and the migrations of a
+migrations (service state C<migrate> or C<relocate> with a target, or a C<migrate>/C<relocate>
+command queued for the CRM, such as the moves of Proxmox's CRS auto-rebalance) and the
+migrations of a
 balance run that still run (also after that run was cancelled or died, see
 PVE::Balancer::Lease). A list of C<{vmid, from, to, source}>, sorted by vmid.
 
@@ -192,6 +194,27 @@ sub in_flight {
         $res{$vmid} = { vmid => 0 + $vmid, from => $sd->{node}, to => $sd->{target},
             source => 'HA' };
     }
+    # commands queued for the CRM and not read yet (pve-ha-manager's ha/crm_commands, as
+    # PVE::HA::Config::queue_crm_commands writes them): the CRM moves these guests within its
+    # next round, so they count as moving already
+    my $queued = eval { $env->read_cfs_file('ha/crm_commands') } // '';
+    my %on;
+    for my $line (split(/\n/, $queued)) {
+        my ($vmid, $target) = $line =~ m/^\s*(?:migrate|relocate)\s+(?:vm|ct):(\d+)\s+(\S+)\s*$/
+            or next;
+        next if $res{$vmid};
+        if (!%on) {
+            for my $e (@{ $snapshot->{resources} // [] }) {
+                next if !defined($e->{vmid});
+                my $id = $e->{vmid}; # a copy: never stringify the snapshot's numbers
+                $on{$id} = $e->{node};
+            }
+        }
+        my $from = $on{$vmid} // next;
+        next if $from eq $target;
+        $res{$vmid} = { vmid => 0 + $vmid, from => $from, to => $target, source => 'queued CRM command' };
+    }
+
     my $lease = eval { PVE::Balancer::Lease::read($env) };
     if ($lease) {
         for my $m (@{ PVE::Balancer::Lease::running_migrations($env, $lease) }) {
@@ -297,6 +320,31 @@ sub ha_guests_left_to_crs {
     return [grep { !$opted_out{$_} } @$vmids];
 }
 
+=head3 leave_to_crs($snapshot, $inputs, $cfg)
+
+Marks the HA-managed guests that balancing leaves alone (ha_guests_left_to_crs) with the tag
+C<pvebal-ignore> in C<$snapshot> (collected with C<$inputs>). Returns a list of notes for the
+plan and the crs settings of datacenter.cfg.
+
+=cut
+
+sub leave_to_crs {
+    my ($snapshot, $inputs, $cfg) = @_;
+
+    my $eff = PVE::Balancer::Config::effective($cfg);
+    my $notes = [];
+    my $crs = crs_settings($inputs);
+    my $vmids = ha_guests_left_to_crs($snapshot, $inputs, $cfg, $crs);
+    if (@$vmids) {
+        PVE::Balancer::State::mark_ignored($snapshot, $vmids);
+        my $why = $eff->{'ha-guests'} eq 'skip'
+            ? "ha-guests is 'skip'"
+            : "the HA manager balances them (datacenter.cfg crs ha-auto-rebalance)";
+        push @$notes, scalar(@$vmids) . " HA-managed guest(s) left in place: $why";
+    }
+    return ($notes, $crs, $vmids);
+}
+
 =head3 balance_snapshot($env, $cfg, %opts)
 
 The snapshot a balance plan is computed on: a fresh snapshot where the HA-managed guests that
@@ -308,20 +356,8 @@ snapshot, a list of notes for the plan and the crs settings of datacenter.cfg.
 sub balance_snapshot {
     my ($env, $cfg, %opts) = @_;
 
-    my $eff = PVE::Balancer::Config::effective($cfg);
     my ($snapshot, $inputs) = collect($env, $cfg, %opts);
-
-    my $notes = [];
-    my $crs = crs_settings($inputs);
-    my $vmids = ha_guests_left_to_crs($snapshot, $inputs, $cfg, $crs);
-    if (@$vmids) {
-        PVE::Balancer::State::mark_ignored($snapshot, $vmids);
-        my $why = $eff->{'ha-guests'} eq 'skip'
-            ? "ha-guests is 'skip'"
-            : "the HA manager balances them (datacenter.cfg crs ha-auto-rebalance)";
-        push @$notes, scalar(@$vmids) . " HA-managed guest(s) left in place: $why";
-    }
-
+    my ($notes, $crs) = leave_to_crs($snapshot, $inputs, $cfg);
     return ($snapshot, $notes, $crs);
 }
 

@@ -104,11 +104,11 @@ result<config_load> read_daemon_config(std::string_view text, const std::string 
 }
 
 bool is_bookkeeping_key(const std::string &key) {
-    // How runs are recorded and executed, or how HA places guests: none changes what a balance
-    // plan would be, so a change of them waits for the next cycle.
-    static const std::set<std::string, std::less<>> keys = {"ha-imbalance",      "ha-scheduler",
-                                                            "history",           "max-replans",
-                                                            "migration-timeout", "on-failure"};
+    // How runs are recorded and executed, or how HA places guests, or what is notified: none
+    // changes what a balance plan would be, so a change of them waits for the next cycle.
+    static const std::set<std::string, std::less<>> keys = {
+        "capacity-target", "ha-imbalance",      "ha-scheduler", "history",
+        "max-replans",     "migration-timeout", "notify",       "on-failure"};
     return keys.contains(key);
 }
 

@@ -114,6 +114,23 @@ BOOST_AUTO_TEST_CASE(values_are_strict) {
     BOOST_TEST(json.error().path == "options.maintenance-nodes");
 }
 
+BOOST_AUTO_TEST_CASE(text_values_are_one_line_of_bounded_length) {
+    // the engine only bounds them; PVE::Balancer::Window reads what they mean
+    auto check = [](std::string_view key, std::string_view text) {
+        return normalize_option_value(*find_option(key), text);
+    };
+    BOOST_TEST(*check("auto-window", "mon..fri 22:00-06:00") == "mon..fri 22:00-06:00");
+    BOOST_TEST(*check("auto-window", "") == "");
+    BOOST_TEST(!check("auto-window", "a\tb"));
+    BOOST_TEST(!check("auto-blackout", std::string(513, 'x')));
+    auto bad = check("auto-blackout", "2025-12-24\x01");
+    BOOST_TEST_REQUIRE(!bad);
+    BOOST_TEST(bad.error().message.find("time ranges or dates of at most 512 characters") !=
+               std::string::npos);
+    options o;
+    BOOST_TEST(!apply_options_json(o, R"({"auto-window": 5})", "options"));
+}
+
 BOOST_AUTO_TEST_CASE(json_values_use_the_same_rules) {
     options o;
     auto r = apply_options_json(o, R"({"max-migrations": "7", "auto": 1, "memory-reserve": 2048})",

@@ -225,6 +225,26 @@ scenario('status', { fixture: 'lab.json' }, async (page) => {
         },
     })));
     like(auto, /Active node.*pve2.*pve1: standby, pve2: active.*Last cycle.*\(timer\)<br>objective 0\.0123 within threshold.*Next cycle/, 'the daemon section renders active node, last and next cycle, why');
+
+    // what GET /cluster/balance sends since pve-balancerd and its cycles report (docs/daemon.md)
+    let full = await cq(page, 'pveBalancerStatus', (c) => c.renderAuto(Object.assign({}, c.status, {
+        auto: 1,
+        daemon: {
+            'active-node': 'pve1',
+            nodes: [{ node: 'pve1', state: 'active', pressure: ['cpu'] }, { node: 'pve2', state: 'no-quorum' }],
+            'this-node': { node: 'pve1', state: 'active', 'config-error': 'line 3: interval: expected an integer' },
+            running: { id: 'pve1-1700003600-5', node: 'pve1', trigger: 'pressure', started: 1700003600 },
+            'last-cycle': { time: 1700000030, trigger: 'interval', decision: 'held', result: 'ok',
+                why: 'out of balance (objective 0.1000 -> 0.0500 with 2 migration(s)) in 1 of 2 consecutive round(s)' },
+            'next-cycle': { time: 1700003600, trigger: 'interval' },
+            cooldown: [{ vmid: 101, until: 1700003600, level: 1 }, { vmid: 102, until: 1700007200, level: 2 }],
+        },
+    })));
+    like(full, /pve1: active \(pressure: cpu\), pve2: no-quorum/, 'node states with their pressure');
+    like(full, /Configuration.*not read, the last good one is in effect: line 3: interval/, 'the daemon\'s configuration error');
+    like(full, /Cycle running.*\(pressure\) on pve1/, 'the cycle in progress and its trigger');
+    like(full, /Last cycle.*\(interval\)<br>held: out of balance .* in 1 of 2 consecutive round/, 'what the last cycle decided, and why');
+    like(full, /In cool-down.*2 guest\(s\)/, 'guests in cooldown');
 });
 
 scenario('balance and apply', { fixture: 'lab.json' }, async (page) => {
@@ -352,7 +372,7 @@ scenario('settings and a 400 on its field', { fixture: 'lab.json' }, async (page
     is(rows.length, schema.length, 'one row per key of the option schema the API returns');
     let groups = await win.locator('.x-grid-group-title').allInnerTexts();
     is(groups.join(', '), 'Balancer, Engine options', 'grouped: the balancer keys and the engine options');
-    let mm = rows.find((r) => /^max-migrations/.test(r));
+    let mm = rows.find((r) => /^max-migrations\s/.test(r));
     let def = schema.find((e) => e.key === 'max-migrations');
     like(mm, new RegExp(`max-migrations\\s+Default \\(${def.default}\\)\\s+${def.description.replace(/[.()]/g, '\\$&')}`), 'a row: key, default, description from the schema');
     await shot(page, 'ui-settings');
@@ -405,10 +425,10 @@ scenario('settings and a 400 on its field', { fixture: 'lab.json' }, async (page
     ok(cfg['max-migrations'] === 5 && cfg['maintenance-nodes'] === 'pve4', 'balancer.cfg has both values', JSON.stringify(cfg));
 
     // reset to default: PUT delete
-    await win.locator('.x-grid-item', { hasText: 'max-migrations' }).click();
+    await win.locator('.x-grid-item').filter({ has: page.locator('.pve-balancer-key', { hasText: /^max-migrations$/ }) }).click();
     await win.locator('.x-btn', { hasText: 'Reset to default' }).click();
     await page.locator('.x-message-box:visible .x-btn', { hasText: 'Yes' }).click();
-    await page.waitForFunction(() => /max-migrations\s+Default/.test(document.querySelector('.pve-balancer-settings')?.innerText || ''), null, { timeout: 20000 });
+    await page.waitForFunction(() => /max-migrations\s+Default \(10\)/.test(document.querySelector('.pve-balancer-settings')?.innerText || ''), null, { timeout: 20000 });
     ok(true, '"Reset to default" deletes the key');
     await shot(page, 'ui-settings-saved');
 

@@ -309,6 +309,66 @@ sub quorate {
     return PVE::Cluster::check_cfs_quorum(1) ? 1 : 0;
 }
 
+sub local_time {
+    my ($self, $epoch) = @_;
+
+    my @t = localtime($epoch);
+    return {
+        year => $t[5] + 1900,
+        mon => $t[4] + 1,
+        mday => $t[3],
+        wday => $t[6],
+        hour => $t[2],
+        min => $t[1],
+        date => sprintf("%04d-%02d-%02d", $t[5] + 1900, $t[4] + 1, $t[3]),
+    };
+}
+
+# pve-common PVE::CalendarEvent (backed by proxmox-time through Proxmox::RS::CalendarEvent), as
+# pve-manager's PVE::Jobs::run_jobs computes when a job is due.
+sub next_calendar_event {
+    my ($self, $schedule, $after) = @_;
+
+    require PVE::CalendarEvent;
+    my $spec = PVE::CalendarEvent::parse_calendar_event($schedule);
+    return PVE::CalendarEvent::compute_next_event($spec, $after);
+}
+
+# pve-cluster PVE::Notify, as pve-ha-manager's PVE::HA::Env::PVE2::send_notification does it:
+# the common template data (hostname, fqdn, cluster-name) first, errors logged, never fatal.
+sub notify {
+    my ($self, $severity, $template, $data, $fields) = @_;
+
+    eval {
+        require PVE::Notify;
+        my $common = PVE::Notify::common_template_data();
+        for my $key (keys %$common) {
+            $data->{$key} = $common->{$key} if !defined($data->{$key});
+        }
+        PVE::Notify::notify($severity, $template, $data, $fields);
+    };
+    if (my $err = $@) {
+        chomp $err;
+        $self->log('warn', "could not send notification - $err");
+    }
+}
+
+our $daemon_status_file = '/run/pve-balancerd/status.json';
+
+sub daemon_local_status {
+    my ($self) = @_;
+
+    return undef if !-e $daemon_status_file;
+    my $raw = eval { PVE::Tools::file_get_contents($daemon_status_file) } // return undef;
+    require JSON;
+    my $st = eval { JSON->new->decode($raw) };
+    return undef if ref($st) ne 'HASH';
+    my $pid = ref($st->{daemon}) eq 'HASH' ? $st->{daemon}->{pid} : undef;
+    # EPERM: it runs, as another user
+    $st->{stale} = 1 if !$pid || !(kill(0, $pid) || $!{EPERM});
+    return $st;
+}
+
 sub task_alive {
     my ($self, $upid) = @_;
 

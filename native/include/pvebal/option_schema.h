@@ -36,6 +36,8 @@ enum class option_type : std::uint8_t {
     choice,      // one of `choices`
     node_list,   // node names, comma/semicolon/blank separated
     storage_map, // "source:target,..." pairs of storage ids
+    text,        // one line of printable text (at most `maximum` characters); what it means is
+                 // checked by the integration that reads it (e.g. time windows, PVE::Balancer)
 };
 
 enum class option_scope : std::uint8_t {

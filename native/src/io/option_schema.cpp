@@ -195,6 +195,58 @@ const std::vector<option_row> &rows() {
         {{"history", t::integer, integ, "executor", 1, 200, "", {}, "20",
           "How many past runs are kept in /etc/pve/balancer/runs.json."},
          {}, nullptr},
+        // Automatic balancing: when a cycle of pve-balancerd may act (group "cycle": read by
+        // PVE::Balancer::Manager, not by the daemon; docs/daemon.md). The windows are checked by
+        // PVE::Balancer::Window.
+        {{"hold-rounds", t::integer, integ, "cycle", 1, 100, "", {}, "2",
+          "Consecutive automatic cycles that must find the cluster out of balance before one "
+          "migrates (1: the first one does)."},
+         {}, nullptr},
+        {{"stable-period", t::integer, integ, "cycle", 0, 10080, "minutes", {}, "0",
+          "Minutes a new balance is expected to last: automatic moves must pay for their "
+          "migration within it (cost-weight counts for 60 minutes and is scaled by 60 / "
+          "stable-period). 0: as long as the imbalance has lasted, at least interval, at most "
+          "a day."},
+         {}, nullptr},
+        {{"cooldown", t::integer, integ, "cycle", 0, 10080, "minutes", {}, "60",
+          "Minutes after an automatic migration in which automatic balancing leaves the guest "
+          "alone and, for twice as long, never moves it back to the node it left; a guest moved "
+          "again within that time gets twice the cooldown next time (0: off)."},
+         {}, nullptr},
+        {{"cooldown-max", t::integer, integ, "cycle", 1, 43200, "minutes", {}, "1440",
+          "The longest cooldown the back-off reaches."},
+         {}, nullptr},
+        {{"max-migrations-per-hour", t::integer, integ, "cycle", 1, 10000, "", {}, "20",
+          "Automatic migrations started in any 60 minutes, at most."},
+         {}, nullptr},
+        {{"auto-window", t::text, integ, "cycle", 0, 512, "time ranges", {}, "",
+          "When automatic balancing may migrate, in local time: daily ranges '[days] "
+          "HH:MM-HH:MM', comma-separated, e.g. 'mon..fri 22:00-06:00, sat,sun 0-24'; empty: "
+          "any time."},
+         {}, nullptr},
+        {{"auto-blackout", t::text, integ, "cycle", 0, 512, "time ranges or dates", {}, "",
+          "When automatic balancing must not migrate: daily ranges as in auto-window, or "
+          "dates and date ranges 'YYYY-MM-DD[..YYYY-MM-DD]', comma-separated."},
+         {}, nullptr},
+        {{"backup-guard", t::integer, integ, "cycle", 0, 1440, "minutes", {}, "30",
+          "Minutes before a scheduled backup (vzdump jobs in /etc/pve/jobs.cfg) in which "
+          "automatic balancing does not move the guests it includes (0: backups are not looked "
+          "at)."},
+         {}, nullptr},
+        {{"backup-duration", t::integer, integ, "cycle", 1, 1440, "minutes", {}, "180",
+          "Minutes after a scheduled backup starts in which its guests count as being backed "
+          "up and are not moved by automatic balancing."},
+         {}, nullptr},
+        {{"notify", t::choice, integ, "cycle", 0, 0, "", {"all", "problems", "none"},
+          "all",
+          "What pve-balancer reports through Proxmox's notification system (Datacenter -> "
+          "Notifications): 'all' (runs that migrated, failed migrations, HA capacity), "
+          "'problems' (failed migrations, HA capacity below capacity-target), or 'none'."},
+         {}, nullptr},
+        {{"capacity-target", t::integer, integ, "cycle", 0, 64, "", {}, "1",
+          "Node failures the HA guests should survive (N+k); a cycle that finds fewer sends a "
+          "notification (0: not checked)."},
+         {}, nullptr},
         };
         std::sort(r.begin(), r.end(), [](const option_row &a, const option_row &b) {
             return a.info.key < b.info.key;
@@ -413,6 +465,17 @@ result<option_value> value_from_text(const option_row &row, std::string_view tex
         }
         return pairs_value(o, std::move(pairs), text);
     }
+    case option_type::text: {
+        const bool printable = std::all_of(s.begin(), s.end(), [](unsigned char c) {
+            return c >= 0x20 && c != 0x7f;
+        });
+        if (!printable || static_cast<double>(s.size()) > o.maximum) {
+            return fail("", "expected " + expected_text(o) + ", got " + shown(text));
+        }
+        option_value v;
+        v.text = s;
+        return v;
+    }
     }
     return fail("", "unsupported option type");
 }
@@ -461,6 +524,7 @@ option_value value_from_json(const option_row &row, const Json::Value &v, const 
         return *r;
     }
     case option_type::choice:
+    case option_type::text:
         bad();
         break;
     case option_type::node_list: {
@@ -513,6 +577,7 @@ std::string canonical_text(const option_row &row, const option_value &v) {
     case option_type::size:
         return v.text.empty() ? format_number(v.number) : v.text;
     case option_type::choice:
+    case option_type::text:
         return v.text;
     case option_type::node_list: {
         std::string s;
@@ -580,6 +645,9 @@ std::string expected_text(const option_info &o) {
         return "a list of node names";
     case option_type::storage_map:
         return "storage pairs \"source:target,...\"";
+    case option_type::text:
+        return (o.unit.empty() ? std::string("one line of text") : std::string(o.unit)) +
+               " of at most " + format_number(o.maximum) + " characters";
     }
     return "a value";
 }

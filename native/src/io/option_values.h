@@ -19,7 +19,7 @@ namespace pvebal::detail {
 struct option_value {
     bool flag = false;
     double number = 0;                                      // integer, number, size (bytes)
-    std::string text;                                       // choice (canonical), size (as written)
+    std::string text;                                       // choice (canonical), size, text (as written)
     std::vector<std::string> names;                         // node_list, sorted, unique
     std::vector<std::pair<std::string, std::string>> pairs; // storage_map, sorted
 };

@@ -27,6 +27,8 @@ const char *type_name(option_type t) {
         return "node-list";
     case option_type::storage_map:
         return "storage-map";
+    case option_type::text:
+        return "text";
     }
     return "string";
 }
@@ -69,6 +71,8 @@ Json::Value option_json(const option_row &row) {
     } else if (o.type == option_type::integer || o.type == option_type::size) {
         j["minimum"] = bytes(o.minimum);
         j["maximum"] = bytes(o.maximum);
+    } else if (o.type == option_type::text) {
+        j["max-length"] = bytes(o.maximum);
     }
     if (!o.unit.empty()) {
         j["unit"] = std::string(o.unit);

@@ -2,7 +2,8 @@ package PVEBalancerTest::Env;
 
 # The environment backend of the tests: the real PVE2 backend (so its calls into PVE::Cluster,
 # the API handlers, the API client and PVE::HA::Config run against the doubles), with the
-# simulated cluster's fake clock for time and sleep. Log lines are also kept in ->{log}.
+# simulated cluster's fake clock for time and sleep, UTC as the local time, and the daemon's
+# local status from the simulation ('daemon_status'). Log lines are also kept in ->{log}.
 
 use strict;
 use warnings;
@@ -29,6 +30,23 @@ sub get_time {
 sub sleep {
     my ($self, $seconds) = @_;
     $self->{sim}->advance($seconds);
+}
+
+sub local_time {
+    my ($self, $epoch) = @_;
+
+    my @t = gmtime($epoch);
+    return {
+        year => $t[5] + 1900, mon => $t[4] + 1, mday => $t[3], wday => $t[6], hour => $t[2],
+        min => $t[1], date => sprintf("%04d-%02d-%02d", $t[5] + 1900, $t[4] + 1, $t[3]),
+    };
+}
+
+sub daemon_local_status {
+    my ($self) = @_;
+
+    my $st = $self->{sim}->{daemon_status} // return undef;
+    return { %$st };
 }
 
 sub log {
