@@ -77,10 +77,24 @@ public:
     double util(node_id n, int r) const { return util_[n][r]; }
     bool active(node_id n) const { return active_[n]; }
 
-private:
+    // For exact undo (the overlay's trials): a node's utilisation and the running sums.
+    using node_row = std::array<double, 2>;
     struct acc {
         double v[2] = {0, 0};
     };
+    struct totals_t {
+        acc sum, sumsq, press;
+    };
+    node_row row(node_id n) const { return util_[n]; }
+    totals_t totals() const { return {sum_, sumsq_, press_}; }
+    void restore(node_id n, const node_row &r) { util_[n] = r; }
+    void restore(const totals_t &t) {
+        sum_ = t.sum;
+        sumsq_ = t.sumsq;
+        press_ = t.press;
+    }
+
+private:
     double j_of(const acc &sum, const acc &sumsq, const acc &press) const;
     double pressure(double u) const;
 

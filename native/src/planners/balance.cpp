@@ -37,7 +37,8 @@ struct candidate {
 class balancer {
 public:
     balancer(const cluster &c, const options &o)
-        : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_), state_(c, o, a_), obj_(c, state_.load(), o) {
+        : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_),
+          state_(c, o, a_, active_nodes(c)), obj_(state_.objective()) {
         const std::vector<bool> active = active_nodes(c);
         active_ = std::max<double>(1, static_cast<double>(std::count(active.begin(), active.end(), true)));
     }
@@ -64,8 +65,8 @@ private:
     const options &o_;
     affinity_groups a_;
     decision_context ctx_;
-    placement_state state_;
-    objective_state obj_;
+    overlay state_;              // placement, loads and the objective, changed together
+    const objective_state &obj_; // state_'s objective
     std::vector<unit> units_;
     std::vector<bool> moved_;
     std::vector<planned_move> chosen_;
@@ -188,21 +189,21 @@ void balancer::consider_pairs(candidate &best) {
                     if (gain < 2 * min_gain() || score <= best.score) {
                         continue;
                     }
-                    // Final state must pass: apply both, check each against the other's absence.
-                    state_.move(x.guests[0], b);
-                    state_.move(y.guests[0], a);
+                    // Final state must pass: each arrives where the other has already left.
                     const bool ok = [&] {
-                        // re-check both as arrivals on the swapped state
-                        state_.move(x.guests[0], a);
-                        const bool x_ok = fits(x, b);
-                        state_.move(x.guests[0], b);
-                        state_.move(y.guests[0], b);
-                        const bool y_ok = fits(y, a);
-                        state_.move(y.guests[0], a);
+                        bool x_ok = false, y_ok = false;
+                        {
+                            auto t = state_.begin_trial();
+                            state_.move(y.guests, a);
+                            x_ok = fits(x, b);
+                        }
+                        if (x_ok) {
+                            auto t = state_.begin_trial();
+                            state_.move(x.guests, b);
+                            y_ok = fits(y, a);
+                        }
                         return x_ok && y_ok;
                     }();
-                    state_.move(y.guests[0], b);
-                    state_.move(x.guests[0], a);
                     // And one half must be able to go first (a migrating guest loads both nodes);
                     // otherwise the ordering could only drop the pair.
                     if (!ok || (!fits(x, b) && !fits(y, a))) {
@@ -223,18 +224,16 @@ void balancer::consider_pairs(candidate &best) {
                         if (cn == a || cn == b || !fits(y, cn)) {
                             continue;
                         }
-                        objective_state tmp = obj_;
-                        tmp.apply(b, cn, y.demand);
-                        const double gain = now - std::sqrt(tmp.j_after(a, b, x.demand));
+                        // Thresholds from the state before the trial.
                         const double seconds = x.cost_seconds + y.cost_seconds;
-                        const double score = gain - cost_penalty(seconds);
-                        if (gain < 2 * min_gain() || score <= best.score) {
-                            continue;
-                        }
-                        state_.move(y.guests[0], cn);
-                        const bool ok = fits(x, b);
-                        state_.move(y.guests[0], b);
-                        if (!ok) {
+                        const double penalty = cost_penalty(seconds);
+                        const double floor = 2 * min_gain();
+                        // y to cn as a trial: the objective follows it, the scope undoes it.
+                        auto t = state_.begin_trial();
+                        state_.move(y.guests, cn);
+                        const double gain = now - std::sqrt(obj_.j_after(a, b, x.demand));
+                        const double score = gain - penalty;
+                        if (gain < floor || score <= best.score || !fits(x, b)) {
                             continue;
                         }
                         candidate cand{score, gain, seconds, {{yi, cn}, {xi, b}}, "chain"};
@@ -256,11 +255,8 @@ void balancer::apply(const candidate &cand) {
     }
     for (const auto &[i, n] : cand.moves) {
         unit &u = units_[i];
-        obj_.apply(u.node, n, u.demand);
+        state_.move(u.guests, n);
         u.node = n;
-        for (guest_id g : u.guests) {
-            state_.move(g, n);
-        }
         moved_[i] = true;
         migrations_ += static_cast<unsigned>(u.guests.size());
     }
@@ -331,7 +327,7 @@ plan balancer::run() {
         }
     }
     // Order from the initial placement.
-    placement_state ordering_state(c_, o_, a_);
+    overlay ordering_state(c_, o_, a_);
     order_moves(ctx_, ordering_state, chosen_, p);
     finish_plan(c_, c_, o_, before, ordering_state.load(), p);
     return p;
