@@ -2,6 +2,8 @@
 // objective, within a migration budget, each move worth its cost; then a safe order.
 #include "common.h"
 
+#include "pvebal/deadline.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -38,7 +40,7 @@ class balancer {
 public:
     balancer(const cluster &c, const options &o)
         : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_),
-          state_(c, o, a_, active_nodes(c)), obj_(state_.objective()) {
+          state_(c, o, a_, active_nodes(c)), obj_(state_.objective()), deadline_(o.deadline) {
         const std::vector<bool> active = active_nodes(c);
         active_ = std::max<double>(1, static_cast<double>(std::count(active.begin(), active.end(), true)));
     }
@@ -72,11 +74,16 @@ private:
     std::vector<planned_move> chosen_;
     unsigned migrations_ = 0;
     double active_ = 1; // active nodes (at least 1)
+    deadline deadline_;
 };
 
 void balancer::consider_single(candidate &best) {
     const double now = obj_.value();
     for (size_t i = 0; i < units_.size(); ++i) {
+        // Out of time: the best move of the units seen so far still lowers the objective.
+        if ((i & 1023) == 1023 && deadline_.expired()) {
+            return;
+        }
         const unit &u = units_[i];
         if (moved_[i] || migrations_ + u.guests.size() > o_.max_migrations) {
             continue;
@@ -306,11 +313,12 @@ plan balancer::run() {
     } else if (o_.max_migrations == 0) {
         p.notes.push_back("max-migrations is 0: nothing planned");
     } else {
-        while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold) {
+        while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold &&
+               !deadline_.expired()) {
             candidate best;
             best.score = 0;
             consider_single(best);
-            if (best.moves.empty()) {
+            if (best.moves.empty() && !deadline_.hit()) {
                 consider_pairs(best);
             }
             if (best.moves.empty()) {
@@ -318,7 +326,11 @@ plan balancer::run() {
             }
             apply(best);
         }
-        if (chosen_.empty()) {
+        if (deadline_.hit()) {
+            p.notes.push_back(deadline_.note("the plan holds the " +
+                                             std::to_string(migrations_) +
+                                             " migration(s) found so far"));
+        } else if (chosen_.empty()) {
             p.notes.push_back(
                 "no move improves the balance by at least min-improvement and its cost");
         } else if (migrations_ >= o_.max_migrations && obj_.value() > o_.threshold) {

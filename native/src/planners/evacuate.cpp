@@ -4,6 +4,8 @@
 // reported with a reason per node.
 #include "common.h"
 
+#include "pvebal/deadline.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -98,6 +100,8 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
 
     std::vector<planned_move> moves;
     std::vector<bool> moved(c.guests.size(), false);
+    deadline dl(o.deadline);
+    size_t room_skipped = 0; // units whose make-room search the deadline cut
     auto fits = [&](const std::vector<guest_id> &gs, node_id n) {
         return !check_state(ctx, state, gs, n, false);
     };
@@ -149,7 +153,8 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
             place(u.guests, u.node, best, "evacuate " + c.nodes[u.node].name);
             continue;
         }
-        // Make room: move one guest off an allowed node to a third node.
+        // Make room: move one guest off an allowed node to a third node (not after the deadline:
+        // the unit is reported with its reasons, as one that fits nowhere).
         struct room {
             size_t other;
             node_id target;
@@ -157,7 +162,10 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
             double j;
         };
         std::optional<room> found;
-        for (node_id n : u.allowed) {
+        const bool searching = !dl.expired();
+        room_skipped += searching ? 0 : 1;
+        const std::vector<node_id> none;
+        for (node_id n : searching ? u.allowed : none) {
             for (size_t k : others_on[n]) {
                 if (found) {
                     break;
@@ -230,6 +238,11 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
     std::sort(p.unplaced.begin(), p.unplaced.end(),
               [](const unplaced_guest &x, const unplaced_guest &y) { return x.guest < y.guest; });
+    if (room_skipped > 0) {
+        p.notes.push_back(dl.note("no room was made for " + std::to_string(room_skipped) +
+                                  " guest unit(s) that fit nowhere as the cluster stands; they "
+                                  "are listed as unplaced and may fit with more time"));
+    }
 
     overlay ordering_state(c, o, a);
     order_moves(ctx, ordering_state, moves, p);

@@ -183,6 +183,11 @@ bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, lon
     if (--budget < 0) {
         return false;
     }
+    // The clock every 1024 steps: cheap, and the budget stays the only limit when time is left.
+    if (deadline_ != nullptr && (++steps_ & 1023) == 0 && deadline_->expired()) {
+        budget = -1;
+        return false;
+    }
     unit &u = units[i];
     // Best fit: the node with the least usable memory left after placing, first.
     std::vector<std::pair<double, node_id>> order;

@@ -5,6 +5,7 @@
 
 #include "constraints/registry.h"
 #include "pvebal/constraints.h"
+#include "pvebal/deadline.h"
 #include "pvebal/report.h"
 
 #include <vector>
@@ -48,6 +49,8 @@ public:
     bool needs_recovery(guest_id g) const { return needs_[g]; }
     const affinity_groups &affinity() const { return a_; }
     const overlay &state() const { return state_; }
+    // The exhaustive search also stops at this deadline (as when its budget runs out).
+    void set_deadline(deadline *d) { deadline_ = d; }
 
 private:
     struct unit {
@@ -77,6 +80,8 @@ private:
     std::vector<res> demand_;
     std::vector<std::vector<guest_id>> needing_by_node_; // guests that need recovery, per node
     std::vector<std::pair<guest_id, rejection>> unrecoverable_;
+    deadline *deadline_ = nullptr;
+    long steps_ = 0;
 };
 
 } // namespace pvebal::detail
