@@ -79,6 +79,7 @@ private:
 
 void balancer::consider_single(candidate &best) {
     const double now = obj_.value();
+    const double floor = min_gain();
     for (size_t i = 0; i < units_.size(); ++i) {
         // Out of time: the best move of the units seen so far still lowers the objective.
         if ((i & 1023) == 1023 && deadline_.expired()) {
@@ -92,10 +93,12 @@ void balancer::consider_single(candidate &best) {
             continue; // stopped guests do not change the balance
         }
         const double penalty = cost_penalty(u.cost_seconds);
+        // The source side once per unit; then only each target's side (same value as j_after).
+        const objective_state::departure leaving = obj_.leave(u.node, u.demand);
         for (node_id n : u.allowed) {
-            const double after = std::sqrt(obj_.j_after(u.node, n, u.demand));
+            const double after = std::sqrt(obj_.j_arrive(leaving, n));
             const double gain = now - after;
-            if (gain < min_gain() || gain - penalty <= best.score) {
+            if (gain < floor || gain - penalty <= best.score) {
                 continue;
             }
             if (!fits(u, n)) {
