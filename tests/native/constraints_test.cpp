@@ -39,7 +39,7 @@ struct fixture {
     std::optional<rejection> target(std::uint32_t vmid, const std::string &n) const {
         return detail::check_target(ctx(), guest(vmid), node(n));
     }
-    std::optional<rejection> fits(const placement_state &st,
+    std::optional<rejection> fits(const overlay &st,
                                   const std::vector<std::uint32_t> &vmids, const std::string &n,
                                   bool explain = true) const {
         std::vector<guest_id> gs;
@@ -48,7 +48,7 @@ struct fixture {
         }
         return detail::check_state(ctx(), st, gs, node(n), explain);
     }
-    placement_state state() const { return placement_state(s.c, s.opts, a); }
+    overlay state() const { return overlay(s.c, s.opts, a); }
     std::vector<std::string> immovable(std::uint32_t vmid) const {
         std::vector<std::string> names;
         for (const rejection &r : immovable_reasons(s.c, s.opts, guest(vmid))) {
@@ -434,7 +434,7 @@ BOOST_AUTO_TEST_CASE(a_guest_in_flight_loads_both_nodes) {
     b.guest(101, "spare", 2, 48 * GiB, 0, 40 * GiB);
     b.guest(102, "source", 2, 48 * GiB, 0, 40 * GiB);
     fixture f(b);
-    placement_state st = f.state();
+    overlay st = f.state();
     expect_rejection(f.fits(st, {101}, "source"), "memory", {"source"}); // 60 + 40 > 90
     st.begin(f.guest(100), f.node("target"));
     BOOST_TEST(st.target_of(f.guest(100)) == f.node("target"));
@@ -485,7 +485,7 @@ snapshot_builder apart_cluster(bool ha_rule) {
 
 BOOST_AUTO_TEST_CASE(negative_resource_affinity_keeps_guests_apart) {
     fixture f(apart_cluster(true));
-    placement_state st = f.state();
+    overlay st = f.state();
     expect_rejection(f.fits(st, {100}, "bravo"), "anti-affinity", {"spread-db", "bravo"});
     expect_rejection(f.fits(st, {100}, "charlie"), "anti-affinity", {"spread-db", "charlie"});
     expect_ok(f.fits(st, {100}, "delta"));
@@ -494,7 +494,7 @@ BOOST_AUTO_TEST_CASE(negative_resource_affinity_keeps_guests_apart) {
 
 BOOST_AUTO_TEST_CASE(anti_affinity_tag_keeps_guests_apart) {
     fixture f(apart_cluster(false));
-    placement_state st = f.state();
+    overlay st = f.state();
     expect_rejection(f.fits(st, {100}, "bravo"), "anti-affinity",
                      {"plb_anti_affinity_db", "bravo"});
     expect_ok(f.fits(st, {100}, "delta"));
@@ -507,7 +507,7 @@ BOOST_AUTO_TEST_CASE(anti_affinity_tag_keeps_guests_apart) {
 
 BOOST_AUTO_TEST_CASE(a_keep_apart_member_in_flight_counts_on_both_nodes) {
     fixture f(apart_cluster(true));
-    placement_state st = f.state();
+    overlay st = f.state();
     st.begin(f.guest(100), f.node("delta")); // a -> d, in flight
     BOOST_TEST(st.apart_count(0, f.node("alpha")) == 1);
     BOOST_TEST(st.apart_count(0, f.node("delta")) == 1);

@@ -98,12 +98,10 @@ BOOST_AUTO_TEST_CASE(valid_base_of_the_malformed_set_is_accepted) {
     BOOST_TEST(r->c.ha.node_affinity[0].nodes[0].second == 2); // n1:2
 }
 
-BOOST_AUTO_TEST_CASE(order_of_entries_does_not_change_the_model) {
+BOOST_AUTO_TEST_CASE(order_of_entries_does_not_change_the_model,
+                     *boost::unit_test::precondition(
+                         shared_file{"data/bitbrains-rnd/snapshots/bb-120vm-6node-tags.json"})) {
     const std::string path = shared_path("data/bitbrains-rnd/snapshots/bb-120vm-6node-tags.json");
-    if (!std::filesystem::exists(path)) {
-        BOOST_TEST_MESSAGE("shared data not present, skipped");
-        return;
-    }
     const std::string text = read_text(path);
     auto base = read_snapshot(text);
     BOOST_REQUIRE(base);
@@ -118,14 +116,14 @@ BOOST_AUTO_TEST_CASE(order_of_entries_does_not_change_the_model) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(reads_the_real_api_samples) {
+BOOST_AUTO_TEST_CASE(reads_the_real_api_samples,
+                     *boost::unit_test::precondition(shared_file{"data/pve-api-samples"}) *
+                         boost::unit_test::precondition(shared_file{"data/bitbrains-rnd"})) {
     for (const char *f : {"data/pve-api-samples/go-proxmox_cluster_resources.capture.json",
                           "data/bitbrains-rnd/snapshots/bb-500vm-12node.json",
                           "data/bitbrains-rnd/snapshots/bb-60vm-4node.json"}) {
         const std::string path = shared_path(f);
-        if (!std::filesystem::exists(path)) {
-            continue;
-        }
+        BOOST_TEST_REQUIRE(std::filesystem::exists(path), path + " not found");
         auto r = read_snapshot(read_text(path));
         BOOST_TEST_CONTEXT(f) {
             BOOST_TEST(r.has_value(), (r ? "" : r.error().to_string()));
@@ -133,7 +131,8 @@ BOOST_AUTO_TEST_CASE(reads_the_real_api_samples) {
     }
     const std::string prom = shared_path(
         "data/pve-api-samples/prometheus-pve-exporter_cluster_fixture.handwritten.json");
-    if (std::filesystem::exists(prom)) {
+    BOOST_TEST_REQUIRE(std::filesystem::exists(prom), prom + " not found");
+    {
         Json::Value root;
         std::istringstream in(read_text(prom));
         in >> root;

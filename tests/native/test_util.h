@@ -5,8 +5,10 @@
 #include "constraints/registry.h"
 #include "pvebal/io.h"
 
+#include <boost/test/unit_test.hpp>
 #include <json/json.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <ostream>
@@ -124,6 +126,18 @@ inline std::string data_path(const std::string &rel) {
 inline std::string shared_path(const std::string &rel) {
     return std::string(PVEBAL_TEST_DATA) + "/../../shared/" + rel;
 }
+
+// A test decorator: the case is skipped, and Boost.Test prints why, when a file of the shared
+// data (../shared beside the repository) is missing.
+//   BOOST_AUTO_TEST_CASE(name, *boost::unit_test::precondition(shared_file("data/x.json")))
+struct shared_file {
+    std::string rel;
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        boost::test_tools::assertion_result r(std::filesystem::exists(shared_path(rel)));
+        r.message() << "shared data file " << shared_path(rel) << " not found";
+        return r;
+    }
+};
 
 } // namespace pvebal::test
 

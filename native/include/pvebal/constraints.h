@@ -105,44 +105,8 @@ struct affinity_groups {
 
 affinity_groups compile_affinity(const cluster &c, const options &o);
 
-// The evolving state planners and the ordering work on (a plan overlay): where every guest is,
-// which guests are in flight (they load both source and target), and the per-node sums the
-// constraints need.
-class placement_state {
-public:
-    placement_state(const cluster &c, const options &o, const affinity_groups &a);
-
-    const load_view &load() const { return load_; }
-    node_id node_of(guest_id g) const { return load_.placement[g]; }
-    node_id target_of(guest_id g) const { return target_[g]; } // no_node when not in flight
-    res assigned(node_id n) const { return assigned_[n]; }
-    // Members of keep-apart group k present on node n (placed there or in flight to or from it).
-    int apart_count(int k, node_id n) const { return apart_count_[static_cast<size_t>(k)][n]; }
-
-    // A migration starts: the guest now loads both nodes.
-    void begin(guest_id g, node_id to);
-    // It ends: the guest leaves its source.
-    void finish(guest_id g);
-    // Changes what a guest demands (e.g. its configured memory once it restarts elsewhere).
-    void set_demand(guest_id g, res d);
-    // Both at once (final-state planning).
-    void move(guest_id g, node_id to) {
-        begin(g, to);
-        finish(g);
-    }
-
-private:
-    void add(guest_id g, node_id n, int sign);
-
-    const cluster *c_;
-    const affinity_groups *a_;
-    load_view load_;
-    std::vector<node_id> target_;
-    std::vector<res> assigned_;
-    std::vector<std::vector<int>> apart_count_;
-};
-
-// The checks themselves live in the constraint registry (src/constraints/registry.h).
+// The checks themselves live in the constraint registry (src/constraints/registry.h); the
+// placement they check against is the overlay (pvebal/overlay.h).
 
 // HA node affinity as pve-ha-manager reads a rule: the priority of node n (a listed node has
 // its own, every other node -1 under a non-strict rule), or nullopt when the rule excludes n.

@@ -60,6 +60,9 @@ struct options {
     // --- HA ------------------------------------------------------------------------------
     int default_priority = 0; // restart priority of guests without a priority tag
 
+    // --- time bound ----------------------------------------------------------------------
+    double deadline = 10.0; // s a command may search before it returns its best so far; 0: none
+
     friend bool operator==(const options &, const options &) = default;
 };
 

@@ -21,6 +21,7 @@
 #include "pvebal/model.h"
 #include "pvebal/options.h"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -71,18 +72,60 @@ public:
     double value() const; // the objective, sqrt(J)
     double j() const { return j_of(sum_, sumsq_, press_); }
     // J after moving `d` from node `from` to node `to` (either may be no_node).
-    double j_after(node_id from, node_id to, const res &d) const;
+    double j_after(node_id from, node_id to, const res &d) const {
+        return j_arrive(leave(from, d), to);
+    }
+    // The same in two steps, for many targets of one move: the source side once, then each
+    // target (the same arithmetic in the same order as j_after, so bit for bit the same value).
+    struct departure;
+    departure leave(node_id from, const res &d) const;
+    double j_arrive(const departure &dep, node_id to) const;
     void apply(node_id from, node_id to, const res &d);
     // Utilisation of node n, per resource, as the state sees it.
     double util(node_id n, int r) const { return util_[n][r]; }
     bool active(node_id n) const { return active_[n]; }
 
-private:
+    // For exact undo (the overlay's trials): a node's utilisation and the running sums.
+    using node_row = std::array<double, 2>;
     struct acc {
         double v[2] = {0, 0};
     };
-    double j_of(const acc &sum, const acc &sumsq, const acc &press) const;
-    double pressure(double u) const;
+    struct totals_t {
+        acc sum, sumsq, press;
+    };
+    struct departure {
+        totals_t t;
+        double dv[2];
+    };
+    node_row row(node_id n) const { return util_[n]; }
+    totals_t totals() const { return {sum_, sumsq_, press_}; }
+    void restore(node_id n, const node_row &r) { util_[n] = r; }
+    void restore(const totals_t &t) {
+        sum_ = t.sum;
+        sumsq_ = t.sumsq;
+        press_ = t.press;
+    }
+
+private:
+    double j_of(const acc &sum, const acc &sumsq, const acc &press) const {
+        if (n_ < 1) {
+            return 0;
+        }
+        double j = 0;
+        double wsum = 0;
+        for (int r = 0; r < 2; ++r) {
+            const double mean = sum.v[r] / n_;
+            // Population variance from running sums; clamp the rounding error below zero.
+            const double var = std::max(0.0, sumsq.v[r] / n_ - mean * mean);
+            j += w_[r] * (var + p_ * press.v[r] / n_);
+            wsum += w_[r];
+        }
+        return wsum > 0 ? j / wsum : 0;
+    }
+    double pressure(double u) const {
+        const double x = u - theta_;
+        return x > 0 ? x * x : 0;
+    }
 
     std::vector<bool> active_;
     std::vector<res> cap_;

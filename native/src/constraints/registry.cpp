@@ -105,7 +105,7 @@ using namespace unit_fns;
 
 using guest_fn = opt_rejection (*)(const decision_context &, guest_id);
 using target_fn = opt_rejection (*)(const decision_context &, guest_id, node_id, bool);
-using state_fn = opt_rejection (*)(const decision_context &, const placement_state &,
+using state_fn = opt_rejection (*)(const decision_context &, const overlay &,
                                    const arrival &, node_id, bool);
 
 struct guest_row {
@@ -284,7 +284,7 @@ std::optional<rejection> check_target(const decision_context &ctx, guest_id g, n
     return std::nullopt;
 }
 
-std::optional<rejection> check_arrival(const decision_context &ctx, const placement_state &s,
+std::optional<rejection> check_arrival(const decision_context &ctx, const overlay &s,
                                        const arrival &in, node_id n, bool explain) {
     for (const state_row &r : state_rows) {
         if (auto why = r.fn(ctx, s, in, n, explain)) {
@@ -294,7 +294,7 @@ std::optional<rejection> check_arrival(const decision_context &ctx, const placem
     return std::nullopt;
 }
 
-std::optional<rejection> check_state(const decision_context &ctx, const placement_state &s,
+std::optional<rejection> check_state(const decision_context &ctx, const overlay &s,
                                      const std::vector<guest_id> &gs, node_id n, bool explain) {
     arrival in;
     const load_view &v = s.load();

@@ -14,6 +14,7 @@
 #define PVEBAL_CONSTRAINTS_REGISTRY_H_
 
 #include "pvebal/constraints.h"
+#include "pvebal/overlay.h"
 
 #include <cstdint>
 #include <optional>
@@ -98,10 +99,10 @@ std::optional<rejection> check_target(const decision_context &ctx, guest_id g, n
                                       bool explain = true);
 // First state unit that rejects the guests `gs` arriving together at n. Guests already on n (or
 // in flight to it) are not counted twice.
-std::optional<rejection> check_state(const decision_context &ctx, const placement_state &s,
+std::optional<rejection> check_state(const decision_context &ctx, const overlay &s,
                                      const std::vector<guest_id> &gs, node_id n,
                                      bool explain = true);
-std::optional<rejection> check_arrival(const decision_context &ctx, const placement_state &s,
+std::optional<rejection> check_arrival(const decision_context &ctx, const overlay &s,
                                        const arrival &in, node_id n, bool explain = true);
 
 } // namespace pvebal::detail

@@ -6,7 +6,7 @@
 
 namespace pvebal::detail::unit_fns {
 
-opt_rejection s_memory(const decision_context &ctx, const placement_state &s, const arrival &in,
+opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in,
                        node_id n, bool explain) {
     if (in.demand.mem <= 0) {
         return std::nullopt;
@@ -23,7 +23,7 @@ opt_rejection s_memory(const decision_context &ctx, const placement_state &s, co
                    : quiet(constraint::memory);
 }
 
-opt_rejection s_cpu(const decision_context &ctx, const placement_state &s, const arrival &in,
+opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in,
                     node_id n, bool explain) {
     const double cap = s.load().capacity[n].cpu;
     const double used = s.load().used[n].cpu;
@@ -37,7 +37,7 @@ opt_rejection s_cpu(const decision_context &ctx, const placement_state &s, const
                    : quiet(constraint::cpu);
 }
 
-opt_rejection s_vcpu_ratio(const decision_context &ctx, const placement_state &s, const arrival &in,
+opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
                            node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_vcpu_ratio;
     if (!ratio || in.assigned.cpu <= 0 ||
@@ -50,7 +50,7 @@ opt_rejection s_vcpu_ratio(const decision_context &ctx, const placement_state &s
                    : quiet(constraint::vcpu_ratio);
 }
 
-opt_rejection s_memory_ratio(const decision_context &ctx, const placement_state &s,
+opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s,
                              const arrival &in, node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_memory_ratio;
     if (!ratio || in.assigned.mem <= 0 ||
@@ -63,7 +63,7 @@ opt_rejection s_memory_ratio(const decision_context &ctx, const placement_state 
                    : quiet(constraint::memory_ratio);
 }
 
-opt_rejection s_anti_affinity(const decision_context &ctx, const placement_state &s,
+opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s,
                               const arrival &in, node_id n, bool explain) {
     auto reject = [&](int k) -> opt_rejection {
         return explain ? rejection{constraint::anti_affinity,

@@ -125,6 +125,11 @@ const std::vector<option_row> &rows() {
          {}, [](options &o, const option_value &v) {
              o.default_priority = static_cast<int>(v.number);
          }},
+        // --- time bound ------------------------------------------------------------------
+        {{"deadline", t::number, eng, "limits", 0, 86400, "seconds", {}, "10",
+          "Seconds a command may search (balance, evacuate, failover, capacity) before it "
+          "returns its best result so far with a note saying it stopped early; 0: no limit."},
+         {}, [](options &o, const option_value &v) { o.deadline = v.number; }},
         // --- Proxmox integration (validated here, used by Perl, HA and the daemon) --------
         {{"auto", t::boolean, integ, "automation", 0, 0, "", {}, "0",
           "Automatic balancing by pve-balancerd."},

@@ -2,6 +2,8 @@
 // objective, within a migration budget, each move worth its cost; then a safe order.
 #include "common.h"
 
+#include "pvebal/deadline.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -37,7 +39,8 @@ struct candidate {
 class balancer {
 public:
     balancer(const cluster &c, const options &o)
-        : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_), state_(c, o, a_), obj_(c, state_.load(), o) {
+        : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_),
+          state_(c, o, a_, active_nodes(c)), obj_(state_.objective()), deadline_(o.deadline) {
         const std::vector<bool> active = active_nodes(c);
         active_ = std::max<double>(1, static_cast<double>(std::count(active.begin(), active.end(), true)));
     }
@@ -64,18 +67,24 @@ private:
     const options &o_;
     affinity_groups a_;
     decision_context ctx_;
-    placement_state state_;
-    objective_state obj_;
+    overlay state_;              // placement, loads and the objective, changed together
+    const objective_state &obj_; // state_'s objective
     std::vector<unit> units_;
     std::vector<bool> moved_;
     std::vector<planned_move> chosen_;
     unsigned migrations_ = 0;
     double active_ = 1; // active nodes (at least 1)
+    deadline deadline_;
 };
 
 void balancer::consider_single(candidate &best) {
     const double now = obj_.value();
+    const double floor = min_gain();
     for (size_t i = 0; i < units_.size(); ++i) {
+        // Out of time: the best move of the units seen so far still lowers the objective.
+        if ((i & 1023) == 1023 && deadline_.expired()) {
+            return;
+        }
         const unit &u = units_[i];
         if (moved_[i] || migrations_ + u.guests.size() > o_.max_migrations) {
             continue;
@@ -84,10 +93,12 @@ void balancer::consider_single(candidate &best) {
             continue; // stopped guests do not change the balance
         }
         const double penalty = cost_penalty(u.cost_seconds);
+        // The source side once per unit; then only each target's side (same value as j_after).
+        const objective_state::departure leaving = obj_.leave(u.node, u.demand);
         for (node_id n : u.allowed) {
-            const double after = std::sqrt(obj_.j_after(u.node, n, u.demand));
+            const double after = std::sqrt(obj_.j_arrive(leaving, n));
             const double gain = now - after;
-            if (gain < min_gain() || gain - penalty <= best.score) {
+            if (gain < floor || gain - penalty <= best.score) {
                 continue;
             }
             if (!fits(u, n)) {
@@ -188,21 +199,21 @@ void balancer::consider_pairs(candidate &best) {
                     if (gain < 2 * min_gain() || score <= best.score) {
                         continue;
                     }
-                    // Final state must pass: apply both, check each against the other's absence.
-                    state_.move(x.guests[0], b);
-                    state_.move(y.guests[0], a);
+                    // Final state must pass: each arrives where the other has already left.
                     const bool ok = [&] {
-                        // re-check both as arrivals on the swapped state
-                        state_.move(x.guests[0], a);
-                        const bool x_ok = fits(x, b);
-                        state_.move(x.guests[0], b);
-                        state_.move(y.guests[0], b);
-                        const bool y_ok = fits(y, a);
-                        state_.move(y.guests[0], a);
+                        bool x_ok = false, y_ok = false;
+                        {
+                            auto t = state_.begin_trial();
+                            state_.move(y.guests, a);
+                            x_ok = fits(x, b);
+                        }
+                        if (x_ok) {
+                            auto t = state_.begin_trial();
+                            state_.move(x.guests, b);
+                            y_ok = fits(y, a);
+                        }
                         return x_ok && y_ok;
                     }();
-                    state_.move(y.guests[0], b);
-                    state_.move(x.guests[0], a);
                     // And one half must be able to go first (a migrating guest loads both nodes);
                     // otherwise the ordering could only drop the pair.
                     if (!ok || (!fits(x, b) && !fits(y, a))) {
@@ -223,18 +234,16 @@ void balancer::consider_pairs(candidate &best) {
                         if (cn == a || cn == b || !fits(y, cn)) {
                             continue;
                         }
-                        objective_state tmp = obj_;
-                        tmp.apply(b, cn, y.demand);
-                        const double gain = now - std::sqrt(tmp.j_after(a, b, x.demand));
+                        // Thresholds from the state before the trial.
                         const double seconds = x.cost_seconds + y.cost_seconds;
-                        const double score = gain - cost_penalty(seconds);
-                        if (gain < 2 * min_gain() || score <= best.score) {
-                            continue;
-                        }
-                        state_.move(y.guests[0], cn);
-                        const bool ok = fits(x, b);
-                        state_.move(y.guests[0], b);
-                        if (!ok) {
+                        const double penalty = cost_penalty(seconds);
+                        const double floor = 2 * min_gain();
+                        // y to cn as a trial: the objective follows it, the scope undoes it.
+                        auto t = state_.begin_trial();
+                        state_.move(y.guests, cn);
+                        const double gain = now - std::sqrt(obj_.j_after(a, b, x.demand));
+                        const double score = gain - penalty;
+                        if (gain < floor || score <= best.score || !fits(x, b)) {
                             continue;
                         }
                         candidate cand{score, gain, seconds, {{yi, cn}, {xi, b}}, "chain"};
@@ -256,11 +265,8 @@ void balancer::apply(const candidate &cand) {
     }
     for (const auto &[i, n] : cand.moves) {
         unit &u = units_[i];
-        obj_.apply(u.node, n, u.demand);
+        state_.move(u.guests, n);
         u.node = n;
-        for (guest_id g : u.guests) {
-            state_.move(g, n);
-        }
         moved_[i] = true;
         migrations_ += static_cast<unsigned>(u.guests.size());
     }
@@ -310,11 +316,12 @@ plan balancer::run() {
     } else if (o_.max_migrations == 0) {
         p.notes.push_back("max-migrations is 0: nothing planned");
     } else {
-        while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold) {
+        while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold &&
+               !deadline_.expired()) {
             candidate best;
             best.score = 0;
             consider_single(best);
-            if (best.moves.empty()) {
+            if (best.moves.empty() && !deadline_.hit()) {
                 consider_pairs(best);
             }
             if (best.moves.empty()) {
@@ -322,7 +329,11 @@ plan balancer::run() {
             }
             apply(best);
         }
-        if (chosen_.empty()) {
+        if (deadline_.hit()) {
+            p.notes.push_back(deadline_.note("the plan holds the " +
+                                             std::to_string(migrations_) +
+                                             " migration(s) found so far"));
+        } else if (chosen_.empty()) {
             p.notes.push_back(
                 "no move improves the balance by at least min-improvement and its cost");
         } else if (migrations_ >= o_.max_migrations && obj_.value() > o_.threshold) {
@@ -331,7 +342,7 @@ plan balancer::run() {
         }
     }
     // Order from the initial placement.
-    placement_state ordering_state(c_, o_, a_);
+    overlay ordering_state(c_, o_, a_);
     order_moves(ctx_, ordering_state, chosen_, p);
     finish_plan(c_, c_, o_, before, ordering_state.load(), p);
     return p;

@@ -65,6 +65,8 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
     capacity_report r;
     r.target = target;
     recovery_solver solver(c, o, all_guests);
+    deadline dl(o.deadline);
+    solver.set_deadline(&dl);
     std::vector<node_id> active;
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         if (c.nodes[n].online && !c.nodes[n].maintenance) {
@@ -117,8 +119,7 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
                 }
             }
         }
-        const bool proven = out.proven;
-        solver.undo(failed, out);
+        const bool proven = out.proven; // out's end puts the solver's overlay back
         ++r.scenarios_checked;
         return std::pair{s, proven};
     };
@@ -170,7 +171,12 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         bool all_ok = true;
         bool any_proven = false; // one proven failing scenario is enough to rule k out
         std::optional<failure_scenario> worst;
+        bool timed_out = false;
         for_each_subset(active, k, [&](const std::vector<node_id>& subset) {
+            if (dl.expired()) {
+                timed_out = true;
+                return false;
+            }
             auto [s, proven] = run(subset, false);
             if (s.unplaced > 0) {
                 all_ok = false;
@@ -181,6 +187,10 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
             }
             return true;
         });
+        if (timed_out) {
+            out_of_budget = true; // k not fully checked: as when scenarios run out
+            break;
+        }
         if (worst) {
             worst = run(worst->failed, true).first; // again, to list its guests
         }
@@ -223,12 +233,21 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         r.exact = true;
         r.upper_bound = tolerated;
         r.method = "every combination of failed nodes checked";
+    } else if (dl.hit()) {
+        r.exact = false;
+        r.method = "every combination of up to " + std::to_string(tolerated) +
+                   " failed node(s) checked, so " + std::to_string(tolerated) +
+                   " is a lower bound and " + std::to_string(r.upper_bound) +
+                   " an upper bound (aggregate memory)";
     } else {
         r.exact = false;
         r.method = "every combination of up to " + std::to_string(tolerated) +
                    " failed node(s) checked; more would exceed max-scenarios, so " +
                    std::to_string(tolerated) + " is a lower bound and " + std::to_string(r.upper_bound) +
                    " an upper bound (aggregate memory)";
+    }
+    if (dl.hit() && !r.exact) {
+        r.method = dl.note(r.method);
     }
     if (!r.exact && tolerated >= r.upper_bound) {
         // The aggregate-memory bound proves the failure that a search could not.

@@ -4,6 +4,8 @@
 // reported with a reason per node.
 #include "common.h"
 
+#include "pvebal/deadline.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -36,8 +38,8 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
     const affinity_groups a = compile_affinity(c, o);
     const decision_context ctx(c, o, a);
-    placement_state state(c, o, a);
-    objective_state obj(c, state.load(), o);
+    overlay state(c, o, a, active_nodes(c));
+    const objective_state &obj = state.objective();
     const load_view before_view = make_load_view(c_in, o.mode);
 
     std::vector<bool> include(c.guests.size(), false);
@@ -98,14 +100,15 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
 
     std::vector<planned_move> moves;
     std::vector<bool> moved(c.guests.size(), false);
+    deadline dl(o.deadline);
+    size_t room_skipped = 0; // units whose make-room search the deadline cut
     auto fits = [&](const std::vector<guest_id> &gs, node_id n) {
         return !check_state(ctx, state, gs, n, false);
     };
-    auto place = [&](const std::vector<guest_id> &gs, node_id from, node_id to, res demand,
+    auto place = [&](const std::vector<guest_id> &gs, node_id from, node_id to,
                      const std::string &why) {
-        obj.apply(from, to, demand);
+        state.move(gs, to);
         for (guest_id g : gs) {
-            state.move(g, to);
             moved[g] = true;
         }
         moves.push_back({gs, from, to, 1.0, why, false});
@@ -122,6 +125,11 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         std::stable_sort(others.begin(), others.end(), [&](const unit &x, const unit &y) {
             return x.demand.mem < y.demand.mem; // smallest first: cheapest room
         });
+    }
+    // Per node, in that order: the make-room search looks only at the target's own guests.
+    std::vector<std::vector<size_t>> others_on(c.nodes.size());
+    for (size_t k = 0; k < others.size(); ++k) {
+        others_on[others[k].node].push_back(k);
     }
 
     for (const unit &u : units) {
@@ -142,10 +150,11 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
             }
         }
         if (best != no_node) {
-            place(u.guests, u.node, best, u.demand, "evacuate " + c.nodes[u.node].name);
+            place(u.guests, u.node, best, "evacuate " + c.nodes[u.node].name);
             continue;
         }
-        // Make room: move one guest off an allowed node to a third node.
+        // Make room: move one guest off an allowed node to a third node (not after the deadline:
+        // the unit is reported with its reasons, as one that fits nowhere).
         struct room {
             size_t other;
             node_id target;
@@ -153,28 +162,35 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
             double j;
         };
         std::optional<room> found;
-        for (node_id n : u.allowed) {
-            for (size_t k = 0; k < others.size() && !found; ++k) {
+        const bool searching = !dl.expired();
+        room_skipped += searching ? 0 : 1;
+        const std::vector<node_id> none;
+        for (node_id n : searching ? u.allowed : none) {
+            for (size_t k : others_on[n]) {
+                if (found) {
+                    break;
+                }
                 const unit &h = others[k];
-                if (h.node != n || std::any_of(h.guests.begin(), h.guests.end(),
-                                               [&](guest_id g) { return moved[g]; })) {
+                if (std::any_of(h.guests.begin(), h.guests.end(),
+                                [&](guest_id g) { return moved[g]; })) {
+                    continue;
+                }
+                // Necessary for u to fit once h has left (the memory unit), with a byte of
+                // margin for rounding: h too small to make room is skipped without a trial.
+                if (u.demand.mem > 0 &&
+                    state.load().used[n].mem - h.demand.mem + u.demand.mem >
+                        usable_memory(o, state.load().capacity[n].mem) + 1.0) {
                     continue;
                 }
                 for (node_id m : h.allowed) {
                     if (m == n || drained[m] || !fits(h.guests, m)) {
                         continue;
                     }
-                    for (guest_id g : h.guests) {
-                        state.move(g, m);
-                    }
-                    const bool ok = fits(u.guests, n);
-                    for (guest_id g : h.guests) {
-                        state.move(g, n);
-                    }
-                    if (ok) {
-                        objective_state tmp = obj;
-                        tmp.apply(n, m, h.demand);
-                        const double j = tmp.j_after(u.node, n, u.demand);
+                    // h to m as a trial (the objective follows; the scope undoes it exactly).
+                    auto t = state.begin_trial();
+                    state.move(h.guests, m);
+                    if (fits(u.guests, n)) {
+                        const double j = obj.j_after(u.node, n, u.demand);
                         if (!found || j < found->j - 1e-15) {
                             found = room{k, n, m, j};
                         }
@@ -184,10 +200,10 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         }
         if (found) {
             const unit &h = others[found->other];
-            place(h.guests, h.node, found->third, h.demand,
+            place(h.guests, h.node, found->third,
                   "makes room on " + c.nodes[found->target].name + " for " +
                       label(c, u.guests.front()));
-            place(u.guests, u.node, found->target, u.demand, "evacuate " + c.nodes[u.node].name);
+            place(u.guests, u.node, found->target, "evacuate " + c.nodes[u.node].name);
             continue;
         }
         // Nowhere: one reason per node.
@@ -229,8 +245,13 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
     std::sort(p.unplaced.begin(), p.unplaced.end(),
               [](const unplaced_guest &x, const unplaced_guest &y) { return x.guest < y.guest; });
+    if (room_skipped > 0) {
+        p.notes.push_back(dl.note("no room was made for " + std::to_string(room_skipped) +
+                                  " guest unit(s) that fit nowhere as the cluster stands; they "
+                                  "are listed as unplaced and may fit with more time"));
+    }
 
-    placement_state ordering_state(c, o, a);
+    overlay ordering_state(c, o, a);
     order_moves(ctx, ordering_state, moves, p);
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
     for (const dropped_move &d : p.dropped) {

@@ -21,6 +21,8 @@ plan plan_failover(const cluster &c, const options &o, const std::vector<node_id
         failed[n] = true;
     }
     recovery_solver solver(c, o, all_guests);
+    deadline dl(o.deadline);
+    solver.set_deadline(&dl);
     const load_view before = make_load_view(c, o.mode);
     // An exhaustive search decides whether everyone can restart; large inputs get a budget.
     const long budget = 2'000'000;
@@ -64,7 +66,11 @@ plan plan_failover(const cluster &c, const options &o, const std::vector<node_id
     for (guest_id g : out.unplaced) {
         p.unplaced.push_back({g, solver.explain(failed, out, g)});
     }
-    if (!out.proven) {
+    if (!out.proven && dl.hit()) {
+        p.notes.push_back(dl.note("the search for an assignment that restarts every guest did "
+                                  "not finish; the guests listed as unplaced may fit in a way "
+                                  "not found"));
+    } else if (!out.proven) {
         p.notes.push_back(
             "the search for an assignment that restarts every guest ran out of budget; "
             "the guests listed as unplaced may fit in a way not found");

@@ -14,7 +14,7 @@ std::string label(const cluster& c, guest_id g) {
 
 } // namespace
 
-void order_moves(const decision_context& ctx, placement_state& state, std::vector<planned_move> pending,
+void order_moves(const decision_context& ctx, overlay& state, std::vector<planned_move> pending,
                  plan& out) {
     const cluster& c = ctx.c;
     const options& o = ctx.o;

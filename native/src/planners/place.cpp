@@ -17,8 +17,8 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
     if (req.guest) {
         g = *req.guest;
     } else {
-        // A new guest: a stopped stand-in with the requested size and tags, on no node in
-        // particular (it is placed on the first node only to satisfy the model).
+        // A new guest: its record carries the requested tags (its policy and rules); the
+        // overlay below places it nowhere, so node 0 in the record means nothing.
         if (c.nodes.empty()) {
             return fail("", "the cluster has no nodes");
         }
@@ -47,15 +47,14 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
             a.apart[h].push_back(k);
         }
     }
-    placement_state state(c, o, a);
+    overlay state(c, o, a);
     const decision_context ctx(c, o, a);
     const bool placed_somewhere = req.guest && gs.running;
     if (!placed_somewhere) {
-        // Not on any node yet: it adds nothing where the model put it.
-        state.set_demand(g, {});
+        state.unplace(g); // not running anywhere yet: it loads no node and counts in no group
     }
-    std::vector<bool> active = active_nodes(c);
-    objective_state obj(active, state.load(), o);
+    state.track_objective(active_nodes(c));
+    const objective_state &obj = state.objective();
     const double now = obj.value();
 
     // What arrives at a node: the guest with its demand; its configured size counts for the

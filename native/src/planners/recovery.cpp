@@ -16,7 +16,6 @@ recovery_solver::recovery_solver(const cluster &c, const options &o, bool all_gu
     : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_), state_(c, o, a_),
       needs_(c.guests.size(), false), recoverable_(c.guests.size(), true),
       priority_(c.guests.size(), 0), demand_(c.guests.size()) {
-    original_demand_ = state_.load().demand;
     ctx_.set_failed(std::vector<bool>(c.nodes.size(), false));
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const guest &gs = c.guests[g];
@@ -184,6 +183,11 @@ bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, lon
     if (--budget < 0) {
         return false;
     }
+    // The clock every 1024 steps: cheap, and the budget stays the only limit when time is left.
+    if (deadline_ != nullptr && (++steps_ & 1023) == 0 && deadline_->expired()) {
+        budget = -1;
+        return false;
+    }
     unit &u = units[i];
     // Best fit: the node with the least usable memory left after placing, first.
     std::vector<std::pair<double, node_id>> order;
@@ -196,15 +200,12 @@ bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, lon
     }
     std::sort(order.begin(), order.end());
     for (const auto &[slack, n] : order) {
-        for (guest_id g : u.guests) {
-            state_.move(g, n);
-        }
+        auto t = state_.begin_trial(); // undone unless the rest is placed too
+        state_.move(u.guests, n);
         choice[i] = n;
         if (search(units, i + 1, end, budget, choice)) {
+            t.commit();
             return true;
-        }
-        for (guest_id g : u.guests) {
-            state_.move(g, c_.guests[g].node);
         }
         if (budget < 0) {
             return false;
@@ -219,7 +220,7 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
     }
-    outcome out;
+    outcome out{{}, {}, {}, true, state_.begin_trial()};
     const std::vector<guest_id> cands = candidates(failed);
     for (guest_id g : cands) {
         state_.set_demand(g, demand_[g]);
@@ -228,24 +229,14 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
 
     std::vector<node_id> choice(units.size(), no_node);
     auto place = [&](size_t i, node_id n) {
-        for (guest_id g : units[i].guests) {
-            state_.move(g, n);
-        }
+        state_.move(units[i].guests, n);
         choice[i] = n;
-    };
-    auto unplace = [&](size_t from, size_t to) {
-        for (size_t i = from; i < to; ++i) {
-            if (choice[i] != no_node) {
-                for (guest_id g : units[i].guests) {
-                    state_.move(g, c_.guests[g].node);
-                }
-                choice[i] = no_node;
-            }
-        }
     };
     // The fast pass over units [from, size), on top of what is placed already.
     auto fast_pass = [&](size_t from) {
-        objective_state obj(alive, state_.load(), o_);
+        if (balanced) {
+            state_.track_objective(alive); // follows the placements below
+        }
         // Survivors by free usable memory, most first (fast mode keeps this order up to date).
         std::vector<node_id> by_free;
         auto free_mem = [&](node_id n) {
@@ -267,7 +258,7 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
                     if (!fits(u, n)) {
                         continue;
                     }
-                    const double j = obj.j_after(no_node, n, u.demand);
+                    const double j = state_.objective().j_after(no_node, n, u.demand);
                     if (best == no_node || j < best_j - 1e-15) {
                         best = n;
                         best_j = j;
@@ -282,7 +273,6 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
                 }
             }
             if (best != no_node) {
-                obj.apply(no_node, best, u.demand);
                 place(i, best);
                 if (!balanced) {
                     // Only `best` lost memory: move it down to its place.
@@ -295,7 +285,9 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
             }
         }
     };
+    auto fast_scope = state_.begin_trial();
     fast_pass(0);
+    state_.drop_objective();
     const bool all_placed =
         std::all_of(choice.begin(), choice.end(), [](node_id n) { return n != no_node; });
     // A necessary condition first: what must restart cannot exceed the survivors' free memory
@@ -323,7 +315,8 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
     if (!all_placed && search_budget > 0) {
         // Undo the fast pass and search for an assignment that restarts everyone.
         const std::vector<node_id> fast = choice;
-        unplace(0, units.size());
+        fast_scope.undo();
+        choice.assign(units.size(), no_node);
         std::vector<node_id> exact(units.size(), no_node);
         long budget = search_budget;
         if (!hopeless && search(units, 0, units.size(), budget, exact)) {
@@ -345,11 +338,10 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
                     break; // every class: the search above failed
                 }
                 std::vector<node_id> trial(units.size(), no_node);
+                auto attempt = state_.begin_trial(); // only the choice is kept
                 if (!search(units, 0, next, budget, trial)) {
                     break;
                 }
-                choice = trial;
-                unplace(0, next);
                 prefix = trial;
                 prefix_end = next;
                 end = next;
@@ -365,9 +357,11 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
                     place(i, prefix[i]);
                 }
                 fast_pass(prefix_end);
+                state_.drop_objective();
             }
         }
     }
+    fast_scope.commit(); // when the fast pass stands (out.scope still undoes it)
     for (size_t i = 0; i < units.size(); ++i) {
         for (guest_id g : units[i].guests) {
             if (choice[i] != no_node) {
@@ -395,15 +389,6 @@ bool recovery_solver::has_allowed_node(guest_id g, const std::vector<bool> &fail
         }
     }
     return false;
-}
-
-void recovery_solver::undo(const std::vector<bool> &failed, const outcome &out) {
-    for (const auto &[g, n] : out.placed) {
-        state_.move(g, c_.guests[g].node);
-    }
-    for (guest_id g : candidates(failed)) {
-        state_.set_demand(g, original_demand_[g]);
-    }
 }
 
 std::vector<node_rejection> recovery_solver::explain(const std::vector<bool> &failed,

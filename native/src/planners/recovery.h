@@ -5,6 +5,7 @@
 
 #include "constraints/registry.h"
 #include "pvebal/constraints.h"
+#include "pvebal/deadline.h"
 #include "pvebal/report.h"
 
 #include <vector>
@@ -15,11 +16,14 @@ class recovery_solver {
 public:
     recovery_solver(const cluster &c, const options &o, bool all_guests);
 
+    // One failure scenario's answer. While it lives, the solver's overlay (state()) shows the
+    // guests restarted where it says; when it ends, the overlay is back as it was.
     struct outcome {
         std::vector<std::pair<guest_id, node_id>> placed; // in restart order
         std::vector<guest_id> unplaced;                   // could not restart (capacity or rules)
         res shortfall;                                    // demand of the unplaced
         bool proven = true; // false when an exhaustive search ran out of budget
+        overlay::trial scope;
     };
 
     // Guests that need a restart when `failed` nodes fail (sorted by vmid).
@@ -27,12 +31,11 @@ public:
     // balanced: each unit to the node that keeps the survivors most balanced (failover);
     // otherwise the node with the most free memory that fits (a cheaper feasibility test for
     // capacity's many scenarios). Both fall back to the exhaustive search.
+    // One outcome at a time: the next solve() needs the previous one ended.
     outcome solve(const std::vector<bool> &failed, long search_budget, bool balanced = true);
     // Whether some surviving node passes the static checks (pins, HA node affinity,
     // precondition) for g: if none does, only a rule change helps, not more capacity.
     bool has_allowed_node(guest_id g, const std::vector<bool> &failed) const;
-    // Puts the state back as it was before solve().
-    void undo(const std::vector<bool> &failed, const outcome &out);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
     std::vector<node_rejection> explain(const std::vector<bool> &failed, const outcome &out,
                                         guest_id g);
@@ -45,7 +48,9 @@ public:
     const res &demand(guest_id g) const { return demand_[g]; }
     bool needs_recovery(guest_id g) const { return needs_[g]; }
     const affinity_groups &affinity() const { return a_; }
-    const placement_state &state() const { return state_; }
+    const overlay &state() const { return state_; }
+    // The exhaustive search also stops at this deadline (as when its budget runs out).
+    void set_deadline(deadline *d) { deadline_ = d; }
 
 private:
     struct unit {
@@ -68,14 +73,15 @@ private:
     const options &o_;
     affinity_groups a_;
     mutable decision_context ctx_;
-    placement_state state_;
+    overlay state_;
     std::vector<bool> needs_; // HA-managed (or any running guest with all_guests)
     std::vector<bool> recoverable_;
     std::vector<int> priority_;
     std::vector<res> demand_;
-    std::vector<res> original_demand_;
     std::vector<std::vector<guest_id>> needing_by_node_; // guests that need recovery, per node
     std::vector<std::pair<guest_id, rejection>> unrecoverable_;
+    deadline *deadline_ = nullptr;
+    long steps_ = 0;
 };
 
 } // namespace pvebal::detail

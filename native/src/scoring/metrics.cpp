@@ -115,48 +115,38 @@ objective_state::objective_state(std::vector<bool> active, const load_view &v, c
     }
 }
 
-double objective_state::pressure(double u) const {
-    const double x = u - theta_;
-    return x > 0 ? x * x : 0;
-}
-
-double objective_state::j_of(const acc &sum, const acc &sumsq, const acc &press) const {
-    if (n_ < 1) {
-        return 0;
-    }
-    double j = 0;
-    double wsum = 0;
-    for (int r = 0; r < 2; ++r) {
-        const double mean = sum.v[r] / n_;
-        // Population variance from running sums; clamp the rounding error below zero.
-        const double var = std::max(0.0, sumsq.v[r] / n_ - mean * mean);
-        j += w_[r] * (var + p_ * press.v[r] / n_);
-        wsum += w_[r];
-    }
-    return wsum > 0 ? j / wsum : 0;
-}
-
 double objective_state::value() const {
     return std::sqrt(j());
 }
 
-double objective_state::j_after(node_id from, node_id to, const res &d) const {
-    acc sum = sum_, sumsq = sumsq_, press = press_;
-    const double dv[2] = {d.cpu, d.mem};
-    const double cap_from[2] = {from != no_node ? cap_[from].cpu : 0,
-                                from != no_node ? cap_[from].mem : 0};
-    const double cap_to[2] = {to != no_node ? cap_[to].cpu : 0, to != no_node ? cap_[to].mem : 0};
+objective_state::departure objective_state::leave(node_id from, const res &d) const {
+    departure dep{{sum_, sumsq_, press_}, {d.cpu, d.mem}};
+    if (from == no_node || !active_[from]) {
+        return dep;
+    }
+    const double cap_from[2] = {cap_[from].cpu, cap_[from].mem};
     for (int r = 0; r < 2; ++r) {
-        if (from != no_node && active_[from] && cap_from[r] > 0) {
+        if (cap_from[r] > 0) {
             const double u = util_[from][r];
-            const double u2 = u - dv[r] / cap_from[r];
-            sum.v[r] += u2 - u;
-            sumsq.v[r] += u2 * u2 - u * u;
-            press.v[r] += pressure(u2) - pressure(u);
+            const double u2 = u - dep.dv[r] / cap_from[r];
+            dep.t.sum.v[r] += u2 - u;
+            dep.t.sumsq.v[r] += u2 * u2 - u * u;
+            dep.t.press.v[r] += pressure(u2) - pressure(u);
         }
-        if (to != no_node && active_[to] && cap_to[r] > 0) {
+    }
+    return dep;
+}
+
+double objective_state::j_arrive(const departure &dep, node_id to) const {
+    if (to == no_node || !active_[to]) {
+        return j_of(dep.t.sum, dep.t.sumsq, dep.t.press);
+    }
+    acc sum = dep.t.sum, sumsq = dep.t.sumsq, press = dep.t.press;
+    const double cap_to[2] = {cap_[to].cpu, cap_[to].mem};
+    for (int r = 0; r < 2; ++r) {
+        if (cap_to[r] > 0) {
             const double u = util_[to][r];
-            const double u2 = u + dv[r] / cap_to[r];
+            const double u2 = u + dep.dv[r] / cap_to[r];
             sum.v[r] += u2 - u;
             sumsq.v[r] += u2 * u2 - u * u;
             press.v[r] += pressure(u2) - pressure(u);
