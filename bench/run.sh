@@ -96,7 +96,8 @@ comes from the run that wrote this file.
 | runtime | ${T_TOTAL} s in all: quality ${T_QUALITY} s, over time ${T_OVERTIME} s (of which pve-balancerd in the simulator ${T_REPLAY} s), speed ${T_SPEED} s, time bounds ${T_SCALE} s |
 
 Contents: [1. Plan quality](#1-plan-quality) · [2. Over time](#2-over-time) ·
-[3. Speed and scale](#3-speed-and-scale) · [4. Discussion](#4-discussion) · [Method](#method)
+[3. Speed and scale](#3-speed-and-scale) · [4. Time bounds](#4-time-bounds) ·
+[5. Discussion](#5-discussion) · [Method](#method)
 
 ## 1. Plan quality
 
