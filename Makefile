@@ -29,6 +29,8 @@ PKG_DEPS := debootstrap
 # a development tool only, not in debian/control. clang 19: clang 14 lacks C++20's captured
 # structured bindings, which the engine uses.
 FUZZ_DEPS := clang-19 libclang-rt-19-dev
+# ... and for make check's format check (Debian 12's clang-format, 14: the style is its output)
+FORMAT_DEPS := clang-format
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
@@ -38,14 +40,14 @@ UI_NPM_DIR ?= /var/cache/pve-balancer/npm
 
 .PHONY: all native perl asan deps deps-ok ui-deps ui-deps-ok check check-unit check-ui \
 	check-cluster check-upstream-ha check-nosan demo bench clean format install fuzz fuzz-build \
-	install-pve-wrappers man deb check-package
+	install-pve-wrappers man deb check-package check-format
 
 all: native perl
 
 # The README's two commands (make demo, make check) must work on a fresh Debian machine:
 # when a build dependency is missing, install it (as root) or say how.
 deps-ok:
-	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEPS) $(FUZZ_DEPS) $(FORMAT_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "missing Debian packages: $$missing"; \
 		$(MAKE) --no-print-directory deps; \
@@ -74,10 +76,10 @@ asan: $(ASAN_BUILD)/Makefile
 deps:
 	@if [ "$$(id -u)" -ne 0 ]; then \
 		echo "make deps installs Debian packages; run as root or run:"; \
-		echo "  apt-get install -y $(DEPS) $(FUZZ_DEPS)"; exit 1; \
+		echo "  apt-get install -y $(DEPS) $(FUZZ_DEPS) $(FORMAT_DEPS)"; exit 1; \
 	fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) $(PKG_DEPS) $(FUZZ_DEPS)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) $(PKG_DEPS) $(FUZZ_DEPS) $(FORMAT_DEPS)
 	$(MAKE) --no-print-directory ui-deps
 
 # npm ci into $(UI_NPM_DIR) from the locked versions (root: it may install nodejs and npm first)
@@ -99,7 +101,7 @@ ui-deps-ok:
 
 check: deps-ok ui-deps-ok native perl asan fuzz-build
 	BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) UI_NPM_DIR=$(UI_NPM_DIR) \
-		tests/run-checks
+		FORMAT_FILES="$(FORMAT_FILES)" tests/run-checks
 
 # libFuzzer harnesses (tests/fuzz, docs/reliability.md): the engine built with clang,
 # ASan+UBSan and coverage instrumentation. `make fuzz` runs each for FUZZ_SECONDS, one after
@@ -248,9 +250,17 @@ bench: native perl
 	fi
 	BUILD=$(BUILD) bench/run.sh
 
+# Every C++ file we write (the same list for make format and make check's format check)
+FORMAT_FILES = $(sort $(wildcard native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp \
+	native/cli/*.cpp native/cli/*.h native/daemon/*.h native/daemon/*.cpp tests/native/*.cpp \
+	tests/native/*.h tests/daemon/*.cpp tests/daemon/*.h tests/fuzz/*.cpp bench/*.cpp bench/*.h))
+
 format:
-	clang-format -i native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp native/cli/*.cpp native/cli/*.h tests/native/*.cpp tests/native/*.h
-	clang-format -i native/daemon/*.h native/daemon/*.cpp tests/daemon/*.cpp tests/daemon/*.h
+	clang-format -i $(FORMAT_FILES)
+
+# make check fails on drift from .clang-format (run make format to fix)
+check-format:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-deb tests/out

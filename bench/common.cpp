@@ -17,7 +17,7 @@
 
 namespace bench {
 
-std::string fmt(const char* f, ...) {
+std::string fmt(const char *f, ...) {
     char buf[4096];
     va_list ap;
     va_start(ap, f);
@@ -36,7 +36,9 @@ std::string repo_root() {
     return ".";
 }
 
-std::string shared_data(const std::string& rel) { return "../shared/data/" + rel; }
+std::string shared_data(const std::string &rel) {
+    return "../shared/data/" + rel;
+}
 
 double median(std::vector<double> v) {
     if (v.empty()) {
@@ -49,7 +51,7 @@ double median(std::vector<double> v) {
 
 // --- load model ------------------------------------------------------------------------------
 
-Usage usage_of(const Scenario& s, const std::vector<int>& place) {
+Usage usage_of(const Scenario &s, const std::vector<int> &place) {
     Usage u;
     u.cpu.resize(s.nodes.size());
     u.mem.resize(s.nodes.size());
@@ -64,17 +66,17 @@ Usage usage_of(const Scenario& s, const std::vector<int>& place) {
     return u;
 }
 
-void normalize_overhead(Scenario& s, const std::vector<int>& place) {
+void normalize_overhead(Scenario &s, const std::vector<int> &place) {
     const Usage u = usage_of(s, place);
     for (size_t n = 0; n < s.nodes.size(); ++n) {
-        Node& nd = s.nodes[n];
+        Node &nd = s.nodes[n];
         const double guests_cpu = u.cpu[n] - nd.oh_cpu, guests_mem = u.mem[n] - nd.oh_mem;
         nd.oh_cpu = std::max(0.0, std::min(nd.maxcpu, u.cpu[n]) - guests_cpu);
         nd.oh_mem = std::max(0.0, std::min(nd.maxmem, std::round(u.mem[n])) - guests_mem);
     }
 }
 
-Metrics metrics_of(const Scenario& s, const Usage& u) {
+Metrics metrics_of(const Scenario &s, const Usage &u) {
     const size_t n = s.nodes.size();
     std::vector<double> cu(n), mu(n);
     double tc = 0, tm = 0, cc = 0, cm = 0;
@@ -87,7 +89,7 @@ Metrics metrics_of(const Scenario& s, const Usage& u) {
         cm += s.nodes[i].maxmem;
     }
     Metrics m;
-    auto stats = [&](const std::vector<double>& x, double& sd, double& mx) {
+    auto stats = [&](const std::vector<double> &x, double &sd, double &mx) {
         double mean = 0;
         for (double v : x) {
             mean += v;
@@ -104,7 +106,7 @@ Metrics metrics_of(const Scenario& s, const Usage& u) {
         return var;
     };
     const double theta = 0.8, p = 10;
-    auto press = [&](const std::vector<double>& x) {
+    auto press = [&](const std::vector<double> &x) {
         double s2 = 0;
         for (double v : x) {
             const double e = std::max(0.0, v - theta);
@@ -146,24 +148,25 @@ Metrics metrics_of(const Scenario& s, const Usage& u) {
 // --- rules -----------------------------------------------------------------------------------
 
 static std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
 }
 
-std::vector<Rule> tag_rules(const Scenario& s) {
+std::vector<Rule> tag_rules(const Scenario &s) {
     std::map<std::string, Rule> apart, together;
     std::vector<Rule> out;
     for (size_t g = 0; g < s.guests.size(); ++g) {
         std::vector<int> pins;
-        for (const std::string& t0 : s.guests[g].tags) {
+        for (const std::string &t0 : s.guests[g].tags) {
             const std::string t = lower(t0);
             if (t.rfind("plb_anti_affinity_", 0) == 0) {
-                Rule& r = apart[t];
+                Rule &r = apart[t];
                 r.kind = Rule::apart;
                 r.id = t;
                 r.guests.push_back(static_cast<int>(g));
             } else if (t.rfind("plb_affinity_", 0) == 0) {
-                Rule& r = together[t];
+                Rule &r = together[t];
                 r.kind = Rule::together;
                 r.id = t;
                 r.guests.push_back(static_cast<int>(g));
@@ -177,15 +180,16 @@ std::vector<Rule> tag_rules(const Scenario& s) {
             }
         }
         if (!pins.empty()) {
-            out.push_back({Rule::node_strict, "pin-" + s.guests[g].name, {static_cast<int>(g)}, pins});
+            out.push_back(
+                {Rule::node_strict, "pin-" + s.guests[g].name, {static_cast<int>(g)}, pins});
         }
     }
-    for (auto& [k, r] : apart) {
+    for (auto &[k, r] : apart) {
         if (r.guests.size() > 1) {
             out.push_back(r);
         }
     }
-    for (auto& [k, r] : together) {
+    for (auto &[k, r] : together) {
         if (r.guests.size() > 1) {
             out.push_back(r);
         }
@@ -193,9 +197,9 @@ std::vector<Rule> tag_rules(const Scenario& s) {
     return out;
 }
 
-std::vector<Rule> all_rules(const Scenario& s) {
+std::vector<Rule> all_rules(const Scenario &s) {
     std::vector<Rule> r = s.rules;
-    for (Rule& t : tag_rules(s)) {
+    for (Rule &t : tag_rules(s)) {
         r.push_back(std::move(t));
     }
     return r;
@@ -203,8 +207,8 @@ std::vector<Rule> all_rules(const Scenario& s) {
 
 // --- checker ---------------------------------------------------------------------------------
 
-Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<Move>& moves,
-                  const Limits& lim) {
+Violations replay(const Scenario &s, std::vector<int> &place, const std::vector<Move> &moves,
+                  const Limits &lim) {
     Violations v;
     const std::vector<Rule> rules = all_rules(s);
     const size_t nn = s.nodes.size();
@@ -221,7 +225,7 @@ Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<
     }
     std::vector<int> target(s.guests.size(), -1);
     size_t i = 0;
-    auto note = [&](const std::string& e) {
+    auto note = [&](const std::string &e) {
         if (v.examples.size() < 6) {
             v.examples.push_back(e);
         }
@@ -231,7 +235,7 @@ Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<
         size_t j = i;
         std::set<int> targets;
         for (; j < moves.size() && moves[j].wave == wave; ++j) {
-            const Move& m = moves[j];
+            const Move &m = moves[j];
             if (place[m.guest] != m.from) {
                 note(fmt("wave %d: vm %u is on %s, not on %s", wave, s.guests[m.guest].vmid,
                          s.nodes[place[m.guest]].name.c_str(), s.nodes[m.from].name.c_str()));
@@ -242,13 +246,13 @@ Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<
         // The state with this wave in flight.
         Usage u = usage_of(s, place);
         for (size_t k = i; k < j; ++k) {
-            const Guest& g = s.guests[moves[k].guest];
+            const Guest &g = s.guests[moves[k].guest];
             u.cpu[moves[k].to] += gcpu(g);
             u.mem[moves[k].to] += gmem(g);
         }
         int bad = 0;
         for (int n : targets) {
-            const Node& nd = s.nodes[n];
+            const Node &nd = s.nodes[n];
             const bool cpu_over = u.cpu[n] > lim.cpu_limit * nd.maxcpu + 1e-9;
             const bool mem_over = u.mem[n] > lim.usable_mem(nd.maxmem) + 0.5;
             if (cpu_over || mem_over) {
@@ -257,12 +261,12 @@ Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<
                 if (u.mem[n] > nd.maxmem) {
                     ++v.oom;
                 }
-                note(fmt("wave %d: %s receives and is at %.0f%% CPU, %.0f%% memory", wave, nd.name.c_str(),
-                         100 * u.cpu[n] / nd.maxcpu, 100 * u.mem[n] / nd.maxmem));
+                note(fmt("wave %d: %s receives and is at %.0f%% CPU, %.0f%% memory", wave,
+                         nd.name.c_str(), 100 * u.cpu[n] / nd.maxcpu, 100 * u.mem[n] / nd.maxmem));
             }
         }
         for (size_t r = 0; r < rules.size(); ++r) {
-            const Rule& rule = rules[r];
+            const Rule &rule = rules[r];
             if (rule.kind == Rule::apart) {
                 std::vector<int> cnt(nn, 0);
                 for (int g : rule.guests) {
@@ -275,18 +279,19 @@ Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<
                     if (cnt[n] > std::max(1, apart0[r][n])) {
                         ++v.rules;
                         ++bad;
-                        note(fmt("wave %d: keep-apart %s has %d members on %s", wave, rule.id.c_str(), cnt[n],
-                                 s.nodes[n].name.c_str()));
+                        note(fmt("wave %d: keep-apart %s has %d members on %s", wave,
+                                 rule.id.c_str(), cnt[n], s.nodes[n].name.c_str()));
                     }
                 }
             } else if (rule.kind == Rule::node_strict) {
                 for (int g : rule.guests) {
-                    if (target[g] >= 0 &&
-                        std::find(rule.nodes.begin(), rule.nodes.end(), target[g]) == rule.nodes.end()) {
+                    if (target[g] >= 0 && std::find(rule.nodes.begin(), rule.nodes.end(),
+                                                    target[g]) == rule.nodes.end()) {
                         ++v.rules;
                         ++bad;
-                        note(fmt("wave %d: vm %u goes to %s, outside its node rule %s", wave, s.guests[g].vmid,
-                                 s.nodes[target[g]].name.c_str(), rule.id.c_str()));
+                        note(fmt("wave %d: vm %u goes to %s, outside its node rule %s", wave,
+                                 s.guests[g].vmid, s.nodes[target[g]].name.c_str(),
+                                 rule.id.c_str()));
                     }
                 }
             }
@@ -297,13 +302,14 @@ Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<
             target[moves[k].guest] = -1;
         }
         for (size_t r = 0; r < rules.size(); ++r) {
-            const Rule& rule = rules[r];
+            const Rule &rule = rules[r];
             if (rule.kind == Rule::together && together0[r]) {
                 for (int g : rule.guests) {
                     if (place[g] != place[rule.guests[0]]) {
                         ++v.rules;
                         ++bad;
-                        note(fmt("after wave %d: keep-together %s is split", wave, rule.id.c_str()));
+                        note(
+                            fmt("after wave %d: keep-together %s is split", wave, rule.id.c_str()));
                         break;
                     }
                 }
@@ -319,43 +325,52 @@ Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<
 
 // --- snapshots -------------------------------------------------------------------------------
 
-static std::string sid_of(const Guest& g) { return (g.lxc ? "ct:" : "vm:") + std::to_string(g.vmid); }
+static std::string sid_of(const Guest &g) {
+    return (g.lxc ? "ct:" : "vm:") + std::to_string(g.vmid);
+}
 
-std::string to_json(const Scenario& s, const std::vector<int>& place, const std::string& options_json) {
+std::string to_json(const Scenario &s, const std::vector<int> &place,
+                    const std::string &options_json) {
     const Usage u = usage_of(s, place);
     std::string out;
     out.reserve(256 * (s.guests.size() + s.nodes.size()) + 1024);
     out += "{\"resources\":[\n";
     for (size_t n = 0; n < s.nodes.size(); ++n) {
-        const Node& nd = s.nodes[n];
+        const Node &nd = s.nodes[n];
         const double cpu = std::min(1.0, u.cpu[n] / nd.maxcpu);
         const double mem = std::min(nd.maxmem, std::round(u.mem[n]));
-        out += fmt("{\"type\":\"node\",\"id\":\"node/%s\",\"node\":\"%s\",\"status\":\"online\",\"maxcpu\":%.0f,"
-                   "\"cpu\":%.6f,\"maxmem\":%.0f,\"mem\":%.0f,\"maxdisk\":1099511627776,\"disk\":10737418240},\n",
+        out += fmt("{\"type\":\"node\",\"id\":\"node/"
+                   "%s\",\"node\":\"%s\",\"status\":\"online\",\"maxcpu\":%.0f,"
+                   "\"cpu\":%.6f,\"maxmem\":%.0f,\"mem\":%.0f,\"maxdisk\":1099511627776,\"disk\":"
+                   "10737418240},\n",
                    nd.name.c_str(), nd.name.c_str(), nd.maxcpu, cpu, nd.maxmem, mem);
     }
     for (size_t g = 0; g < s.guests.size(); ++g) {
-        const Guest& gs = s.guests[g];
+        const Guest &gs = s.guests[g];
         std::string tags;
-        for (const std::string& t : gs.tags) {
+        for (const std::string &t : gs.tags) {
             tags += (tags.empty() ? "" : ";") + t;
         }
-        out += fmt("{\"type\":\"%s\",\"id\":\"%s/%u\",\"vmid\":%u,\"name\":\"%s\",\"node\":\"%s\",\"status\":\"running\","
-                   "\"maxcpu\":%g,\"cpu\":%.6f,\"maxmem\":%.0f,\"mem\":%.0f,\"maxdisk\":%.0f,\"disk\":0%s%s%s}%s\n",
-                   gs.lxc ? "lxc" : "qemu", gs.lxc ? "lxc" : "qemu", gs.vmid, gs.vmid, gs.name.c_str(),
-                   s.nodes[place[g]].name.c_str(), gs.maxcpu, std::min(gs.cpu, 1.0), std::round(gs.maxmem),
-                   std::round(gs.mem), gs.maxdisk, tags.empty() ? "" : ",\"tags\":\"", tags.c_str(),
-                   tags.empty() ? "" : "\"", g + 1 < s.guests.size() ? "," : "");
+        out += fmt("{\"type\":\"%s\",\"id\":\"%s/"
+                   "%u\",\"vmid\":%u,\"name\":\"%s\",\"node\":\"%s\",\"status\":\"running\","
+                   "\"maxcpu\":%g,\"cpu\":%.6f,\"maxmem\":%.0f,\"mem\":%.0f,\"maxdisk\":%.0f,"
+                   "\"disk\":0%s%s%s}%s\n",
+                   gs.lxc ? "lxc" : "qemu", gs.lxc ? "lxc" : "qemu", gs.vmid, gs.vmid,
+                   gs.name.c_str(), s.nodes[place[g]].name.c_str(), gs.maxcpu,
+                   std::min(gs.cpu, 1.0), std::round(gs.maxmem), std::round(gs.mem), gs.maxdisk,
+                   tags.empty() ? "" : ",\"tags\":\"", tags.c_str(), tags.empty() ? "" : "\"",
+                   g + 1 < s.guests.size() ? "," : "");
     }
     out += "]";
     if (s.ha_managed || !s.rules.empty()) {
         out += ",\"ha\":{\"resources\":[";
         for (size_t g = 0; g < s.guests.size(); ++g) {
-            out += fmt("%s{\"sid\":\"%s\",\"state\":\"started\"}", g ? "," : "", sid_of(s.guests[g]).c_str());
+            out += fmt("%s{\"sid\":\"%s\",\"state\":\"started\"}", g ? "," : "",
+                       sid_of(s.guests[g]).c_str());
         }
         out += "],\"rules\":[";
         bool first = true;
-        for (const Rule& r : s.rules) {
+        for (const Rule &r : s.rules) {
             std::string res;
             for (int g : r.guests) {
                 res += (res.empty() ? "" : ",") + sid_of(s.guests[g]);
@@ -367,11 +382,14 @@ std::string to_json(const Scenario& s, const std::vector<int>& place, const std:
                 for (int n : r.nodes) {
                     nodes += (nodes.empty() ? "" : ",") + s.nodes[n].name;
                 }
-                out += fmt("{\"rule\":\"%s\",\"type\":\"node-affinity\",\"strict\":1,\"nodes\":\"%s\",\"resources\":\"%s\"}",
+                out += fmt("{\"rule\":\"%s\",\"type\":\"node-affinity\",\"strict\":1,\"nodes\":\"%"
+                           "s\",\"resources\":\"%s\"}",
                            r.id.c_str(), nodes.c_str(), res.c_str());
             } else {
-                out += fmt("{\"rule\":\"%s\",\"type\":\"resource-affinity\",\"affinity\":\"%s\",\"resources\":\"%s\"}",
-                           r.id.c_str(), r.kind == Rule::apart ? "negative" : "positive", res.c_str());
+                out +=
+                    fmt("{\"rule\":\"%s\",\"type\":\"resource-affinity\",\"affinity\":\"%s\","
+                        "\"resources\":\"%s\"}",
+                        r.id.c_str(), r.kind == Rule::apart ? "negative" : "positive", res.c_str());
             }
         }
         out += "]}";
@@ -383,7 +401,7 @@ std::string to_json(const Scenario& s, const std::vector<int>& place, const std:
     return out;
 }
 
-static std::vector<std::string> split_tags(const std::string& t) {
+static std::vector<std::string> split_tags(const std::string &t) {
     std::vector<std::string> out;
     std::string cur;
     for (char ch : t) {
@@ -402,7 +420,7 @@ static std::vector<std::string> split_tags(const std::string& t) {
     return out;
 }
 
-Scenario load_snapshot_file(const std::string& path, const std::string& name) {
+Scenario load_snapshot_file(const std::string &path, const std::string &name) {
     std::ifstream in(path);
     if (!in) {
         throw std::runtime_error("cannot read " + path);
@@ -413,12 +431,14 @@ Scenario load_snapshot_file(const std::string& path, const std::string& name) {
     if (!Json::parseFromStream(b, in, &root, &err)) {
         throw std::runtime_error(path + ": " + err);
     }
-    const Json::Value& data = root.isArray() ? root : root.isMember("data") ? root["data"] : root["resources"];
+    const Json::Value &data = root.isArray()          ? root
+                              : root.isMember("data") ? root["data"]
+                                                      : root["resources"];
     Scenario s;
     s.name = name;
     std::vector<std::pair<double, double>> reported; // node cpu fraction, mem
     std::vector<std::string> gnode;
-    for (const Json::Value& e : data) {
+    for (const Json::Value &e : data) {
         const std::string type = e["type"].asString();
         if (type == "node") {
             Node n;
@@ -449,7 +469,8 @@ Scenario load_snapshot_file(const std::string& path, const std::string& name) {
     for (size_t i = 0; i < ni.size(); ++i) {
         ni[i] = i;
     }
-    std::sort(ni.begin(), ni.end(), [&](size_t a, size_t c) { return s.nodes[a].name < s.nodes[c].name; });
+    std::sort(ni.begin(), ni.end(),
+              [&](size_t a, size_t c) { return s.nodes[a].name < s.nodes[c].name; });
     std::vector<Node> nodes;
     std::vector<std::pair<double, double>> rep;
     for (size_t i : ni) {
@@ -461,7 +482,8 @@ Scenario load_snapshot_file(const std::string& path, const std::string& name) {
     for (size_t i = 0; i < gi.size(); ++i) {
         gi[i] = i;
     }
-    std::sort(gi.begin(), gi.end(), [&](size_t a, size_t c) { return s.guests[a].vmid < s.guests[c].vmid; });
+    std::sort(gi.begin(), gi.end(),
+              [&](size_t a, size_t c) { return s.guests[a].vmid < s.guests[c].vmid; });
     std::vector<Guest> guests;
     for (size_t i : gi) {
         guests.push_back(s.guests[i]);
@@ -486,7 +508,7 @@ Scenario load_snapshot_file(const std::string& path, const std::string& name) {
 
 // --- data ------------------------------------------------------------------------------------
 
-static std::string read_file(const std::string& path) {
+static std::string read_file(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw std::runtime_error("cannot read " + path);
@@ -496,7 +518,7 @@ static std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-BitbrainsTrace load_bitbrains(const std::string& csv) {
+BitbrainsTrace load_bitbrains(const std::string &csv) {
     const std::string text = read_file(csv);
     BitbrainsTrace t;
     std::map<int, size_t> idx;
@@ -507,8 +529,8 @@ BitbrainsTrace load_bitbrains(const std::string& csv) {
             end = text.size();
         }
         if (end > pos) {
-            const char* p = text.c_str() + pos;
-            char* q;
+            const char *p = text.c_str() + pos;
+            char *q;
             const int vm = static_cast<int>(std::strtol(p, &q, 10));
             const int slot = static_cast<int>(std::strtol(q + 1, &q, 10));
             const double cores = std::strtod(q + 1, &q);
@@ -526,7 +548,7 @@ BitbrainsTrace load_bitbrains(const std::string& csv) {
                 t.mem_use_kb.emplace_back();
             }
             const size_t v = it->second;
-            auto put = [&](std::vector<float>& col, double x) {
+            auto put = [&](std::vector<float> &col, double x) {
                 if (col.size() <= static_cast<size_t>(slot)) {
                     col.resize(static_cast<size_t>(slot) + 1);
                 }
@@ -543,7 +565,7 @@ BitbrainsTrace load_bitbrains(const std::string& csv) {
     return t;
 }
 
-PlanetLabDay load_planetlab(const std::string& csv, const std::string& day) {
+PlanetLabDay load_planetlab(const std::string &csv, const std::string &day) {
     const std::string text = read_file(csv);
     PlanetLabDay d;
     d.day = day;
@@ -570,7 +592,8 @@ PlanetLabDay load_planetlab(const std::string& csv, const std::string& day) {
         }
         std::vector<std::uint8_t> u(288);
         for (size_t k = 0; k < 288; ++k) {
-            u[k] = static_cast<std::uint8_t>(std::min(100, std::atoi(f[f.size() - 288 + k].c_str())));
+            u[k] =
+                static_cast<std::uint8_t>(std::min(100, std::atoi(f[f.size() - 288 + k].c_str())));
         }
         d.names.push_back(f[1]);
         d.util.push_back(u);
@@ -578,11 +601,12 @@ PlanetLabDay load_planetlab(const std::string& csv, const std::string& day) {
     return d;
 }
 
-const char* planetlab_sizing_text =
+const char *planetlab_sizing_text =
     "PlanetLab traces carry CPU only. VM sizes follow CloudSim's four VM types, assigned in four "
     "equal blocks by VM index (2500/2000/1000/500 MIPS, 870/1740/1740/613 MB) and mapped to "
     "4/3/2/1 vCPUs (MIPS/625, rounded) with maxmem 870/1740/1740/613 MiB. Memory in use is "
-    "synthetic: a per-VM share of maxmem drawn once, uniform in [0.40, 0.90] (std::mt19937_64, seed "
+    "synthetic: a per-VM share of maxmem drawn once, uniform in [0.40, 0.90] (std::mt19937_64, "
+    "seed "
     "stated per run), constant over the day.";
 
 PlanetLabSizing planetlab_sizing(size_t vms, std::uint64_t seed) {
@@ -601,7 +625,7 @@ PlanetLabSizing planetlab_sizing(size_t vms, std::uint64_t seed) {
     return s;
 }
 
-std::vector<int> skewed_placement(const Scenario& s, std::uint64_t seed, double skew, double fill,
+std::vector<int> skewed_placement(const Scenario &s, std::uint64_t seed, double skew, double fill,
                                   bool by_used_memory) {
     std::mt19937_64 rng(seed);
     const size_t nn = s.nodes.size();
@@ -633,7 +657,8 @@ std::vector<int> skewed_placement(const Scenario& s, std::uint64_t seed, double 
             }
             if (k + 1 == nn) {
                 // Fits nowhere within `fill`: least-filled node.
-                chosen = static_cast<size_t>(std::min_element(mem.begin(), mem.end()) - mem.begin());
+                chosen =
+                    static_cast<size_t>(std::min_element(mem.begin(), mem.end()) - mem.begin());
             }
         }
         place[g] = static_cast<int>(chosen);
@@ -644,13 +669,14 @@ std::vector<int> skewed_placement(const Scenario& s, std::uint64_t seed, double 
 
 // --- generated clusters ----------------------------------------------------------------------
 
-Scenario generate(const GenSpec& gs, const std::string& name) {
+Scenario generate(const GenSpec &gs, const std::string &name) {
     std::mt19937_64 rng(gs.seed);
     std::uniform_real_distribution<double> U(0, 1);
     Scenario s;
     s.name = name;
-    s.source = fmt("generated: %d nodes x %.0f threads / %.0f GiB, %s memory, %s, seed %llu", gs.nodes,
-                   gs.node_threads, gs.node_mem_gib, gs.tight ? "tight (~80% in use)" : "loose (~40% in use)",
+    s.source = fmt("generated: %d nodes x %.0f threads / %.0f GiB, %s memory, %s, seed %llu",
+                   gs.nodes, gs.node_threads, gs.node_mem_gib,
+                   gs.tight ? "tight (~80% in use)" : "loose (~40% in use)",
                    gs.rules ? "HA rules" : "no rules", static_cast<unsigned long long>(gs.seed));
     static const double vcpus[4] = {1, 2, 4, 8};
     static const double vw[4] = {0.30, 0.30, 0.25, 0.15};
@@ -678,8 +704,10 @@ Scenario generate(const GenSpec& gs, const std::string& name) {
         }
         node_mem = std::ceil((mem / 0.6 / gs.nodes + 4 * GiB) / (16 * GiB)) * 16 * GiB;
         node_threads = std::max(8.0, std::ceil(cpu / 0.45 / gs.nodes / 8) * 8);
-        s.source = fmt("generated: %d nodes x %.0f threads / %.0f GiB, %d guests, %s, seed %llu", gs.nodes, node_threads,
-                       node_mem / GiB, gs.guests, gs.rules ? "HA rules" : "no rules", static_cast<unsigned long long>(gs.seed));
+        s.source =
+            fmt("generated: %d nodes x %.0f threads / %.0f GiB, %d guests, %s, seed %llu", gs.nodes,
+                node_threads, node_mem / GiB, gs.guests, gs.rules ? "HA rules" : "no rules",
+                static_cast<unsigned long long>(gs.seed));
     }
     for (int n = 0; n < gs.nodes; ++n) {
         Node nd;
@@ -700,11 +728,11 @@ Scenario generate(const GenSpec& gs, const std::string& name) {
     }
     // Scale CPU use so the cluster's CPU is ~45% in use (so neither resource is trivial).
     double cpu_sum = 0;
-    for (const Guest& g : s.guests) {
+    for (const Guest &g : s.guests) {
         cpu_sum += gcpu(g);
     }
     const double k = cpu_target / cpu_sum;
-    for (Guest& g : s.guests) {
+    for (Guest &g : s.guests) {
         g.cpu = std::min(1.0, g.cpu * k);
     }
     const size_t G = s.guests.size();
@@ -737,7 +765,10 @@ Scenario generate(const GenSpec& gs, const std::string& name) {
         const size_t end_tog = at + G * 6 / 100;
         while (at + 1 < end_tog) {
             const int a = static_cast<int>(order[at++]), b = static_cast<int>(order[at++]);
-            s.rules.push_back({Rule::together, fmt("together-%d", ++k_tog), {std::min(a, b), std::max(a, b)}, {}});
+            s.rules.push_back({Rule::together,
+                               fmt("together-%d", ++k_tog),
+                               {std::min(a, b), std::max(a, b)},
+                               {}});
             together_with[std::max(a, b)] = std::min(a, b);
         }
         // Strict node affinity for ~10%: half of the nodes, chosen at random per rule of 4 guests.
@@ -790,7 +821,8 @@ Scenario generate(const GenSpec& gs, const std::string& name) {
         int chosen = -1;
         for (int k2 = 0; k2 < N && chosen < 0; ++k2) {
             const int n = (first + k2) % N;
-            if (!allowed[g].empty() && std::find(allowed[g].begin(), allowed[g].end(), n) == allowed[g].end()) {
+            if (!allowed[g].empty() &&
+                std::find(allowed[g].begin(), allowed[g].end(), n) == allowed[g].end()) {
                 continue;
             }
             if (apart_of[g] >= 0 && apart_nodes[apart_of[g]].count(n)) {

@@ -17,10 +17,10 @@ inline constexpr double GiB = 1024.0 * 1024.0 * 1024.0;
 
 struct Node {
     std::string name;
-    double maxcpu = 0;     // threads
-    double maxmem = 0;     // bytes
-    double oh_cpu = 0;     // host overhead, cores
-    double oh_mem = 0;     // host overhead, bytes
+    double maxcpu = 0; // threads
+    double maxmem = 0; // bytes
+    double oh_cpu = 0; // host overhead, cores
+    double oh_mem = 0; // host overhead, bytes
 };
 
 struct Guest {
@@ -45,7 +45,7 @@ struct Rule {
 
 struct Scenario {
     std::string name;
-    std::string source; // one line: where it comes from
+    std::string source;        // one line: where it comes from
     std::vector<Node> nodes;   // sorted by name
     std::vector<Guest> guests; // sorted by vmid
     std::vector<int> place;    // current node of each guest
@@ -59,13 +59,17 @@ struct Scenario {
 struct Usage {
     std::vector<double> cpu, mem; // per node: cores, bytes
 };
-inline double gcpu(const Guest& g) { return std::min(g.cpu, 1.0) * g.maxcpu; }
-inline double gmem(const Guest& g) { return g.mem; }
-Usage usage_of(const Scenario& s, const std::vector<int>& place);
+inline double gcpu(const Guest &g) {
+    return std::min(g.cpu, 1.0) * g.maxcpu;
+}
+inline double gmem(const Guest &g) {
+    return g.mem;
+}
+Usage usage_of(const Scenario &s, const std::vector<int> &place);
 // Sets each node's overhead to what the engine derives from the snapshot at `place` (PVE caps
 // node cpu at 100% and mem at maxmem, so an overloaded node's overhead reads as less), so that
 // the benchmark's load model and the engine's agree exactly on that snapshot.
-void normalize_overhead(Scenario& s, const std::vector<int>& place);
+void normalize_overhead(Scenario &s, const std::vector<int> &place);
 
 // --- metrics ---------------------------------------------------------------------------------
 struct Metrics {
@@ -75,7 +79,7 @@ struct Metrics {
     double l1 = 0;        // mean |u - ideal| over nodes and both resources
     double cpu_sd = 0, cpu_max = 0, mem_sd = 0, mem_max = 0;
 };
-Metrics metrics_of(const Scenario& s, const Usage& u);
+Metrics metrics_of(const Scenario &s, const Usage &u);
 
 // --- the independent checker -----------------------------------------------------------------
 struct Move {
@@ -104,18 +108,19 @@ struct Violations {
 
 // Replays `moves` wave by wave from `place` (updated to the final placement): at the start of a
 // wave every moving guest loads both its source and its target; then the wave completes.
-Violations replay(const Scenario& s, std::vector<int>& place, const std::vector<Move>& moves,
-                  const Limits& lim = {});
+Violations replay(const Scenario &s, std::vector<int> &place, const std::vector<Move> &moves,
+                  const Limits &lim = {});
 
 // Tag groups (plb_anti_affinity_*, plb_affinity_*, plb_pin_*) turned into rules.
-std::vector<Rule> tag_rules(const Scenario& s);
-std::vector<Rule> all_rules(const Scenario& s); // HA rules + tag rules
+std::vector<Rule> tag_rules(const Scenario &s);
+std::vector<Rule> all_rules(const Scenario &s); // HA rules + tag rules
 
 // --- snapshots -------------------------------------------------------------------------------
 // The extended snapshot (docs/snapshot.md) of the scenario at `place`. Node cpu/mem are what PVE
 // would report: overhead plus guests, cpu capped at 100%, mem capped at maxmem.
-std::string to_json(const Scenario& s, const std::vector<int>& place, const std::string& options_json = "");
-Scenario load_snapshot_file(const std::string& path, const std::string& name);
+std::string to_json(const Scenario &s, const std::vector<int> &place,
+                    const std::string &options_json = "");
+Scenario load_snapshot_file(const std::string &path, const std::string &name);
 
 // --- data ------------------------------------------------------------------------------------
 struct BitbrainsTrace {
@@ -124,24 +129,24 @@ struct BitbrainsTrace {
     // [vm][slot]
     std::vector<std::vector<float>> cores, cpu_pct, mem_cap_kb, mem_use_kb;
 };
-BitbrainsTrace load_bitbrains(const std::string& csv);
+BitbrainsTrace load_bitbrains(const std::string &csv);
 
 struct PlanetLabDay {
     std::string day;
     std::vector<std::string> names;
     std::vector<std::vector<std::uint8_t>> util; // [vm][288]
 };
-PlanetLabDay load_planetlab(const std::string& csv, const std::string& day);
+PlanetLabDay load_planetlab(const std::string &csv, const std::string &day);
 
 // PlanetLab has CPU only. Seeded VM sizes (CloudSim's four types mapped to PVE) and memory.
 struct PlanetLabSizing {
     std::vector<double> vcpus, maxmem, mem_share;
 };
 PlanetLabSizing planetlab_sizing(size_t vms, std::uint64_t seed);
-extern const char* planetlab_sizing_text;
+extern const char *planetlab_sizing_text;
 
 // Skewed first-fit placement: node i weight (i+1)^-skew, first fit on memory `key`.
-std::vector<int> skewed_placement(const Scenario& s, std::uint64_t seed, double skew, double fill,
+std::vector<int> skewed_placement(const Scenario &s, std::uint64_t seed, double skew, double fill,
                                   bool by_used_memory);
 
 // Generated clusters.
@@ -155,13 +160,13 @@ struct GenSpec {
     double node_mem_gib = 512;
     int guests = 0; // > 0: exactly this many guests, nodes sized for ~60% memory and ~45% CPU use
 };
-Scenario generate(const GenSpec& g, const std::string& name);
+Scenario generate(const GenSpec &g, const std::string &name);
 
 // --- helpers ---------------------------------------------------------------------------------
-std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 double now_ms();
-std::string repo_root(); // the directory holding Makefile and bench/
-std::string shared_data(const std::string& rel); // ../shared/data/<rel>, relative to the repo root
+std::string repo_root();                         // the directory holding Makefile and bench/
+std::string shared_data(const std::string &rel); // ../shared/data/<rel>, relative to the repo root
 double median(std::vector<double> v);
 
 } // namespace bench

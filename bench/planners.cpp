@@ -16,11 +16,14 @@
 
 namespace bench {
 
-bool movable(const Scenario& s, int g) { return !s.guests[static_cast<size_t>(g)].lxc; }
+bool movable(const Scenario &s, int g) {
+    return !s.guests[static_cast<size_t>(g)].lxc;
+}
 
 // --- ours --------------------------------------------------------------------------------------
 
-PlanOut plan_ours(const Scenario& s, const std::vector<int>& place, const std::string& options_json) {
+PlanOut plan_ours(const Scenario &s, const std::vector<int> &place,
+                  const std::string &options_json) {
     PlanOut out;
     const std::string text = to_json(s, place, options_json);
     auto snap = pvebal::read_snapshot(text);
@@ -33,11 +36,12 @@ PlanOut plan_ours(const Scenario& s, const std::vector<int>& place, const std::s
     const double t0 = now_ms();
     const pvebal::plan p = pvebal::plan_balance(snap->c, snap->opts);
     out.ms = now_ms() - t0;
-    for (const pvebal::migration& m : p.migrations) {
+    for (const pvebal::migration &m : p.migrations) {
         if (snap->c.guests[m.guest].vmid != s.guests[m.guest].vmid) {
             throw std::runtime_error("guest order differs from the engine's");
         }
-        out.moves.push_back({static_cast<int>(m.guest), static_cast<int>(m.from), static_cast<int>(m.to), m.wave});
+        out.moves.push_back(
+            {static_cast<int>(m.guest), static_cast<int>(m.from), static_cast<int>(m.to), m.wave});
     }
     out.engine_objective_after = p.after.objective;
     out.status = p.notes.empty() ? "" : p.notes.front();
@@ -53,17 +57,18 @@ struct RuleIndex {
     std::vector<std::vector<int>> apart_of;     // per guest: group indices
     std::vector<int> together_of;               // per guest: group index or -1
     std::vector<std::vector<int>> together_groups;
-    std::vector<std::vector<int>> allowed;      // per guest: allowed nodes (empty: all)
+    std::vector<std::vector<int>> allowed; // per guest: allowed nodes (empty: all)
 
-    explicit RuleIndex(const Scenario& s) {
+    explicit RuleIndex(const Scenario &s) {
         const std::vector<Rule> rules = all_rules(s);
         apart_of.resize(s.guests.size());
         together_of.assign(s.guests.size(), -1);
         allowed.resize(s.guests.size());
-        for (const Rule& r : rules) {
+        for (const Rule &r : rules) {
             if (r.kind == Rule::apart) {
                 for (int g : r.guests) {
-                    apart_of[static_cast<size_t>(g)].push_back(static_cast<int>(apart_groups.size()));
+                    apart_of[static_cast<size_t>(g)].push_back(
+                        static_cast<int>(apart_groups.size()));
                 }
                 apart_groups.push_back(r.guests);
             } else if (r.kind == Rule::together) {
@@ -73,12 +78,13 @@ struct RuleIndex {
                 together_groups.push_back(r.guests);
             } else {
                 for (int g : r.guests) {
-                    std::vector<int>& a = allowed[static_cast<size_t>(g)];
+                    std::vector<int> &a = allowed[static_cast<size_t>(g)];
                     if (a.empty()) {
                         a = r.nodes;
                     } else {
                         std::vector<int> both;
-                        std::set_intersection(a.begin(), a.end(), r.nodes.begin(), r.nodes.end(), std::back_inserter(both));
+                        std::set_intersection(a.begin(), a.end(), r.nodes.begin(), r.nodes.end(),
+                                              std::back_inserter(both));
                         a = both;
                     }
                 }
@@ -86,7 +92,7 @@ struct RuleIndex {
         }
     }
     bool node_ok(int g, int n) const {
-        const std::vector<int>& a = allowed[static_cast<size_t>(g)];
+        const std::vector<int> &a = allowed[static_cast<size_t>(g)];
         return a.empty() || std::find(a.begin(), a.end(), n) != a.end();
     }
 };
@@ -107,7 +113,7 @@ struct RuleIndex {
 //    the simulated node counters move;
 //  - execution iterates over all guests in dict order (node order, qemu before lxc, vmid) and
 //    migrates those whose target differs, `parallel_jobs` at a time.
-PlanOut plan_proxlb(const Scenario& s, const std::vector<int>& place0, const ProxlbConfig& cfg) {
+PlanOut plan_proxlb(const Scenario &s, const std::vector<int> &place0, const ProxlbConfig &cfg) {
     PlanOut out;
     const double t0 = now_ms();
     const RuleIndex ri(s);
@@ -115,7 +121,8 @@ PlanOut plan_proxlb(const Scenario& s, const std::vector<int>& place0, const Pro
     Usage u = usage_of(s, place0);
     std::vector<int> place = place0;
     auto pct = [&](size_t n) {
-        return cfg.cpu_method ? 100.0 * u.cpu[n] / s.nodes[n].maxcpu : 100.0 * u.mem[n] / s.nodes[n].maxmem;
+        return cfg.cpu_method ? 100.0 * u.cpu[n] / s.nodes[n].maxcpu
+                              : 100.0 * u.mem[n] / s.nodes[n].maxmem;
     };
     auto spread_exceeded = [&] {
         double hi = -1e300, lo = 1e300;
@@ -125,10 +132,11 @@ PlanOut plan_proxlb(const Scenario& s, const std::vector<int>& place0, const Pro
         }
         return hi - lo > cfg.balanciness;
     };
-    auto least = [&](const std::vector<int>* among) {
+    auto least = [&](const std::vector<int> *among) {
         int best = -1;
         for (size_t n = 0; n < nn; ++n) {
-            if (among && !among->empty() && std::find(among->begin(), among->end(), static_cast<int>(n)) == among->end()) {
+            if (among && !among->empty() &&
+                std::find(among->begin(), among->end(), static_cast<int>(n)) == among->end()) {
                 continue;
             }
             if (best < 0 || pct(n) < pct(static_cast<size_t>(best))) {
@@ -181,24 +189,25 @@ PlanOut plan_proxlb(const Scenario& s, const std::vector<int>& place0, const Pro
             groups.push_back({g});
         }
     }
-    auto gmem_sum = [&](const std::vector<int>& gr) {
+    auto gmem_sum = [&](const std::vector<int> &gr) {
         double m = 0;
         for (int g : gr) {
             m += gmem(s.guests[static_cast<size_t>(g)]);
         }
         return m;
     };
-    std::stable_sort(groups.begin(), groups.end(), [&](const std::vector<int>& a, const std::vector<int>& b) {
-        if (a.size() != b.size()) {
-            return a.size() < b.size();
-        }
-        return cfg.larger_first ? gmem_sum(a) > gmem_sum(b) : gmem_sum(a) < gmem_sum(b);
-    });
+    std::stable_sort(
+        groups.begin(), groups.end(), [&](const std::vector<int> &a, const std::vector<int> &b) {
+            if (a.size() != b.size()) {
+                return a.size() < b.size();
+            }
+            return cfg.larger_first ? gmem_sum(a) > gmem_sum(b) : gmem_sum(a) < gmem_sum(b);
+        });
     std::vector<std::vector<int>> used_nodes(ri.apart_groups.size());
     std::vector<int> target = place0;
     int moved = 0;
     if (spread_exceeded()) {
-        for (const std::vector<int>& gr : groups) {
+        for (const std::vector<int> &gr : groups) {
             if (!spread_exceeded() || moved >= cfg.budget) {
                 break;
             }
@@ -207,17 +216,18 @@ PlanOut plan_proxlb(const Scenario& s, const std::vector<int>& place0, const Pro
             }
             const int tgt0 = least(nullptr);
             for (int g : gr) {
-                const Guest& gs = s.guests[static_cast<size_t>(g)];
+                const Guest &gs = s.guests[static_cast<size_t>(g)];
                 if (place[static_cast<size_t>(g)] != most()) {
                     break;
                 }
                 int t = tgt0;
-                if (!(gmem(gs) < s.nodes[static_cast<size_t>(t)].maxmem - u.mem[static_cast<size_t>(t)])) {
+                if (!(gmem(gs) <
+                      s.nodes[static_cast<size_t>(t)].maxmem - u.mem[static_cast<size_t>(t)])) {
                     continue;
                 }
                 for (int k : ri.apart_of[static_cast<size_t>(g)]) {
                     for (size_t n = 0; n < nn; ++n) {
-                        std::vector<int>& un = used_nodes[static_cast<size_t>(k)];
+                        std::vector<int> &un = used_nodes[static_cast<size_t>(k)];
                         if (std::find(un.begin(), un.end(), static_cast<int>(n)) == un.end()) {
                             un.push_back(static_cast<int>(n));
                             t = static_cast<int>(n);
@@ -269,14 +279,14 @@ PlanOut plan_proxlb(const Scenario& s, const std::vector<int>& place0, const Pro
 // and keep-apart rules; the best (lowest expected imbalance) migration is executed only if the
 // imbalance is above the threshold and the relative improvement is at least the margin; one
 // migration at a time, re-scored after each, until the migration budget is spent.
-PlanOut plan_crs(const Scenario& s, const std::vector<int>& place0, const CrsConfig& cfg) {
+PlanOut plan_crs(const Scenario &s, const std::vector<int> &place0, const CrsConfig &cfg) {
     namespace hc = pvebal::hacompat;
     PlanOut out;
     const double t0 = now_ms();
     const RuleIndex ri(s);
     std::vector<int> place = place0;
     auto sid = [&](int g) {
-        const Guest& gs = s.guests[static_cast<size_t>(g)];
+        const Guest &gs = s.guests[static_cast<size_t>(g)];
         return std::string(gs.lxc ? "ct:" : "vm:") + std::to_string(gs.vmid);
     };
     std::map<std::string, int> by_sid;
@@ -289,12 +299,14 @@ PlanOut plan_crs(const Scenario& s, const std::vector<int>& place0, const CrsCon
         hc::scheduler sch(hc::kind::dynamic_usage);
         for (size_t n = 0; n < s.nodes.size(); ++n) {
             sch.add_node(s.nodes[n].name, {u.cpu[n], static_cast<std::uint64_t>(s.nodes[n].maxcpu),
-                                           static_cast<std::uint64_t>(u.mem[n]), static_cast<std::uint64_t>(s.nodes[n].maxmem)});
+                                           static_cast<std::uint64_t>(u.mem[n]),
+                                           static_cast<std::uint64_t>(s.nodes[n].maxmem)});
         }
         for (size_t g = 0; g < s.guests.size(); ++g) {
-            const Guest& gs = s.guests[g];
+            const Guest &gs = s.guests[g];
             auto r = sch.add_resource(sid(static_cast<int>(g)),
-                                      {gcpu(gs), gs.maxcpu, static_cast<std::uint64_t>(gmem(gs)), static_cast<std::uint64_t>(gs.maxmem)},
+                                      {gcpu(gs), gs.maxcpu, static_cast<std::uint64_t>(gmem(gs)),
+                                       static_cast<std::uint64_t>(gs.maxmem)},
                                       true, s.nodes[static_cast<size_t>(place[g])].name);
             if (!r) {
                 throw std::runtime_error("hacompat: " + r.error());
@@ -320,7 +332,8 @@ PlanOut plan_crs(const Scenario& s, const std::vector<int>& place0, const CrsCon
                 bundle.clear();
                 bool together = true;
                 for (int h : ri.together_groups[static_cast<size_t>(t)]) {
-                    together = together && place[static_cast<size_t>(h)] == place[g] && movable(s, h);
+                    together =
+                        together && place[static_cast<size_t>(h)] == place[g] && movable(s, h);
                     bundle.push_back(h);
                 }
                 if (!together) {
@@ -344,7 +357,8 @@ PlanOut plan_crs(const Scenario& s, const std::vector<int>& place0, const CrsCon
                     ok = ok && ri.node_ok(h, static_cast<int>(n));
                     for (int k : ri.apart_of[static_cast<size_t>(h)]) {
                         for (int o : ri.apart_groups[static_cast<size_t>(k)]) {
-                            ok = ok && (o == h || place[static_cast<size_t>(o)] != static_cast<int>(n));
+                            ok = ok &&
+                                 (o == h || place[static_cast<size_t>(o)] != static_cast<int>(n));
                         }
                     }
                 }
@@ -363,7 +377,7 @@ PlanOut plan_crs(const Scenario& s, const std::vector<int>& place0, const CrsCon
         if (best->empty()) {
             break;
         }
-        const hc::scored_migration& b = best->front();
+        const hc::scored_migration &b = best->front();
         if ((imb - b.imbalance) / imb < cfg.margin) {
             break;
         }
@@ -374,11 +388,11 @@ PlanOut plan_crs(const Scenario& s, const std::vector<int>& place0, const CrsCon
             }
         }
         ++wave;
-        for (const hc::compact_candidate& c : cands) {
+        for (const hc::compact_candidate &c : cands) {
             if (c.leader != b.mig.sid) {
                 continue;
             }
-            for (const std::string& r : c.resources) {
+            for (const std::string &r : c.resources) {
                 const int g = by_sid[r];
                 out.moves.push_back({g, place[static_cast<size_t>(g)], to, wave});
                 place[static_cast<size_t>(g)] = to;
@@ -392,19 +406,20 @@ PlanOut plan_crs(const Scenario& s, const std::vector<int>& place0, const CrsCon
 
 // --- MILP reference ------------------------------------------------------------------------------
 
-const char* milp_description =
+const char *milp_description =
     "The MILP chooses a final placement (binary x[g,n]) that minimises the proxy objective "
     "J' = 1/2 * sum_r ( mean_n (u_rn - ideal_r)^2 + 10 * mean_n max(0, u_rn - 0.8)^2 ), where "
     "ideal_r is total use / total capacity of resource r (on equal nodes ideal_r is the mean "
     "utilisation, so J' is exactly our objective squared). Squares are replaced by tangent "
-    "cuts (49 points for the deviation, 23 plus the zero floor for the pressure), which under-estimate them, so the "
+    "cuts (49 points for the deviation, 23 plus the zero floor for the pressure), which "
+    "under-estimate them, so the "
     "solver's bound is a valid lower bound on J'. Constraints: at most the migration budget of "
     "guests leave their node; in the final state every node stays within cpu-limit 90% and the "
     "usable memory min(90%, maxmem - 1 GiB), a node already above a limit receives nothing; "
     "keep-apart, keep-together and strict node-affinity rules hold; containers stay. It knows "
     "nothing of intermediate states or migration cost, so it is a reference, not a plan.";
 
-PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpConfig& cfg) {
+PlanOut plan_milp(const Scenario &s, const std::vector<int> &place0, const MilpConfig &cfg) {
     PlanOut out;
     const double t0 = now_ms();
     const RuleIndex ri(s);
@@ -413,7 +428,8 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
     const Usage u0 = usage_of(s, place0);
     std::vector<bool> closed(nn, false); // above a limit already: no arrivals
     for (size_t n = 0; n < nn; ++n) {
-        closed[n] = u0.cpu[n] > lim.cpu_limit * s.nodes[n].maxcpu || u0.mem[n] > lim.usable_mem(s.nodes[n].maxmem);
+        closed[n] = u0.cpu[n] > lim.cpu_limit * s.nodes[n].maxcpu ||
+                    u0.mem[n] > lim.usable_mem(s.nodes[n].maxmem);
     }
     double tc = 0, tm = 0, cc = 0, cm = 0;
     for (size_t n = 0; n < nn; ++n) {
@@ -428,7 +444,7 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
     for (size_t g = 0; g < ng; ++g) {
         fixed[g] = !movable(s, static_cast<int>(g));
     }
-    for (const auto& grp : ri.together_groups) {
+    for (const auto &grp : ri.together_groups) {
         bool any = false, split = false;
         for (int g : grp) {
             any = any || fixed[static_cast<size_t>(g)];
@@ -471,7 +487,8 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
     lp << "\\ pve-balancer bench MILP: " << s.name << "\nMinimize\n obj:";
     for (size_t n = 0; n < nn; ++n) {
         for (int r = 0; r < 2; ++r) {
-            lp << " + " << kScale / (2 * N) << " s" << r << "_" << n << " + " << kScale * p / (2 * N) << " q" << r << "_" << n;
+            lp << " + " << kScale / (2 * N) << " s" << r << "_" << n << " + "
+               << kScale * p / (2 * N) << " q" << r << "_" << n;
         }
     }
     lp << "\nSubject To\n";
@@ -501,8 +518,9 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
     lp << " <= " << cfg.budget << "\n";
     // Utilisation definitions and limits.
     std::vector<double> dev_pts, press_pts;
-    for (double t : {0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.07,
-                     0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0}) {
+    for (double t :
+         {0.0,  0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06,
+          0.07, 0.08,   0.1,   0.12,   0.15, 0.2,    0.25,  0.3,  0.4,   0.5,  0.7,  1.0}) {
         dev_pts.push_back(t);
         if (t > 0) {
             dev_pts.push_back(-t);
@@ -517,7 +535,8 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
             const double base = r == 0 ? base_c[n] : base_m[n];
             lp << " u" << r << "_" << n << ": u" << r << "_" << n;
             for (size_t g = 0; g < ng; ++g) {
-                if (fixed[g] || std::find(allowed[g].begin(), allowed[g].end(), static_cast<int>(n)) == allowed[g].end()) {
+                if (fixed[g] || std::find(allowed[g].begin(), allowed[g].end(),
+                                          static_cast<int>(n)) == allowed[g].end()) {
                     continue;
                 }
                 const double d = (r == 0 ? gcpu(s.guests[g]) : gmem(s.guests[g])) / cap;
@@ -532,13 +551,14 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
             }
             int k = 0;
             for (double t : dev_pts) { // s >= 2t(u - ideal) - t^2
-                lp << " d" << r << "_" << n << "_" << k++ << ": s" << r << "_" << n << (t > 0 ? " - " : " + ")
-                   << std::fabs(2 * t) << " u" << r << "_" << n << " >= " << -2 * t * ideal[r] - t * t << "\n";
+                lp << " d" << r << "_" << n << "_" << k++ << ": s" << r << "_" << n
+                   << (t > 0 ? " - " : " + ") << std::fabs(2 * t) << " u" << r << "_" << n
+                   << " >= " << -2 * t * ideal[r] - t * t << "\n";
             }
             k = 0;
             for (double t : press_pts) { // q >= 2t(u - theta) - t^2
-                lp << " p" << r << "_" << n << "_" << k++ << ": q" << r << "_" << n << " - " << 2 * t << " u" << r << "_" << n
-                   << " >= " << -2 * t * theta - t * t << "\n";
+                lp << " p" << r << "_" << n << "_" << k++ << ": q" << r << "_" << n << " - "
+                   << 2 * t << " u" << r << "_" << n << " >= " << -2 * t * theta - t * t << "\n";
             }
         }
     }
@@ -552,28 +572,33 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
                 init_here += place0[gi] == static_cast<int>(n);
                 if (fixed[gi]) {
                     fixed_here += place0[gi] == static_cast<int>(n);
-                } else if (std::find(allowed[gi].begin(), allowed[gi].end(), static_cast<int>(n)) != allowed[gi].end()) {
+                } else if (std::find(allowed[gi].begin(), allowed[gi].end(), static_cast<int>(n)) !=
+                           allowed[gi].end()) {
                     terms += " + x" + std::to_string(g) + "_" + std::to_string(n);
                 }
             }
             if (!terms.empty()) {
-                lp << " k" << k << "_" << n << ":" << terms << " <= " << std::max(1, init_here) - fixed_here << "\n";
+                lp << " k" << k << "_" << n << ":" << terms
+                   << " <= " << std::max(1, init_here) - fixed_here << "\n";
             }
         }
     }
     // Keep-together (movable groups that start co-located).
     for (size_t k = 0; k < ri.together_groups.size(); ++k) {
-        const auto& grp = ri.together_groups[k];
+        const auto &grp = ri.together_groups[k];
         if (fixed[static_cast<size_t>(grp[0])]) {
             continue;
         }
         for (size_t i = 1; i < grp.size(); ++i) {
             const size_t a = static_cast<size_t>(grp[0]), b = static_cast<size_t>(grp[i]);
             for (size_t n = 0; n < nn; ++n) {
-                const bool ia = std::find(allowed[a].begin(), allowed[a].end(), static_cast<int>(n)) != allowed[a].end();
-                const bool ib = std::find(allowed[b].begin(), allowed[b].end(), static_cast<int>(n)) != allowed[b].end();
+                const bool ia = std::find(allowed[a].begin(), allowed[a].end(),
+                                          static_cast<int>(n)) != allowed[a].end();
+                const bool ib = std::find(allowed[b].begin(), allowed[b].end(),
+                                          static_cast<int>(n)) != allowed[b].end();
                 if (ia && ib) {
-                    lp << " t" << k << "_" << i << "_" << n << ": x" << a << "_" << n << " - x" << b << "_" << n << " = 0\n";
+                    lp << " t" << k << "_" << i << "_" << n << ": x" << a << "_" << n << " - x" << b
+                       << "_" << n << " = 0\n";
                 } else if (ia) {
                     lp << " t" << k << "_" << i << "_" << n << ": x" << a << "_" << n << " = 0\n";
                 } else if (ib) {
@@ -603,8 +628,8 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
         std::ofstream f(stem + ".lp");
         f << lp.str();
     }
-    const std::string cmd = fmt("cbc %s.lp sec %g threads 1 solve solu %s.sol > %s.log 2>&1", stem.c_str(),
-                                cfg.time_limit, stem.c_str(), stem.c_str());
+    const std::string cmd = fmt("cbc %s.lp sec %g threads 1 solve solu %s.sol > %s.log 2>&1",
+                                stem.c_str(), cfg.time_limit, stem.c_str(), stem.c_str());
     const int rc = std::system(cmd.c_str());
     out.ms = now_ms() - t0;
     std::ifstream logf(stem + ".log");
@@ -628,7 +653,8 @@ PlanOut plan_milp(const Scenario& s, const std::vector<int>& place0, const MilpC
     }
     std::getline(solf, line);
     out.status = log_status.empty() ? line : log_status;
-    if (line.find("Infeasible") != std::string::npos || line.find("infeasible") != std::string::npos) {
+    if (line.find("Infeasible") != std::string::npos ||
+        line.find("infeasible") != std::string::npos) {
         out.ok = false;
         return out;
     }

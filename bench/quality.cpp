@@ -36,11 +36,13 @@ struct Row {
     PlanOut p;
 };
 
-const char* kPlanners[] = {"ours", "ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0", "CRS t=0 m=0", "MILP"};
-const char* kBaselines[] = {"ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0", "CRS t=0 m=0"};
+const char *kPlanners[] = {"ours",    "ProxLB mem",  "ProxLB cpu", "CRS",
+                           "CRS t=0", "CRS t=0 m=0", "MILP"};
+const char *kBaselines[] = {"ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0", "CRS t=0 m=0"};
 
-Scenario planetlab_snapshot(const std::string& day, int slot, std::uint64_t seed) {
-    const PlanetLabDay d = load_planetlab(shared_data("planetlab-cloudsim/planetlab_" + day + ".csv"), day);
+Scenario planetlab_snapshot(const std::string &day, int slot, std::uint64_t seed) {
+    const PlanetLabDay d =
+        load_planetlab(shared_data("planetlab-cloudsim/planetlab_" + day + ".csv"), day);
     const PlanetLabSizing z = planetlab_sizing(d.util.size(), seed);
     Scenario s;
     s.name = "pl-" + day.substr(4) + "-noon";
@@ -60,7 +62,8 @@ Scenario planetlab_snapshot(const std::string& day, int slot, std::uint64_t seed
     }
     s.place = skewed_placement(s, seed, 1.0, 0.85, true);
     normalize_overhead(s, s.place);
-    s.source = fmt("PlanetLab %s slot %d (12:00), %zu VMs on %d x (40 threads / 128 GiB), skewed placement seed %llu",
+    s.source = fmt("PlanetLab %s slot %d (12:00), %zu VMs on %d x (40 threads / 128 GiB), skewed "
+                   "placement seed %llu",
                    day.c_str(), slot, d.util.size(), nodes, static_cast<unsigned long long>(seed));
     return s;
 }
@@ -74,11 +77,12 @@ std::string num(double x, int prec = 4) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     const std::string outdir = argc > 1 ? argv[1] : "bench/out";
     const bool quick = argc > 2 && std::string(argv[2]) == "--quick";
     std::vector<Case> cases;
-    auto add_file = [&](const std::string& file, const std::string& name, int budget, bool milp, double tl) {
+    auto add_file = [&](const std::string &file, const std::string &name, int budget, bool milp,
+                        double tl) {
         Case c;
         c.s = load_snapshot_file(shared_data("bitbrains-rnd/snapshots/" + file), name);
         c.s.source = "Bitbrains snapshot ../shared/data/bitbrains-rnd/snapshots/" + file;
@@ -90,7 +94,7 @@ int main(int argc, char** argv) {
     add_file("bb-60vm-4node.json", "bb-60vm-4node", 10, true, 20);
     add_file("bb-120vm-6node-tags.json", "bb-120vm-6node-tags", 10, true, 30);
     add_file("bb-500vm-12node.json", "bb-500vm-12node", 20, false, 0);
-    for (auto [day, seed] : {std::pair<const char*, int>{"20110303", 11}, {"20110322", 12}}) {
+    for (auto [day, seed] : {std::pair<const char *, int>{"20110303", 11}, {"20110322", 12}}) {
         Case c;
         c.s = planetlab_snapshot(day, 144, static_cast<std::uint64_t>(seed));
         c.s.budget = 20;
@@ -104,13 +108,13 @@ int main(int argc, char** argv) {
         bool milp;
     };
     const std::vector<G> gens = {
-        {4, false, false, 32, 256, 10, true},   {4, true, true, 32, 256, 10, true},
-        {8, false, true, 32, 256, 10, true},    {8, true, false, 32, 256, 10, true},
-        {16, false, true, 64, 512, 20, false},  {32, true, false, 64, 512, 20, false},
-        {64, false, true, 64, 512, 32, false},  {64, true, true, 64, 512, 32, false},
+        {4, false, false, 32, 256, 10, true},  {4, true, true, 32, 256, 10, true},
+        {8, false, true, 32, 256, 10, true},   {8, true, false, 32, 256, 10, true},
+        {16, false, true, 64, 512, 20, false}, {32, true, false, 64, 512, 20, false},
+        {64, false, true, 64, 512, 32, false}, {64, true, true, 64, 512, 32, false},
     };
     std::uint64_t seed = 100;
-    for (const G& g : gens) {
+    for (const G &g : gens) {
         GenSpec spec;
         spec.nodes = g.nodes;
         spec.tight = g.tight;
@@ -119,7 +123,8 @@ int main(int argc, char** argv) {
         spec.node_mem_gib = g.mem;
         spec.seed = ++seed;
         Case c;
-        c.s = generate(spec, fmt("gen-%dn-%s%s", g.nodes, g.tight ? "tight" : "loose", g.rules ? "-rules" : ""));
+        c.s = generate(spec, fmt("gen-%dn-%s%s", g.nodes, g.tight ? "tight" : "loose",
+                                 g.rules ? "-rules" : ""));
         c.s.budget = g.budget;
         c.milp = g.milp && !(quick && g.nodes > 4);
         c.milp_time = 20;
@@ -129,30 +134,36 @@ int main(int argc, char** argv) {
     std::ofstream tsv(outdir + "/quality.tsv");
     std::ofstream pivot(outdir + "/quality-pivot.tsv");
     pivot << "scenario\tbefore";
-    for (const char* pn : kPlanners) {
+    for (const char *pn : kPlanners) {
         pivot << '\t' << pn;
     }
     pivot << '\n';
-    tsv << "scenario\tplanner\timbalance\tobjective\tproxy\tl1\tcpu_sd\tcpu_max\tmem_sd\tmem_max\tmoves\tgib\tseconds"
+    tsv << "scenario\tplanner\timbalance\tobjective\tproxy\tl1\tcpu_sd\tcpu_max\tmem_sd\tmem_"
+           "max\tmoves\tgib\tseconds"
            "\tviol_cap\tviol_oom\tviol_rules\tplan_ms\n";
     std::ostringstream detail, head_obj, head_imb, head_ratio, scen;
     std::map<std::string, Violations> viol_total;
     std::map<std::string, int> moves_total;
     std::map<std::string, double> ms_total;
     std::ostringstream losses, stops;
-    int ours_best_obj = 0, ours_best_imb = 0, cases_n = 0, crs_beats_imb = 0, milp_cases = 0, ours_le_milp = 0;
+    int ours_best_obj = 0, ours_best_imb = 0, cases_n = 0, crs_beats_imb = 0, milp_cases = 0,
+        ours_le_milp = 0;
     double worst_ratio = 0;
     std::string worst_ratio_case;
-    head_obj << "| scenario | nodes / guests | budget | before | ours | ProxLB mem | ProxLB cpu | CRS | CRS t=0 | CRS t=0 m=0 | MILP |\n"
+    head_obj << "| scenario | nodes / guests | budget | before | ours | ProxLB mem | ProxLB cpu | "
+                "CRS | CRS t=0 | CRS t=0 m=0 | MILP |\n"
                 "|---|---|---|---|---|---|---|---|---|---|---|\n";
-    head_imb << "| scenario | before | ours | ProxLB mem | ProxLB cpu | CRS | CRS t=0 | CRS t=0 m=0 | MILP |\n"
+    head_imb << "| scenario | before | ours | ProxLB mem | ProxLB cpu | CRS | CRS t=0 | CRS t=0 "
+                "m=0 | MILP |\n"
                 "|---|---|---|---|---|---|---|---|---|\n";
-    head_ratio << "| scenario | MILP status | MILP proxy | lower bound | ours | ProxLB mem | ProxLB cpu | CRS | CRS t=0 | CRS t=0 m=0 |\n"
+    head_ratio << "| scenario | MILP status | MILP proxy | lower bound | ours | ProxLB mem | "
+                  "ProxLB cpu | CRS | CRS t=0 | CRS t=0 m=0 |\n"
                   "|---|---|---|---|---|---|---|---|---|---|\n";
     scen << "| scenario | source | budget |\n|---|---|---|\n";
-    for (Case& c : cases) {
-        Scenario& s = c.s;
-        std::cerr << "quality: " << s.name << " (" << s.nodes.size() << " nodes, " << s.guests.size() << " guests)\n";
+    for (Case &c : cases) {
+        Scenario &s = c.s;
+        std::cerr << "quality: " << s.name << " (" << s.nodes.size() << " nodes, "
+                  << s.guests.size() << " guests)\n";
         scen << "| " << s.name << " | " << s.source << " | " << s.budget << " |\n";
         // Engine view for the cost model.
         auto snap = pvebal::read_snapshot(to_json(s, s.place));
@@ -160,10 +171,10 @@ int main(int argc, char** argv) {
             std::cerr << snap.error().to_string() << "\n";
             return 1;
         }
-        const pvebal::cluster& cl = snap->c;
+        const pvebal::cluster &cl = snap->c;
         const Metrics before = metrics_of(s, usage_of(s, s.place));
         std::vector<Row> rows;
-        for (const char* name : kPlanners) {
+        for (const char *name : kPlanners) {
             const std::string pn = name;
             if (pn == "MILP" && !c.milp) {
                 continue;
@@ -196,28 +207,30 @@ int main(int argc, char** argv) {
             if (r.replayed) {
                 r.v = replay(s, place, r.p.moves);
             } else {
-                for (const Move& m : r.p.moves) {
+                for (const Move &m : r.p.moves) {
                     place[static_cast<size_t>(m.guest)] = m.to;
                 }
             }
             r.m = metrics_of(s, usage_of(s, place));
             r.moves = static_cast<int>(r.p.moves.size());
             std::map<int, double> wave_time;
-            for (const Move& m : r.p.moves) {
-                const pvebal::guest& g = cl.guests[static_cast<size_t>(m.guest)];
-                const pvebal::migration_cost mc = pvebal::estimate_cost(cl, snap->opts, static_cast<pvebal::guest_id>(m.guest),
-                                                                        pvebal::mode_for(g), pvebal::has_local_disks(cl, static_cast<pvebal::guest_id>(m.guest)));
+            for (const Move &m : r.p.moves) {
+                const pvebal::guest &g = cl.guests[static_cast<size_t>(m.guest)];
+                const pvebal::migration_cost mc = pvebal::estimate_cost(
+                    cl, snap->opts, static_cast<pvebal::guest_id>(m.guest), pvebal::mode_for(g),
+                    pvebal::has_local_disks(cl, static_cast<pvebal::guest_id>(m.guest)));
                 r.gib += mc.bytes / GiB;
                 wave_time[m.wave] = std::max(wave_time[m.wave], mc.seconds);
             }
-            for (auto& [w, t] : wave_time) {
+            for (auto &[w, t] : wave_time) {
                 r.seconds += t;
             }
             if (pn == "ours" && std::fabs(r.p.engine_objective_after - r.m.objective) > 0.002) {
-                std::cerr << "  note: engine objective " << r.p.engine_objective_after << " vs bench " << r.m.objective << "\n";
+                std::cerr << "  note: engine objective " << r.p.engine_objective_after
+                          << " vs bench " << r.m.objective << "\n";
             }
             if (r.replayed) {
-                Violations& t = viol_total[pn];
+                Violations &t = viol_total[pn];
                 t.capacity += r.v.capacity;
                 t.oom += r.v.oom;
                 t.rules += r.v.rules;
@@ -225,28 +238,36 @@ int main(int argc, char** argv) {
             }
             moves_total[pn] += r.moves;
             ms_total[pn] += r.p.ms;
-            tsv << s.name << '\t' << pn << '\t' << r.m.imbalance << '\t' << r.m.objective << '\t' << r.m.proxy << '\t' << r.m.l1
-                << '\t' << r.m.cpu_sd << '\t' << r.m.cpu_max << '\t' << r.m.mem_sd << '\t' << r.m.mem_max << '\t' << r.moves << '\t'
-                << r.gib << '\t' << r.seconds << '\t' << r.v.capacity << '\t' << r.v.oom << '\t' << r.v.rules << '\t' << r.p.ms << '\n';
+            tsv << s.name << '\t' << pn << '\t' << r.m.imbalance << '\t' << r.m.objective << '\t'
+                << r.m.proxy << '\t' << r.m.l1 << '\t' << r.m.cpu_sd << '\t' << r.m.cpu_max << '\t'
+                << r.m.mem_sd << '\t' << r.m.mem_max << '\t' << r.moves << '\t' << r.gib << '\t'
+                << r.seconds << '\t' << r.v.capacity << '\t' << r.v.oom << '\t' << r.v.rules << '\t'
+                << r.p.ms << '\n';
             rows.push_back(r);
         }
         // Detail table.
-        detail << "\n#### " << s.name << "\n\n" << s.source << "; " << s.nodes.size() << " nodes, " << s.guests.size()
+        detail << "\n#### " << s.name << "\n\n"
+               << s.source << "; " << s.nodes.size() << " nodes, " << s.guests.size()
                << " guests, budget " << s.budget << " migrations.\n\n";
-        detail << "| planner | imbalance | objective | proxy | L1 dev | CPU sd / max | mem sd / max | migr. | GiB | est. time | "
-                  "capacity viol. (OOM) | rule viol. | plan ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-        detail << "| *before* | " << num(before.imbalance) << " | " << num(before.objective) << " | " << num(before.proxy) << " | "
-               << num(before.l1) << " | " << num(before.cpu_sd, 3) << " / " << num(before.cpu_max, 3) << " | "
+        detail << "| planner | imbalance | objective | proxy | L1 dev | CPU sd / max | mem sd / "
+                  "max | migr. | GiB | est. time | "
+                  "capacity viol. (OOM) | rule viol. | plan ms "
+                  "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        detail << "| *before* | " << num(before.imbalance) << " | " << num(before.objective)
+               << " | " << num(before.proxy) << " | " << num(before.l1) << " | "
+               << num(before.cpu_sd, 3) << " / " << num(before.cpu_max, 3) << " | "
                << num(before.mem_sd, 3) << " / " << num(before.mem_max, 3) << " | | | | | | |\n";
-        for (const Row& r : rows) {
-            detail << "| " << r.planner << " | " << num(r.m.imbalance) << " | " << num(r.m.objective) << " | " << num(r.m.proxy)
-                   << " | " << num(r.m.l1) << " | " << num(r.m.cpu_sd, 3) << " / " << num(r.m.cpu_max, 3) << " | "
-                   << num(r.m.mem_sd, 3) << " / " << num(r.m.mem_max, 3) << " | " << r.moves << " | " << num(r.gib, 1) << " | "
-                   << fmt("%.0f s", r.seconds) << " | "
-                   << (r.replayed ? fmt("%d (%d)", r.v.capacity, r.v.oom) : std::string("n/a")) << " | "
-                   << (r.replayed ? std::to_string(r.v.rules) : std::string("n/a")) << " | " << num(r.p.ms, 1) << " |\n";
+        for (const Row &r : rows) {
+            detail << "| " << r.planner << " | " << num(r.m.imbalance) << " | "
+                   << num(r.m.objective) << " | " << num(r.m.proxy) << " | " << num(r.m.l1) << " | "
+                   << num(r.m.cpu_sd, 3) << " / " << num(r.m.cpu_max, 3) << " | "
+                   << num(r.m.mem_sd, 3) << " / " << num(r.m.mem_max, 3) << " | " << r.moves
+                   << " | " << num(r.gib, 1) << " | " << fmt("%.0f s", r.seconds) << " | "
+                   << (r.replayed ? fmt("%d (%d)", r.v.capacity, r.v.oom) : std::string("n/a"))
+                   << " | " << (r.replayed ? std::to_string(r.v.rules) : std::string("n/a"))
+                   << " | " << num(r.p.ms, 1) << " |\n";
         }
-        for (const Row& r : rows) {
+        for (const Row &r : rows) {
             if (!r.v.examples.empty()) {
                 detail << "\n" << r.planner << ", first violations: " << r.v.examples.front();
                 for (size_t k = 1; k < r.v.examples.size() && k < 3; ++k) {
@@ -256,9 +277,9 @@ int main(int argc, char** argv) {
             }
         }
         pivot << s.name << '\t' << before.objective;
-        for (const char* pn : kPlanners) {
-            const Row* r = nullptr;
-            for (const Row& x : rows) {
+        for (const char *pn : kPlanners) {
+            const Row *r = nullptr;
+            for (const Row &x : rows) {
                 if (x.planner == pn) {
                     r = &x;
                 }
@@ -272,16 +293,16 @@ int main(int argc, char** argv) {
         }
         pivot << '\n';
         // Headline rows.
-        auto find = [&](const std::string& pn) -> const Row* {
-            for (const Row& r : rows) {
+        auto find = [&](const std::string &pn) -> const Row * {
+            for (const Row &r : rows) {
                 if (r.planner == pn) {
                     return &r;
                 }
             }
             return nullptr;
         };
-        auto cell = [&](const std::string& pn, bool imb) {
-            const Row* r = find(pn);
+        auto cell = [&](const std::string &pn, bool imb) {
+            const Row *r = find(pn);
             if (!r) {
                 return std::string("—");
             }
@@ -291,27 +312,33 @@ int main(int argc, char** argv) {
             }
             return x;
         };
-        head_obj << "| " << s.name << " | " << s.nodes.size() << " / " << s.guests.size() << " | " << s.budget << " | "
-                 << num(before.objective) << " | " << cell("ours", false) << " | " << cell("ProxLB mem", false) << " | "
-                 << cell("ProxLB cpu", false) << " | " << cell("CRS", false) << " | " << cell("CRS t=0", false) << " | "
+        head_obj << "| " << s.name << " | " << s.nodes.size() << " / " << s.guests.size() << " | "
+                 << s.budget << " | " << num(before.objective) << " | " << cell("ours", false)
+                 << " | " << cell("ProxLB mem", false) << " | " << cell("ProxLB cpu", false)
+                 << " | " << cell("CRS", false) << " | " << cell("CRS t=0", false) << " | "
                  << cell("CRS t=0 m=0", false) << " | ";
-        const Row* milp = find("MILP");
+        const Row *milp = find("MILP");
         if (milp && milp->p.ok) {
             head_obj << num(milp->m.objective);
         } else {
             head_obj << (milp ? "failed" : "—");
         }
         head_obj << " |\n";
-        head_imb << "| " << s.name << " | " << num(before.imbalance) << " | " << cell("ours", true) << " | " << cell("ProxLB mem", true)
-                 << " | " << cell("ProxLB cpu", true) << " | " << cell("CRS", true) << " | " << cell("CRS t=0", true) << " | "
+        head_imb << "| " << s.name << " | " << num(before.imbalance) << " | " << cell("ours", true)
+                 << " | " << cell("ProxLB mem", true) << " | " << cell("ProxLB cpu", true) << " | "
+                 << cell("CRS", true) << " | " << cell("CRS t=0", true) << " | "
                  << cell("CRS t=0 m=0", true) << " | " << cell("MILP", true) << " |\n";
         if (milp && milp->p.ok && milp->m.proxy > 0) {
             ++milp_cases;
             const bool proven = milp->p.status.rfind("Optimal", 0) == 0;
-            head_ratio << "| " << s.name << " | " << (proven ? std::string("optimal") : "time limit, gap " + fmt("%.0f%%", 100 * (1 - milp->p.bound / milp->m.proxy)))
+            head_ratio << "| " << s.name << " | "
+                       << (proven ? std::string("optimal")
+                                  : "time limit, gap " +
+                                        fmt("%.0f%%", 100 * (1 - milp->p.bound / milp->m.proxy)))
                        << " | " << num(milp->m.proxy) << " | " << num(milp->p.bound);
-            for (const char* pn : {"ours", "ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0", "CRS t=0 m=0"}) {
-                const Row* r = find(pn);
+            for (const char *pn :
+                 {"ours", "ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0", "CRS t=0 m=0"}) {
+                const Row *r = find(pn);
                 const double ratio = r->m.proxy / milp->m.proxy;
                 head_ratio << " | " << fmt("%.2f", ratio);
                 if (std::string(pn) == "ours" && ratio > worst_ratio) {
@@ -326,9 +353,9 @@ int main(int argc, char** argv) {
         }
         // Summary counters (baselines only; the MILP is a reference).
         ++cases_n;
-        const Row* ours = find("ours");
+        const Row *ours = find("ours");
         bool best_obj = true, best_imb = true;
-        for (const Row& r : rows) {
+        for (const Row &r : rows) {
             if (r.planner == "ours" || r.planner == "MILP") {
                 continue;
             }
@@ -336,67 +363,81 @@ int main(int argc, char** argv) {
             best_obj = best_obj && ours->m.objective <= r.m.objective + 1e-9;
             best_imb = best_imb && ours->m.imbalance <= r.m.imbalance + 1e-9;
         }
-        for (const Row& r : rows) {
+        for (const Row &r : rows) {
             if (r.planner == "ours") {
                 continue;
             }
             if (r.m.objective < ours->m.objective - 1e-9) {
-                losses << fmt("- %s: %s reaches objective %.4f, ours %.4f (%d vs %d migrations).\n", s.name.c_str(),
-                              r.planner.c_str(), r.m.objective, ours->m.objective, r.moves, ours->moves);
+                losses << fmt("- %s: %s reaches objective %.4f, ours %.4f (%d vs %d migrations).\n",
+                              s.name.c_str(), r.planner.c_str(), r.m.objective, ours->m.objective,
+                              r.moves, ours->moves);
             }
         }
         std::string why = ours->p.status;
         if (why.empty()) {
             why = ours->moves >= s.budget ? "budget spent"
-                  : ours->m.objective <= 0.02 ? "objective within the threshold 0.02"
-                                              : "no further move gains min-improvement net of its cost";
+                  : ours->m.objective <= 0.02
+                      ? "objective within the threshold 0.02"
+                      : "no further move gains min-improvement net of its cost";
         }
-        stops << "| " << s.name << " | " << ours->moves << " of " << s.budget << " | " << why << " |\n";
+        stops << "| " << s.name << " | " << ours->moves << " of " << s.budget << " | " << why
+              << " |\n";
         ours_best_obj += best_obj;
         ours_best_imb += best_imb;
-        const Row* crs0 = find("CRS t=0 m=0");
+        const Row *crs0 = find("CRS t=0 m=0");
         crs_beats_imb += crs0->m.imbalance < ours->m.imbalance - 1e-9;
     }
     std::ofstream md(outdir + "/quality.md");
     md << "### Scenarios\n\n" << scen.str() << "\n";
     md << "### Our objective after the plan (lower is better)\n\n"
-          "Our objective (docs/algorithms.md) of the final placement. ⚠N: the plan passed through N "
-          "hard-constraint violations when replayed (see below). MILP: objective of the MILP's placement "
+          "Our objective (docs/algorithms.md) of the final placement. ⚠N: the plan passed through "
+          "N "
+          "hard-constraint violations when replayed (see below). MILP: objective of the MILP's "
+          "placement "
           "(its status is in the ratio table).\n\n"
        << head_obj.str() << "\n";
-    md << "### Proxmox CRS imbalance after the plan (lower is better)\n\n" << head_imb.str() << "\n";
+    md << "### Proxmox CRS imbalance after the plan (lower is better)\n\n"
+       << head_imb.str() << "\n";
     if (milp_cases) {
-        md << "### Ratio to the MILP optimum\n\nProxy objective sqrt(J') of each planner's final placement divided by that of the "
-              "MILP's best placement (below 1.00: the planner beat the MILP, which can happen when CBC stopped at its time limit "
-              "or through the tangent approximation). The lower bound is CBC's proven bound on sqrt(J'); the gap is "
+        md << "### Ratio to the MILP optimum\n\nProxy objective sqrt(J') of each planner's final "
+              "placement divided by that of the "
+              "MILP's best placement (below 1.00: the planner beat the MILP, which can happen when "
+              "CBC stopped at its time limit "
+              "or through the tangent approximation). The lower bound is CBC's proven bound on "
+              "sqrt(J'); the gap is "
               "1 - bound / MILP proxy.\n\n"
            << head_ratio.str() << "\n";
     }
     md << "### Hard-constraint violations in intermediate states, all scenarios\n\n"
-          "| planner | migrations | capacity | of which OOM | rules | states with a violation | total plan time (ms) |\n"
+          "| planner | migrations | capacity | of which OOM | rules | states with a violation | "
+          "total plan time (ms) |\n"
           "|---|---|---|---|---|---|---|\n";
-    for (const char* pn : kPlanners) {
+    for (const char *pn : kPlanners) {
         if (std::string(pn) == "MILP") {
             continue;
         }
-        const Violations& t = viol_total[pn];
-        md << "| " << pn << " | " << moves_total[pn] << " | " << t.capacity << " | " << t.oom << " | " << t.rules << " | "
-           << t.states << " | " << num(ms_total[pn], 1) << " |\n";
+        const Violations &t = viol_total[pn];
+        md << "| " << pn << " | " << moves_total[pn] << " | " << t.capacity << " | " << t.oom
+           << " | " << t.rules << " | " << t.states << " | " << num(ms_total[pn], 1) << " |\n";
     }
     md << "\n### Summary (computed)\n\n";
-    md << fmt("- Ours has the lowest objective of all (non-MILP) planners in %d of %d scenarios, and the lowest Proxmox "
+    md << fmt("- Ours has the lowest objective of all (non-MILP) planners in %d of %d scenarios, "
+              "and the lowest Proxmox "
               "imbalance in %d of %d.\n",
               ours_best_obj, cases_n, ours_best_imb, cases_n);
-    md << fmt("- CRS brute force without threshold and margin (t=0 m=0) reaches a lower Proxmox imbalance than ours in %d of %d "
-              "scenarios (it optimises exactly that number; ours optimises per-resource balance).\n",
-              crs_beats_imb, cases_n);
+    md << fmt(
+        "- CRS brute force without threshold and margin (t=0 m=0) reaches a lower Proxmox "
+        "imbalance than ours in %d of %d "
+        "scenarios (it optimises exactly that number; ours optimises per-resource balance).\n",
+        crs_beats_imb, cases_n);
     if (milp_cases) {
-        md << fmt("- On the %d scenarios with a MILP reference, ours is at most %.2fx the MILP's proxy objective (worst: %s); "
+        md << fmt("- On the %d scenarios with a MILP reference, ours is at most %.2fx the MILP's "
+                  "proxy objective (worst: %s); "
                   "it matches or beats the MILP's placement in %d of them.\n",
                   milp_cases, worst_ratio, worst_ratio_case.c_str(), ours_le_milp);
     }
     md << "- Violations in intermediate states (capacity + rules):";
-    for (const char* pn : kPlanners) {
+    for (const char *pn : kPlanners) {
         if (std::string(pn) != "MILP") {
             md << fmt(" %s %d;", pn, viol_total[pn].capacity + viol_total[pn].rules);
         }
@@ -404,16 +445,24 @@ int main(int argc, char** argv) {
     md << "\n";
     md << "\nWhere another planner (or the MILP) reaches a lower objective than ours:\n\n"
        << (losses.str().empty() ? std::string("- nowhere.\n") : losses.str());
-    md << "\nWhy ours stopped (the engine's note, else derived from the result; a stop within `threshold` is by design):\n\n"
+    md << "\nWhy ours stopped (the engine's note, else derived from the result; a stop within "
+          "`threshold` is by design):\n\n"
           "| scenario | migrations used | reason |\n|---|---|---|\n"
        << stops.str();
-    md << "\n### Method notes\n\n- MILP: " << milp_description << "\n- PlanetLab snapshots: " << planetlab_sizing_text
-       << " Nodes: one per 80 VMs, 40 threads and 128 GiB each, 0.5 cores and 4 GiB overhead; skewed first-fit placement "
-          "on memory in use (node i drawn with weight 1/i, 85% fill).\n- Generated clusters: guests of 1/2/4/8 vCPUs "
-          "(30/30/25/15%) and 2/4/8/16/32 GiB (20/30/25/17/8%), memory in use 50-95% of maxmem, CPU use scaled so the cluster "
-          "is ~45% busy; guests are added until 40% (loose) or 80% (tight) of the memory is in use; skewed placement as "
-          "above within 85% (88% tight) memory. With rules: keep-apart groups of 2-3 (12% of guests), keep-together "
-          "pairs (6%), strict node affinity to half of the nodes (10%), all written as PVE 9 HA rules, every guest "
+    md << "\n### Method notes\n\n- MILP: " << milp_description
+       << "\n- PlanetLab snapshots: " << planetlab_sizing_text
+       << " Nodes: one per 80 VMs, 40 threads and 128 GiB each, 0.5 cores and 4 GiB overhead; "
+          "skewed first-fit placement "
+          "on memory in use (node i drawn with weight 1/i, 85% fill).\n- Generated clusters: "
+          "guests of 1/2/4/8 vCPUs "
+          "(30/30/25/15%) and 2/4/8/16/32 GiB (20/30/25/17/8%), memory in use 50-95% of maxmem, "
+          "CPU use scaled so the cluster "
+          "is ~45% busy; guests are added until 40% (loose) or 80% (tight) of the memory is in "
+          "use; skewed placement as "
+          "above within 85% (88% tight) memory. With rules: keep-apart groups of 2-3 (12% of "
+          "guests), keep-together "
+          "pairs (6%), strict node affinity to half of the nodes (10%), all written as PVE 9 HA "
+          "rules, every guest "
           "HA-managed.\n";
     md << "\n### Per scenario\n" << detail.str();
     std::cerr << "quality: done\n";

@@ -30,8 +30,8 @@ struct Case {
     bool early = false;
 };
 
-bool noted(const pvebal::plan& p) {
-    for (const std::string& n : p.notes) {
+bool noted(const pvebal::plan &p) {
+    for (const std::string &n : p.notes) {
         if (n.starts_with("stopped early")) {
             return true;
         }
@@ -39,7 +39,7 @@ bool noted(const pvebal::plan& p) {
     return false;
 }
 
-pvebal::snapshot parse(const std::string& text) {
+pvebal::snapshot parse(const std::string &text) {
     auto snap = pvebal::read_snapshot(text);
     if (!snap) {
         std::cerr << snap.error().to_string() << "\n";
@@ -52,7 +52,7 @@ pvebal::snapshot parse(const std::string& text) {
     return *snap;
 }
 
-Node node(const std::string& name, double threads, double mem_gib) {
+Node node(const std::string &name, double threads, double mem_gib) {
     Node n;
     n.name = name;
     n.maxcpu = threads;
@@ -128,7 +128,8 @@ std::string priority_classes(int nodes, int classes) {
         s.nodes.push_back(node(fmt("n%02d", i), 64, 256));
     }
     for (int v = 0; v < classes; ++v) {
-        Guest g = guest(static_cast<std::uint32_t>(1000 + v), 2, 0.2 + 0.3 * U(rng), 4 + 8 * U(rng));
+        Guest g =
+            guest(static_cast<std::uint32_t>(1000 + v), 2, 0.2 + 0.3 * U(rng), 4 + 8 * U(rng));
         g.tags.push_back(fmt("pvebal-priority-%d", v));
         s.guests.push_back(g);
         s.place.push_back(v % nodes);
@@ -139,7 +140,7 @@ std::string priority_classes(int nodes, int classes) {
 
 std::string outdir_g; // inputs are kept there (scale-N.json) to reproduce a case with the CLI
 
-void time_case(Case& c, const std::function<std::string(const pvebal::snapshot&)>& run) {
+void time_case(Case &c, const std::function<std::string(const pvebal::snapshot &)> &run) {
     static int n = 0;
     std::cerr << "scale: " << c.name << "\n";
     std::ofstream(outdir_g + fmt("/scale-%d.json", ++n)) << c.input;
@@ -152,7 +153,7 @@ void time_case(Case& c, const std::function<std::string(const pvebal::snapshot&)
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     if (argc < 2) {
         std::cerr << "usage: bench-scale OUTDIR [--quick]\n";
         return 2;
@@ -165,9 +166,14 @@ int main(int argc, char** argv) {
 
     {
         const int per_node = quick ? 300 : 1560;
-        cases.push_back({fmt("evacuate 1 node: %d guests, 64 nodes, make-room search", 64 * per_node),
-                         evacuate_tight(64, per_node, 160), bound, 0, {}, false});
-        time_case(cases.back(), [](const pvebal::snapshot& snap) {
+        cases.push_back(
+            {fmt("evacuate 1 node: %d guests, 64 nodes, make-room search", 64 * per_node),
+             evacuate_tight(64, per_node, 160),
+             bound,
+             0,
+             {},
+             false});
+        time_case(cases.back(), [](const pvebal::snapshot &snap) {
             const pvebal::plan p = pvebal::plan_evacuate(snap.c, snap.opts, {0});
             return fmt("%zu moved, %zu unplaced%s", p.migrations.size(), p.unplaced.size(),
                        noted(p) ? "; stopped early" : "");
@@ -176,7 +182,7 @@ int main(int argc, char** argv) {
     {
         const int n = quick ? 500 : 2000;
         cases.push_back({fmt("failover trap: %d nodes", n), failover_trap(n), bound, 0, {}, false});
-        time_case(cases.back(), [](const pvebal::snapshot& snap) {
+        time_case(cases.back(), [](const pvebal::snapshot &snap) {
             const pvebal::plan p = pvebal::plan_failover(snap.c, snap.opts, {0}, false);
             return fmt("%zu restarted, %zu unplaced%s", p.migrations.size(), p.unplaced.size(),
                        noted(p) ? "; stopped early" : "");
@@ -190,8 +196,12 @@ int main(int argc, char** argv) {
         Scenario s = generate(g, "scale-plan");
         s.place = skewed_placement(s, 12, 1.0, 0.6, true); // imbalanced: much to do
         cases.push_back({"plan --max-migrations 1000: 512 nodes, 10,240 guests",
-                         to_json(s, s.place, "{\"max-migrations\":1000}"), bound, 0, {}, false});
-        time_case(cases.back(), [](const pvebal::snapshot& snap) {
+                         to_json(s, s.place, "{\"max-migrations\":1000}"),
+                         bound,
+                         0,
+                         {},
+                         false});
+        time_case(cases.back(), [](const pvebal::snapshot &snap) {
             const pvebal::plan p = pvebal::plan_balance(snap.c, snap.opts);
             return fmt("%zu migrations, objective %.4f -> %.4f%s", p.migrations.size(),
                        p.before.objective, p.after.objective, noted(p) ? "; stopped early" : "");
@@ -200,24 +210,29 @@ int main(int argc, char** argv) {
     {
         const int classes = quick ? 200 : 1000;
         cases.push_back({fmt("capacity target 3: 32 nodes, %d priority classes", classes),
-                         priority_classes(32, classes), bound, 0, {}, false});
-        time_case(cases.back(), [](const pvebal::snapshot& snap) {
-            const pvebal::capacity_report r = pvebal::plan_capacity(snap.c, snap.opts, 3, false, 100000);
-            return fmt("tolerates %d%s, %ld scenarios; %s", r.tolerated, r.exact ? "" : " (lower bound)",
-                       r.scenarios_checked, r.method.c_str());
+                         priority_classes(32, classes),
+                         bound,
+                         0,
+                         {},
+                         false});
+        time_case(cases.back(), [](const pvebal::snapshot &snap) {
+            const pvebal::capacity_report r =
+                pvebal::plan_capacity(snap.c, snap.opts, 3, false, 100000);
+            return fmt("tolerates %d%s, %ld scenarios; %s", r.tolerated,
+                       r.exact ? "" : " (lower bound)", r.scenarios_checked, r.method.c_str());
         });
     }
 
     std::ostringstream md;
     md << "| input | time | bound | within | result |\n|---|---|---|---|---|\n";
     bool all_ok = true;
-    for (const Case& c : cases) {
+    for (const Case &c : cases) {
         const bool ok = c.seconds <= c.bound_s;
         all_ok = all_ok && ok;
-        md << fmt("| %s | %.2f s | %.0f s | %s | %s |\n", c.name.c_str(), c.seconds, c.bound_s, ok ? "yes" : "**no**",
-                  c.outcome.c_str());
-        std::cerr << fmt("scale: %s: %.2f s (bound %.0f s) %s\n", c.name.c_str(), c.seconds, c.bound_s,
-                         c.outcome.c_str());
+        md << fmt("| %s | %.2f s | %.0f s | %s | %s |\n", c.name.c_str(), c.seconds, c.bound_s,
+                  ok ? "yes" : "**no**", c.outcome.c_str());
+        std::cerr << fmt("scale: %s: %.2f s (bound %.0f s) %s\n", c.name.c_str(), c.seconds,
+                         c.bound_s, c.outcome.c_str());
     }
     std::ofstream(outdir + "/scale.md") << md.str();
     return all_ok ? 0 : 1;

@@ -33,16 +33,16 @@ struct Run {
     int status = 0;
 };
 
-Run run_cli(const std::vector<std::string>& argv, double timeout_s) {
+Run run_cli(const std::vector<std::string> &argv, double timeout_s) {
     Run r;
     const double t0 = now_ms();
     const pid_t pid = fork();
     if (pid == 0) {
         const int fd = open("/dev/null", O_WRONLY);
         dup2(fd, 1);
-        std::vector<char*> a;
-        for (const std::string& s : argv) {
-            a.push_back(const_cast<char*>(s.c_str()));
+        std::vector<char *> a;
+        for (const std::string &s : argv) {
+            a.push_back(const_cast<char *>(s.c_str()));
         }
         a.push_back(nullptr);
         execv(a[0], a.data());
@@ -71,7 +71,7 @@ Run run_cli(const std::vector<std::string>& argv, double timeout_s) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     if (argc < 3) {
         std::cerr << "usage: bench-speed OUTDIR CLI [--quick]\n";
         return 2;
@@ -81,22 +81,26 @@ int main(int argc, char** argv) {
     struct Size {
         int nodes, guests;
     };
-    std::vector<Size> sizes = {{8, 100}, {16, 500}, {32, 2000}, {64, 5000}, {64, 10000}, {64, 20000}};
+    std::vector<Size> sizes = {{8, 100},   {16, 500},   {32, 2000},
+                               {64, 5000}, {64, 10000}, {64, 20000}};
     if (quick) {
         sizes.resize(3);
     }
     const double timeout_s = 120;
     std::ofstream tsv(outdir + "/speed.tsv");
-    tsv << "nodes\tguests\tbytes\tparse_ms\tlib_plan_ms\tlib_evacuate_ms\tlib_failover_ms\tlib_capacity_ms"
+    tsv << "nodes\tguests\tbytes\tparse_ms\tlib_plan_ms\tlib_evacuate_ms\tlib_failover_ms\tlib_"
+           "capacity_ms"
            "\tcli_score_ms\tcli_plan_ms\tcli_evacuate_ms\tcli_failover_ms\tcli_capacity_ms"
            "\trss_score\trss_plan\trss_evacuate\trss_failover\trss_capacity\n";
     std::ostringstream lib, cl, notes, weak;
-    lib << "| nodes | guests | snapshot | parse (floor) | plan | evacuate 1 node | failover 1 node | capacity N+1 |\n"
+    lib << "| nodes | guests | snapshot | parse (floor) | plan | evacuate 1 node | failover 1 node "
+           "| capacity N+1 |\n"
            "|---|---|---|---|---|---|---|---|\n";
-    cl << "| nodes | guests | score | plan | evacuate | failover | capacity | peak RSS score / plan / evacuate / failover / capacity |\n"
+    cl << "| nodes | guests | score | plan | evacuate | failover | capacity | peak RSS score / "
+          "plan / evacuate / failover / capacity |\n"
           "|---|---|---|---|---|---|---|---|\n";
     std::uint64_t seed = 500;
-    for (const Size& z : sizes) {
+    for (const Size &z : sizes) {
         GenSpec g;
         g.nodes = z.nodes;
         g.guests = z.guests;
@@ -107,8 +111,8 @@ int main(int argc, char** argv) {
         const std::string file = outdir + fmt("/speed-%d-%d.json", z.nodes, z.guests);
         std::ofstream(file) << text;
         const int R = z.guests <= 2000 ? 7 : z.guests <= 5000 ? 5 : 3;
-        std::cerr << "speed: " << z.nodes << " nodes, " << z.guests << " guests (" << text.size() / 1024 << " KiB), " << R
-                  << " runs\n";
+        std::cerr << "speed: " << z.nodes << " nodes, " << z.guests << " guests ("
+                  << text.size() / 1024 << " KiB), " << R << " runs\n";
         // Library.
         std::vector<double> t_parse, t_plan, t_evac, t_fail, t_cap;
         for (int r = 0; r < R; ++r) {
@@ -120,7 +124,7 @@ int main(int argc, char** argv) {
                 return 1;
             }
             (void)pvebal::bind_options(snap->c, snap->opts);
-            const pvebal::cluster& c = snap->c;
+            const pvebal::cluster &c = snap->c;
             t0 = now_ms();
             const pvebal::plan p = pvebal::plan_balance(c, snap->opts);
             t_plan.push_back(now_ms() - t0);
@@ -131,7 +135,8 @@ int main(int argc, char** argv) {
             const pvebal::plan f = pvebal::plan_failover(c, snap->opts, {0}, false);
             t_fail.push_back(now_ms() - t0);
             t0 = now_ms();
-            const pvebal::capacity_report cr = pvebal::plan_capacity(c, snap->opts, 1, false, 20000);
+            const pvebal::capacity_report cr =
+                pvebal::plan_capacity(c, snap->opts, 1, false, 20000);
             t_cap.push_back(now_ms() - t0);
             if (r == 0 && p.migrations.empty() && p.before.objective > snap->opts.threshold) {
                 pvebal::options o2 = snap->opts;
@@ -139,20 +144,26 @@ int main(int argc, char** argv) {
                 const pvebal::plan p2 = pvebal::plan_balance(c, o2);
                 o2.cost_weight = 0;
                 const pvebal::plan p3 = pvebal::plan_balance(c, o2);
-                weak << fmt("- %d nodes / %d guests (`%s`): `plan` proposes nothing although the objective is %.4f "
-                            "(threshold %.2f; CPU %.0f%%..%.0f%%, memory %.0f%%..%.0f%% across nodes). With "
-                            "`--min-improvement 0` it plans %zu migrations (objective %.4f); with `--min-improvement 0 "
+                weak << fmt("- %d nodes / %d guests (`%s`): `plan` proposes nothing although the "
+                            "objective is %.4f "
+                            "(threshold %.2f; CPU %.0f%%..%.0f%%, memory %.0f%%..%.0f%% across "
+                            "nodes). With "
+                            "`--min-improvement 0` it plans %zu migrations (objective %.4f); with "
+                            "`--min-improvement 0 "
                             "--cost-weight 0` %zu migrations (objective %.4f).\n",
-                            z.nodes, z.guests, file.c_str(), p.before.objective, snap->opts.threshold, 100 * p.before.cpu.min,
-                            100 * p.before.cpu.max, 100 * p.before.mem.min, 100 * p.before.mem.max, p2.migrations.size(),
+                            z.nodes, z.guests, file.c_str(), p.before.objective,
+                            snap->opts.threshold, 100 * p.before.cpu.min, 100 * p.before.cpu.max,
+                            100 * p.before.mem.min, 100 * p.before.mem.max, p2.migrations.size(),
                             p2.after.objective, p3.migrations.size(), p3.after.objective);
             }
             if (r == 0) {
-                notes << fmt("- %d nodes / %d guests: plan %zu migrations; evacuate %zu moved, %zu unplaced; failover %zu "
-                             "restarted, %zu unplaced; capacity tolerates %d failure(s)%s, %ld scenarios checked.\n",
-                             z.nodes, z.guests, p.migrations.size(), e.migrations.size(), e.unplaced.size(),
-                             f.migrations.size(), f.unplaced.size(), cr.tolerated, cr.exact ? "" : " (lower bound)",
-                             cr.scenarios_checked);
+                notes << fmt("- %d nodes / %d guests: plan %zu migrations; evacuate %zu moved, %zu "
+                             "unplaced; failover %zu "
+                             "restarted, %zu unplaced; capacity tolerates %d failure(s)%s, %ld "
+                             "scenarios checked.\n",
+                             z.nodes, z.guests, p.migrations.size(), e.migrations.size(),
+                             e.unplaced.size(), f.migrations.size(), f.unplaced.size(),
+                             cr.tolerated, cr.exact ? "" : " (lower bound)", cr.scenarios_checked);
             }
             if (now_ms() - t0 > 60000) {
                 break;
@@ -168,7 +179,7 @@ int main(int argc, char** argv) {
         };
         std::vector<double> cli_ms, cli_rss;
         std::vector<std::string> cli_txt;
-        for (const auto& [name, args] : cmds) {
+        for (const auto &[name, args] : cmds) {
             std::vector<double> ms, rss;
             bool to = false;
             int failed = 0;
@@ -189,17 +200,21 @@ int main(int argc, char** argv) {
                                      : fmt("%.1f ms", median(ms)));
         }
         auto ms = [](double v) { return fmt("%.1f ms", v); };
-        lib << "| " << z.nodes << " | " << z.guests << " | " << fmt("%.1f MiB", text.size() / 1048576.0) << " | "
-            << ms(median(t_parse)) << " | " << ms(median(t_plan)) << " | " << ms(median(t_evac)) << " | " << ms(median(t_fail))
+        lib << "| " << z.nodes << " | " << z.guests << " | "
+            << fmt("%.1f MiB", text.size() / 1048576.0) << " | " << ms(median(t_parse)) << " | "
+            << ms(median(t_plan)) << " | " << ms(median(t_evac)) << " | " << ms(median(t_fail))
             << " | " << ms(median(t_cap)) << " |\n";
         cl << "| " << z.nodes << " | " << z.guests;
-        for (const std::string& x : cli_txt) {
+        for (const std::string &x : cli_txt) {
             cl << " | " << x;
         }
-        cl << " | " << fmt("%.0f / %.0f / %.0f / %.0f / %.0f MiB", cli_rss[0], cli_rss[1], cli_rss[2], cli_rss[3], cli_rss[4])
+        cl << " | "
+           << fmt("%.0f / %.0f / %.0f / %.0f / %.0f MiB", cli_rss[0], cli_rss[1], cli_rss[2],
+                  cli_rss[3], cli_rss[4])
            << " |\n";
-        tsv << z.nodes << '\t' << z.guests << '\t' << text.size() << '\t' << median(t_parse) << '\t' << median(t_plan) << '\t'
-            << median(t_evac) << '\t' << median(t_fail) << '\t' << median(t_cap);
+        tsv << z.nodes << '\t' << z.guests << '\t' << text.size() << '\t' << median(t_parse) << '\t'
+            << median(t_plan) << '\t' << median(t_evac) << '\t' << median(t_fail) << '\t'
+            << median(t_cap);
         for (double v : cli_ms) {
             tsv << '\t' << v;
         }
@@ -210,12 +225,18 @@ int main(int argc, char** argv) {
         tsv.flush();
     }
     std::ofstream md(outdir + "/speed.md");
-    md << "Generated clusters (HA-managed guests with keep-apart, keep-together and strict node-affinity rules as in the "
-          "quality runs; nodes sized for ~60% memory and ~45% CPU use; skewed placement). Median of 7 runs up to 2,000 guests, "
-          "5 up to 5,000, 3 beyond.\n\n**Library calls** (in process; the planners get the parsed cluster):\n\n"
-       << lib.str() << "\n**CLI end to end** (`pve-balancer COMMAND --snapshot FILE`, output to /dev/null; wall time "
-                       "includes process start, parsing and rendering):\n\n"
-       << cl.str() << "\nWhat the planners answered (first run):\n\n" << notes.str();
+    md << "Generated clusters (HA-managed guests with keep-apart, keep-together and strict "
+          "node-affinity rules as in the "
+          "quality runs; nodes sized for ~60% memory and ~45% CPU use; skewed placement). Median "
+          "of 7 runs up to 2,000 guests, "
+          "5 up to 5,000, 3 beyond.\n\n**Library calls** (in process; the planners get the parsed "
+          "cluster):\n\n"
+       << lib.str()
+       << "\n**CLI end to end** (`pve-balancer COMMAND --snapshot FILE`, output to /dev/null; wall "
+          "time "
+          "includes process start, parsing and rendering):\n\n"
+       << cl.str() << "\nWhat the planners answered (first run):\n\n"
+       << notes.str();
     if (!weak.str().empty()) {
         md << "\nFound on the way (see the discussion):\n\n" << weak.str();
     }

@@ -142,7 +142,8 @@ BOOST_AUTO_TEST_CASE(what_a_change_means) {
     auto bookkeeping = parse_ok("auto: 1\nthreshold: 0.1\nhistory: 50\n");
     BOOST_TEST(!compare(b, bookkeeping).warrants_cycle());
     // the Manager's notification keys change no plan; its rules against thrashing do
-    auto notify = parse_ok("auto: 1\nthreshold: 0.1\nhistory: 20\nnotify: none\ncapacity-target: 2\n");
+    auto notify =
+        parse_ok("auto: 1\nthreshold: 0.1\nhistory: 20\nnotify: none\ncapacity-target: 2\n");
     BOOST_TEST(!compare(b, notify).warrants_cycle());
     auto cooldown = parse_ok("auto: 1\nthreshold: 0.1\nhistory: 20\ncooldown: 10\n");
     BOOST_TEST(compare(b, cooldown).plan_inputs);

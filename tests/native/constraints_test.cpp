@@ -39,9 +39,8 @@ struct fixture {
     std::optional<rejection> target(std::uint32_t vmid, const std::string &n) const {
         return detail::check_target(ctx(), guest(vmid), node(n));
     }
-    std::optional<rejection> fits(const overlay &st,
-                                  const std::vector<std::uint32_t> &vmids, const std::string &n,
-                                  bool explain = true) const {
+    std::optional<rejection> fits(const overlay &st, const std::vector<std::uint32_t> &vmids,
+                                  const std::string &n, bool explain = true) const {
         std::vector<guest_id> gs;
         for (std::uint32_t v : vmids) {
             gs.push_back(guest(v));
@@ -70,7 +69,8 @@ void expect_rejection(const std::optional<rejection> &r, const std::string &cons
 
 void expect_ok(const std::optional<rejection> &r) {
     BOOST_TEST(!r.has_value(),
-               "unexpected rejection: " << (r ? constraint_name(r->kind) + std::string(": ") + r->message : ""));
+               "unexpected rejection: "
+                   << (r ? constraint_name(r->kind) + std::string(": ") + r->message : ""));
 }
 
 // Four equal nodes, one guest on the first.

@@ -35,15 +35,16 @@ namespace {
 
 // --- building snapshots ------------------------------------------------------------------------
 
-void add_ha_resource(snapshot_builder& b, const std::string& sid, const std::string& state = "started") {
+void add_ha_resource(snapshot_builder &b, const std::string &sid,
+                     const std::string &state = "started") {
     Json::Value r(Json::objectValue);
     r["sid"] = sid;
     r["state"] = state;
     b.extra()["ha"]["resources"].append(r);
 }
 
-void node_rule(snapshot_builder& b, const std::string& id, const std::string& resources,
-               const std::string& nodes, bool strict) {
+void node_rule(snapshot_builder &b, const std::string &id, const std::string &resources,
+               const std::string &nodes, bool strict) {
     Json::Value r(Json::objectValue);
     r["rule"] = id;
     r["type"] = "node-affinity";
@@ -53,7 +54,8 @@ void node_rule(snapshot_builder& b, const std::string& id, const std::string& re
     b.extra()["ha"]["rules"].append(r);
 }
 
-void resource_rule(snapshot_builder& b, const std::string& id, const std::string& resources, bool positive) {
+void resource_rule(snapshot_builder &b, const std::string &id, const std::string &resources,
+                   bool positive) {
     Json::Value r(Json::objectValue);
     r["rule"] = id;
     r["type"] = "resource-affinity";
@@ -63,9 +65,9 @@ void resource_rule(snapshot_builder& b, const std::string& id, const std::string
 }
 
 // An HA-managed VM: memory in GiB, CPU as a fraction of its vCPUs.
-Json::Value& ha_vm(snapshot_builder& b, std::uint32_t vmid, const std::string& node, double maxcpu,
-                   double maxmem_gib, double cpu, double mem_gib, const std::string& tags = "") {
-    Json::Value& g = b.guest(vmid, node, maxcpu, static_cast<std::uint64_t>(maxmem_gib * GiB), cpu,
+Json::Value &ha_vm(snapshot_builder &b, std::uint32_t vmid, const std::string &node, double maxcpu,
+                   double maxmem_gib, double cpu, double mem_gib, const std::string &tags = "") {
+    Json::Value &g = b.guest(vmid, node, maxcpu, static_cast<std::uint64_t>(maxmem_gib * GiB), cpu,
                              static_cast<std::uint64_t>(mem_gib * GiB));
     if (!tags.empty()) {
         g["tags"] = tags;
@@ -79,8 +81,9 @@ struct world {
     snapshot s;
     options o;
 
-    explicit world(const snapshot_builder& b) : s(b.build()), o(s.opts) { bind(); }
-    world(const snapshot_builder& b, const std::function<void(options&)>& tweak) : s(b.build()), o(s.opts) {
+    explicit world(const snapshot_builder &b) : s(b.build()), o(s.opts) { bind(); }
+    world(const snapshot_builder &b, const std::function<void(options &)> &tweak)
+        : s(b.build()), o(s.opts) {
         tweak(o);
         bind();
     }
@@ -88,8 +91,8 @@ struct world {
         auto ok = bind_options(s.c, o);
         BOOST_REQUIRE(ok.has_value());
     }
-    const cluster& c() const { return s.c; }
-    node_id node(const std::string& name) const {
+    const cluster &c() const { return s.c; }
+    node_id node(const std::string &name) const {
         auto n = s.c.find_node(name);
         BOOST_REQUIRE(n.has_value());
         return *n;
@@ -99,43 +102,44 @@ struct world {
         BOOST_REQUIRE(g.has_value());
         return *g;
     }
-    std::vector<node_id> nodes(const std::vector<std::string>& names) const {
+    std::vector<node_id> nodes(const std::vector<std::string> &names) const {
         std::vector<node_id> out;
-        for (const std::string& n : names) {
+        for (const std::string &n : names) {
             out.push_back(node(n));
         }
         return out;
     }
-    plan failover(const std::vector<std::string>& failed, bool all_guests = false) const {
+    plan failover(const std::vector<std::string> &failed, bool all_guests = false) const {
         return plan_failover(s.c, o, nodes(failed), all_guests);
     }
-    capacity_report capacity(int target = 1, bool all_guests = false, long max_scenarios = 20000) const {
+    capacity_report capacity(int target = 1, bool all_guests = false,
+                             long max_scenarios = 20000) const {
         return plan_capacity(s.c, o, target, all_guests, max_scenarios);
     }
-    placement_answer place(const placement_request& r) const {
+    placement_answer place(const placement_request &r) const {
         auto a = plan_place(s.c, o, r);
         BOOST_REQUIRE(a.has_value());
         return *a;
     }
     // Where vmid restarts in p ("" when it does not move).
-    std::string target(const plan& p, std::uint32_t vmid) const {
-        for (const migration& m : p.migrations) {
+    std::string target(const plan &p, std::uint32_t vmid) const {
+        for (const migration &m : p.migrations) {
             if (s.c.guests[m.guest].vmid == vmid) {
                 return s.c.nodes[m.to].name;
             }
         }
         return "";
     }
-    const migration* move_of(const plan& p, std::uint32_t vmid) const {
-        for (const migration& m : p.migrations) {
+    const migration *move_of(const plan &p, std::uint32_t vmid) const {
+        for (const migration &m : p.migrations) {
             if (s.c.guests[m.guest].vmid == vmid) {
                 return &m;
             }
         }
         return nullptr;
     }
-    const unplaced_guest* unplaced(const plan& p, std::uint32_t vmid) const {
-        for (const unplaced_guest& u : p.unplaced) {
+    const unplaced_guest *unplaced(const plan &p, std::uint32_t vmid) const {
+        for (const unplaced_guest &u : p.unplaced) {
             if (s.c.guests[u.guest].vmid == vmid) {
                 return &u;
             }
@@ -144,12 +148,12 @@ struct world {
     }
     // The constraint that keeps an unplaced guest off `node` ("" = none given; "-" = about the
     // guest itself).
-    std::string why(const plan& p, std::uint32_t vmid, const std::string& node_name) const {
-        const unplaced_guest* u = unplaced(p, vmid);
+    std::string why(const plan &p, std::uint32_t vmid, const std::string &node_name) const {
+        const unplaced_guest *u = unplaced(p, vmid);
         if (u == nullptr) {
             return "(placed)";
         }
-        for (const node_rejection& r : u->reasons) {
+        for (const node_rejection &r : u->reasons) {
             if (!r.node && node_name == "-") {
                 return constraint_name(r.why.kind);
             }
@@ -159,23 +163,23 @@ struct world {
         }
         return "";
     }
-    std::vector<std::string> names(const std::vector<node_id>& ns) const {
+    std::vector<std::string> names(const std::vector<node_id> &ns) const {
         std::vector<std::string> out;
         for (node_id n : ns) {
             out.push_back(s.c.nodes[n].name);
         }
         return out;
     }
-    const ranked_node* ranked(const placement_answer& a, const std::string& node_name) const {
-        for (const ranked_node& r : a.nodes) {
+    const ranked_node *ranked(const placement_answer &a, const std::string &node_name) const {
+        for (const ranked_node &r : a.nodes) {
             if (s.c.nodes[r.node].name == node_name) {
                 return &r;
             }
         }
         return nullptr;
     }
-    const node_headroom* headroom(const capacity_report& r, const std::string& node_name) const {
-        for (const node_headroom& h : r.headroom) {
+    const node_headroom *headroom(const capacity_report &r, const std::string &node_name) const {
+        for (const node_headroom &h : r.headroom) {
             if (s.c.nodes[h.node].name == node_name) {
                 return &h;
             }
@@ -184,7 +188,9 @@ struct world {
     }
 };
 
-double gibs(double x) { return x * static_cast<double>(GiB); }
+double gibs(double x) {
+    return x * static_cast<double>(GiB);
+}
 
 // --- a portable random source (only raw mt19937 output, no std distributions) ------------------
 
@@ -192,10 +198,12 @@ class rng_t {
 public:
     explicit rng_t(std::uint32_t seed) : g_(seed) {}
     std::uint32_t next() { return static_cast<std::uint32_t>(g_()); }
-    int uniform(int lo, int hi) { return lo + static_cast<int>(next() % static_cast<std::uint32_t>(hi - lo + 1)); }
+    int uniform(int lo, int hi) {
+        return lo + static_cast<int>(next() % static_cast<std::uint32_t>(hi - lo + 1));
+    }
     bool chance(int percent) { return static_cast<int>(next() % 100) < percent; }
-    template <class T> const T& pick(const std::vector<T>& v) { return v[next() % v.size()]; }
-    template <class T> void shuffle(std::vector<T>& v) {
+    template <class T> const T &pick(const std::vector<T> &v) { return v[next() % v.size()]; }
+    template <class T> void shuffle(std::vector<T> &v) {
         for (size_t i = v.size(); i > 1; --i) {
             std::swap(v[i - 1], v[next() % i]);
         }
@@ -208,35 +216,39 @@ private:
 // --- the brute-force reference ------------------------------------------------------------------
 
 std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     return s;
 }
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string &s, const std::string &p) {
+    return s.rfind(p, 0) == 0;
+}
 
 // Everything the reference needs, derived from the model and the documented rules.
 struct reference {
-    const cluster& c;
-    const options& o;
+    const cluster &c;
+    const options &o;
     load_view v; // the survivors' usage before recovery
     std::vector<bool> needs, recoverable, runs;
     std::vector<int> prio;
-    std::vector<res> demand;              // what a restarted guest claims
+    std::vector<res> demand; // what a restarted guest claims
     std::vector<std::vector<node_id>> pins;
-    std::vector<int> together;            // group id or -1
-    std::vector<std::vector<int>> apart;  // group ids
-    std::vector<int> node_rule;           // index into c.ha.node_affinity or -1
-    std::vector<res> assigned;            // per node: vCPUs and memory of running guests
+    std::vector<int> together;           // group id or -1
+    std::vector<std::vector<int>> apart; // group ids
+    std::vector<int> node_rule;          // index into c.ha.node_affinity or -1
+    std::vector<res> assigned;           // per node: vCPUs and memory of running guests
 
-    reference(const cluster& cl, const options& op, bool all_guests)
-        : c(cl), o(op), v(make_load_view(cl, op.mode)), needs(cl.guests.size()), recoverable(cl.guests.size(), true),
-          runs(cl.guests.size()), prio(cl.guests.size(), op.default_priority), demand(cl.guests.size()),
+    reference(const cluster &cl, const options &op, bool all_guests)
+        : c(cl), o(op), v(make_load_view(cl, op.mode)), needs(cl.guests.size()),
+          recoverable(cl.guests.size(), true), runs(cl.guests.size()),
+          prio(cl.guests.size(), op.default_priority), demand(cl.guests.size()),
           pins(cl.guests.size()), together(cl.guests.size(), -1), apart(cl.guests.size()),
           node_rule(cl.guests.size(), -1), assigned(cl.nodes.size()) {
         std::map<std::string, std::vector<guest_id>> tag_together, tag_apart;
         for (guest_id g = 0; g < c.guests.size(); ++g) {
-            const guest& gs = c.guests[g];
-            const ha_resource* hr = c.ha.find(g);
+            const guest &gs = c.guests[g];
+            const ha_resource *hr = c.ha.find(g);
             const bool managed = hr != nullptr && hr->state != "disabled" && hr->state != "ignored";
             needs[g] = managed || (all_guests && gs.running && !gs.is_template);
             // An HA-managed guest runs after recovery as its requested state says; any other
@@ -254,8 +266,8 @@ struct reference {
             if (!gs.local_resources.empty() || !gs.local_disk_volids.empty()) {
                 recoverable[g] = false;
             }
-            for (const guest_disk& d : gs.disks) {
-                const storage_info* s = c.nodes[gs.node].find_storage(d.storage);
+            for (const guest_disk &d : gs.disks) {
+                const storage_info *s = c.nodes[gs.node].find_storage(d.storage);
                 if (!d.cdrom && s != nullptr && !s->shared) {
                     recoverable[g] = false;
                 }
@@ -263,7 +275,7 @@ struct reference {
             if (gs.running) {
                 assigned[gs.node] += {gs.maxcpu, static_cast<double>(gs.maxmem)};
             }
-            for (const std::string& raw : gs.tags) {
+            for (const std::string &raw : gs.tags) {
                 const std::string t = lower(raw);
                 std::string pin;
                 if (starts_with(t, "pvebal-pin-")) {
@@ -287,15 +299,17 @@ struct reference {
         // Keep-together: connected components of positive rules and affinity tags.
         std::vector<guest_id> parent(c.guests.size());
         std::iota(parent.begin(), parent.end(), 0u);
-        std::function<guest_id(guest_id)> root = [&](guest_id x) { return parent[x] == x ? x : parent[x] = root(parent[x]); };
+        std::function<guest_id(guest_id)> root = [&](guest_id x) {
+            return parent[x] == x ? x : parent[x] = root(parent[x]);
+        };
         std::vector<bool> member(c.guests.size(), false);
-        auto join = [&](const std::vector<guest_id>& gs) {
+        auto join = [&](const std::vector<guest_id> &gs) {
             for (guest_id g : gs) {
                 member[g] = true;
                 parent[root(g)] = root(gs.front());
             }
         };
-        for (const resource_affinity_rule& r : c.ha.resource_affinity) {
+        for (const resource_affinity_rule &r : c.ha.resource_affinity) {
             if (r.positive) {
                 join(r.guests);
             } else {
@@ -304,13 +318,13 @@ struct reference {
                 }
             }
         }
-        for (const auto& [name, gs] : tag_together) {
+        for (const auto &[name, gs] : tag_together) {
             if (gs.size() >= 2) {
                 join(gs);
             }
         }
         int next_apart = static_cast<int>(c.ha.resource_affinity.size());
-        for (const auto& [name, gs] : tag_apart) {
+        for (const auto &[name, gs] : tag_apart) {
             if (gs.size() >= 2) {
                 for (guest_id g : gs) {
                     apart[g].push_back(next_apart);
@@ -325,20 +339,21 @@ struct reference {
         }
         for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
             for (guest_id g : c.ha.node_affinity[i].guests) {
-                BOOST_REQUIRE_MESSAGE(node_rule[g] < 0, "generator: a guest in two node-affinity rules");
+                BOOST_REQUIRE_MESSAGE(node_rule[g] < 0,
+                                      "generator: a guest in two node-affinity rules");
                 node_rule[g] = static_cast<int>(i);
             }
         }
     }
 
-    std::vector<bool> alive(const std::vector<bool>& failed) const {
+    std::vector<bool> alive(const std::vector<bool> &failed) const {
         std::vector<bool> a(c.nodes.size());
         for (node_id n = 0; n < c.nodes.size(); ++n) {
             a[n] = c.nodes[n].online && !c.nodes[n].maintenance && !failed[n];
         }
         return a;
     }
-    std::vector<guest_id> candidates(const std::vector<bool>& failed) const {
+    std::vector<guest_id> candidates(const std::vector<bool> &failed) const {
         std::vector<guest_id> out;
         for (guest_id g = 0; g < c.guests.size(); ++g) {
             if (needs[g] && failed[c.guests[g].node]) {
@@ -349,16 +364,19 @@ struct reference {
     }
     double usable(node_id n) const {
         const double m = static_cast<double>(c.nodes[n].maxmem);
-        return std::max(0.0, std::min(o.memory_limit * m, m - static_cast<double>(o.memory_reserve)));
+        return std::max(0.0,
+                        std::min(o.memory_limit * m, m - static_cast<double>(o.memory_reserve)));
     }
     // Rules that do not depend on the other guests' new nodes: liveness, pins, HA node affinity
     // (highest surviving priority class), the migrate precondition and the positive-affinity
     // majority node of partners that already run on survivors.
-    std::vector<node_id> allowed(guest_id g, const std::vector<bool>& alive_nodes, const std::vector<bool>& failed) const {
+    std::vector<node_id> allowed(guest_id g, const std::vector<bool> &alive_nodes,
+                                 const std::vector<bool> &failed) const {
         std::optional<int> best;
-        const node_affinity_rule* rule = node_rule[g] >= 0 ? &c.ha.node_affinity[static_cast<size_t>(node_rule[g])] : nullptr;
+        const node_affinity_rule *rule =
+            node_rule[g] >= 0 ? &c.ha.node_affinity[static_cast<size_t>(node_rule[g])] : nullptr;
         auto klass = [&](node_id n) -> std::optional<int> {
-            for (const auto& [x, p] : rule->nodes) {
+            for (const auto &[x, p] : rule->nodes) {
                 if (x == n) {
                     return p;
                 }
@@ -376,12 +394,13 @@ struct reference {
         if (together[g] >= 0) {
             std::map<node_id, int> count;
             for (guest_id h = 0; h < c.guests.size(); ++h) {
-                if (together[h] == together[g] && alive_nodes[c.guests[h].node] && !failed[c.guests[h].node]) {
+                if (together[h] == together[g] && alive_nodes[c.guests[h].node] &&
+                    !failed[c.guests[h].node]) {
                     ++count[c.guests[h].node];
                 }
             }
             int top = 0;
-            for (const auto& [n, k] : count) {
+            for (const auto &[n, k] : count) {
                 if (k > top) {
                     top = k;
                     majority = n;
@@ -399,8 +418,9 @@ struct reference {
             if (rule != nullptr && (!klass(n) || *klass(n) < *best)) {
                 continue;
             }
-            const auto& bl = c.guests[g].blocked_targets;
-            if (std::any_of(bl.begin(), bl.end(), [&](const blocked_target& b) { return b.node == c.nodes[n].name; })) {
+            const auto &bl = c.guests[g].blocked_targets;
+            if (std::any_of(bl.begin(), bl.end(),
+                            [&](const blocked_target &b) { return b.node == c.nodes[n].name; })) {
                 continue;
             }
             out.push_back(n);
@@ -410,7 +430,7 @@ struct reference {
 
     // Can every guest of `which` (recoverable candidates of `failed`) restart at once?
     // Exhaustive depth-first search over guest -> node assignments.
-    bool feasible(const std::vector<bool>& failed, std::vector<guest_id> which) const {
+    bool feasible(const std::vector<bool> &failed, std::vector<guest_id> which) const {
         const std::vector<bool> al = alive(failed);
         std::sort(which.begin(), which.end(), [&](guest_id x, guest_id y) {
             return demand[x].mem != demand[y].mem ? demand[x].mem > demand[y].mem : x < y;
@@ -435,7 +455,7 @@ struct reference {
                 return true;
             }
             const guest_id g = which[i];
-            const guest& gs = c.guests[g];
+            const guest &gs = c.guests[g];
             for (node_id n : allow[g]) {
                 if (!fits(g, n, add, add_assigned)) {
                     continue;
@@ -446,8 +466,8 @@ struct reference {
                         continue;
                     }
                     if (together[g] >= 0 && together[h] == together[g] && failed[gs.node] &&
-                        failed[c.guests[h].node] && std::find(which.begin(), which.end(), h) != which.end() &&
-                        pos[h] != n) {
+                        failed[c.guests[h].node] &&
+                        std::find(which.begin(), which.end(), h) != which.end() && pos[h] != n) {
                         ok = false; // recovering partners restart on one node
                     }
                     if (pos[h] == n) {
@@ -481,8 +501,9 @@ struct reference {
     }
 
     // Whether g may join what already arrives at n (limits only).
-    bool fits(guest_id g, node_id n, const std::vector<res>& add, const std::vector<res>& add_assigned) const {
-        const guest& gs = c.guests[g];
+    bool fits(guest_id g, node_id n, const std::vector<res> &add,
+              const std::vector<res> &add_assigned) const {
+        const guest &gs = c.guests[g];
         const res d = demand[g];
         const res cap = v.capacity[n];
         if (d.mem > 0 && v.used[n].mem + add[n].mem + d.mem > usable(n)) {
@@ -496,15 +517,16 @@ struct reference {
             return false;
         }
         if (runs[g] && o.max_memory_ratio &&
-            assigned[n].mem + add_assigned[n].mem + static_cast<double>(gs.maxmem) > *o.max_memory_ratio * cap.mem) {
+            assigned[n].mem + add_assigned[n].mem + static_cast<double>(gs.maxmem) >
+                *o.max_memory_ratio * cap.mem) {
             return false;
         }
         return true;
     }
 
     // Whether a whole unit (guests that restart together) fits on n on top of `add` (limits only).
-    bool fits_unit(const std::vector<guest_id>& unit, node_id n, const std::vector<res>& add,
-                   const std::vector<res>& add_assigned) const {
+    bool fits_unit(const std::vector<guest_id> &unit, node_id n, const std::vector<res> &add,
+                   const std::vector<res> &add_assigned) const {
         res d, as;
         bool runs_any = false;
         for (guest_id g : unit) {
@@ -521,7 +543,8 @@ struct reference {
         if (d.cpu > 0 && v.used[n].cpu + add[n].cpu + d.cpu > o.cpu_limit * cap.cpu) {
             return false;
         }
-        if (runs_any && o.max_vcpu_ratio && assigned[n].cpu + add_assigned[n].cpu + as.cpu > *o.max_vcpu_ratio * cap.cpu) {
+        if (runs_any && o.max_vcpu_ratio &&
+            assigned[n].cpu + add_assigned[n].cpu + as.cpu > *o.max_vcpu_ratio * cap.cpu) {
             return false;
         }
         if (runs_any && o.max_memory_ratio &&
@@ -532,7 +555,7 @@ struct reference {
     }
 
     // The restart priority of a guest's unit (a keep-together group counts with its highest).
-    int unit_priority(guest_id g, const std::vector<guest_id>& recovering) const {
+    int unit_priority(guest_id g, const std::vector<guest_id> &recovering) const {
         int p = prio[g];
         if (together[g] >= 0) {
             for (guest_id h : recovering) {
@@ -548,9 +571,9 @@ struct reference {
 // Checks a failover plan against the reference: coverage, every hard constraint on the final
 // state, and (with the brute force) that nobody is left out who could restart. Returns a list
 // of problems (empty: fine).
-std::vector<std::string> check_failover(const reference& ref, const std::vector<bool>& failed, const plan& p,
-                                        int* feasible_all = nullptr) {
-    const cluster& c = ref.c;
+std::vector<std::string> check_failover(const reference &ref, const std::vector<bool> &failed,
+                                        const plan &p, int *feasible_all = nullptr) {
+    const cluster &c = ref.c;
     std::vector<std::string> err;
     auto vm = [&](guest_id g) { return "vm " + std::to_string(c.guests[g].vmid); };
     const std::vector<bool> al = ref.alive(failed);
@@ -561,7 +584,7 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
         pos[g] = c.guests[g].node;
     }
     std::vector<res> add(c.nodes.size()), add_assigned(c.nodes.size());
-    for (const migration& m : p.migrations) {
+    for (const migration &m : p.migrations) {
         const guest_id g = m.guest;
         if (!cand_set.count(g)) {
             err.push_back(vm(g) + " moves but is not a guest to recover");
@@ -578,7 +601,8 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
         }
         const std::vector<node_id> allow = ref.allowed(g, al, failed);
         if (std::find(allow.begin(), allow.end(), m.to) == allow.end()) {
-            err.push_back(vm(g) + " restarts on " + c.nodes[m.to].name + ", which its rules do not allow");
+            err.push_back(vm(g) + " restarts on " + c.nodes[m.to].name +
+                          ", which its rules do not allow");
         }
         const bool zero = ref.demand[g].mem == 0 && ref.demand[g].cpu == 0;
         if ((m.mode == migration_mode::offline) != zero) {
@@ -590,7 +614,7 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
             add_assigned[m.to] += {c.guests[g].maxcpu, static_cast<double>(c.guests[g].maxmem)};
         }
     }
-    for (const unplaced_guest& u : p.unplaced) {
+    for (const unplaced_guest &u : p.unplaced) {
         if (!cand_set.count(u.guest)) {
             err.push_back(vm(u.guest) + " is unplaced but is not a guest to recover");
         }
@@ -634,7 +658,8 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
             }
             for (int k : ref.apart[g]) {
                 if (std::find(ref.apart[h].begin(), ref.apart[h].end(), k) != ref.apart[h].end()) {
-                    err.push_back(vm(g) + " and " + vm(h) + " are kept apart but share " + c.nodes[pos[g]].name);
+                    err.push_back(vm(g) + " and " + vm(h) + " are kept apart but share " +
+                                  c.nodes[pos[g]].name);
                 }
             }
         }
@@ -642,15 +667,16 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
     for (guest_id g : cands) {
         for (guest_id h : cands) {
             const bool moved = pos[g] != c.guests[g].node || pos[h] != c.guests[h].node;
-            if (g < h && ref.together[g] >= 0 && ref.together[g] == ref.together[h] && ref.recoverable[g] &&
-                ref.recoverable[h] && moved && pos[g] != pos[h]) {
-                err.push_back(vm(g) + " and " + vm(h) + " are kept together but restart apart (or one is left out)");
+            if (g < h && ref.together[g] >= 0 && ref.together[g] == ref.together[h] &&
+                ref.recoverable[g] && ref.recoverable[h] && moved && pos[g] != pos[h]) {
+                err.push_back(vm(g) + " and " + vm(h) +
+                              " are kept together but restart apart (or one is left out)");
             }
         }
     }
     // Nobody is left out who fits in the final state (the fast pass would have taken it), and
     // no reason claims "priority" for a node where the guest could not go anyway.
-    for (const unplaced_guest& u : p.unplaced) {
+    for (const unplaced_guest &u : p.unplaced) {
         const guest_id g = u.guest;
         if (!ref.recoverable[g] || !cand_set.count(g)) {
             continue;
@@ -672,7 +698,8 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
                 for (guest_id h = 0; h < c.guests.size() && ok; ++h) {
                     if (h != x && pos[h] == n) {
                         for (int k : ref.apart[x]) {
-                            if (std::find(ref.apart[h].begin(), ref.apart[h].end(), k) != ref.apart[h].end()) {
+                            if (std::find(ref.apart[h].begin(), ref.apart[h].end(), k) !=
+                                ref.apart[h].end()) {
                                 ok = false;
                             }
                         }
@@ -680,12 +707,14 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
                 }
             }
             if (ok) {
-                err.push_back(vm(g) + " is left out but fits on " + c.nodes[n].name + " in the final state");
+                err.push_back(vm(g) + " is left out but fits on " + c.nodes[n].name +
+                              " in the final state");
             }
         }
-        for (const node_rejection& r : u.reasons) {
+        for (const node_rejection &r : u.reasons) {
             if (r.why.kind == "priority") {
-                err.push_back(vm(g) + ": reason 'priority' on " + (r.node ? c.nodes[*r.node].name : "-"));
+                err.push_back(vm(g) + ": reason 'priority' on " +
+                              (r.node ? c.nodes[*r.node].name : "-"));
             }
         }
     }
@@ -716,15 +745,15 @@ std::vector<std::string> check_failover(const reference& ref, const std::vector<
         for (guest_id g : which) {
             if (pos[g] == c.guests[g].node) {
                 err.push_back(vm(g) + " (priority " + std::to_string(ref.unit_priority(g, rec)) +
-                              ") is left out although every guest of priority >= " + std::to_string(cls) +
-                              " can restart (brute force)");
+                              ") is left out although every guest of priority >= " +
+                              std::to_string(cls) + " can restart (brute force)");
             }
         }
     }
     if (feasible_all != nullptr) {
         *feasible_all = all_feasible ? 1 : 0;
     }
-    for (const std::string& note : p.notes) {
+    for (const std::string &note : p.notes) {
         if (note.find("budget") != std::string::npos) {
             err.push_back("the search ran out of budget on a small cluster");
         }
@@ -741,9 +770,9 @@ struct generated {
     bool rules = false;
 };
 
-generated generate(rng_t& r) {
+generated generate(rng_t &r) {
     generated out;
-    snapshot_builder& b = out.b;
+    snapshot_builder &b = out.b;
     const int n_nodes = r.uniform(3, 6);
     const bool tight = r.chance(30);
     struct nd {
@@ -777,7 +806,8 @@ generated generate(rng_t& r) {
         std::string ha_state = "started";
         int node = -1;
         std::vector<std::string> tags;
-        int kind = 0; // 0 plain, 1 local disk, 2 passthrough, 3 shared disk, 4 precondition local disk
+        int kind =
+            0; // 0 plain, 1 local disk, 2 passthrough, 3 shared disk, 4 precondition local disk
     };
     const int n_ha = r.uniform(2, 9);
     const int n_other = r.uniform(0, 3);
@@ -809,14 +839,15 @@ generated generate(rng_t& r) {
     // Rules are decided before placement, so that the initial state respects them.
     std::vector<int> ha_idx;
     for (int i = 0; i < n_ha; ++i) {
-        if (guests[static_cast<size_t>(i)].ha_state == "started" || guests[static_cast<size_t>(i)].ha_state == "stopped") {
+        if (guests[static_cast<size_t>(i)].ha_state == "started" ||
+            guests[static_cast<size_t>(i)].ha_state == "stopped") {
             ha_idx.push_back(i);
         }
     }
     r.shuffle(ha_idx);
     std::vector<bool> used_by_rule(guests.size(), false);
-    std::vector<std::pair<int, int>> pairs;     // keep together: same node
-    std::vector<std::vector<int>> apart_sets;   // keep apart: distinct nodes
+    std::vector<std::pair<int, int>> pairs;   // keep together: same node
+    std::vector<std::vector<int>> apart_sets; // keep apart: distinct nodes
     auto take = [&](int want) {
         std::vector<int> out_ids;
         for (int i : ha_idx) {
@@ -827,7 +858,8 @@ generated generate(rng_t& r) {
         }
         return out_ids;
     };
-    const int live_nodes = static_cast<int>(std::count_if(nodes.begin(), nodes.end(), [](const nd& x) { return x.online; }));
+    const int live_nodes = static_cast<int>(
+        std::count_if(nodes.begin(), nodes.end(), [](const nd &x) { return x.online; }));
     if (r.chance(30)) {
         auto p = take(2);
         if (p.size() == 2) {
@@ -854,13 +886,13 @@ generated generate(rng_t& r) {
         }
     }
     // Placement, with room: a node's memory never exceeds maxmem in the snapshot.
-    auto room = [&](const nd& x, std::uint64_t mem) { return x.online && x.mem + mem <= x.maxmem; };
-    auto place_on = [&](gd& g, int n) {
+    auto room = [&](const nd &x, std::uint64_t mem) { return x.online && x.mem + mem <= x.maxmem; };
+    auto place_on = [&](gd &g, int n) {
         g.node = n;
         nodes[static_cast<size_t>(n)].mem += g.mem;
         nodes[static_cast<size_t>(n)].cores += g.cpu16 / 16.0 * g.maxcpu;
     };
-    auto random_node_with_room = [&](std::uint64_t mem, const std::set<int>& avoid) {
+    auto random_node_with_room = [&](std::uint64_t mem, const std::set<int> &avoid) {
         std::vector<int> ok;
         for (int n = 0; n < n_nodes; ++n) {
             if (room(nodes[static_cast<size_t>(n)], mem) && !avoid.count(n)) {
@@ -870,15 +902,15 @@ generated generate(rng_t& r) {
         return ok.empty() ? -1 : r.pick(ok);
     };
     for (auto [a, b2] : pairs) {
-        gd& ga = guests[static_cast<size_t>(a)];
-        gd& gb = guests[static_cast<size_t>(b2)];
+        gd &ga = guests[static_cast<size_t>(a)];
+        gd &gb = guests[static_cast<size_t>(b2)];
         const int n = random_node_with_room(ga.mem + gb.mem, {});
         if (n >= 0) {
             place_on(ga, n);
             place_on(gb, n);
         }
     }
-    for (const auto& s : apart_sets) {
+    for (const auto &s : apart_sets) {
         std::set<int> avoid;
         for (int i : s) {
             const int n = random_node_with_room(guests[static_cast<size_t>(i)].mem, avoid);
@@ -888,7 +920,7 @@ generated generate(rng_t& r) {
             }
         }
     }
-    for (gd& g : guests) {
+    for (gd &g : guests) {
         if (g.node < 0) {
             const int n = random_node_with_room(g.mem, {});
             if (n >= 0) {
@@ -904,7 +936,7 @@ generated generate(rng_t& r) {
         in_pair.insert(b2);
     }
     for (size_t i = 0; i < guests.size(); ++i) {
-        gd& g = guests[i];
+        gd &g = guests[i];
         if (priorities && g.ha) {
             g.tags.push_back("pvebal-priority-" + std::to_string(r.uniform(0, 3)));
         }
@@ -922,23 +954,23 @@ generated generate(rng_t& r) {
         apart_sets.pop_back();
     }
     // Emit.
-    for (const nd& x : nodes) {
+    for (const nd &x : nodes) {
         const double cpu = std::min(1.0, x.cores / x.maxcpu);
         b.node(x.name, x.maxcpu, x.maxmem, x.online ? cpu : 0, x.online ? x.mem : 0, x.online);
         b.storage(x.name, "local", false);
         b.storage(x.name, "ceph", true);
     }
-    for (const gd& g : guests) {
+    for (const gd &g : guests) {
         if (g.node < 0) {
             continue; // no room anywhere: left out of this cluster
         }
         if (g.ha) {
             ++out.ha_guests;
         }
-        Json::Value& e = b.guest(g.vmid, out.nodes[static_cast<size_t>(g.node)], g.maxcpu, g.maxmem, g.cpu16 / 16.0,
-                                 g.mem, "qemu", g.running ? "running" : "stopped");
+        Json::Value &e = b.guest(g.vmid, out.nodes[static_cast<size_t>(g.node)], g.maxcpu, g.maxmem,
+                                 g.cpu16 / 16.0, g.mem, "qemu", g.running ? "running" : "stopped");
         std::string tags;
-        for (const std::string& t : g.tags) {
+        for (const std::string &t : g.tags) {
             tags += (tags.empty() ? "" : ";") + t;
         }
         if (!tags.empty()) {
@@ -962,11 +994,12 @@ generated generate(rng_t& r) {
         }
     }
     auto placed = [&](int i) { return guests[static_cast<size_t>(i)].node >= 0; };
-    auto sids = [&](const std::vector<int>& ids) {
+    auto sids = [&](const std::vector<int> &ids) {
         std::string s;
         for (int i : ids) {
             if (placed(i)) {
-                s += (s.empty() ? "" : ",") + std::string("vm:") + std::to_string(guests[static_cast<size_t>(i)].vmid);
+                s += (s.empty() ? "" : ",") + std::string("vm:") +
+                     std::to_string(guests[static_cast<size_t>(i)].vmid);
             }
         }
         return s;
@@ -977,7 +1010,7 @@ generated generate(rng_t& r) {
             resource_rule(b, "together" + std::to_string(++rule_no), sids({a, b2}), true);
         }
     }
-    for (const auto& s : apart_sets) {
+    for (const auto &s : apart_sets) {
         const std::string list = sids(s);
         if (std::count(list.begin(), list.end(), ',') >= 1) {
             resource_rule(b, "apart" + std::to_string(++rule_no), list, false);
@@ -1001,14 +1034,15 @@ generated generate(rng_t& r) {
         ns.resize(static_cast<size_t>(r.uniform(1, n_nodes - 1)));
         const bool with_prio = r.chance(50);
         std::string list;
-        for (const std::string& n : ns) {
-            list += (list.empty() ? "" : ",") + n + (with_prio ? ":" + std::to_string(r.uniform(0, 3)) : "");
+        for (const std::string &n : ns) {
+            list += (list.empty() ? "" : ",") + n +
+                    (with_prio ? ":" + std::to_string(r.uniform(0, 3)) : "");
         }
         node_rule(b, "prefer" + std::to_string(++rule_no), sids(present), list, r.chance(50));
         out.rules = true;
     }
     // Options.
-    Json::Value& o = b.extra()["options"];
+    Json::Value &o = b.extra()["options"];
     o = Json::Value(Json::objectValue);
     if (r.chance(20)) {
         o["mode"] = "static";
@@ -1034,20 +1068,20 @@ generated generate(rng_t& r) {
 }
 
 // The same snapshot with its entries in another order.
-std::string shuffled(const std::string& text, rng_t& r) {
+std::string shuffled(const std::string &text, rng_t &r) {
     Json::Value root;
     Json::CharReaderBuilder rb;
     std::string errs;
     std::istringstream in(text);
     BOOST_REQUIRE(Json::parseFromStream(rb, in, &root, &errs));
-    auto shuffle_array = [&](Json::Value& a) {
+    auto shuffle_array = [&](Json::Value &a) {
         if (!a.isArray()) {
             return;
         }
         std::vector<Json::Value> items(a.begin(), a.end());
         r.shuffle(items);
         a = Json::Value(Json::arrayValue);
-        for (const Json::Value& v : items) {
+        for (const Json::Value &v : items) {
             a.append(v);
         }
     };
@@ -1063,8 +1097,8 @@ std::string shuffled(const std::string& text, rng_t& r) {
     return Json::writeString(wb, root);
 }
 
-std::string run(const std::string& command, const std::string& snapshot_text,
-                const std::map<std::string, std::string>& args) {
+std::string run(const std::string &command, const std::string &snapshot_text,
+                const std::map<std::string, std::string> &args) {
     request rq;
     rq.command = command;
     rq.snapshot = snapshot_text;
@@ -1078,13 +1112,13 @@ std::string run(const std::string& command, const std::string& snapshot_text,
 // How many generated clusters a property test checks: PVEBAL_HA_SEEDS overrides the default
 // (for a longer run by hand).
 std::uint32_t seeds(std::uint32_t dflt) {
-    const char* e = std::getenv("PVEBAL_HA_SEEDS");
+    const char *e = std::getenv("PVEBAL_HA_SEEDS");
     return e != nullptr ? static_cast<std::uint32_t>(std::stoul(e)) : dflt;
 }
 
-std::string join(const std::vector<std::string>& v) {
+std::string join(const std::vector<std::string> &v) {
     std::string s;
-    for (const std::string& x : v) {
+    for (const std::string &x : v) {
         s += (s.empty() ? "" : ",") + x;
     }
     return s;
@@ -1097,7 +1131,7 @@ BOOST_AUTO_TEST_SUITE(ha_planning)
 // Writes the generated snapshot of seed $PVEBAL_HA_DUMP to stdout (to debug a failing seed with
 // the CLI): ./build/pvebal-tests --run_test=ha_planning/dump_generated_snapshot
 BOOST_AUTO_TEST_CASE(dump_generated_snapshot) {
-    const char* seed = std::getenv("PVEBAL_HA_DUMP");
+    const char *seed = std::getenv("PVEBAL_HA_DUMP");
     rng_t r(seed != nullptr ? static_cast<std::uint32_t>(std::stoul(seed)) : 1u);
     const std::string text = generate(r).b.json();
     BOOST_TEST(read_snapshot(text).has_value());
@@ -1110,7 +1144,7 @@ BOOST_AUTO_TEST_CASE(dump_generated_snapshot) {
 
 BOOST_AUTO_TEST_CASE(failover_strict_node_affinity_with_every_allowed_node_failed) {
     snapshot_builder b;
-    for (const char* n : {"n1", "n2", "n3", "n4"}) {
+    for (const char *n : {"n1", "n2", "n3", "n4"}) {
         b.node(n, 16, 64 * GiB, 0.0, 4 * GiB);
     }
     ha_vm(b, 100, "n1", 2, 4, 0.25, 2); // licensed software: only n1 or n2
@@ -1253,7 +1287,8 @@ BOOST_AUTO_TEST_CASE(failover_positive_affinity_bundle_restarts_together) {
     plan pf = wf.failover({"n1"});
     BOOST_TEST(wf.target(pf, 100) == "");
     BOOST_TEST(wf.why(pf, 100, "n2") == "memory");
-    BOOST_TEST(wf.why(pf, 100, "n3") == "affinity"); // not "priority": n3 is free, but not its partner's node
+    BOOST_TEST(wf.why(pf, 100, "n3") ==
+               "affinity"); // not "priority": n3 is free, but not its partner's node
 
     // A pair that fits nowhere as a pair: each member alone would fit on n2 (8 GiB usable left),
     // so the reason must count the pair (16 GiB).
@@ -1272,7 +1307,7 @@ BOOST_AUTO_TEST_CASE(failover_positive_affinity_bundle_restarts_together) {
     // Partners on two failed nodes still restart on one node (pve-ha-manager sends the second
     // to where the first went).
     snapshot_builder t;
-    for (const char* n : {"n1", "n2", "n3", "n4"}) {
+    for (const char *n : {"n1", "n2", "n3", "n4"}) {
         t.node(n, 16, 64 * GiB, 0.0, 4 * GiB);
     }
     ha_vm(t, 100, "n1", 2, 4, 0.0, 2);
@@ -1304,7 +1339,7 @@ BOOST_AUTO_TEST_CASE(failover_priorities_under_shortage_leave_the_lowest_out) {
     b2.node("n2", 16, 64 * GiB, 0.3, 44 * GiB);
     ha_vm(b2, 100, "n1", 2, 8, 0.25, 8);
     ha_vm(b2, 101, "n1", 2, 8, 0.25, 8, "pvebal-priority-1");
-    world w2(b2, [](options& o) { o.default_priority = 3; });
+    world w2(b2, [](options &o) { o.default_priority = 3; });
     p = w2.failover({"n1"});
     BOOST_TEST(w2.target(p, 100) == "n2");
     BOOST_TEST(w2.target(p, 101) == "");
@@ -1320,7 +1355,7 @@ BOOST_AUTO_TEST_CASE(failover_priorities_under_shortage_leave_the_lowest_out) {
     ha_vm(c, 101, "f", 1, 5, 0, 0, "pvebal-priority-2");
     ha_vm(c, 102, "f", 1, 5, 0, 0, "pvebal-priority-2");
     ha_vm(c, 103, "f", 1, 0.5, 0, 0, "pvebal-priority-1");
-    world wc(c, [](options& o) {
+    world wc(c, [](options &o) {
         o.memory_limit = 1.0;
         o.memory_reserve = 0;
     });
@@ -1342,7 +1377,7 @@ BOOST_AUTO_TEST_CASE(failover_exhaustive_search_finds_the_packing_the_fast_pass_
     ha_vm(b, 100, "f", 1, 6, 0, 0);
     ha_vm(b, 101, "f", 1, 5, 0, 0);
     ha_vm(b, 102, "f", 1, 5, 0, 0);
-    world w(b, [](options& o) {
+    world w(b, [](options &o) {
         o.memory_limit = 1.0;
         o.memory_reserve = 0;
     });
@@ -1393,21 +1428,21 @@ BOOST_AUTO_TEST_CASE(failover_cpu_limit_and_static_mode) {
     ha_vm(b, 100, "n1", 4, 8, 0.25, 8); // 1 core measured, 4 vCPUs
     world used(b);
     BOOST_TEST(used.target(used.failover({"n1"}), 100) == "n2"); // 4 + 1 <= 7.2 cores
-    world stat(b, [](options& o) { o.mode = load_mode::assigned; });
+    world stat(b, [](options &o) { o.mode = load_mode::assigned; });
     plan p = stat.failover({"n1"});
     BOOST_TEST(stat.target(p, 100) == "n2"); // static: n2 runs nothing, 4 <= 7.2
-    world tight(b, [](options& o) { o.cpu_limit = 0.6; });
+    world tight(b, [](options &o) { o.cpu_limit = 0.6; });
     p = tight.failover({"n1"});
     BOOST_TEST(tight.target(p, 100) == "");
     BOOST_TEST(tight.why(p, 100, "n2") == "cpu");
-    world ratio(b, [](options& o) { o.max_memory_ratio = 0.1; });
+    world ratio(b, [](options &o) { o.max_memory_ratio = 0.1; });
     p = ratio.failover({"n1"});
     BOOST_TEST(ratio.why(p, 100, "n2") == "memory-ratio");
 }
 
 BOOST_AUTO_TEST_CASE(failover_local_disks_and_devices_are_unrecoverable) {
     snapshot_builder b;
-    for (const char* n : {"n1", "n2", "n3"}) {
+    for (const char *n : {"n1", "n2", "n3"}) {
         b.node(n, 16, 64 * GiB, 0.0, 12 * GiB);
         b.storage(n, "local", false);
         b.storage(n, "ceph", true);
@@ -1415,14 +1450,14 @@ BOOST_AUTO_TEST_CASE(failover_local_disks_and_devices_are_unrecoverable) {
     for (std::uint32_t v = 100; v <= 105; ++v) {
         ha_vm(b, v, "n1", 1, 2, 0.0, 2);
     }
-    Json::Value& g = b.extra()["guests"];
-    g["100"]["config"]["scsi0"] = "local:vm-100-disk-0,size=32G";        // local disk
-    g["101"]["config"]["hostpci0"] = "0000:01:00.0";                     // passthrough
-    g["102"]["config"]["scsi0"] = "ceph:vm-102-disk-0,size=32G";         // shared: fine
+    Json::Value &g = b.extra()["guests"];
+    g["100"]["config"]["scsi0"] = "local:vm-100-disk-0,size=32G"; // local disk
+    g["101"]["config"]["hostpci0"] = "0000:01:00.0";              // passthrough
+    g["102"]["config"]["scsi0"] = "ceph:vm-102-disk-0,size=32G";  // shared: fine
     g["103"]["config"]["scsi0"] = "ceph:vm-103-disk-0,size=32G";
-    g["103"]["config"]["ide2"] = "local:iso/debian.iso,media=cdrom";     // an ISO is no disk
+    g["103"]["config"]["ide2"] = "local:iso/debian.iso,media=cdrom";        // an ISO is no disk
     g["104"]["migrate"]["local_disks"][0]["volid"] = "local:vm-104-disk-1"; // from the precondition
-    g["105"]["config"]["usb0"] = "spice";                                // spice USB pins nothing
+    g["105"]["config"]["usb0"] = "spice"; // spice USB pins nothing
     world w(b);
     plan p = w.failover({"n1"});
     BOOST_TEST(w.target(p, 100) == "");
@@ -1444,11 +1479,11 @@ BOOST_AUTO_TEST_CASE(failover_all_guests_adds_running_non_ha_guests) {
     b.node("n1", 16, 64 * GiB, 0.1, 12 * GiB);
     b.node("n2", 16, 64 * GiB, 0.0, 2 * GiB);
     ha_vm(b, 100, "n1", 2, 4, 0.25, 4);
-    b.guest(101, "n1", 2, 4 * GiB, 0.25, 4 * GiB);                             // running, not HA
-    b.guest(102, "n1", 2, 4 * GiB, 0, 0, "qemu", "stopped");                   // stopped, not HA
-    b.guest(103, "n1", 2, 4 * GiB, 0, 0, "qemu", "stopped")["template"] = 1;   // template
-    b.guest(104, "n1", 1, 2 * GiB, 0.1, 2 * GiB, "lxc");                       // running container
-    Json::Value& d = b.guest(105, "n1", 1, 1 * GiB, 0.1, 1 * GiB);             // HA disabled
+    b.guest(101, "n1", 2, 4 * GiB, 0.25, 4 * GiB);                           // running, not HA
+    b.guest(102, "n1", 2, 4 * GiB, 0, 0, "qemu", "stopped");                 // stopped, not HA
+    b.guest(103, "n1", 2, 4 * GiB, 0, 0, "qemu", "stopped")["template"] = 1; // template
+    b.guest(104, "n1", 1, 2 * GiB, 0.1, 2 * GiB, "lxc");                     // running container
+    Json::Value &d = b.guest(105, "n1", 1, 1 * GiB, 0.1, 1 * GiB);           // HA disabled
     (void)d;
     add_ha_resource(b, "vm:105", "disabled");
     world w(b);
@@ -1489,7 +1524,7 @@ BOOST_AUTO_TEST_CASE(failover_stopped_ha_guest_is_placed_without_load) {
     world w(b);
     plan p = w.failover({"n1"});
     BOOST_REQUIRE(p.migrations.size() == 1u);
-    const migration& m = p.migrations[0];
+    const migration &m = p.migrations[0];
     BOOST_TEST(w.target(p, 100) == "n2");
     BOOST_TEST((m.mode == migration_mode::offline));
     BOOST_TEST(m.cost.downtime == 0.0);
@@ -1513,9 +1548,9 @@ BOOST_AUTO_TEST_CASE(failover_waves_are_priority_classes) {
     b.node("n1", 16, 64 * GiB, 0.1, 16 * GiB);
     b.node("n2", 16, 64 * GiB, 0.0, 1 * GiB);
     b.node("n3", 16, 64 * GiB, 0.0, 1 * GiB);
-    ha_vm(b, 100, "n1", 1, 2, 0.1, 2);                        // default 0
+    ha_vm(b, 100, "n1", 1, 2, 0.1, 2); // default 0
     ha_vm(b, 101, "n1", 1, 2, 0.1, 2, "pvebal-priority-5");
-    ha_vm(b, 102, "n1", 1, 2, 0.1, 2, "PVEBAL-PRIORITY-10");  // tags are case-insensitive
+    ha_vm(b, 102, "n1", 1, 2, 0.1, 2, "PVEBAL-PRIORITY-10"); // tags are case-insensitive
     ha_vm(b, 103, "n1", 1, 2, 0.1, 2, "pvebal-priority-5");
     ha_vm(b, 104, "n1", 1, 8, 0.1, 2, "pvebal-priority-5");
     world w(b);
@@ -1545,7 +1580,7 @@ BOOST_AUTO_TEST_CASE(failover_waves_are_priority_classes) {
 BOOST_AUTO_TEST_CASE(capacity_tolerates_exactly_one_failure) {
     // Three 64 GiB nodes (57.6 GiB usable), each running a 20 GiB HA guest.
     snapshot_builder b;
-    for (const char* n : {"n1", "n2", "n3"}) {
+    for (const char *n : {"n1", "n2", "n3"}) {
         b.node(n, 16, 64 * GiB, 0.125, 20 * GiB);
     }
     ha_vm(b, 100, "n1", 4, 20, 0.5, 20);
@@ -1738,23 +1773,23 @@ BOOST_AUTO_TEST_CASE(capacity_headroom_numbers) {
     b.node("n1", 16, 64 * GiB, 0.25, 20 * GiB);
     b.node("n2", 8, 8 * GiB, 0.5, 4 * GiB);
     b.node("n3", 8, 32 * GiB, 0.0, 0, false); // offline: not counted
-    ha_vm(b, 100, "n1", 4, 16, 0.5, 12); // 2 cores measured, 16 GiB configured
+    ha_vm(b, 100, "n1", 4, 16, 0.5, 12);      // 2 cores measured, 16 GiB configured
     ha_vm(b, 101, "n1", 2, 8, 0.0, 0)["status"] = "stopped";
-    add_ha_resource(b, "vm:999"); // a resource without a guest is dropped
+    add_ha_resource(b, "vm:999");                 // a resource without a guest is dropped
     b.guest(102, "n2", 2, 4 * GiB, 0.5, 4 * GiB); // not HA
     world w(b);
     capacity_report r = w.capacity();
     BOOST_TEST(r.nodes == 2);
     BOOST_REQUIRE(r.headroom.size() == 2u);
-    const node_headroom* h1 = w.headroom(r, "n1");
-    const node_headroom* h2 = w.headroom(r, "n2");
+    const node_headroom *h1 = w.headroom(r, "n1");
+    const node_headroom *h2 = w.headroom(r, "n2");
     BOOST_REQUIRE(h1);
     BOOST_REQUIRE(h2);
-    BOOST_TEST(h1->cpu == 0.9 * 16 - 4.0);                      // cpu-limit x threads - used
-    BOOST_TEST(h1->memory == 0.9 * gibs(64) - gibs(20));          // usable - used
-    BOOST_TEST(h1->ha_memory == gibs(16) + gibs(8));              // configured memory of started HA guests
+    BOOST_TEST(h1->cpu == 0.9 * 16 - 4.0);               // cpu-limit x threads - used
+    BOOST_TEST(h1->memory == 0.9 * gibs(64) - gibs(20)); // usable - used
+    BOOST_TEST(h1->ha_memory == gibs(16) + gibs(8));     // configured memory of started HA guests
     BOOST_TEST(h2->cpu == 0.9 * 8 - 4.0);
-    BOOST_TEST(h2->memory == gibs(7) - gibs(4));                  // 8 GiB - 1 GiB reserve < 90%
+    BOOST_TEST(h2->memory == gibs(7) - gibs(4)); // 8 GiB - 1 GiB reserve < 90%
     BOOST_TEST(h2->ha_memory == 0.0);
 }
 
@@ -1778,7 +1813,7 @@ BOOST_AUTO_TEST_CASE(place_ranks_nodes_for_a_new_guest) {
     BOOST_TEST(a.nodes[2].score == 50.0);
     BOOST_TEST(a.nodes[1].score > 50.0);
     BOOST_TEST(a.nodes[1].score < 100.0);
-    for (const ranked_node& n : a.nodes) {
+    for (const ranked_node &n : a.nodes) {
         BOOST_TEST(n.fits);
     }
     BOOST_TEST(a.nodes[0].objective_after < a.nodes[1].objective_after);
@@ -1843,7 +1878,7 @@ BOOST_AUTO_TEST_CASE(place_a_guest_that_fits_nowhere) {
     rq.demand = {2, gibs(60)};
     placement_answer a = w.place(rq);
     BOOST_REQUIRE(a.nodes.size() == 3u);
-    for (const ranked_node& n : a.nodes) {
+    for (const ranked_node &n : a.nodes) {
         BOOST_TEST(!n.fits);
         BOOST_REQUIRE(n.why.has_value());
     }
@@ -1865,7 +1900,7 @@ BOOST_AUTO_TEST_CASE(place_respects_the_overcommit_ratios) {
     b.node("n2", 4, 64 * GiB, 0.1, 4 * GiB);
     b.guest(100, "n1", 4, 4 * GiB, 0.1, 2 * GiB);
     b.guest(101, "n1", 2, 4 * GiB, 0, 0, "qemu", "stopped");
-    world w(b, [](options& o) { o.max_vcpu_ratio = 1.0; });
+    world w(b, [](options &o) { o.max_vcpu_ratio = 1.0; });
     placement_request rq;
     rq.demand = {2, gibs(1)};
     placement_answer a = w.place(rq);
@@ -1878,13 +1913,14 @@ BOOST_AUTO_TEST_CASE(place_respects_the_overcommit_ratios) {
     BOOST_TEST(!w.ranked(a, "n1")->fits);
     BOOST_TEST(w.ranked(a, "n1")->why->kind == "vcpu-ratio");
     BOOST_TEST(w.ranked(a, "n2")->fits);
-    world m(b, [](options& o) { o.max_memory_ratio = 0.07; }); // 4.48 GiB
+    world m(b, [](options &o) { o.max_memory_ratio = 0.07; }); // 4.48 GiB
     a = m.place(rq);
     BOOST_TEST(m.ranked(a, "n1")->why->kind == "memory-ratio"); // 4 + 1 GiB
     BOOST_TEST(m.ranked(a, "n2")->fits);
 }
 
-// --- properties against the brute force -----------------------------------------------------------
+// --- properties against the brute force
+// -----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(failover_matches_brute_force_on_generated_clusters) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -1908,8 +1944,9 @@ BOOST_AUTO_TEST_CASE(failover_matches_brute_force_on_generated_clusters) {
                 }
                 std::vector<node_id> pool = active;
                 r.shuffle(pool);
-                const int k = r.chance(5) ? static_cast<int>(pool.size())
-                                          : r.uniform(1, std::max(1, static_cast<int>(pool.size()) - 1));
+                const int k = r.chance(5)
+                                  ? static_cast<int>(pool.size())
+                                  : r.uniform(1, std::max(1, static_cast<int>(pool.size()) - 1));
                 pool.resize(static_cast<size_t>(k));
                 std::vector<bool> failed(w.c().nodes.size(), false);
                 for (node_id n : pool) {
@@ -1923,17 +1960,19 @@ BOOST_AUTO_TEST_CASE(failover_matches_brute_force_on_generated_clusters) {
                 infeasible += feasible ? 0 : 1;
                 unplaced_some += p.unplaced.empty() ? 0 : 1;
                 BOOST_TEST(errs.empty(), "seed " << seed << ", failed " << join(w.names(pool))
-                                                 << (all ? " --all-guests" : "") << ": " << join(errs));
+                                                 << (all ? " --all-guests" : "") << ": "
+                                                 << join(errs));
             }
         }
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    BOOST_TEST_MESSAGE("failover property: " << clusters << " clusters (" << with_rules << " with rules), "
-                                             << scenarios << " scenarios, " << infeasible
-                                             << " where not everyone can restart, " << unplaced_some
-                                             << " with unplaced guests, " << secs << " s");
-    BOOST_TEST(infeasible > 50);                // the generator makes tight cases...
-    BOOST_TEST(scenarios - infeasible > 500);   // ...and easy ones
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    BOOST_TEST_MESSAGE("failover property: "
+                       << clusters << " clusters (" << with_rules << " with rules), " << scenarios
+                       << " scenarios, " << infeasible << " where not everyone can restart, "
+                       << unplaced_some << " with unplaced guests, " << secs << " s");
+    BOOST_TEST(infeasible > 50);              // the generator makes tight cases...
+    BOOST_TEST(scenarios - infeasible > 500); // ...and easy ones
 }
 
 BOOST_AUTO_TEST_CASE(failover_packing_puzzles_keep_priority_classes_whole) {
@@ -1947,14 +1986,15 @@ BOOST_AUTO_TEST_CASE(failover_packing_puzzles_keep_priority_classes_whole) {
         b.node("f", 16, 64 * GiB, 0.0, 0);
         const int survivors = r.uniform(2, 3);
         for (int i = 0; i < survivors; ++i) {
-            b.node("s" + std::to_string(i + 1), 16, static_cast<std::uint64_t>(r.uniform(4, 14)) * GiB);
+            b.node("s" + std::to_string(i + 1), 16,
+                   static_cast<std::uint64_t>(r.uniform(4, 14)) * GiB);
         }
         const int n = r.uniform(4, 8);
         for (int i = 0; i < n; ++i) {
             ha_vm(b, static_cast<std::uint32_t>(100 + i), "f", 1, r.uniform(1, 6), 0, 0,
                   "pvebal-priority-" + std::to_string(r.uniform(0, 2)));
         }
-        world w(b, [](options& o) {
+        world w(b, [](options &o) {
             o.memory_limit = 1.0;
             o.memory_reserve = 0;
         });
@@ -1968,7 +2008,8 @@ BOOST_AUTO_TEST_CASE(failover_packing_puzzles_keep_priority_classes_whole) {
         ++cases;
         short_cases += feasible ? 0 : 1;
     }
-    BOOST_TEST_MESSAGE("packing puzzles: " << cases << " cases, " << short_cases << " where not everyone fits");
+    BOOST_TEST_MESSAGE("packing puzzles: " << cases << " cases, " << short_cases
+                                           << " where not everyone fits");
     BOOST_TEST(short_cases > cases / 4);
 }
 
@@ -2030,16 +2071,19 @@ BOOST_AUTO_TEST_CASE(capacity_matches_brute_force_on_generated_clusters) {
         const int target = r.uniform(1, 3);
         capacity_report rep = w.capacity(target);
         BOOST_TEST(rep.exact, "seed " << seed << ": " << rep.method);
-        BOOST_TEST(rep.tolerated == bf, "seed " << seed << ": engine " << rep.tolerated << ", brute force " << bf);
+        BOOST_TEST(rep.tolerated == bf,
+                   "seed " << seed << ": engine " << rep.tolerated << ", brute force " << bf);
         BOOST_TEST(rep.target_met == (target <= bf), "seed " << seed << " target " << target);
         BOOST_TEST(rep.nodes == nA);
         if (rep.target_met) {
-            BOOST_TEST((rep.reserve_needed.mem == 0 && rep.reserve_needed.cpu == 0), "seed " << seed);
+            BOOST_TEST((rep.reserve_needed.mem == 0 && rep.reserve_needed.cpu == 0),
+                       "seed " << seed);
         }
         if (bf < nA - 1) {
             BOOST_REQUIRE_MESSAGE(rep.worst.has_value(), "seed " << seed << ": no worst scenario");
             BOOST_TEST(static_cast<int>(rep.worst->failed.size()) == bf + 1, "seed " << seed);
-            BOOST_TEST(!ok_of[rep.worst->failed], "seed " << seed << ": the worst scenario is feasible");
+            BOOST_TEST(!ok_of[rep.worst->failed],
+                       "seed " << seed << ": the worst scenario is feasible");
             BOOST_TEST(rep.worst->unplaced > 0);
         } else {
             BOOST_TEST(!rep.worst.has_value(), "seed " << seed);
@@ -2055,11 +2099,12 @@ BOOST_AUTO_TEST_CASE(capacity_matches_brute_force_on_generated_clusters) {
         }
         BOOST_TEST((rep.unrecoverable == unrec), "seed " << seed);
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    BOOST_TEST_MESSAGE("capacity property: " << clusters << " clusters, tolerated k=0.." << 5 << ": " << by_k[0]
-                                             << "/" << by_k[1] << "/" << by_k[2] << "/" << by_k[3] << "/" << by_k[4]
-                                             << "/" << by_k[5] << ", non-monotone " << non_monotone << ", " << secs
-                                             << " s");
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    BOOST_TEST_MESSAGE("capacity property: "
+                       << clusters << " clusters, tolerated k=0.." << 5 << ": " << by_k[0] << "/"
+                       << by_k[1] << "/" << by_k[2] << "/" << by_k[3] << "/" << by_k[4] << "/"
+                       << by_k[5] << ", non-monotone " << non_monotone << ", " << secs << " s");
     BOOST_TEST(by_k[0] > 20);
     BOOST_TEST(by_k[1] > 20);
     BOOST_TEST(by_k[2] + by_k[3] + by_k[4] + by_k[5] > 20);
@@ -2075,13 +2120,16 @@ BOOST_AUTO_TEST_CASE(ha_answers_are_deterministic) {
         ns.resize(static_cast<size_t>(r.uniform(1, static_cast<int>(ns.size()) - 1)));
         const std::map<std::string, std::string> fo = {{"failed-node", join(ns)}};
         const std::map<std::string, std::string> cap = {{"target-failures", "2"}};
-        const std::map<std::string, std::string> pl = {{"cpu", "2"}, {"mem", "6G"}, {"tags", "plb_anti_affinity_grp"}};
+        const std::map<std::string, std::string> pl = {
+            {"cpu", "2"}, {"mem", "6G"}, {"tags", "plb_anti_affinity_grp"}};
         const std::string other = shuffled(text, r);
-        for (const auto& [cmd, args] : std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
+        for (const auto &[cmd, args] :
+             std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
                  {"failover", fo}, {"capacity", cap}, {"place", pl}}) {
             const std::string a = run(cmd, text, args);
             BOOST_TEST(a == run(cmd, text, args), "seed " << seed << " " << cmd << ": twice");
-            BOOST_TEST(a == run(cmd, other, args), "seed " << seed << " " << cmd << ": shuffled snapshot");
+            BOOST_TEST(a == run(cmd, other, args),
+                       "seed " << seed << " " << cmd << ": shuffled snapshot");
         }
     }
 }

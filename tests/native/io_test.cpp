@@ -99,8 +99,8 @@ BOOST_AUTO_TEST_CASE(valid_base_of_the_malformed_set_is_accepted) {
 }
 
 BOOST_AUTO_TEST_CASE(order_of_entries_does_not_change_the_model,
-                     *boost::unit_test::precondition(
-                         shared_file{"data/bitbrains-rnd/snapshots/bb-120vm-6node-tags.json"})) {
+                     *boost::unit_test::precondition(shared_file{
+                         "data/bitbrains-rnd/snapshots/bb-120vm-6node-tags.json"})) {
     const std::string path = shared_path("data/bitbrains-rnd/snapshots/bb-120vm-6node-tags.json");
     const std::string text = read_text(path);
     auto base = read_snapshot(text);

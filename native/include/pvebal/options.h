@@ -43,7 +43,7 @@ struct options {
 
     // --- balance -------------------------------------------------------------------------
     unsigned max_migrations = 10;
-    double threshold = 0.02;         // plan nothing when the objective is already at or below
+    double threshold = 0.02;       // plan nothing when the objective is already at or below
     double min_improvement = 0.02; // each move lowers the objective by this share / active nodes
     double cost_weight = 0.04;     // and by this share / active nodes more per migration minute
 

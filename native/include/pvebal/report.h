@@ -19,11 +19,11 @@
 namespace pvebal {
 
 struct warning {
-    std::string kind;                 // overloaded, immovable, offline-guests, ha-rule, ...
-    std::optional<node_id> node;      // the node it is about, if any
-    std::optional<guest_id> guest;    // the guest it is about, if any
+    std::string kind;              // overloaded, immovable, offline-guests, ha-rule, ...
+    std::optional<node_id> node;   // the node it is about, if any
+    std::optional<guest_id> guest; // the guest it is about, if any
     std::string message;
-    std::vector<rejection> reasons;   // for immovable guests
+    std::vector<rejection> reasons; // for immovable guests
 };
 
 struct score_report {
@@ -32,7 +32,7 @@ struct score_report {
     std::vector<warning> warnings;
 };
 
-score_report make_score_report(const cluster& c, const options& o);
+score_report make_score_report(const cluster &c, const options &o);
 
 // --- plans -----------------------------------------------------------------------------------
 
@@ -94,57 +94,58 @@ struct plan {
 };
 
 // Migration cost of one guest with the given mode (docs/algorithms.md, "Migration cost").
-migration_cost estimate_cost(const cluster& c, const options& o, guest_id g, migration_mode mode,
+migration_cost estimate_cost(const cluster &c, const options &o, guest_id g, migration_mode mode,
                              bool with_local_disks);
-migration_mode mode_for(const guest& g);
-bool has_local_disks(const cluster& c, guest_id g);
+migration_mode mode_for(const guest &g);
+bool has_local_disks(const cluster &c, guest_id g);
 
 // Balance: up to max-migrations moves that lower the objective, ordered and safe.
-plan plan_balance(const cluster& c, const options& o);
+plan plan_balance(const cluster &c, const options &o);
 
 // Evacuate: move every guest off `nodes`; what cannot move is in `unplaced` with reasons.
-plan plan_evacuate(const cluster& c, const options& o, const std::vector<node_id>& nodes);
+plan plan_evacuate(const cluster &c, const options &o, const std::vector<node_id> &nodes);
 
 // --- HA planning ---------------------------------------------------------------------------
 
 // Failover: where the HA guests of the failed nodes restart (all guests with all_guests).
 // Capacity-aware bin packing in restart-priority order, rule-aware as pve-ha-manager.
-plan plan_failover(const cluster& c, const options& o, const std::vector<node_id>& failed,
+plan plan_failover(const cluster &c, const options &o, const std::vector<node_id> &failed,
                    bool all_guests);
 
 struct failure_scenario {
     std::vector<node_id> failed;
-    int unplaced = 0;         // guests that could not restart
-    int rule_blocked = 0;     // of which no surviving node is allowed (pins, strict HA rules)
-    res shortfall;            // demand of the others: what more capacity would fix
+    int unplaced = 0;             // guests that could not restart
+    int rule_blocked = 0;         // of which no surviving node is allowed (pins, strict HA rules)
+    res shortfall;                // demand of the others: what more capacity would fix
     std::vector<guest_id> guests; // which (only for the reported worst scenario)
 };
 
 struct node_headroom {
     node_id node = 0;
-    double cpu = 0;    // cores until cpu-limit
-    double memory = 0; // bytes until the usable memory
+    double cpu = 0;       // cores until cpu-limit
+    double memory = 0;    // bytes until the usable memory
     double ha_memory = 0; // memory of the HA guests it runs
 };
 
 struct capacity_report {
-    int nodes = 0;                 // active nodes considered
-    int ha_guests = 0;             // guests that need a restart somewhere
-    std::vector<guest_id> unrecoverable; // local disks or devices: no failure of their node is survivable
-    int tolerated = 0;             // failures the cluster absorbs (lower bound when !exact)
-    int upper_bound = 0;           // failures it certainly does not absorb beyond this
-    bool exact = true;             // every scenario up to the answer was checked
+    int nodes = 0;     // active nodes considered
+    int ha_guests = 0; // guests that need a restart somewhere
+    std::vector<guest_id>
+        unrecoverable;   // local disks or devices: no failure of their node is survivable
+    int tolerated = 0;   // failures the cluster absorbs (lower bound when !exact)
+    int upper_bound = 0; // failures it certainly does not absorb beyond this
+    bool exact = true;   // every scenario up to the answer was checked
     std::string method;
     long scenarios_checked = 0;
     std::optional<failure_scenario> worst; // the worst scenario at tolerated + 1 failures
-    int target = 1;                // --target-failures
+    int target = 1;                        // --target-failures
     bool target_met = false;
-    res reserve_needed;            // max shortfall over the target's scenarios
+    res reserve_needed; // max shortfall over the target's scenarios
     std::optional<failure_scenario> worst_at_target;
     std::vector<node_headroom> headroom;
 };
 
-capacity_report plan_capacity(const cluster& c, const options& o, int target_failures,
+capacity_report plan_capacity(const cluster &c, const options &o, int target_failures,
                               bool all_guests, long max_scenarios);
 
 // Place: ranked nodes for a guest that is about to start (or a new one).
@@ -159,7 +160,7 @@ struct ranked_node {
     node_id node = 0;
     bool fits = false;
     double objective_after = 0;
-    double score = 0; // 0..100, higher is better
+    double score = 0;             // 0..100, higher is better
     std::optional<rejection> why; // for nodes that do not fit
 };
 
@@ -168,7 +169,7 @@ struct placement_answer {
     std::vector<ranked_node> nodes; // fitting nodes best first, then the rest by name
 };
 
-result<placement_answer> plan_place(const cluster& c, const options& o, const placement_request& r);
+result<placement_answer> plan_place(const cluster &c, const options &o, const placement_request &r);
 
 } // namespace pvebal
 

@@ -105,8 +105,8 @@ using namespace unit_fns;
 
 using guest_fn = opt_rejection (*)(const decision_context &, guest_id);
 using target_fn = opt_rejection (*)(const decision_context &, guest_id, node_id, bool);
-using state_fn = opt_rejection (*)(const decision_context &, const overlay &,
-                                   const arrival &, node_id, bool);
+using state_fn = opt_rejection (*)(const decision_context &, const overlay &, const arrival &,
+                                   node_id, bool);
 
 struct guest_row {
     unit_info info;

@@ -6,8 +6,8 @@
 
 namespace pvebal::detail::unit_fns {
 
-opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in,
-                       node_id n, bool explain) {
+opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
+                       bool explain) {
     if (in.demand.mem <= 0) {
         return std::nullopt;
     }
@@ -23,8 +23,8 @@ opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arri
                    : quiet(constraint::memory);
 }
 
-opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in,
-                    node_id n, bool explain) {
+opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
+                    bool explain) {
     const double cap = s.load().capacity[n].cpu;
     const double used = s.load().used[n].cpu;
     if (in.demand.cpu <= 0 || used + in.demand.cpu <= ctx.o.cpu_limit * cap) {
@@ -50,8 +50,8 @@ opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const 
                    : quiet(constraint::vcpu_ratio);
 }
 
-opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s,
-                             const arrival &in, node_id n, bool explain) {
+opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
+                             node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_memory_ratio;
     if (!ratio || in.assigned.mem <= 0 ||
         s.assigned(n).mem + in.assigned.mem <= *ratio * s.load().capacity[n].mem) {
@@ -63,8 +63,8 @@ opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s,
                    : quiet(constraint::memory_ratio);
 }
 
-opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s,
-                              const arrival &in, node_id n, bool explain) {
+opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s, const arrival &in,
+                              node_id n, bool explain) {
     auto reject = [&](int k) -> opt_rejection {
         return explain ? rejection{constraint::anti_affinity,
                                    ctx.a.apart_names[static_cast<size_t>(k)] +

@@ -45,16 +45,16 @@ opt_rejection t_storage(const decision_context &ctx, guest_id g, node_id n, bool
 opt_rejection t_current_node(const decision_context &ctx, guest_id g, node_id n, bool explain);
 
 // State units: (context, placement, arrival, node, explain) -> why it does not fit there now.
-opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in,
-                       node_id n, bool explain);
-opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in,
-                    node_id n, bool explain);
+opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
+                       bool explain);
+opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
+                    bool explain);
 opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
                            node_id n, bool explain);
-opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s,
-                             const arrival &in, node_id n, bool explain);
-opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s,
-                              const arrival &in, node_id n, bool explain);
+opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
+                             node_id n, bool explain);
+opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s, const arrival &in,
+                              node_id n, bool explain);
 
 } // namespace pvebal::detail::unit_fns
 

@@ -471,9 +471,8 @@ result<option_value> value_from_text(const option_row &row, std::string_view tex
         return pairs_value(o, std::move(pairs), text);
     }
     case option_type::text: {
-        const bool printable = std::all_of(s.begin(), s.end(), [](unsigned char c) {
-            return c >= 0x20 && c != 0x7f;
-        });
+        const bool printable =
+            std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
         if (!printable || static_cast<double>(s.size()) > o.maximum) {
             return fail("", "expected " + expected_text(o) + ", got " + shown(text));
         }

@@ -18,9 +18,9 @@ namespace pvebal::detail {
 // A checked value of any option type.
 struct option_value {
     bool flag = false;
-    double number = 0;                                      // integer, number, size (bytes)
-    std::string text;                                       // choice (canonical), size, text (as written)
-    std::vector<std::string> names;                         // node_list, sorted, unique
+    double number = 0;              // integer, number, size (bytes)
+    std::string text;               // choice (canonical), size, text (as written)
+    std::vector<std::string> names; // node_list, sorted, unique
     std::vector<std::pair<std::string, std::string>> pairs; // storage_map, sorted
 };
 

@@ -42,7 +42,8 @@ public:
         : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_),
           state_(c, o, a_, active_nodes(c)), obj_(state_.objective()), deadline_(o.deadline) {
         const std::vector<bool> active = active_nodes(c);
-        active_ = std::max<double>(1, static_cast<double>(std::count(active.begin(), active.end(), true)));
+        active_ = std::max<double>(
+            1, static_cast<double>(std::count(active.begin(), active.end(), true)));
     }
 
     plan run();
@@ -330,8 +331,7 @@ plan balancer::run() {
             apply(best);
         }
         if (deadline_.hit()) {
-            p.notes.push_back(deadline_.note("the plan holds the " +
-                                             std::to_string(migrations_) +
+            p.notes.push_back(deadline_.note("the plan holds the " + std::to_string(migrations_) +
                                              " migration(s) found so far"));
         } else if (chosen_.empty()) {
             p.notes.push_back(

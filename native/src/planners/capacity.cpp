@@ -21,7 +21,7 @@ double binomial(int n, int k) {
 }
 
 // Calls f for every k-subset of `items` in lexicographic order; stops when f returns false.
-template <class F> bool for_each_subset(const std::vector<node_id>& items, int k, F&& f) {
+template <class F> bool for_each_subset(const std::vector<node_id> &items, int k, F &&f) {
     const int n = static_cast<int>(items.size());
     std::vector<int> idx(static_cast<size_t>(k));
     for (int i = 0; i < k; ++i) {
@@ -30,7 +30,8 @@ template <class F> bool for_each_subset(const std::vector<node_id>& items, int k
     std::vector<node_id> subset(static_cast<size_t>(k));
     while (true) {
         for (int i = 0; i < k; ++i) {
-            subset[static_cast<size_t>(i)] = items[static_cast<size_t>(idx[static_cast<size_t>(i)])];
+            subset[static_cast<size_t>(i)] =
+                items[static_cast<size_t>(idx[static_cast<size_t>(i)])];
         }
         if (!f(subset)) {
             return false;
@@ -49,7 +50,7 @@ template <class F> bool for_each_subset(const std::vector<node_id>& items, int k
     }
 }
 
-bool worse(const failure_scenario& a, const failure_scenario& b) {
+bool worse(const failure_scenario &a, const failure_scenario &b) {
     if (a.shortfall.mem != b.shortfall.mem) {
         return a.shortfall.mem > b.shortfall.mem;
     }
@@ -61,7 +62,8 @@ bool worse(const failure_scenario& a, const failure_scenario& b) {
 
 } // namespace
 
-capacity_report plan_capacity(const cluster& c, const options& o, int target, bool all_guests, long max_scenarios) {
+capacity_report plan_capacity(const cluster &c, const options &o, int target, bool all_guests,
+                              long max_scenarios) {
     capacity_report r;
     r.target = target;
     recovery_solver solver(c, o, all_guests);
@@ -75,7 +77,7 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
     }
     r.nodes = static_cast<int>(active.size());
     std::vector<bool> unrecoverable(c.guests.size(), false);
-    for (const auto& [g, why] : solver.unrecoverable()) {
+    for (const auto &[g, why] : solver.unrecoverable()) {
         r.unrecoverable.push_back(g);
         unrecoverable[g] = true;
     }
@@ -98,7 +100,7 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
 
     // One scenario: fails when a recoverable guest cannot restart.
     const long search_budget = 20'000;
-    auto run = [&](const std::vector<node_id>& subset, bool keep_guests) {
+    auto run = [&](const std::vector<node_id> &subset, bool keep_guests) {
         std::vector<bool> failed(c.nodes.size(), false);
         for (node_id n : subset) {
             failed[n] = true;
@@ -130,7 +132,7 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
     // make the bound too low, and the search below stops at the bound.
     double free_total = 0;
     std::vector<std::pair<double, double>> by_load; // (recoverable HA memory, headroom memory)
-    for (const node_headroom& h : r.headroom) {
+    for (const node_headroom &h : r.headroom) {
         double need = 0;
         for (guest_id g = 0; g < c.guests.size(); ++g) {
             if (c.guests[g].node == h.node && solver.needs_recovery(g) && !unrecoverable[g]) {
@@ -158,7 +160,8 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
     long budget_left = max_scenarios;
     int tolerated = 0;
     bool failed_at_some_k = false; // a k with a failing scenario was found
-    bool failure_proven = true;    // ... and that failure is certain (a failing scenario's search did not run out)
+    bool failure_proven =
+        true; // ... and that failure is certain (a failing scenario's search did not run out)
     bool out_of_budget = false;
     const int last_k = std::min(std::max(target, r.upper_bound + 1), r.nodes - 1);
     for (int k = 1; k <= last_k; ++k) {
@@ -172,7 +175,7 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         bool any_proven = false; // one proven failing scenario is enough to rule k out
         std::optional<failure_scenario> worst;
         bool timed_out = false;
-        for_each_subset(active, k, [&](const std::vector<node_id>& subset) {
+        for_each_subset(active, k, [&](const std::vector<node_id> &subset) {
             if (dl.expired()) {
                 timed_out = true;
                 return false;
@@ -220,15 +223,17 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
     if (failed_at_some_k && failure_proven) {
         r.exact = true;
         r.upper_bound = tolerated;
-        r.method = "every combination of up to " + std::to_string(tolerated + 1) + " failed nodes checked";
+        r.method =
+            "every combination of up to " + std::to_string(tolerated + 1) + " failed nodes checked";
     } else if (failed_at_some_k && tolerated == r.upper_bound) {
         r.exact = true; // the bounds meet
         r.method = "every combination of up to " + std::to_string(tolerated + 1) +
                    " failed nodes checked; the aggregate-memory bound confirms the answer";
     } else if (failed_at_some_k) {
         r.exact = false;
-        r.method = "every combination checked, but a failing scenario's search ran out of budget: " +
-                   std::to_string(tolerated) + " is a lower bound";
+        r.method =
+            "every combination checked, but a failing scenario's search ran out of budget: " +
+            std::to_string(tolerated) + " is a lower bound";
     } else if (!out_of_budget) {
         r.exact = true;
         r.upper_bound = tolerated;
@@ -243,8 +248,8 @@ capacity_report plan_capacity(const cluster& c, const options& o, int target, bo
         r.exact = false;
         r.method = "every combination of up to " + std::to_string(tolerated) +
                    " failed node(s) checked; more would exceed max-scenarios, so " +
-                   std::to_string(tolerated) + " is a lower bound and " + std::to_string(r.upper_bound) +
-                   " an upper bound (aggregate memory)";
+                   std::to_string(tolerated) + " is a lower bound and " +
+                   std::to_string(r.upper_bound) + " an upper bound (aggregate memory)";
     }
     if (dl.hit() && !r.exact) {
         r.method = dl.note(r.method);

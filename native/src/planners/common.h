@@ -27,7 +27,8 @@ struct planned_move {
 // guest loads both nodes), within the parallel limits; breaks cycles with a temporary parking
 // move where one exists, otherwise drops the least valuable move. `state` starts at the
 // initial placement and ends at the final one.
-void order_moves(const decision_context &ctx, overlay &state, std::vector<planned_move> moves, plan &out);
+void order_moves(const decision_context &ctx, overlay &state, std::vector<planned_move> moves,
+                 plan &out);
 
 // Fills costs, totals and metrics of a plan whose migrations are set.
 void finish_plan(const cluster &before_cluster, const cluster &after_cluster, const options &o,

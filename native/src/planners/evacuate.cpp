@@ -74,11 +74,11 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         for (guest_id h = 0; h < c.guests.size(); ++h) {
             if (h != g && a.together[h] == a.together[g] && c.guests[h].node == c.guests[g].node &&
                 !include[h]) {
-                up.reasons.push_back(
-                    {std::nullopt,
-                     {constraint::affinity, "kept together with " + c.guests[h].sid() + " (" +
-                                      a.together_names[static_cast<size_t>(a.together[g])] +
-                                      "), which cannot move"}});
+                up.reasons.push_back({std::nullopt,
+                                      {constraint::affinity,
+                                       "kept together with " + c.guests[h].sid() + " (" +
+                                           a.together_names[static_cast<size_t>(a.together[g])] +
+                                           "), which cannot move"}});
             }
         }
         p.unplaced.push_back(std::move(up));
@@ -177,9 +177,8 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 }
                 // Necessary for u to fit once h has left (the memory unit), with a byte of
                 // margin for rounding: h too small to make room is skipped without a trial.
-                if (u.demand.mem > 0 &&
-                    state.load().used[n].mem - h.demand.mem + u.demand.mem >
-                        usable_memory(o, state.load().capacity[n].mem) + 1.0) {
+                if (u.demand.mem > 0 && state.load().used[n].mem - h.demand.mem + u.demand.mem >
+                                            usable_memory(o, state.load().capacity[n].mem) + 1.0) {
                     continue;
                 }
                 for (node_id m : h.allowed) {

@@ -8,16 +8,17 @@ namespace pvebal::detail {
 
 namespace {
 
-std::string label(const cluster& c, guest_id g) {
-    return (c.guests[g].type == guest_type::qemu ? "vm " : "ct ") + std::to_string(c.guests[g].vmid);
+std::string label(const cluster &c, guest_id g) {
+    return (c.guests[g].type == guest_type::qemu ? "vm " : "ct ") +
+           std::to_string(c.guests[g].vmid);
 }
 
 } // namespace
 
-void order_moves(const decision_context& ctx, overlay& state, std::vector<planned_move> pending,
-                 plan& out) {
-    const cluster& c = ctx.c;
-    const options& o = ctx.o;
+void order_moves(const decision_context &ctx, overlay &state, std::vector<planned_move> pending,
+                 plan &out) {
+    const cluster &c = ctx.c;
+    const options &o = ctx.o;
     int wave = 0;
     int step = 0;
     std::vector<bool> parked(c.guests.size(), false);
@@ -27,7 +28,7 @@ void order_moves(const decision_context& ctx, overlay& state, std::vector<planne
         std::map<node_id, unsigned> per_node;
         unsigned in_wave = 0;
         for (size_t i = 0; i < pending.size();) {
-            const planned_move& m = pending[i];
+            const planned_move &m = pending[i];
             const unsigned n = static_cast<unsigned>(m.guests.size());
             const bool first = started.empty();
             const bool limits_ok = first || (in_wave + n <= o.max_parallel &&
@@ -51,29 +52,30 @@ void order_moves(const decision_context& ctx, overlay& state, std::vector<planne
             // worked in the final state. First try to park a blocked move's guests elsewhere.
             bool resolved = false;
             for (size_t i = 0; i < pending.size() && !resolved; ++i) {
-                planned_move& p = pending[i];
+                planned_move &p = pending[i];
                 // Parking p only helps when p's source is the target some other move waits for.
-                const bool frees_needed_room = std::any_of(pending.begin(), pending.end(), [&](const planned_move& m) {
-                    return &m != &p && m.to == p.from;
-                });
-                if (!frees_needed_room || std::any_of(p.guests.begin(), p.guests.end(), [&](guest_id g) { return parked[g]; })) {
+                const bool frees_needed_room =
+                    std::any_of(pending.begin(), pending.end(),
+                                [&](const planned_move &m) { return &m != &p && m.to == p.from; });
+                if (!frees_needed_room || std::any_of(p.guests.begin(), p.guests.end(),
+                                                      [&](guest_id g) { return parked[g]; })) {
                     continue;
                 }
                 for (node_id k = 0; k < c.nodes.size() && !resolved; ++k) {
                     if (k == p.from || k == p.to) {
                         continue;
                     }
-                    const bool allowed = std::all_of(p.guests.begin(), p.guests.end(), [&](guest_id g) {
-                        return !check_target(ctx, g, k, false);
-                    });
+                    const bool allowed =
+                        std::all_of(p.guests.begin(), p.guests.end(),
+                                    [&](guest_id g) { return !check_target(ctx, g, k, false); });
                     if (!allowed || check_state(ctx, state, p.guests, k, false)) {
                         continue;
                     }
                     planned_move park = p;
                     park.to = k;
                     park.temporary = true;
-                    park.reason = "temporary: frees room on " + c.nodes[p.from].name + ", moves on to " +
-                                  c.nodes[p.to].name + " later";
+                    park.reason = "temporary: frees room on " + c.nodes[p.from].name +
+                                  ", moves on to " + c.nodes[p.to].name + " later";
                     for (guest_id g : p.guests) {
                         parked[g] = true;
                     }
@@ -83,14 +85,16 @@ void order_moves(const decision_context& ctx, overlay& state, std::vector<planne
                 }
             }
             if (!resolved) {
-                auto least = std::min_element(pending.begin(), pending.end(), [](const planned_move& x, const planned_move& y) {
-                    return x.value < y.value;
-                });
-                std::optional<rejection> why = check_state(ctx, state, least->guests, least->to, true);
+                auto least = std::min_element(
+                    pending.begin(), pending.end(),
+                    [](const planned_move &x, const planned_move &y) { return x.value < y.value; });
+                std::optional<rejection> why =
+                    check_state(ctx, state, least->guests, least->to, true);
                 for (guest_id g : least->guests) {
-                    out.dropped.push_back({g, least->from, least->to,
-                                           "no safe order: " + (why ? why->message : std::string("blocked")) +
-                                               " at every step, and no node to park it"});
+                    out.dropped.push_back(
+                        {g, least->from, least->to,
+                         "no safe order: " + (why ? why->message : std::string("blocked")) +
+                             " at every step, and no node to park it"});
                 }
                 out.notes.push_back("dropped the move of " + label(c, least->guests.front()) +
                                     ": it cannot be ordered safely");
@@ -99,7 +103,7 @@ void order_moves(const decision_context& ctx, overlay& state, std::vector<planne
             --wave;
             continue;
         }
-        for (const planned_move& m : started) {
+        for (const planned_move &m : started) {
             for (guest_id g : m.guests) {
                 state.finish(g);
                 migration mg;
@@ -117,11 +121,11 @@ void order_moves(const decision_context& ctx, overlay& state, std::vector<planne
     out.waves = wave;
 }
 
-void finish_plan(const cluster& before_cluster, const cluster& after_cluster, const options& o,
-                 const load_view& before, const load_view& after, plan& p) {
+void finish_plan(const cluster &before_cluster, const cluster &after_cluster, const options &o,
+                 const load_view &before, const load_view &after, plan &p) {
     std::map<int, double> wave_time;
-    for (migration& m : p.migrations) {
-        const guest& g = before_cluster.guests[m.guest];
+    for (migration &m : p.migrations) {
+        const guest &g = before_cluster.guests[m.guest];
         m.mode = mode_for(g);
         m.with_local_disks = has_local_disks(before_cluster, m.guest);
         m.ha = before_cluster.ha.find(m.guest) != nullptr;
@@ -131,7 +135,7 @@ void finish_plan(const cluster& before_cluster, const cluster& after_cluster, co
         p.total.downtime += m.cost.downtime;
         wave_time[m.wave] = std::max(wave_time[m.wave], m.cost.seconds);
     }
-    for (const auto& [w, t] : wave_time) {
+    for (const auto &[w, t] : wave_time) {
         p.duration += t;
     }
     p.before = compute_metrics(before_cluster, before, o);
@@ -140,10 +144,10 @@ void finish_plan(const cluster& before_cluster, const cluster& after_cluster, co
 
 // A keep-together group is movable on a node only if every member there is: an immovable
 // member pins the others (they get no unit).
-std::vector<unit> build_units(const decision_context& ctx, const std::vector<bool>& include) {
-    const cluster& c = ctx.c;
-    const options& o = ctx.o;
-    const affinity_groups& a = ctx.a;
+std::vector<unit> build_units(const decision_context &ctx, const std::vector<bool> &include) {
+    const cluster &c = ctx.c;
+    const options &o = ctx.o;
+    const affinity_groups &a = ctx.a;
     std::map<std::pair<int, node_id>, std::vector<guest_id>> grouped;
     std::set<std::pair<int, node_id>> pinned;
     std::vector<unit> out;
@@ -160,18 +164,19 @@ std::vector<unit> build_units(const decision_context& ctx, const std::vector<boo
             out.push_back({{g}, c.guests[g].node, {}, 0, {}});
         }
     }
-    for (auto& [key, members] : grouped) {
+    for (auto &[key, members] : grouped) {
         if (!pinned.count(key)) {
             out.push_back({members, key.second, {}, 0, {}});
         }
     }
-    std::sort(out.begin(), out.end(), [](const unit& x, const unit& y) { return x.guests.front() < y.guests.front(); });
+    std::sort(out.begin(), out.end(),
+              [](const unit &x, const unit &y) { return x.guests.front() < y.guests.front(); });
     // A keep-together group split over several nodes (the rule is already broken) gathers on
     // its home: the active node with most members (lowest id on a tie), as HA sends a guest to
     // the node with most partners. The home part stays; the others may only go home.
     std::map<int, std::map<node_id, int>> members_on;
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        const node& n = c.nodes[c.guests[g].node];
+        const node &n = c.nodes[c.guests[g].node];
         if (a.together[g] >= 0 && n.online && !n.maintenance) {
             ++members_on[a.together[g]][c.guests[g].node];
         }
@@ -183,17 +188,17 @@ std::vector<unit> build_units(const decision_context& ctx, const std::vector<boo
         }
     }
     const load_view v = make_load_view(c, o.mode);
-    for (unit& u : out) {
+    for (unit &u : out) {
         for (guest_id g : u.guests) {
             u.demand += v.demand[g];
-            const guest& gs = c.guests[g];
+            const guest &gs = c.guests[g];
             u.cost_seconds += estimate_cost(c, o, g, mode_for(gs), has_local_disks(c, g)).seconds;
         }
         std::optional<node_id> home;
         const int k = a.together[u.guests.front()];
         if (k >= 0 && static_cast<int>(u.guests.size()) < group_size[k]) {
             int best = 0;
-            for (const auto& [n, count] : members_on[k]) {
+            for (const auto &[n, count] : members_on[k]) {
                 const int others = count - (n == u.node ? static_cast<int>(u.guests.size()) : 0);
                 const int total = n == u.node ? count : others;
                 if (others > 0 && total > best) {
