@@ -16,12 +16,13 @@ JOBS       ?= $(shell nproc)
 CLI        := $(BUILD)/pve-balancer
 DEMO       := docs/examples/demo-cluster.json
 
-# Debian packages needed to build and test (kept in one place; debian/control mirrors it).
+# Debian packages needed to build and test (kept in one place; debian/control mirrors what the
+# package build and its test suite need: not the browser and cluster tests, which it skips).
 DEPS := build-essential cmake pkg-config libjsoncpp-dev libboost-test-dev \
 	libqb-dev libcpg-dev libquorum-dev libcmap-dev libvotequorum-dev libcorosync-common-dev corosync \
 	libperl-dev perl libjson-perl libjson-xs-perl libtest-mockmodule-perl \
 	libhttp-message-perl libstring-shellquote-perl iproute2 valgrind \
-	chromium fonts-dejavu-core libhttp-daemon-perl
+	chromium fonts-dejavu-core libhttp-daemon-perl liburi-perl
 # ... and to build and test the Debian package (make deb, make check-package): the trixie
 # chroot is made with debootstrap; everything else is installed inside it (debian/control).
 PKG_DEPS := debootstrap
