@@ -220,9 +220,11 @@ void repairer::apply(const violation &v, const candidate &cand, repair_outcome &
     out.migrations += static_cast<unsigned>(u.guests.size());
     // Repairs come first in the ordering's eyes too: it drops the least valuable move first.
     constexpr double must = 1e9;
-    out.moves.push_back({u.guests, from, cand.to, must,
-                         std::string("repairs ") + constraint_name(v.kind) + ": " + v.message,
-                         false, v.kind});
+    std::string reason = std::string("repairs ") + constraint_name(v.kind) + ": " + v.message;
+    if (u.guests.size() > 1) {
+        reason += " (moves with its affinity group)";
+    }
+    out.moves.push_back({u.guests, from, cand.to, must, reason, false, v.kind});
 }
 
 } // namespace
