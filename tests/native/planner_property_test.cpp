@@ -900,7 +900,8 @@ public:
                 for (size_t k = i; k < j; ++k) {
                     const node &src = c_.nodes[ms[k].from];
                     if (ms[k].to == n && src.maxcpu > 0) {
-                        hottest_source = std::max(hottest_source, used[ms[k].from].cpu / src.maxcpu);
+                        hottest_source =
+                            std::max(hottest_source, used[ms[k].from].cpu / src.maxcpu);
                     }
                 }
                 const bool relief = nd.maxcpu > 0 && used[n].cpu / nd.maxcpu < hottest_source;

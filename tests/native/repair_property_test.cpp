@@ -186,7 +186,8 @@ std::vector<std::string> check_repairs(const snapshot &s, const plan &p) {
         const bool repaired = std::find(pins.begin(), pins.end(), where[g]) != pins.end();
         if (!repaired && !stopped &&
             !has_note(p, "cannot repair pin: " + label(c.guests[g]) + ":")) {
-            errors.push_back(label(c.guests[g]) + " is off its pin at the end and no note says why");
+            errors.push_back(label(c.guests[g]) +
+                             " is off its pin at the end and no note says why");
         }
     }
     if (p.notes.empty()) {
@@ -211,13 +212,14 @@ BOOST_AUTO_TEST_CASE(repairs_never_break_another_rule_in_any_intermediate_state)
         for (std::string &e : check_repairs(s, p)) {
             errors.push_back(std::move(e));
         }
-        BOOST_TEST(errors.empty(), "seed " << seed << ":\n  " << [&] {
-            std::string all;
-            for (const std::string &e : errors) {
-                all += e + "\n  ";
-            }
-            return all;
-        }());
+        BOOST_TEST(
+            errors.empty(), "seed " << seed << ":\n  " << [&] {
+                std::string all;
+                for (const std::string &e : errors) {
+                    all += e + "\n  ";
+                }
+                return all;
+            }());
         if (const char *dir = std::getenv("PVEBAL_PROPERTY_DUMP"); dir && !errors.empty()) {
             std::ofstream(std::string(dir) + "/" + std::to_string(seed) + ".json") << json;
         }

@@ -146,9 +146,9 @@ BOOST_AUTO_TEST_CASE(a_node_exactly_at_its_limit_is_not_a_violation) {
     snapshot s = t.build();
     s.opts.max_vcpu_ratio = 0.5; // 4 x 4 vCPUs = 16 = 0.5 x 32: at the limit, not above
     const score_report r = make_score_report(s.c, s.opts);
-    BOOST_TEST(r.warnings.empty(),
-               r.warnings.size() << " warning(s), first: "
-                                 << (r.warnings.empty() ? "" : r.warnings.front().message));
+    BOOST_TEST(r.warnings.empty(), r.warnings.size()
+                                       << " warning(s), first: "
+                                       << (r.warnings.empty() ? "" : r.warnings.front().message));
 }
 
 BOOST_AUTO_TEST_CASE(a_pin_is_repaired_although_the_cluster_is_balanced) {

@@ -83,8 +83,8 @@ bool cpu_relief(const decision_context &ctx, const overlay &s, const arrival &in
     if (from == no_node || from == n || v.capacity[from].cpu <= 0 || v.capacity[n].cpu <= 0) {
         return false;
     }
-    const double before = std::max(v.used[from].cpu / v.capacity[from].cpu,
-                                   v.used[n].cpu / v.capacity[n].cpu);
+    const double before =
+        std::max(v.used[from].cpu / v.capacity[from].cpu, v.used[n].cpu / v.capacity[n].cpu);
     const double after = std::max((v.used[from].cpu - in.demand.cpu) / v.capacity[from].cpu,
                                   (v.used[n].cpu + in.demand.cpu) / v.capacity[n].cpu);
     return after < before;

@@ -43,13 +43,12 @@ opt_rejection h_limit(const decision_context &ctx, const overlay &s, constraint 
     case constraint::vcpu_ratio:
         return rejection{k, name + " has " + number_text(held) +
                                 " vCPUs assigned to running guests, above max-vcpu-ratio " +
-                                number_text(*ctx.o.max_vcpu_ratio) + " x " +
-                                number_text(cap.cpu) + " threads"};
+                                number_text(*ctx.o.max_vcpu_ratio) + " x " + number_text(cap.cpu) +
+                                " threads"};
     case constraint::memory_ratio:
         return rejection{k, name + " has " + gib_text(held) +
                                 " assigned to running guests, above max-memory-ratio " +
-                                number_text(*ctx.o.max_memory_ratio) + " x " +
-                                gib_text(cap.mem)};
+                                number_text(*ctx.o.max_memory_ratio) + " x " + gib_text(cap.mem)};
     default:
         return std::nullopt;
     }
@@ -134,18 +133,22 @@ std::vector<violation> find_violations(const decision_context &ctx, const overla
             who += (who.empty() ? "" : ", ") + label(c, g);
         }
         out.push_back({constraint::anti_affinity, n, gs, k, 0,
-                       a.apart_names[static_cast<size_t>(k)] + " keeps " + who +
-                           " apart, all on " + c.nodes[n].name});
+                       a.apart_names[static_cast<size_t>(k)] + " keeps " + who + " apart, all on " +
+                           c.nodes[n].name});
     }
     // Node limits, memory first (it is hard in flight too).
-    for (constraint k : {constraint::memory, constraint::memory_ratio, constraint::vcpu_ratio,
-                         constraint::cpu}) {
+    for (constraint k :
+         {constraint::memory, constraint::memory_ratio, constraint::vcpu_ratio, constraint::cpu}) {
         for (node_id n = 0; n < c.nodes.size(); ++n) {
             if (!ctx.usable(n)) {
                 continue;
             }
             if (auto why = h_limit(ctx, s, k, n)) {
-                out.push_back({k, n, {}, -1, held_of(s, k, n) - limit_of(ctx, s, k, n),
+                out.push_back({k,
+                               n,
+                               {},
+                               -1,
+                               held_of(s, k, n) - limit_of(ctx, s, k, n),
                                std::move(why->message)});
             }
         }

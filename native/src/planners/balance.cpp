@@ -360,9 +360,8 @@ plan balancer::run() {
             p.notes.push_back(deadline_.note("the plan holds the " + std::to_string(migrations_) +
                                              " migration(s) found so far"));
         } else if (obj_.value() <= o_.threshold) {
-            std::snprintf(buf, sizeof buf,
-                          "stopped: objective %.4f is within the threshold %.4f", obj_.value(),
-                          o_.threshold);
+            std::snprintf(buf, sizeof buf, "stopped: objective %.4f is within the threshold %.4f",
+                          obj_.value(), o_.threshold);
             p.notes.push_back(buf);
         } else if (migrations_ >= o_.max_migrations) {
             p.notes.push_back("stopped at max-migrations (" + std::to_string(o_.max_migrations) +

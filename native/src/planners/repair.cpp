@@ -255,8 +255,8 @@ repair_outcome plan_repairs(decision_context &ctx, overlay &state, std::vector<u
             break;
         }
         if (dl.expired()) {
-            out.notes.push_back(dl.note(std::to_string(open.size()) +
-                                        " broken rule(s) or limit(s) not repaired"));
+            out.notes.push_back(
+                dl.note(std::to_string(open.size()) + " broken rule(s) or limit(s) not repaired"));
             break;
         }
         const violation &v = open.front();

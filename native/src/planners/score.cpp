@@ -40,11 +40,12 @@ score_report make_score_report(const cluster &c, const options &o) {
     // repairs first).
     const overlay now(c, o, a);
     for (const detail::violation &v : detail::find_violations(ctx, now)) {
-        r.warnings.push_back({constraint_name(v.kind),
-                              v.node,
-                              v.guests.empty() ? std::nullopt : std::optional<guest_id>(v.guests[0]),
-                              v.message,
-                              {}});
+        r.warnings.push_back(
+            {constraint_name(v.kind),
+             v.node,
+             v.guests.empty() ? std::nullopt : std::optional<guest_id>(v.guests[0]),
+             v.message,
+             {}});
     }
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         std::vector<rejection> why = detail::immovable_reasons(ctx, g);
