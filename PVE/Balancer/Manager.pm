@@ -456,8 +456,14 @@ sub cycle {
             . fmt4($objective) . ", cost-weight $args->{'cost-weight'} for a stable period of"
             . " $c->{'stable-minutes'} min" . $excluded_text, EXIT_OK, %fin);
     }
+    # Repairs of broken rules or limits (docs/constraints.md) do not wait for hold-rounds; CPU
+    # above cpu-limit does, as any CPU load: contention is soft and spikes pass.
+    my $repairs = scalar(grep { $_->{repair} } @{ $plan->{migrations} });
+    my $urgent = scalar(grep { ($_->{repair} // 'cpu') ne 'cpu' } @{ $plan->{migrations} });
+    $c->{repairs} = $repairs if $repairs;
     my $would = "objective " . fmt4($objective) . " -> "
-        . fmt4($plan->{metrics}->{after}->{objective}) . " with $n migration(s)";
+        . fmt4($plan->{metrics}->{after}->{objective}) . " with $n migration(s)"
+        . ($repairs ? ", $repairs repairing broken rules or limits" : '');
     if (!$left) {
         my $next = PVE::Balancer::Manager::Rules::next_start_allowed($k, $now, $eff);
         return finish($self, $c, 'capped', "out of balance ($would), but"
@@ -465,7 +471,7 @@ sub cycle {
             . fmt_time($env, $next), EXIT_OK, %fin);
     }
     my $hold = $eff->{'hold-rounds'} // 1;
-    if ($streak->{rounds} < $hold) {
+    if (!$urgent && $streak->{rounds} < $hold) {
         return finish($self, $c, 'held', "out of balance ($would) in $streak->{rounds} of"
             . " $hold consecutive round(s) (hold-rounds)" . $excluded_text, EXIT_OK, %fin);
     }

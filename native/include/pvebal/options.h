@@ -22,6 +22,21 @@ enum class load_mode : std::uint8_t {
     assigned, // configured size: vCPUs and maxmem of running guests ("static" in PVE CRS terms)
 };
 
+// Which broken rules and limits `plan` repairs first (docs/constraints.md, "Repair first"); one
+// flag per kind, named as the constraint; all on by default but cpu (CPU contention is soft:
+// the balance search and relief moves handle a hot node).
+struct repair_kinds {
+    bool affinity = true;         // a keep-together group split over nodes
+    bool anti_affinity = true;    // keep-apart guests on one node
+    bool pin = true;              // a guest off its pin tags
+    bool ha_node_affinity = true; // a guest on a node its strict HA node affinity excludes
+    bool memory = true;           // a node above its usable memory
+    bool cpu = false;             // a node above cpu-limit
+    bool vcpu_ratio = true;       // a node above max-vcpu-ratio
+    bool memory_ratio = true;     // a node above max-memory-ratio
+    friend bool operator==(const repair_kinds &, const repair_kinds &) = default;
+};
+
 struct options {
     // --- scoring -------------------------------------------------------------------------
     load_mode mode = load_mode::used;
@@ -46,6 +61,7 @@ struct options {
     double threshold = 0.02;       // plan nothing when the objective is already at or below
     double min_improvement = 0.02; // each move lowers the objective by this share / active nodes
     double cost_weight = 0.04;     // and by this share / active nodes more per migration minute
+    repair_kinds repair;           // broken rules restored first, whatever the threshold
 
     // --- migration cost model ------------------------------------------------------------
     double bandwidth = 1.0 * gib;                   // bytes/s available to one migration

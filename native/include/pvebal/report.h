@@ -60,6 +60,7 @@ struct migration {
     bool temporary = false; // a parking move that breaks a cycle; the guest moves on later
     migration_cost cost;
     std::string reason;
+    std::optional<constraint> repair; // a repair move: the broken rule or limit it restores
 };
 
 struct node_rejection {

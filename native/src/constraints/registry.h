@@ -52,6 +52,9 @@ public:
     int rule_priority(size_t r, node_id n) const { return rule_priority_[r][n]; }
     // Highest priority of HA node-affinity rule r among the usable nodes (-2: none allowed).
     int rule_best(size_t r) const { return rule_best_[r]; }
+    // Relief moves (docs/constraints.md): a unit may go above cpu-limit when the move lowers
+    // the hotter of its two nodes' CPU. Off while repairs are planned (a repair worsens nothing).
+    bool cpu_relief = true;
 
 private:
     void refresh();
@@ -104,6 +107,28 @@ std::optional<rejection> check_state(const decision_context &ctx, const overlay 
                                      bool explain = true);
 std::optional<rejection> check_arrival(const decision_context &ctx, const overlay &s,
                                        const arrival &in, node_id n, bool explain = true);
+
+// A hard rule or limit the placement breaks now (`score` reports it, `plan` repairs it first).
+// Kinds: affinity (a keep-together group split over nodes), anti-affinity (keep-apart guests on
+// one node), pin and ha-node-affinity (a guest on a node its pin tags or a strict HA rule do not
+// allow), memory, cpu, vcpu-ratio and memory-ratio (a node above the limit). Only usable nodes
+// count: an offline node is failover's matter, a node in maintenance evacuate's.
+struct violation {
+    constraint kind = constraint::memory;
+    std::optional<node_id> node;  // the node (limits, anti-affinity)
+    std::vector<guest_id> guests; // the guests that break it (sorted)
+    int group = -1;               // affinity: together group; anti-affinity: apart group
+    double excess = 0;            // limits: how far above (bytes, cores, vCPUs)
+    std::string message;
+};
+
+// Every violation of the placement `s`, in a stable order: guest rules (pin, ha-node-affinity)
+// by guest, then groups (affinity, anti-affinity) by group and node, then node limits (memory,
+// memory-ratio, vcpu-ratio, cpu) by node. Each is decided by the unit that checks arrivals.
+std::vector<violation> find_violations(const decision_context &ctx, const overlay &s);
+// How much of limit k the guests `gs` hold where they are (what leaving gives back).
+double limit_share(const decision_context &ctx, const overlay &s, constraint k,
+                   const std::vector<guest_id> &gs);
 
 } // namespace pvebal::detail
 

@@ -6,12 +6,50 @@
 
 namespace pvebal::detail::unit_fns {
 
+// Each limit in one place: what a node may hold (arrival checks and held checks read these).
+double limit_of(const decision_context &ctx, const overlay &s, constraint k, node_id n) {
+    const res cap = s.load().capacity[n];
+    switch (k) {
+    case constraint::memory:
+        return usable_memory(ctx.o, cap.mem);
+    case constraint::cpu:
+        return ctx.o.cpu_limit * cap.cpu;
+    case constraint::vcpu_ratio:
+        return ctx.o.max_vcpu_ratio ? *ctx.o.max_vcpu_ratio * cap.cpu : 0;
+    case constraint::memory_ratio:
+        return ctx.o.max_memory_ratio ? *ctx.o.max_memory_ratio * cap.mem : 0;
+    default:
+        return 0;
+    }
+}
+
+// What a node holds against that limit now: used memory and CPU, assigned vCPUs and memory.
+double held_of(const overlay &s, constraint k, node_id n) {
+    switch (k) {
+    case constraint::memory:
+        return s.load().used[n].mem;
+    case constraint::cpu:
+        return s.load().used[n].cpu;
+    case constraint::vcpu_ratio:
+        return s.assigned(n).cpu;
+    case constraint::memory_ratio:
+        return s.assigned(n).mem;
+    default:
+        return 0;
+    }
+}
+
+bool limit_set(const decision_context &ctx, constraint k) {
+    return (k != constraint::vcpu_ratio || ctx.o.max_vcpu_ratio) &&
+           (k != constraint::memory_ratio || ctx.o.max_memory_ratio);
+}
+
 opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
                        bool explain) {
     if (in.demand.mem <= 0) {
         return std::nullopt;
     }
-    const double usable = usable_memory(ctx.o, s.load().capacity[n].mem);
+    const double usable = limit_of(ctx, s, constraint::memory, n);
     const double used = s.load().used[n].mem;
     if (used + in.demand.mem <= usable) {
         return std::nullopt;
@@ -23,11 +61,41 @@ opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arri
                    : quiet(constraint::memory);
 }
 
+// A relief move (docs/constraints.md, "Relief moves"): CPU contention is soft, so a unit may go
+// to a node above cpu-limit when the move strictly lowers the hotter of the two nodes' CPU
+// utilisation. Judged on the move's result: the source as if the unit had left, the target
+// with it (a guest in flight loads both for memory, which stays hard, but its CPU runs on one).
+bool cpu_relief(const decision_context &ctx, const overlay &s, const arrival &in, node_id n) {
+    if (!ctx.cpu_relief || ctx.recovery() || in.guests == nullptr) {
+        return false;
+    }
+    node_id from = no_node;
+    for (guest_id g : *in.guests) {
+        if (s.node_of(g) == n || s.target_of(g) == n) {
+            continue;
+        }
+        if (from != no_node && s.node_of(g) != from) {
+            return false; // one source (a unit sits on one node)
+        }
+        from = s.node_of(g);
+    }
+    const load_view &v = s.load();
+    if (from == no_node || from == n || v.capacity[from].cpu <= 0 || v.capacity[n].cpu <= 0) {
+        return false;
+    }
+    const double before =
+        std::max(v.used[from].cpu / v.capacity[from].cpu, v.used[n].cpu / v.capacity[n].cpu);
+    const double after = std::max((v.used[from].cpu - in.demand.cpu) / v.capacity[from].cpu,
+                                  (v.used[n].cpu + in.demand.cpu) / v.capacity[n].cpu);
+    return after < before;
+}
+
 opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
                     bool explain) {
     const double cap = s.load().capacity[n].cpu;
     const double used = s.load().used[n].cpu;
-    if (in.demand.cpu <= 0 || used + in.demand.cpu <= ctx.o.cpu_limit * cap) {
+    if (in.demand.cpu <= 0 || used + in.demand.cpu <= limit_of(ctx, s, constraint::cpu, n) ||
+        cpu_relief(ctx, s, in, n)) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::cpu, ctx.c.nodes[n].name + " would reach " +
@@ -41,7 +109,7 @@ opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const 
                            node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_vcpu_ratio;
     if (!ratio || in.assigned.cpu <= 0 ||
-        s.assigned(n).cpu + in.assigned.cpu <= *ratio * s.load().capacity[n].cpu) {
+        s.assigned(n).cpu + in.assigned.cpu <= limit_of(ctx, s, constraint::vcpu_ratio, n)) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::vcpu_ratio, ctx.c.nodes[n].name +
@@ -54,7 +122,7 @@ opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, cons
                              node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_memory_ratio;
     if (!ratio || in.assigned.mem <= 0 ||
-        s.assigned(n).mem + in.assigned.mem <= *ratio * s.load().capacity[n].mem) {
+        s.assigned(n).mem + in.assigned.mem <= limit_of(ctx, s, constraint::memory_ratio, n)) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::memory_ratio,

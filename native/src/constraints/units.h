@@ -56,6 +56,16 @@ opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, cons
 opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s, const arrival &in,
                               node_id n, bool explain);
 
+// The node limits (memory, cpu, vcpu-ratio, memory-ratio), one definition each: the most node n
+// may hold and what it holds now (arrivals and held checks both read them).
+double limit_of(const decision_context &ctx, const overlay &s, constraint k, node_id n);
+double held_of(const overlay &s, constraint k, node_id n);
+bool limit_set(const decision_context &ctx, constraint k);
+// Held checks (violations.cpp): node n breaks the limit now; the message says by how much.
+opt_rejection h_limit(const decision_context &ctx, const overlay &s, constraint k, node_id n);
+// The guest is on a node its HA node-affinity rule does not list (strict rule).
+opt_rejection h_ha_node_affinity(const decision_context &ctx, guest_id g, node_id n);
+
 } // namespace pvebal::detail::unit_fns
 
 #endif

@@ -46,7 +46,8 @@ const std::vector<option_row> &rows() {
          {}, [](options &o, const option_value &v) { o.pressure_weight = v.number; }},
         // --- hard limits -----------------------------------------------------------------
         {{"cpu-limit", t::number, eng, "limits", 0.05, 1, "a fraction", {}, "0.9",
-          "A move may not bring a node's CPU above this fraction of its threads."},
+          "A move may not bring a node's CPU above this fraction of its threads, unless it "
+          "lowers the hotter of its two nodes' CPU (a relief move)."},
          {}, [](options &o, const option_value &v) { o.cpu_limit = v.number; }},
         {{"memory-limit", t::number, eng, "limits", 0.05, 1, "a fraction", {}, "0.9",
           "A move may not bring a node's memory above this fraction."},
@@ -95,6 +96,35 @@ const std::vector<option_row> &rows() {
           "A move is ranked by its gain minus this share of the objective, divided by the "
           "active nodes, per minute of estimated migration time."},
          {}, [](options &o, const option_value &v) { o.cost_weight = v.number; }},
+        {{"repair-affinity", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "Repair first a keep-together group split over nodes: its guests gather on the node "
+          "with most of them. Off: plan leaves it as it is."},
+         {}, [](options &o, const option_value &v) { o.repair.affinity = v.flag; }},
+        {{"repair-anti-affinity", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "Repair first keep-apart guests that share a node: all but one move away. Off: plan "
+          "leaves it as it is."},
+         {}, [](options &o, const option_value &v) { o.repair.anti_affinity = v.flag; }},
+        {{"repair-pin", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "Repair first a guest on a node its pin tags do not name. Off: plan leaves it as it is."},
+         {}, [](options &o, const option_value &v) { o.repair.pin = v.flag; }},
+        {{"repair-ha-node-affinity", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "Repair first a guest on a node its strict HA node-affinity rule does not list. Off: "
+          "plan leaves it as it is."},
+         {}, [](options &o, const option_value &v) { o.repair.ha_node_affinity = v.flag; }},
+        {{"repair-memory", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "Repair first a node above its usable memory (memory-limit, memory-reserve). Off: plan "
+          "leaves it as it is."},
+         {}, [](options &o, const option_value &v) { o.repair.memory = v.flag; }},
+        {{"repair-cpu", t::boolean, eng, "balance", 0, 0, "", {}, "0",
+          "Repair first a node above cpu-limit (off by default: CPU contention is soft, the "
+          "balance search and relief moves lower a hot node)."},
+         {}, [](options &o, const option_value &v) { o.repair.cpu = v.flag; }},
+        {{"repair-vcpu-ratio", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "Repair first a node above max-vcpu-ratio. Off: plan leaves it as it is."},
+         {}, [](options &o, const option_value &v) { o.repair.vcpu_ratio = v.flag; }},
+        {{"repair-memory-ratio", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "Repair first a node above max-memory-ratio. Off: plan leaves it as it is."},
+         {}, [](options &o, const option_value &v) { o.repair.memory_ratio = v.flag; }},
         // --- migration cost model --------------------------------------------------------
         {{"bandwidth", t::size, eng, "cost", 1, size_max, "bytes per second", {}, "1G",
           "Bytes per second available to one migration."},

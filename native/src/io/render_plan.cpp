@@ -81,6 +81,9 @@ std::string plan_json(const cluster &c, const options &o, const plan &p) {
         j["temporary"] = m.temporary;
         j["cost"] = cost_json(m.cost);
         j["reason"] = m.reason;
+        if (m.repair) {
+            j["repair"] = constraint_name(*m.repair);
+        }
         migs.append(j);
     }
     root["migrations"] = migs;

@@ -291,7 +291,7 @@ void balancer::apply(const candidate &cand) {
         }
         // Value for the ordering: share of the gain.
         chosen_.push_back({u.guests, from[k], n, cand.gain / static_cast<double>(cand.moves.size()),
-                           reason, false});
+                           reason, false, std::nullopt});
     }
 }
 
@@ -307,8 +307,28 @@ plan balancer::run() {
     // A unit is movable only if all its members are (an immovable partner pins the group).
     moved_.assign(units_.size(), false);
 
+    // Repair first: mandatory, whatever the threshold and min-improvement.
+    repair_outcome repaired =
+        plan_repairs(ctx_, state_, units_, moved_, o_.max_migrations, deadline_);
+    chosen_ = std::move(repaired.moves);
+    migrations_ = repaired.migrations;
+    p.notes = std::move(repaired.notes);
+    if (!chosen_.empty()) {
+        p.notes.push_back("repairs first: " + std::to_string(migrations_) +
+                          " migration(s) restore broken rules or limits");
+    }
+
+    // Then balance. Every plan ends with a note saying why it stopped (stable wording).
     const double start = obj_.value();
-    if (start <= o_.threshold) {
+    bool movable = false;
+    for (size_t i = 0; i < units_.size(); ++i) {
+        const unit &u = units_[i];
+        movable = movable ||
+                  (!moved_[i] && !u.allowed.empty() && (u.demand.cpu != 0 || u.demand.mem != 0));
+    }
+    if (deadline_.hit()) {
+        // the repairs' note says it
+    } else if (start <= o_.threshold) {
         char buf[160];
         std::snprintf(buf, sizeof buf,
                       "already balanced: objective %.4f is within the threshold %.4f", start,
@@ -316,7 +336,12 @@ plan balancer::run() {
         p.notes.push_back(buf);
     } else if (o_.max_migrations == 0) {
         p.notes.push_back("max-migrations is 0: nothing planned");
+    } else if (migrations_ >= o_.max_migrations) {
+        p.notes.push_back("stopped at max-migrations (" + std::to_string(o_.max_migrations) + ")");
+    } else if (!movable) {
+        p.notes.push_back("nothing movable: no running guest may move to another node");
     } else {
+        const size_t repairs = chosen_.size();
         while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold &&
                !deadline_.expired()) {
             candidate best;
@@ -330,15 +355,23 @@ plan balancer::run() {
             }
             apply(best);
         }
+        char buf[200];
         if (deadline_.hit()) {
             p.notes.push_back(deadline_.note("the plan holds the " + std::to_string(migrations_) +
                                              " migration(s) found so far"));
-        } else if (chosen_.empty()) {
-            p.notes.push_back(
-                "no move improves the balance by at least min-improvement and its cost");
-        } else if (migrations_ >= o_.max_migrations && obj_.value() > o_.threshold) {
+        } else if (obj_.value() <= o_.threshold) {
+            std::snprintf(buf, sizeof buf, "stopped: objective %.4f is within the threshold %.4f",
+                          obj_.value(), o_.threshold);
+            p.notes.push_back(buf);
+        } else if (migrations_ >= o_.max_migrations) {
             p.notes.push_back("stopped at max-migrations (" + std::to_string(o_.max_migrations) +
                               ")");
+        } else if (chosen_.size() == repairs) {
+            p.notes.push_back(
+                "no move improves the balance by at least min-improvement and its cost");
+        } else {
+            p.notes.push_back("stopped: no further move improves the balance by at least "
+                              "min-improvement and its cost");
         }
     }
     // Order from the initial placement.

@@ -5,6 +5,7 @@
 
 #include "constraints/registry.h"
 #include "pvebal/constraints.h"
+#include "pvebal/deadline.h"
 #include "pvebal/report.h"
 
 #include <string>
@@ -21,6 +22,7 @@ struct planned_move {
         0; // what the move is worth (objective gain); the least valuable is dropped first
     std::string reason;
     bool temporary = false;
+    std::optional<constraint> repair; // a repair: the rule or limit it restores
 };
 
 // Orders moves into waves so that every intermediate state passes every check (a migrating
@@ -41,8 +43,23 @@ struct unit {
     res demand;
     double cost_seconds = 0;
     std::vector<node_id> allowed; // nodes passing the static checks for every member
+    std::optional<node_id> home;  // part of a split keep-together group: where it gathers
 };
 std::vector<unit> build_units(const decision_context &ctx, const std::vector<bool> &include);
+
+// Repair first (docs/constraints.md): moves that end the violations of `state` whose kinds
+// o.repair enables, one at a time, each to a target that passes every check (relief moves off),
+// so no repair breaks another rule or makes a violation worse. `state` ends repaired; units
+// that moved, and every unit of a keep-together group that gathered, are marked in `frozen`
+// (the balance search leaves them). At most `budget` migrations; what cannot be repaired gets
+// a note that says why.
+struct repair_outcome {
+    std::vector<planned_move> moves; // in planning order
+    unsigned migrations = 0;
+    std::vector<std::string> notes;
+};
+repair_outcome plan_repairs(decision_context &ctx, overlay &state, std::vector<unit> &units,
+                            std::vector<bool> &frozen, unsigned budget, deadline &dl);
 
 } // namespace pvebal::detail
 

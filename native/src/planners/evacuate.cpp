@@ -111,7 +111,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         for (guest_id g : gs) {
             moved[g] = true;
         }
-        moves.push_back({gs, from, to, 1.0, why, false});
+        moves.push_back({gs, from, to, 1.0, why, false, std::nullopt});
     };
     // Units that are not being evacuated, for making room.
     std::vector<unit> others;
@@ -260,6 +260,23 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
     std::sort(p.unplaced.begin(), p.unplaced.end(),
               [](const unplaced_guest &x, const unplaced_guest &y) { return x.guest < y.guest; });
+    // Why it stopped (stable wording).
+    std::string names;
+    size_t on_drained = 0;
+    for (node_id n : p.drained) {
+        names += (names.empty() ? "" : ", ") + c.nodes[n].name;
+    }
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        on_drained += drained[c.guests[g].node] ? 1 : 0;
+    }
+    if (on_drained == 0) {
+        p.notes.push_back("nothing to evacuate: no guest on " + names);
+    } else if (p.unplaced.empty()) {
+        p.notes.push_back("done: every guest leaves " + names);
+    } else {
+        p.notes.push_back("done: " + std::to_string(p.unplaced.size()) + " guest(s) stay on " +
+                          names + ", listed in unplaced with the reasons");
+    }
     finish_plan(c_in, c, o, before_view, ordering_state.load(), p);
     return p;
 }

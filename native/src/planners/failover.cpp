@@ -80,6 +80,11 @@ plan plan_failover(const cluster &c, const options &o, const std::vector<node_id
             all_guests
                 ? "no running guest on the failed nodes"
                 : "no HA-managed guest on the failed nodes (use --all-guests for the others)");
+    } else if (out.unplaced.empty()) {
+        p.notes.push_back("done: every guest restarts on a surviving node");
+    } else {
+        p.notes.push_back("done: " + std::to_string(out.unplaced.size()) +
+                          " guest(s) cannot restart, listed in unplaced with the reasons");
     }
     // After: the failed nodes are gone, the placed guests run on their new nodes.
     cluster after_c = c;

@@ -19,6 +19,16 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
                  plan &out) {
     const cluster &c = ctx.c;
     const options &o = ctx.o;
+    // Repairs take no relief move above cpu-limit, in flight either (docs/constraints.md).
+    std::optional<decision_context> strict;
+    if (std::any_of(pending.begin(), pending.end(),
+                    [](const planned_move &m) { return m.repair.has_value(); })) {
+        strict.emplace(ctx);
+        strict->cpu_relief = false;
+    }
+    auto rules_for = [&](const planned_move &m) -> const decision_context & {
+        return m.repair ? *strict : ctx;
+    };
     int wave = 0;
     int step = 0;
     std::vector<bool> parked(c.guests.size(), false);
@@ -34,7 +44,7 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
             const bool limits_ok = first || (in_wave + n <= o.max_parallel &&
                                              per_node[m.from] + n <= o.max_parallel_per_node &&
                                              per_node[m.to] + n <= o.max_parallel_per_node);
-            if (limits_ok && !check_state(ctx, state, m.guests, m.to, false)) {
+            if (limits_ok && !check_state(rules_for(m), state, m.guests, m.to, false)) {
                 for (guest_id g : m.guests) {
                     state.begin(g, m.to);
                 }
@@ -68,7 +78,7 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
                     const bool allowed =
                         std::all_of(p.guests.begin(), p.guests.end(),
                                     [&](guest_id g) { return !check_target(ctx, g, k, false); });
-                    if (!allowed || check_state(ctx, state, p.guests, k, false)) {
+                    if (!allowed || check_state(rules_for(p), state, p.guests, k, false)) {
                         continue;
                     }
                     planned_move park = p;
@@ -89,7 +99,7 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
                     pending.begin(), pending.end(),
                     [](const planned_move &x, const planned_move &y) { return x.value < y.value; });
                 std::optional<rejection> why =
-                    check_state(ctx, state, least->guests, least->to, true);
+                    check_state(rules_for(*least), state, least->guests, least->to, true);
                 for (guest_id g : least->guests) {
                     out.dropped.push_back(
                         {g, least->from, least->to,
@@ -114,6 +124,7 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
                 mg.to = m.to;
                 mg.temporary = m.temporary;
                 mg.reason = m.reason;
+                mg.repair = m.repair;
                 out.migrations.push_back(mg);
             }
         }
@@ -161,12 +172,12 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
         if (a.together[g] >= 0) {
             grouped[{a.together[g], c.guests[g].node}].push_back(g);
         } else {
-            out.push_back({{g}, c.guests[g].node, {}, 0, {}});
+            out.push_back({{g}, c.guests[g].node, {}, 0, {}, std::nullopt});
         }
     }
     for (auto &[key, members] : grouped) {
         if (!pinned.count(key)) {
-            out.push_back({members, key.second, {}, 0, {}});
+            out.push_back({members, key.second, {}, 0, {}, std::nullopt});
         }
     }
     std::sort(out.begin(), out.end(),
@@ -211,6 +222,7 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
                 home = u.node; // this part is the home: it stays
             }
         }
+        u.home = home;
         for (node_id n = 0; n < c.nodes.size(); ++n) {
             if (home && n != *home) {
                 continue;

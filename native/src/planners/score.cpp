@@ -6,16 +6,6 @@
 
 namespace pvebal {
 
-namespace {
-
-std::string percent(double f) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", f * 100);
-    return buf;
-}
-
-} // namespace
-
 score_report make_score_report(const cluster &c, const options &o) {
     score_report r;
     r.load = make_load_view(c, o.mode);
@@ -45,25 +35,17 @@ score_report make_score_report(const cluster &c, const options &o) {
                                       std::to_string(nm.guests) + " guest(s)",
                                   {}});
         }
-        if (nm.cpu_util > o.cpu_limit) {
-            r.warnings.push_back(
-                {"overloaded",
-                 n,
-                 std::nullopt,
-                 "CPU at " + percent(nm.cpu_util) + ", above the limit of " + percent(o.cpu_limit),
-                 {}});
-        }
-        const double mem_cap = nm.capacity.mem;
-        const double usable = usable_memory(o, mem_cap);
-        if (nm.used.mem > usable) {
-            r.warnings.push_back({"overloaded",
-                                  n,
-                                  std::nullopt,
-                                  "memory at " + percent(nm.mem_util) + ", above the limit of " +
-                                      percent(mem_cap > 0 ? std::max(0.0, usable) / mem_cap : 0) +
-                                      " (memory-limit and memory-reserve)",
-                                  {}});
-        }
+    }
+    // Every hard rule and limit the placement breaks, named by its constraint (what `plan`
+    // repairs first).
+    const overlay now(c, o, a);
+    for (const detail::violation &v : detail::find_violations(ctx, now)) {
+        r.warnings.push_back(
+            {constraint_name(v.kind),
+             v.node,
+             v.guests.empty() ? std::nullopt : std::optional<guest_id>(v.guests[0]),
+             v.message,
+             {}});
     }
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         std::vector<rejection> why = detail::immovable_reasons(ctx, g);
