@@ -330,7 +330,7 @@ error_text to_string_list(pTHX_ SV *sv, std::vector<std::string> &out) {
 }
 
 /* StaticResourceStats {maxcpu: f64, maxmem: usize} -> cpu = maxcpu, mem = maxmem. */
-error_text to_static_stats(pTHX_ SV *sv, hc::resource_stats &out) {
+error_text to_static_stats(pTHX_ SV *sv, hc::service_stats &out) {
     std::vector<SV *> f;
     if (auto e = struct_fields(aTHX_ sv, "StaticResourceStats", {{"maxcpu", false}, {"maxmem", false}}, f)) {
         return e;
@@ -353,19 +353,19 @@ error_text to_static_stats(pTHX_ SV *sv, hc::resource_stats &out) {
     if (!f[1]) {
         return missing_field("maxmem");
     }
-    out = hc::static_resource_stats(maxcpu, maxmem);
+    out = hc::static_service_stats(maxcpu, maxmem);
     return std::nullopt;
 }
 
 /* DynamicResourceStats {cpu: f64, maxcpu: f64, mem: usize, maxmem: usize}. */
-error_text to_dynamic_stats(pTHX_ SV *sv, hc::resource_stats &out) {
+error_text to_dynamic_stats(pTHX_ SV *sv, hc::service_stats &out) {
     static const std::vector<field> fields = {
         {"cpu", false}, {"maxcpu", false}, {"mem", false}, {"maxmem", false}};
     std::vector<SV *> f;
     if (auto e = struct_fields(aTHX_ sv, "DynamicResourceStats", fields, f)) {
         return e;
     }
-    hc::resource_stats r;
+    hc::service_stats r;
     if (f[0]) {
         if (auto e = to_f64(aTHX_ f[0], r.cpu)) {
             return e;
@@ -435,7 +435,7 @@ error_text to_dynamic_node(pTHX_ SV *sv, hc::node_stats &out) {
 
 /* PveResource<T> {stats: T, running: bool, current-node: String, target-node: Option<String>}. */
 struct pve_resource {
-    hc::resource_stats stats;
+    hc::service_stats stats;
     bool running = false;
     std::string current_node;
     std::optional<std::string> target_node;
@@ -533,7 +533,8 @@ struct ha_handle {
     ca::settings cfg;
 
     ha_handle(hc::kind k, bool capacity, bool normalize, ca::settings settings)
-        : sched(k, hc::options{.normalize_imbalance = normalize}), capacity_aware(capacity),
+        : sched(k, hc::scheduler_options{.normalize_imbalance = normalize}),
+          capacity_aware(capacity),
           cfg(settings) {
         ++live_handles;
     }
@@ -767,7 +768,7 @@ error_text run_method(pTHX_ hc::kind k, method m, SV **args, I32 items, SV **res
     }
     case method::add_usage_to_node: {
         std::string node, sid;
-        hc::resource_stats stats;
+        hc::service_stats stats;
         if (auto e = to_string(aTHX_ args[1], node, "a borrowed string")) {
             return fail(*e);
         }
@@ -829,7 +830,7 @@ error_text run_method(pTHX_ hc::kind k, method m, SV **args, I32 items, SV **res
     }
     case method::start:
     case method::start_compatible: {
-        hc::resource_stats stats;
+        hc::service_stats stats;
         auto e = st ? to_static_stats(aTHX_ args[1], stats) : to_dynamic_stats(aTHX_ args[1], stats);
         if (e) {
             return fail(*e);

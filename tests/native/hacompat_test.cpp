@@ -27,7 +27,7 @@ namespace {
 constexpr std::uint64_t MiB = 1024ull * 1024;
 constexpr std::uint64_t GiB = 1024 * MiB;
 
-const options raw_cv{.normalize_imbalance = false};
+const scheduler_options raw_cv{.normalize_imbalance = false};
 
 // The imbalance as HA's log line prints it (Perl sprintf "%.2f").
 std::string two_decimals(double v) {
@@ -108,7 +108,7 @@ scheduler static_round(const std::vector<hw_node> &hw, const std::vector<guest> 
         require_ok(s.add_static_node(n.name, n.maxcpu, n.maxmem));
     }
     for (const guest &g : gs) {
-        require_ok(s.add_resource(g.sid, static_resource_stats(g.maxcpu, g.maxmem), true, g.node));
+        require_ok(s.add_resource(g.sid, static_service_stats(g.maxcpu, g.maxmem), true, g.node));
     }
     return s;
 }
@@ -163,7 +163,7 @@ void check_migration(const balance_round &r, const std::string &sid, const std::
 }
 
 // The end of select_service_node: the highest score wins, ties go to the first name.
-std::string best_node(const scheduler &s, const resource_stats &r) {
+std::string best_node(const scheduler &s, const service_stats &r) {
     auto scores = s.score_nodes_to_start(r);
     BOOST_REQUIRE_MESSAGE(scores.has_value(), (scores ? std::string() : scores.error()));
     BOOST_REQUIRE(!scores->empty());
@@ -179,7 +179,7 @@ std::string best_node(const scheduler &s, const resource_stats &r) {
 
 // --- upstream crate fixtures (proxmox-resource-scheduling tests/scheduler.rs) ---------------
 
-cluster_snapshot homogeneous_cluster(options opts = {}) {
+cluster_snapshot homogeneous_cluster(scheduler_options opts = {}) {
     const std::uint64_t maxmem = 64 * GiB;
     return cluster_snapshot({{"node1", {1.7, 16, 12334 * MiB, maxmem}},
                              {"node2", {15.184, 16, 529 * MiB, maxmem}},
@@ -187,7 +187,7 @@ cluster_snapshot homogeneous_cluster(options opts = {}) {
                             opts);
 }
 
-cluster_snapshot heterogeneous_cluster(options opts = {}) {
+cluster_snapshot heterogeneous_cluster(scheduler_options opts = {}) {
     return cluster_snapshot({{"node1", {1.7, 16, 12334 * MiB, 128 * GiB}},
                              {"node2", {15.184, 32, 529 * MiB, 96 * GiB}},
                              {"node3", {5.2, 24, 9381 * MiB, 64 * GiB}}},
@@ -195,11 +195,11 @@ cluster_snapshot heterogeneous_cluster(options opts = {}) {
 }
 
 std::vector<migration_candidate> two_targets_for_vm101() {
-    resource_stats stats{0.7, 4.0, 8 * GiB, 16 * GiB};
+    service_stats stats{0.7, 4.0, 8 * GiB, 16 * GiB};
     return {{{"vm:101", "node1", "node2"}, stats}, {{"vm:101", "node1", "node3"}, stats}};
 }
 
-std::vector<std::string> start_ranking(const cluster_snapshot &s, const resource_stats &r) {
+std::vector<std::string> start_ranking(const cluster_snapshot &s, const service_stats &r) {
     auto scores = s.score_nodes_to_start_resource(r);
     BOOST_REQUIRE(scores.has_value());
     std::vector<std::pair<std::string, double>> sorted = *scores;
@@ -258,10 +258,10 @@ BOOST_AUTO_TEST_CASE(balancing_rankings_match_upstream_crate) {
 }
 
 BOOST_AUTO_TEST_CASE(start_rankings_match_upstream_crate) {
-    const resource_stats heavy_memory{0.0, 1.0, 0, 12 * GiB};
-    const resource_stats heavy_cpu{0.0, 12.0, 0, 0};
-    const resource_stats unlimited_cpu{0.0, 0.0, 0, 0};
-    const resource_stats combined{0.0, 12.0, 0, 12 * GiB};
+    const service_stats heavy_memory{0.0, 1.0, 0, 12 * GiB};
+    const service_stats heavy_cpu{0.0, 12.0, 0, 0};
+    const service_stats unlimited_cpu{0.0, 0.0, 0, 0};
+    const service_stats combined{0.0, 12.0, 0, 12 * GiB};
 
     const cluster_snapshot homo = homogeneous_cluster();
     BOOST_TEST(start_ranking(homo, heavy_memory) == (names{"node2", "node3", "node1"}),
@@ -297,7 +297,7 @@ BOOST_AUTO_TEST_CASE(topsis_three_node_example_by_hand) {
     // 5/6. c is the mirror image: 1/6.
     cluster_snapshot s(
         {{"a", {0.0, 4, 0, 100}}, {"b", {2.0, 4, 0, 100}}, {"c", {0.0, 4, 50, 100}}});
-    const resource_stats r{0.0, 2.0, 0, 50};
+    const service_stats r{0.0, 2.0, 0, 50};
 
     const double sv = std::sqrt(1.0 / 6.0);
     const double tv = std::sqrt(1.0 / 3.0);
@@ -373,12 +373,12 @@ BOOST_AUTO_TEST_CASE(node_stat_arithmetic) {
     BOOST_TEST(mem_load({0.0, 1, 3, 4}) == 0.75);
     BOOST_TEST(node_load({2.0, 8, 3, 4}) == 0.5);
 
-    resource_stats sum = resource_stats{0.5, 1.0, 10, 20} + resource_stats{0.25, 2.0, 1, 2};
+    service_stats sum = service_stats{0.5, 1.0, 10, 20} + service_stats{0.25, 2.0, 1, 2};
     BOOST_TEST(sum.cpu == 0.75);
     BOOST_TEST(sum.maxcpu == 3.0);
     BOOST_TEST(sum.mem == 11u);
     BOOST_TEST(sum.maxmem == 22u);
-    resource_stats st = static_resource_stats(3.0, 77);
+    service_stats st = static_service_stats(3.0, 77);
     BOOST_TEST(st.cpu == 3.0);
     BOOST_TEST(st.maxcpu == 3.0);
     BOOST_TEST(st.mem == 77u);
@@ -483,7 +483,7 @@ BOOST_AUTO_TEST_CASE(tie_break_after_truncation) {
     cluster_snapshot s(
         {{"node1", {0.0, 4, 0, 100}}, {"node2", {4.0, 4, 100, 100}}, {"node3", {0.0, 4, 0, 100}}},
         raw_cv);
-    resource_stats r{1.0, 1.0, 25, 25};
+    service_stats r{1.0, 1.0, 25, 25};
     auto ranked = s.score_best_balancing_migration_candidates({{{"vm:200", "node2", "node3"}, r},
                                                                {{"vm:200", "node2", "node1"}, r},
                                                                {{"vm:100", "node2", "node3"}, r}},
@@ -505,7 +505,7 @@ BOOST_AUTO_TEST_CASE(topsis_balancing_keeps_input_order_on_ties) {
     cluster_snapshot s({{"node1", {4.0, 8, 400, 1000}},
                         {"node2", {0.0, 8, 0, 1000}},
                         {"node3", {0.0, 8, 0, 1000}}});
-    resource_stats r{1.0, 2.0, 100, 200};
+    service_stats r{1.0, 2.0, 100, 200};
     auto ranked = s.score_best_balancing_migration_candidates_topsis(
         {{{"vm:101", "node1", "node3"}, r}, {{"vm:101", "node1", "node2"}, r}}, 1);
     BOOST_REQUIRE(ranked.has_value());
@@ -540,7 +540,7 @@ BOOST_AUTO_TEST_CASE(scheduler_add_resource_errors) {
     scheduler s(kind::static_usage);
     require_ok(s.add_static_node("node1", 4, 100));
     require_ok(s.add_static_node("node2", 4, 100));
-    const resource_stats r = static_resource_stats(1.0, 10);
+    const service_stats r = static_service_stats(1.0, 10);
 
     auto unknown = s.add_resource("vm:101", r, true, "node9");
     BOOST_REQUIRE(!unknown.has_value());
@@ -574,8 +574,8 @@ BOOST_AUTO_TEST_CASE(scheduler_add_resource_errors) {
 
 BOOST_AUTO_TEST_CASE(aggregators) {
     // node1 runs vm:101 (running) and hosts vm:102 moving to node2 (starting).
-    const resource_stats running{1.0, 2.0, 10, 20};
-    const resource_stats starting{0.5, 0.0, 5, 30}; // maxcpu 0: counts a whole node
+    const service_stats running{1.0, 2.0, 10, 20};
+    const service_stats starting{0.5, 0.0, 5, 30}; // maxcpu 0: counts a whole node
     for (kind k : {kind::static_usage, kind::dynamic_usage}) {
         scheduler s(k);
         require_ok(s.add_node("node1", {3.0, 8, 40, 100}));
@@ -619,7 +619,7 @@ BOOST_AUTO_TEST_CASE(remove_node_keeps_moving_resources) {
     for (const char *n : {"node1", "node2", "node3"}) {
         require_ok(s.add_static_node(n, 4, 100));
     }
-    const resource_stats r = static_resource_stats(1.0, 10);
+    const service_stats r = static_service_stats(1.0, 10);
     require_ok(s.add_resource("vm:101", r, true, "node1"));
     require_ok(s.add_resource("vm:102", r, true, "node1", "node2"));
     require_ok(s.add_resource("vm:103", r, false, "node3", "node1"));
@@ -643,8 +643,8 @@ BOOST_AUTO_TEST_CASE(legacy_add_resource_usage_to_node) {
     for (const char *n : {"node1", "node2", "node3"}) {
         require_ok(s.add_static_node(n, 4, 100));
     }
-    const resource_stats first = static_resource_stats(1.0, 10);
-    const resource_stats ignored = static_resource_stats(3.0, 90);
+    const service_stats first = static_service_stats(1.0, 10);
+    const service_stats ignored = static_service_stats(3.0, 90);
 
     require_ok(s.add_resource_usage_to_node("node1", "vm:101", first));
     BOOST_TEST((s.find_resource("vm:101")->state == resource_state::started));
@@ -720,7 +720,7 @@ BOOST_AUTO_TEST_CASE(compact_candidate_validation) {
                            {"vm:102", {"vm:102"}, {}}});
     BOOST_REQUIRE(ok.has_value());
     BOOST_REQUIRE_EQUAL(ok->size(), 3u);
-    BOOST_TEST(((*ok)[0].mig == migration{"vm:101", "node1", "node2"}));
+    BOOST_TEST(((*ok)[0].mig == service_migration{"vm:101", "node1", "node2"}));
     BOOST_TEST((*ok)[1].mig.target_node == "nodeX");
     BOOST_TEST((*ok)[2].mig.target_node == "node1");
     BOOST_TEST((*ok)[0].stats.cpu == 1.5);
@@ -1022,7 +1022,7 @@ BOOST_AUTO_TEST_CASE(crs_static_recovery_and_shutdown_placement) {
         scheduler s(kind::static_usage, raw_cv);
         require_ok(s.add_static_node("node2", 32, 200000000000));
         require_ok(s.add_static_node("node3", 32, 300000000000));
-        BOOST_TEST(best_node(s, static_resource_stats(2, 4000000000)) == "node3");
+        BOOST_TEST(best_node(s, static_service_stats(2, 4000000000)) == "node3");
     }
     // test-crs-static3: node1 shuts down with policy migrate; node2 has twice node3's size,
     // so nine equal guests go node2, node2, node3, ... Each choice is accounted before the
@@ -1034,7 +1034,7 @@ BOOST_AUTO_TEST_CASE(crs_static_recovery_and_shutdown_placement) {
         std::vector<std::string> chosen;
         for (int i = 1; i <= 9; ++i) {
             const std::string sid = "vm:10" + std::to_string(i);
-            const resource_stats r = static_resource_stats(2, 4000000000);
+            const service_stats r = static_service_stats(2, 4000000000);
             chosen.push_back(best_node(s, r));
             require_ok(s.add_resource(sid, r, false, chosen.back()));
         }
@@ -1048,7 +1048,7 @@ BOOST_AUTO_TEST_CASE(crs_static_recovery_and_shutdown_placement) {
         scheduler s(kind::static_usage, raw_cv);
         require_ok(s.add_static_node("node2", 32, 100000000000));
         require_ok(s.add_static_node("node3", 32, 100000000000));
-        const resource_stats big = static_resource_stats(0, 40000000000);
+        const service_stats big = static_service_stats(0, 40000000000);
         auto scores = s.score_nodes_to_start(big);
         BOOST_REQUIRE(scores.has_value());
         BOOST_TEST((*scores)[0].second == (*scores)[1].second);
@@ -1057,7 +1057,7 @@ BOOST_AUTO_TEST_CASE(crs_static_recovery_and_shutdown_placement) {
         BOOST_TEST(s.snapshot(aggregator::started).nodes()[0].stats.cpu == 32.0);
         for (int i = 2; i <= 9; ++i) {
             const std::string sid = "ct:10" + std::to_string(i);
-            const resource_stats r = static_resource_stats(2, 2000000000);
+            const service_stats r = static_service_stats(2, 2000000000);
             BOOST_TEST(best_node(s, r) == "node3");
             require_ok(s.add_resource(sid, r, false, "node3"));
         }
@@ -1067,12 +1067,11 @@ BOOST_AUTO_TEST_CASE(crs_static_recovery_and_shutdown_placement) {
         scheduler s(kind::static_usage, raw_cv);
         require_ok(s.add_static_node("node2", 32, 100000000000));
         require_ok(s.add_static_node("node3", 128, 100000000000));
-        require_ok(
-            s.add_resource("ct:102", static_resource_stats(0.5, 40000000000), true, "node2"));
-        require_ok(s.add_resource("ct:103", static_resource_stats(0.5, 200000000), true, "node3"));
+        require_ok(s.add_resource("ct:102", static_service_stats(0.5, 40000000000), true, "node2"));
+        require_ok(s.add_resource("ct:103", static_service_stats(0.5, 200000000), true, "node3"));
         for (int i = 4; i <= 9; ++i) {
             const std::string sid = "ct:10" + std::to_string(i);
-            const resource_stats r = static_resource_stats(0.5, 200000000);
+            const service_stats r = static_service_stats(0.5, 200000000);
             BOOST_TEST(best_node(s, r) == "node3");
             require_ok(s.add_resource(sid, r, false, "node3"));
         }
@@ -1093,17 +1092,17 @@ BOOST_AUTO_TEST_CASE(crs_static_rebalance_on_start) {
             std::uint64_t mem = sid == "vm:100"   ? 536870912
                                 : sid == "vm:101" ? 1073741824
                                                   : 1610612736;
-            require_ok(s.add_resource(sid, static_resource_stats(2, mem), true, node));
+            require_ok(s.add_resource(sid, static_service_stats(2, mem), true, node));
         }
         return s;
     };
-    BOOST_TEST(best_node(round(), static_resource_stats(2, 536870912)) == "node1");
+    BOOST_TEST(best_node(round(), static_service_stats(2, 536870912)) == "node1");
     placed.emplace_back("vm:100", "node2");
-    BOOST_TEST(best_node(round(), static_resource_stats(2, 1073741824)) == "node1");
+    BOOST_TEST(best_node(round(), static_service_stats(2, 1073741824)) == "node1");
     placed.emplace_back("vm:101", "node1");
-    BOOST_TEST(best_node(round(), static_resource_stats(2, 1610612736)) == "node3");
+    BOOST_TEST(best_node(round(), static_service_stats(2, 1610612736)) == "node3");
     placed.emplace_back("vm:102", "node2");
-    BOOST_TEST(best_node(round(), static_resource_stats(2, 2147483648)) == "node3");
+    BOOST_TEST(best_node(round(), static_service_stats(2, 2147483648)) == "node3");
 }
 
 BOOST_AUTO_TEST_CASE(crs_dynamic_start_and_recovery_placement) {
@@ -1131,7 +1130,7 @@ BOOST_AUTO_TEST_CASE(crs_dynamic_start_and_recovery_placement) {
         }
         std::vector<std::string> chosen;
         for (const guest &g : five) {
-            const resource_stats r{g.cpu, g.maxcpu, g.mem, g.maxmem};
+            const service_stats r{g.cpu, g.maxcpu, g.mem, g.maxmem};
             chosen.push_back(best_node(s, r));
             require_ok(s.add_resource(g.sid, r, false, chosen.back()));
         }

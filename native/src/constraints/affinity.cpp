@@ -42,9 +42,9 @@ struct union_find {
 affinity_groups compile_affinity(const cluster &c, const options &o) {
     affinity_groups a;
     const size_t n = c.guests.size();
-    a.together.assign(n, -1);
+    a.together.assign(n, no_group);
     a.apart.assign(n, {});
-    a.node_rule.assign(n, -1);
+    a.node_rule.assign(n, no_group);
 
     std::map<std::string, std::vector<guest_id>> tag_together, tag_apart;
     a.policies.reserve(n);
@@ -229,7 +229,7 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
     // otherwise, deterministically).
     for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
         for (guest_id g : c.ha.node_affinity[i].guests) {
-            if (a.node_rule[g] < 0) {
+            if (a.node_rule[g] == no_group) {
                 a.node_rule[g] = static_cast<int>(i);
             }
         }

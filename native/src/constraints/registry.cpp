@@ -77,11 +77,11 @@ std::optional<int> ha_node_priority(const node_affinity_rule &r, node_id n) {
             return prio;
         }
     }
-    return r.strict ? std::nullopt : std::optional<int>(-1);
+    return r.strict ? std::nullopt : std::optional<int>(unlisted_priority);
 }
 
 int ha_best_priority(const node_affinity_rule &r, const std::vector<bool> &usable) {
-    int best = -2;
+    int best = none_usable_priority;
     for (node_id x = 0; x < usable.size(); ++x) {
         if (usable[x]) {
             if (auto p = ha_node_priority(r, x)) {
@@ -221,7 +221,7 @@ decision_context::decision_context(const cluster &c_, const options &o_, const a
     node_state_only_.assign(c.guests.size(), false);
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const guest &gs = c.guests[g];
-        node_state_only_[g] = a.policies[g].pinned.empty() && a.node_rule[g] < 0 &&
+        node_state_only_[g] = a.policies[g].pinned.empty() && a.node_rule[g] == no_group &&
                               gs.blocked_targets.empty() && gs.mapped_devices.empty();
     }
     refresh();

@@ -50,7 +50,8 @@ public:
     // Priority of node n in HA node-affinity rule r (ha_node_priority), no_priority: excluded.
     static constexpr int no_priority = INT32_MIN;
     int rule_priority(size_t r, node_id n) const { return rule_priority_[r][n]; }
-    // Highest priority of HA node-affinity rule r among the usable nodes (-2: none allowed).
+    // Highest priority of HA node-affinity rule r among the usable nodes (none_usable_priority:
+    // none allowed).
     int rule_best(size_t r) const { return rule_best_[r]; }
 
 private:
