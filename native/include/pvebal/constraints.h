@@ -84,6 +84,10 @@ struct guest_policy {
 };
 
 guest_policy policy_of(const cluster &c, const options &o, guest_id g);
+// The same for a guest that has no record yet (place: the request's tags).
+guest_policy policy_of_tags(const cluster &c, const options &o,
+                            const std::vector<std::string> &tags);
+
 // affinity_groups::together and ::node_rule of a guest in no group / under no rule.
 inline constexpr int no_group = -1;
 
@@ -103,9 +107,20 @@ struct affinity_groups {
     std::vector<guest_policy> policies;
     // Rules and tag groups that could not be honoured together with the others, and why.
     std::vector<std::string> notes;
+    // With a newcomer (compile_affinity): its index in the vectors above, c.guests.size(). It
+    // has a policy and group memberships but no record in the cluster.
+    std::optional<guest_id> newcomer;
 };
 
-affinity_groups compile_affinity(const cluster &c, const options &o);
+// A guest about to be created (place): it is in no node's load and has no record; its tags
+// decide its policy and which tag groups it joins.
+struct newcomer {
+    std::vector<std::string> tags;
+    res demand; // what it will need when it runs
+};
+
+affinity_groups compile_affinity(const cluster &c, const options &o,
+                                 const newcomer *incoming = nullptr);
 
 // The checks themselves live in the constraint registry (src/constraints/registry.h); the
 // placement they check against is the overlay (pvebal/overlay.h).

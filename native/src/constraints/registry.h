@@ -79,7 +79,7 @@ struct arrival {
     std::vector<int> apart; // keep-apart groups it joins (place: a guest not yet placed)
     // Or the arriving guests, whose own keep-apart groups count (check_state: no allocation).
     const std::vector<guest_id> *guests = nullptr;
-    std::optional<guest_id> self; // a guest already counted on its nominal node (place)
+    std::optional<guest_id> self; // place: the guest itself, if it may be counted on n already
 };
 
 struct unit_info {
@@ -98,6 +98,10 @@ std::vector<rejection> immovable_reasons(const decision_context &ctx, guest_id g
 // First target unit that rejects node n for guest g. explain = false: no message (search loops).
 std::optional<rejection> check_target(const decision_context &ctx, guest_id g, node_id n,
                                       bool explain = true);
+// The same for the newcomer of ctx.a (place: a guest not created yet), with the target units
+// that concern a guest without a record (node state, pins by its tags).
+std::optional<rejection> check_newcomer_target(const decision_context &ctx, node_id n,
+                                               bool explain = true);
 // First state unit that rejects the guests `gs` arriving together at n. Guests already on n (or
 // in flight to it) are not counted twice.
 std::optional<rejection> check_state(const decision_context &ctx, const overlay &s,
