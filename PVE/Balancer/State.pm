@@ -8,46 +8,19 @@ package PVE::Balancer::State;
 # Two halves:
 #   read_inputs()     impure: PVE::Cluster, guest configs, storage.cfg, datacenter.cfg, HA
 #                     config and manager status, RRD history. Called through the Env backend.
-#   build_snapshot()  pure: inputs -> snapshot. The field mapping mirrors
+#   build_snapshot()  pure: inputs -> snapshot. Its entries (nodes, guests, storages, the HA
+#                     part) are PVE::Balancer::State::Entries; the field mapping mirrors
 #                     PVE::API2Tools::extract_{node,vm,storage}_stats.
+# The RRD records and averages (layout and files) are PVE::Balancer::State::RRD.
 
 use strict;
 use warnings;
 
-use JSON;
-
 use PVE::Cluster;
 use PVE::INotify;
 
-# rrd_dump indices (pvestatd broadcast layout; the old pve2-node / pve2.3-vm / pve2-storage
-# records share these first fields).
-my $NODE_UPTIME = 0;
-my $NODE_LEVEL = 1;
-my $NODE_MAXCPU = 4;
-my $NODE_CPU = 5;
-my $NODE_MEMTOTAL = 7;
-my $NODE_MEMUSED = 8;
-my $NODE_ROOTTOTAL = 11;
-my $NODE_ROOTUSED = 12;
-
-my $VM_UPTIME = 0;
-my $VM_NAME = 1;
-my $VM_STATUS = 2;
-my $VM_TEMPLATE = 3;
-my $VM_MAXCPU = 5;
-my $VM_CPU = 6;
-my $VM_MAXMEM = 7;
-my $VM_MEM = 8;
-my $VM_MAXDISK = 9;
-my $VM_DISK = 10;
-my $VM_NETIN = 11;
-my $VM_NETOUT = 12;
-my $VM_DISKREAD = 13;
-my $VM_DISKWRITE = 14;
-my $VM_MEMHOST = 15; # pve-vm-9.0 only
-
-my $STORAGE_MAXDISK = 1;
-my $STORAGE_DISK = 2;
+use PVE::Balancer::State::Entries;
+use PVE::Balancer::State::RRD;
 
 # Guest config keys the engine reads (docs/snapshot.md "Guest details"); everything else in a
 # config (passwords, cloud-init, descriptions) stays out of the snapshot.
@@ -55,33 +28,6 @@ my $config_key_re = qr/^(?:
     (?:ide|sata|scsi|virtio|efidisk|tpmstate|unused|mp)\d+ | rootfs      # disks
     | (?:hostpci|usb|serial|parallel|dev)\d+                             # devices
 )$/x;
-
-=head3 rrd_key($rrd, $type, $id)
-
-The rrd_dump key of a node, guest (C<vm>) or storage (C<node/storage>): the PVE 9 key if
-present, else the old one, as PVE::API2Tools::get_rrd_key does.
-
-=cut
-
-sub rrd_key {
-    my ($rrd, $type, $id) = @_;
-
-    my $key = "pve-${type}-9.0/$id";
-    return $key if defined($rrd->{$key});
-
-    my $old = $type eq 'vm' ? "pve2.3-vm/$id" : "pve2-${type}/$id";
-    return $old if defined($rrd->{$old});
-
-    return undef;
-}
-
-my sub rrd_file_name {
-    my ($rrd, $type, $id) = @_;
-
-    my $key = rrd_key($rrd, $type, $id) // return undef;
-    # the RRD file of the old VM records is called pve2-vm, not pve2.3-vm
-    return $key =~ s|^pve2\.3-vm/|pve2-vm/|r;
-}
 
 my sub filter_config {
     my ($conf) = @_;
@@ -106,28 +52,6 @@ my sub load_guest_config {
         return PVE::LXC::Config->load_config($vmid, $d->{node});
     }
     return undef;
-}
-
-my sub rrd_average {
-    my ($rrdname, $window, $now, @fields) = @_;
-
-    require PVE::RRD;
-    my $data = PVE::RRD::create_rrd_data($rrdname, 'hour', 'AVERAGE');
-    my $since = $now - $window * 60;
-
-    my $res = {};
-    for my $field (@fields) {
-        my ($sum, $n) = (0, 0);
-        for my $point (@$data) {
-            next if !defined($point->{time}) || $point->{time} < $since;
-            my $value = $point->{$field};
-            next if !defined($value);
-            $sum += $value;
-            $n++;
-        }
-        $res->{$field} = $sum / $n if $n;
-    }
-    return $res;
 }
 
 my sub content_string {
@@ -276,291 +200,15 @@ sub read_inputs {
     push @$errors, "HA: $@" if $@;
 
     if ($window > 0) {
-        my $rrd = $inputs->{rrd};
-        my $avg = {};
-        my $members = $inputs->{members};
-        for my $node ($inputs->{nodelist}->@*) {
-            next if $members && !($members->{$node} && $members->{$node}->{online});
-            my $name = rrd_file_name($rrd, 'node', $node) // next;
-            my $a = eval { rrd_average($name, $window, $now, qw(cpu memused)) };
-            if ($@) {
-                push @$errors, "rrd $name: $@";
-                next;
-            }
-            $avg->{"node/$node"} = { cpu => $a->{cpu}, mem => $a->{memused} } if %$a;
-        }
-        for my $vmid (sort { $a <=> $b } keys %$ids) {
-            my $key = rrd_key($rrd, 'vm', $vmid) // next;
-            my $status = $rrd->{$key}->[$VM_STATUS] // '';
-            next if $status ne 'running' && $status ne 'paused';
-            my $name = rrd_file_name($rrd, 'vm', $vmid);
-            my $a = eval { rrd_average($name, $window, $now, qw(cpu mem)) };
-            if ($@) {
-                push @$errors, "rrd $name: $@";
-                next;
-            }
-            $avg->{"vm/$vmid"} = $a if %$a;
-        }
+        my ($avg, $rrd_errors) = PVE::Balancer::State::RRD::read_averages($inputs, $window, $now);
         $inputs->{'rrd-average'} = $avg;
+        push @$errors, @$rrd_errors;
     }
 
     chomp(@$errors);
     $inputs->{errors} = $errors;
 
     return $inputs;
-}
-
-my sub num {
-    my ($value) = @_;
-    return ($value || 0) + 0;
-}
-
-my sub node_entry {
-    my ($inputs, $node) = @_;
-
-    my $rrd = $inputs->{rrd};
-    my $members = $inputs->{members};
-
-    my $entry = {
-        id => "node/$node",
-        node => $node,
-        type => 'node',
-        status => 'unknown',
-    };
-
-    my $online_member = !$members || ($members->{$node} && $members->{$node}->{online});
-
-    if (my $key = rrd_key($rrd, 'node', $node)) {
-        my $d = $rrd->{$key};
-        if ($online_member) {
-            $entry->{uptime} = num($d->[$NODE_UPTIME]);
-            $entry->{cpu} = num($d->[$NODE_CPU]);
-            $entry->{mem} = num($d->[$NODE_MEMUSED]);
-            $entry->{disk} = num($d->[$NODE_ROOTUSED]);
-            $entry->{status} = 'online';
-        }
-        $entry->{level} = $d->[$NODE_LEVEL] // '';
-        $entry->{maxcpu} = num($d->[$NODE_MAXCPU]);
-        $entry->{maxmem} = num($d->[$NODE_MEMTOTAL]);
-        $entry->{maxdisk} = num($d->[$NODE_ROOTTOTAL]);
-    }
-
-    $entry->{status} = 'offline' if $members && $members->{$node} && !$members->{$node}->{online};
-
-    my $info = eval { decode_json($inputs->{'static-info'}->{$node} // '') } // {};
-    if (defined(my $mode = $info->{'cgroup-mode'})) {
-        $entry->{'cgroup-mode'} = int($mode);
-    }
-    if (defined(my $arch = $info->{'host-arch'})) {
-        $entry->{'host-arch'} = $arch;
-    }
-
-    if ($entry->{status} eq 'online') {
-        # static-info fills in what a missing or empty RRD record lacks
-        $entry->{maxcpu} = int($info->{cpus}) if !$entry->{maxcpu} && $info->{cpus};
-        $entry->{maxmem} = int($info->{memory}) if !$entry->{maxmem} && $info->{memory};
-
-        if (my $avg = $inputs->{'rrd-average'}->{"node/$node"}) {
-            $entry->{cpu} = $avg->{cpu} + 0 if defined($avg->{cpu});
-            $entry->{mem} = int($avg->{mem} + 0.5) if defined($avg->{mem});
-            $entry->{mem} = $entry->{maxmem}
-                if $entry->{maxmem} && $entry->{mem} > $entry->{maxmem};
-        }
-    }
-
-    my $ns = $inputs->{ha}->{'manager-status'}->{node_status} // {};
-    $entry->{hastate} = $ns->{$node} if defined($ns->{$node});
-
-    return $entry;
-}
-
-my sub config_maxcpu {
-    my ($type, $conf) = @_;
-
-    if ($type eq 'qemu') {
-        return int($conf->{vcpus}) if $conf->{vcpus};
-        return int(($conf->{sockets} || 1) * ($conf->{cores} || 1));
-    }
-    return $conf->{cpulimit} + 0 if $conf->{cpulimit};
-    return int($conf->{cores}) if $conf->{cores};
-    return undef; # a container without a limit may use every host CPU
-}
-
-my sub config_maxmem {
-    my ($conf) = @_;
-
-    my $memory = $conf->{memory} // 512;
-    # qemu allows "current=4096,..." property strings
-    $memory = $1 if $memory =~ m/(?:^|,)(?:current=)?(\d+)(?:,|$)/;
-    return int($memory) * 1024 * 1024;
-}
-
-my sub guest_entry {
-    my ($inputs, $vmid, $d, $node_entries) = @_;
-
-    my $rrd = $inputs->{rrd};
-    my $conf = $inputs->{configs}->{$vmid} // {};
-
-    my $entry = {
-        id => "$d->{type}/$vmid",
-        vmid => $vmid + 0,
-        node => $d->{node},
-        type => $d->{type},
-        status => 'unknown',
-    };
-
-    if (my $key = rrd_key($rrd, 'vm', $vmid)) {
-        my $r = $rrd->{$key};
-        $entry->{uptime} = num($r->[$VM_UPTIME]);
-        $entry->{name} = $r->[$VM_NAME] if defined($r->[$VM_NAME]);
-        $entry->{status} = $r->[$VM_STATUS] if defined($r->[$VM_STATUS]);
-        $entry->{template} = num($r->[$VM_TEMPLATE]);
-        $entry->{maxcpu} = num($r->[$VM_MAXCPU]);
-        $entry->{cpu} = num($r->[$VM_CPU]);
-        $entry->{maxmem} = num($r->[$VM_MAXMEM]);
-        $entry->{mem} = num($r->[$VM_MEM]);
-        $entry->{maxdisk} = num($r->[$VM_MAXDISK]);
-        $entry->{disk} = num($r->[$VM_DISK]);
-        $entry->{netin} = num($r->[$VM_NETIN]);
-        $entry->{netout} = num($r->[$VM_NETOUT]);
-        $entry->{diskread} = num($r->[$VM_DISKREAD]);
-        $entry->{diskwrite} = num($r->[$VM_DISKWRITE]);
-        $entry->{memhost} = num($r->[$VM_MEMHOST]) if $key =~ m/^pve-vm-/;
-    }
-
-    # No RRD record yet (a guest created moments ago): what the HA static scheduler would use.
-    if (!$entry->{maxcpu}) {
-        my $maxcpu = config_maxcpu($d->{type}, $conf);
-        my $node = $node_entries->{ $d->{node} };
-        $maxcpu = $node->{maxcpu} if !$maxcpu && $node;
-        $entry->{maxcpu} = $maxcpu // 1;
-    }
-    $entry->{maxmem} = config_maxmem($conf) if !$entry->{maxmem};
-    $entry->{template} //= $conf->{template} ? 1 : 0;
-    if (!defined($entry->{name})) {
-        my $name = $conf->{name} // $conf->{hostname};
-        $entry->{name} = $name if defined($name);
-    }
-
-    if (my $pool = $inputs->{pools}->{$vmid}) {
-        $entry->{pool} = $pool;
-    }
-
-    my $props = $inputs->{props}->{$vmid} // {};
-    for my $prop (qw(lock tags)) {
-        $entry->{$prop} = $props->{$prop} if defined($props->{$prop});
-    }
-
-    my $hatype = { qemu => 'vm', lxc => 'ct' }->{ $d->{type} };
-    if ($hatype) {
-        my $sid = "$hatype:$vmid";
-        my $ss = $inputs->{ha}->{'manager-status'}->{service_status} // {};
-        my $hacfg = $inputs->{ha}->{resources}->{ids} // {};
-        if (my $service = $ss->{$sid}) {
-            $entry->{hastate} = $service->{state} if defined($service->{state});
-        } elsif ($service = $hacfg->{$sid}) {
-            $entry->{hastate} = $service->{state} // 'started';
-        }
-    }
-
-    return $entry;
-}
-
-my sub storage_entries {
-    my ($inputs) = @_;
-
-    my $rrd = $inputs->{rrd};
-    my $res = [];
-    for my $s (@{ $inputs->{storage} // [] }) {
-        for my $node (sort @{ $s->{nodes} }) {
-            my $entry = {
-                id => "storage/$node/$s->{storage}",
-                storage => $s->{storage},
-                node => $node,
-                type => 'storage',
-                plugintype => $s->{type},
-                status => 'unknown',
-                shared => $s->{shared} ? 1 : 0,
-                content => $s->{content},
-            };
-            if (my $key = rrd_key($rrd, 'storage', "$node/$s->{storage}")) {
-                my $d = $rrd->{$key};
-                $entry->{maxdisk} = num($d->[$STORAGE_MAXDISK]);
-                $entry->{disk} = num($d->[$STORAGE_DISK]);
-                $entry->{status} = 'available';
-            }
-            push @$res, $entry;
-        }
-    }
-    return $res;
-}
-
-my sub ha_part {
-    my ($inputs) = @_;
-
-    my $ha = $inputs->{ha} // return undef;
-    my $res = {};
-
-    my $resources = [];
-    my $ids = $ha->{resources}->{ids} // {};
-    for my $sid (sort keys %$ids) {
-        my $d = $ids->{$sid};
-        my $state = $d->{state} // 'started';
-        $state = 'started' if $state eq 'enabled';
-        my $entry = { sid => $sid, state => $state };
-        $entry->{type} = $d->{type} if defined($d->{type});
-        for my $key (qw(group failback max_restart max_relocate)) {
-            $entry->{$key} = $d->{$key} if defined($d->{$key});
-        }
-        for my $key (qw(failback max_restart max_relocate)) {
-            $entry->{$key} += 0 if defined($entry->{$key});
-        }
-        push @$resources, $entry;
-    }
-    $res->{resources} = $resources;
-
-    my $rules = [];
-    my $rule_ids = $ha->{rules}->{ids} // {};
-    for my $ruleid (sort keys %$rule_ids) {
-        my $d = $rule_ids->{$ruleid};
-        my $entry = { rule => $ruleid, type => $d->{type} };
-        $entry->{resources} = join(',', sort keys %{ $d->{resources} // {} });
-        if (my $nodes = $d->{nodes}) {
-            $entry->{nodes} = join(
-                ',',
-                map {
-                    my $prio = ref($nodes->{$_}) ? $nodes->{$_}->{priority} : undef;
-                    $prio ? "$_:$prio" : $_
-                } sort keys %$nodes
-            );
-        }
-        for my $key (qw(strict affinity disable)) {
-            $entry->{$key} = $d->{$key} if defined($d->{$key});
-        }
-        for my $key (qw(strict disable)) {
-            $entry->{$key} += 0 if defined($entry->{$key});
-        }
-        push @$rules, $entry;
-    }
-    $res->{rules} = $rules;
-
-    my $group_ids = $ha->{groups} && $ha->{groups}->{ids} ? $ha->{groups}->{ids} : {};
-    if (%$group_ids) {
-        my $groups = [];
-        for my $group (sort keys %$group_ids) {
-            my $d = $group_ids->{$group};
-            my $entry = { group => $group };
-            $entry->{nodes} = join(',', sort keys %{ $d->{nodes} // {} });
-            $entry->{restricted} = $d->{restricted} ? 1 : 0;
-            $entry->{nofailback} = $d->{nofailback} ? 1 : 0;
-            push @$groups, $entry;
-        }
-        $res->{groups} = $groups;
-    }
-
-    $res->{'manager-status'} = $ha->{'manager-status'} // {};
-
-    return $res;
 }
 
 =head3 build_snapshot($inputs, %opts)
@@ -578,7 +226,7 @@ sub build_snapshot {
 
     my $node_entries = {};
     for my $node (@{ $inputs->{nodelist} // [] }) {
-        my $entry = node_entry($inputs, $node);
+        my $entry = PVE::Balancer::State::Entries::node_entry($inputs, $node);
         $node_entries->{$node} = $entry;
         push @$resources, $entry;
     }
@@ -589,12 +237,12 @@ sub build_snapshot {
         my $d = $ids->{$vmid};
         next if !$d->{type} || ($d->{type} ne 'qemu' && $d->{type} ne 'lxc');
         next if !$node_entries->{ $d->{node} }; # not in the node list: would be invalid input
-        my $entry = guest_entry($inputs, $vmid, $d, $node_entries);
+        my $entry = PVE::Balancer::State::Entries::guest_entry($inputs, $vmid, $d, $node_entries);
         $guest_entries->{$vmid} = $entry;
         push @$resources, $entry;
     }
 
-    push @$resources, storage_entries($inputs)->@*;
+    push @$resources, PVE::Balancer::State::Entries::storage_entries($inputs)->@*;
 
     my $guests = {};
     for my $vmid (sort { $a <=> $b } keys %$guest_entries) {
@@ -630,7 +278,7 @@ sub build_snapshot {
         $snapshot->{'x-pve-balancer'}->{errors} = [@$errors] if @$errors;
     }
 
-    if (my $ha = ha_part($inputs)) {
+    if (my $ha = PVE::Balancer::State::Entries::ha_part($inputs)) {
         $snapshot->{ha} = $ha;
     }
 

@@ -8,8 +8,10 @@
 #include <boost/test/unit_test.hpp>
 #include <json/json.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <ostream>
 #include <stdexcept>
@@ -123,18 +125,31 @@ inline std::string read_text(const std::string &path) {
 inline std::string data_path(const std::string &rel) {
     return std::string(PVEBAL_TEST_DATA) + "/" + rel;
 }
+// The shared data beside the repository (../shared), or $PVEBAL_SHARED as tests/run-checks and
+// the CLI tests set it.
 inline std::string shared_path(const std::string &rel) {
-    return std::string(PVEBAL_TEST_DATA) + "/../../shared/" + rel;
+    const char *env = std::getenv("PVEBAL_SHARED");
+    const std::string dir = env != nullptr && *env != '\0'
+                                ? std::string(env)
+                                : std::string(PVEBAL_TEST_DATA) + "/../../shared";
+    return dir + "/" + rel;
 }
 
-// A test decorator: the case is skipped, and Boost.Test prints why, when a file of the shared
-// data (../shared beside the repository) is missing.
+// A test decorator: the case is skipped when a file of the shared data is missing, and says so
+// on stderr (Boost.Test logs a skip's reason only at --log_level=test_suite or finer, so at the
+// default level it would pass by unnoticed).
 //   BOOST_AUTO_TEST_CASE(name, *boost::unit_test::precondition(shared_file("data/x.json")))
 struct shared_file {
     std::string rel;
-    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-        boost::test_tools::assertion_result r(std::filesystem::exists(shared_path(rel)));
-        r.message() << "shared data file " << shared_path(rel) << " not found";
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id id) const {
+        const std::string path = shared_path(rel);
+        boost::test_tools::assertion_result r(std::filesystem::exists(path));
+        r.message() << "shared data file " << path << " not found";
+        if (!r) {
+            std::cerr << "skipped "
+                      << boost::unit_test::framework::get(id, boost::unit_test::TUT_ANY).full_name()
+                      << ": shared data file " << path << " not found (set PVEBAL_SHARED)\n";
+        }
         return r;
     }
 };

@@ -192,8 +192,10 @@ subtest 'qemu-server and pve-container refuse, the step fails with their message
     is($res, 'skipped', 'mapped device missing on the target: not started');
     like($why, qr/pve3 has no pci mapping 'gpu' for hostpci0/, "... with the engine's reason");
     # qemu-server refuses it in the migration task (QemuMigrate's prepare)
-    like($sim->qemu_task_refusal($sim->{guests}->{205}, 'pve3', 1), qr/can't migrate to 'pve3': missing mapped devices hostpci0/,
-        "qemu-server's refusal");
+    like(
+        PVEBalancerTest::SimCluster::QemuMigrate::qemu_task_refusal(
+            $sim, $sim->{guests}->{205}, 'pve3', 1),
+        qr/can't migrate to 'pve3': missing mapped devices hostpci0/, "qemu-server's refusal");
 
     # the API handler itself (the engine does not plan this one)
     $sim->{guests}->{201}->{config}->{scsi1} = 'local-zfs:vm-201-disk-1,size=4G';

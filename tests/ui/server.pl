@@ -4,7 +4,9 @@
 #   /                      the test page (tests/ui/page/index.html) with the session inlined
 #   /ext/...               ExtJS from npm (extjs-gpl, build/)
 #   /test/...              the test page's files and the doubles (tests/ui/page, tests/ui/doubles)
-#   /pve2/js/pve-balancer.js   www/pve-balancer.js, at the URL it has on a node
+#   /pve2/js/pve-balancer.js   www/pve-balancer.js, at the URL it has on a node (built from the
+#                          sources under www/ by www/Makefile when the server starts, so the
+#                          file under test is never older than its sources)
 #   /api2/{json,extjs}/cluster/balance...   the real API handlers (PVE::API2::Balancer, mounted
 #                          by PVE::Balancer::APIRegister) on the Proxmox doubles of tests/perl and
 #                          a simulated cluster (PVEBalancerTest::SimCluster)
@@ -59,6 +61,10 @@ my $port = 0;
 GetOptions('port=i' => \$port) or die "usage: $0 [--port N]\n";
 
 die "ExtJS not found in $extjs (run make deps)\n" if !-f "$extjs/ext-all.js";
+
+# the UI as a node serves it: the classes of www/ concatenated by www/Makefile
+system('make', '-s', '-C', "$root/www", 'pve-balancer.js') == 0
+    or die "cannot build www/pve-balancer.js (make -C www)\n";
 
 my $lines_per_second = 6;
 my $json = JSON->new->utf8->canonical->allow_nonref;

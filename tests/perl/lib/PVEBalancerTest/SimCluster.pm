@@ -34,9 +34,8 @@ package PVEBalancerTest::SimCluster;
 #   behaviour  { vmid => { duration => s, fail => 'message', hang => 1, ha_refuse => 1 } }
 #   events     [ [time, sub { my ($sim) = @_; ... }] ]  run by advance() when due
 #
-# rrd_dump() builds the records in pvestatd's broadcast layout (pve-node-9.0 / pve-vm-9.0 /
-# pve-storage-9.0, or the old pve2-node / pve2.3-vm / pve2-storage keys), independently of the
-# reading side in PVE::Balancer::State.
+# Its RRD records and histories are PVEBalancerTest::SimCluster::RRD; what qemu-server checks
+# before and during a migration, PVEBalancerTest::SimCluster::QemuMigrate.
 
 use strict;
 use warnings;
@@ -44,6 +43,9 @@ use warnings;
 use JSON;
 use Storable qw(dclone);
 use Storable ();
+
+use PVEBalancerTest::SimCluster::QemuMigrate;
+use PVEBalancerTest::SimCluster::RRD;
 
 my $current;
 
@@ -157,90 +159,6 @@ sub vmlist {
     return { version => 1, ids => $ids };
 }
 
-my sub rrd_fields {
-    return map { defined($_) ? "$_" : undef } @_;
-}
-
-sub rrd_dump {
-    my ($self) = @_;
-
-    my $res = {};
-    my $ctime = $self->{time};
-
-    for my $name (sort keys %{ $self->{nodes} }) {
-        my $n = $self->{nodes}->{$name};
-        my $format = $n->{rrd} // '9.0';
-        next if $format eq 'none';
-        my ($roottotal, $rootused) = @{ $n->{rootfs} // [100 * 2**30, 10 * 2**30] };
-        my @d = rrd_fields(
-            $n->{uptime} // 86400, $n->{level} // '', $ctime, $n->{loadavg} // 1.5,
-            $n->{maxcpu}, $n->{cpu}, 0.01, $n->{maxmem}, $n->{mem}, 8 * 2**30, 0,
-            $roottotal, $rootused, 1000, 2000,
-        );
-        if ($format eq '9.0') {
-            push @d, rrd_fields($n->{maxmem} - $n->{mem}, 0, 0.1, 0, 0, 0, 0);
-            $res->{"pve-node-9.0/$name"} = \@d;
-        } else {
-            $res->{"pve2-node/$name"} = \@d;
-        }
-    }
-
-    for my $vmid (sort { $a <=> $b } keys %{ $self->{guests} }) {
-        my $g = $self->{guests}->{$vmid};
-        my $format = $g->{rrd} // '9.0';
-        next if $format eq 'none';
-        my $running = ($g->{status} // '') eq 'running' || ($g->{status} // '') eq 'paused';
-        my @d = rrd_fields(
-            $running ? $g->{uptime} // 3600 : 0,
-            $g->{name}, $g->{status} // 'stopped', $g->{template} // 0, $ctime,
-            $g->{maxcpu}, $running ? $g->{cpu} // 0 : undef,
-            $g->{maxmem}, $running ? $g->{mem} // 0 : undef,
-            $g->{maxdisk} // 0, $g->{disk} // 0,
-            $running ? (100, 200, 300, 400) : (undef, undef, undef, undef),
-        );
-        if ($format eq '9.0') {
-            push @d, rrd_fields($running ? $g->{memhost} // $g->{mem} // 0 : undef,
-                (undef) x 6);
-            $res->{"pve-vm-9.0/$vmid"} = \@d;
-        } else {
-            $res->{"pve2.3-vm/$vmid"} = \@d;
-        }
-    }
-
-    my $usage = $self->{storage}->{usage} // {};
-    for my $key (sort keys %$usage) {
-        my ($total, $used, $format) = @{ $usage->{$key} };
-        my $prefix = ($format // '9.0') eq 'old' ? 'pve2-storage' : 'pve-storage-9.0';
-        $res->{"$prefix/$key"} = [rrd_fields($ctime, $total, $used)];
-    }
-
-    return $res;
-}
-
-=head3 synth_rrd($rrdname)
-
-With C<rrd_synthesize> set, an RRD history without data in C<rrddata>: an hour of one-minute
-points at the current values of the node or guest. Undef otherwise.
-
-=cut
-
-sub synth_rrd {
-    my ($self, $rrdname) = @_;
-
-    return undef if !$self->{rrd_synthesize};
-    my ($cpu, $mem, $memkey);
-    if ($rrdname =~ m!^(?:pve-node-9\.0|pve2-node)/(\S+)$!) {
-        my $n = $self->{nodes}->{$1} or return undef;
-        ($cpu, $mem, $memkey) = ($n->{cpu}, $n->{mem}, 'memused');
-    } elsif ($rrdname =~ m!^(?:pve-vm-9\.0|pve2-vm)/(\d+)$!) {
-        my $g = $self->{guests}->{$1} or return undef;
-        ($cpu, $mem, $memkey) = ($g->{cpu}, $g->{mem}, 'mem');
-    } else {
-        return undef;
-    }
-    my $start = 60 * int($self->{time} / 60) - 3600;
-    return [map { { time => $start + 60 * $_, cpu => $cpu, $memkey => $mem } } 0 .. 59];
-}
 
 sub cfs_file {
     my ($self, $filename) = @_;
@@ -362,12 +280,13 @@ sub start_migration {
                 if !$params->{online} && !$params->{restart};
         }
     }
-    check_storage_availability($self, $g, $target) if $type eq 'qemu' && !$params->{targetstorage};
+    PVEBalancerTest::SimCluster::QemuMigrate::check_storage_availability($self, $g, $target)
+        if $type eq 'qemu' && !$params->{targetstorage};
 
     my $b = $self->{behaviour}->{$vmid} // {};
     # refusals of the migration task itself (QemuMigrate / LXC::Migrate prepare)
     my $refusal = $type eq 'qemu'
-        ? qemu_task_refusal($self, $g, $target, $running)
+        ? PVEBalancerTest::SimCluster::QemuMigrate::qemu_task_refusal($self, $g, $target, $running)
         : $running && $params->{online} ? "lxc live migration is currently not implemented"
         : $running && $to_target ? "can't live migrate VM with replicated volumes"
         : undef;
@@ -394,76 +313,6 @@ sub start_migration {
     return $upid;
 }
 
-my sub storage_enabled {
-    my ($self, $sid, $node) = @_;
-
-    my $scfg = $self->{storage}->{ids}->{$sid} or die "storage '$sid' does not exist\n";
-    die "storage '$sid' is disabled\n" if $scfg->{disable};
-    if ($node && $scfg->{nodes} && %{ $scfg->{nodes} } && !$scfg->{nodes}->{$node}) {
-        die "storage '$sid' is not available on node '$node'\n";
-    }
-    return $scfg;
-}
-
-my $drive_re = qr/^(?:ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/;
-
-# qemu-server PVE::QemuServer::check_storage_availability: every volume's storage enabled on
-# the target (cdrom images included; whether they can be migrated is decided in the task).
-sub check_storage_availability {
-    my ($self, $g, $target) = @_;
-
-    my $conf = $g->{config} // {};
-    for my $key (sort grep { m/$drive_re/ } keys %$conf) {
-        my ($volid) = split(/,/, $conf->{$key});
-        next if !$volid || $volid !~ m/^([a-zA-Z][a-zA-Z0-9\-_.]*):/;
-        my $sid = $1;
-        storage_enabled($self, $sid);
-        storage_enabled($self, $sid, $target);
-    }
-}
-
-# What PVE::QemuMigrate::prepare and the volume scan refuse (the task fails): local devices,
-# mapped devices missing on the target or not live-migratable, cdrom images on local storage.
-sub qemu_task_refusal {
-    my ($self, $g, $target, $running) = @_;
-
-    my $conf = $g->{config} // {};
-    my (@local, @missing, @not_live);
-    for my $key (sort keys %$conf) {
-        my $value = $conf->{$key};
-        if ($key =~ m/^(?:hostpci|usb)\d+$/) {
-            my %opt = map { m/=/ ? split(/=/, $_, 2) : (host => $_) } split(/,/, $value);
-            next if $key =~ m/^usb/ && ($opt{host} // '') =~ m/^spice$/i;
-            if (my $id = $opt{mapping}) {
-                my $type = $key =~ m/^hostpci/ ? 'pci' : 'usb';
-                my $m = ($self->{mappings}->{$type} // {})->{$id};
-                my $on_target = $m && grep { m/(?:^|,)node=\Q$target\E(?:,|$)/ } @{ $m->{map} // [] };
-                push @missing, $key if !$on_target;
-                push @not_live, "$key:$id" if !($m && $m->{'live-migration-capable'});
-                next;
-            }
-            push @local, $key;
-        } elsif ($key =~ m/^(?:serial|parallel)\d+$/) {
-            next if $key =~ m/^serial/ && $value eq 'socket';
-            push @local, $key;
-        }
-    }
-    return "can't migrate VM which uses local devices: " . join(', ', @local) if @local;
-    return "can't migrate to '$target': missing mapped devices " . join(', ', @missing)
-        if @missing;
-    return "can't live migrate running VM which uses following mapped devices: "
-        . join(', ', @not_live) if $running && @not_live;
-
-    for my $key (sort grep { m/$drive_re/ } keys %$conf) {
-        my ($volid, @opts) = split(/,/, $conf->{$key});
-        next if !grep { $_ eq 'media=cdrom' } @opts;
-        next if !$volid || $volid !~ m/^([^:]+):/;
-        my $scfg = $self->{storage}->{ids}->{$1} // {};
-        # "can't migrate local disk '...': local cdrom image", then:
-        return "can't migrate VM - check log" if !$scfg->{shared};
-    }
-    return undef;
-}
 
 =head3 ha_request_task($sid, $target, $user)
 

@@ -49,7 +49,7 @@ sub get_vmlist {
 
 sub rrd_dump {
     my $sim = sim() or return {};
-    return $sim->rrd_dump();
+    return PVEBalancerTest::SimCluster::RRD::rrd_dump($sim);
 }
 
 sub get_node_kv {

@@ -10,7 +10,8 @@ sub create_rrd_data {
     my ($rrdname, $timeframe, $cf) = @_;
 
     my $sim = PVEBalancerTest::SimCluster->current() or return [];
-    my $data = $sim->{rrddata}->{$rrdname} // $sim->synth_rrd($rrdname)
+    my $data = $sim->{rrddata}->{$rrdname}
+        // PVEBalancerTest::SimCluster::RRD::synth_rrd($sim, $rrdname)
         // die "RRD error: opening '$rrdname': No such file\n";
     return [map { {%$_} } @$data];
 }
