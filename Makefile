@@ -261,7 +261,7 @@ bench: native perl
 # Every C++ file we write (the same list for make format and make check's format check)
 FORMAT_FILES = $(sort $(wildcard native/include/pvebal/*.h native/src/*/*.h native/src/*/*.cpp \
 	native/cli/*.cpp native/cli/*.h native/daemon/*.h native/daemon/*.cpp tests/native/*.cpp \
-	tests/native/*.h tests/daemon/*.cpp tests/daemon/*.h tests/fuzz/*.cpp bench/*.cpp bench/*.h))
+	tests/native/*.h tests/native/support/*.h tests/daemon/*.cpp tests/daemon/*.h tests/fuzz/*.cpp bench/*.cpp bench/*.h))
 
 format:
 	clang-format -i $(FORMAT_FILES)

@@ -51,6 +51,8 @@
 
 #include "glue/common.h"
 #include "glue/engine.h"
+#include "glue/serde.h"
+#include "glue/hacompat_args.h"
 #include "glue/hacompat.h"
 
 #define PVEBAL_METHOD(KIND, M)                                                                  \

@@ -30,7 +30,8 @@ std::vector<node_usage> nodes_of(std::vector<node_stats> stats) {
 }
 
 double upstream(const std::vector<node_usage> &nodes, bool normalize) {
-    return cluster_snapshot(nodes, options{.normalize_imbalance = normalize}).node_imbalance();
+    return cluster_snapshot(nodes, scheduler_options{.normalize_imbalance = normalize})
+        .node_imbalance();
 }
 
 } // namespace
@@ -135,14 +136,14 @@ BOOST_AUTO_TEST_CASE(settings_from_engine_options) {
 // Balancing: ranked by the imbalance after the move (upstream's arithmetic), moves that would
 // overfill the target are left out, ties go by sid then target.
 BOOST_AUTO_TEST_CASE(balancing_ranks_by_ha_scale_and_never_overfills) {
-    scheduler s(kind::static_usage, options{.normalize_imbalance = false});
+    scheduler s(kind::static_usage, scheduler_options{.normalize_imbalance = false});
     BOOST_REQUIRE(s.add_static_node("node1", 16, 64 * GiB).has_value());
     BOOST_REQUIRE(s.add_static_node("node2", 16, 64 * GiB).has_value());
     BOOST_REQUIRE(s.add_static_node("node3", 16, 16 * GiB).has_value());
     BOOST_REQUIRE(
-        s.add_resource("vm:101", static_resource_stats(4, 30 * GiB), true, "node1").has_value());
+        s.add_resource("vm:101", static_service_stats(4, 30 * GiB), true, "node1").has_value());
     BOOST_REQUIRE(
-        s.add_resource("vm:102", static_resource_stats(4, 8 * GiB), true, "node1").has_value());
+        s.add_resource("vm:102", static_service_stats(4, 8 * GiB), true, "node1").has_value());
     const ca::settings cfg = ca::default_settings();
     const std::vector<compact_candidate> candidates{{"vm:101", {"vm:101"}, {"node2", "node3"}},
                                                     {"vm:102", {"vm:102"}, {"node2", "node3"}}};
@@ -156,15 +157,15 @@ BOOST_AUTO_TEST_CASE(balancing_ranks_by_ha_scale_and_never_overfills) {
     for (const scored_migration &m : *ranked) {
         BOOST_TEST(!(m.mig.sid == "vm:101" && m.mig.target_node == "node3"));
         // the reported value is the imbalance of the cluster after the move
-        scheduler after(kind::static_usage, options{.normalize_imbalance = false});
+        scheduler after(kind::static_usage, scheduler_options{.normalize_imbalance = false});
         for (const char *n : {"node1", "node2"}) {
             BOOST_REQUIRE(after.add_static_node(n, 16, 64 * GiB).has_value());
         }
         BOOST_REQUIRE(after.add_static_node("node3", 16, 16 * GiB).has_value());
         for (const char *sid : {"vm:101", "vm:102"}) {
             const bool moved = m.mig.sid == sid;
-            const resource_stats st =
-                static_resource_stats(4, std::string(sid) == "vm:101" ? 30 * GiB : 8 * GiB);
+            const service_stats st =
+                static_service_stats(4, std::string(sid) == "vm:101" ? 30 * GiB : 8 * GiB);
             BOOST_REQUIRE(
                 after.add_resource(sid, st, true, moved ? m.mig.target_node : "node1").has_value());
         }

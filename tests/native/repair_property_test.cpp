@@ -1,11 +1,12 @@
 // Property tests of repair first (docs/constraints.md, "Broken rules and limits: repair first")
 // over generated clusters with broken rules injected: pins that name another node, keep-apart
 // pairs on one node, keep-together pairs on two. Every plan is replayed by the reference checker
-// of planner_property_test.cpp (property_support.h): no intermediate state breaks a rule or a
+// of the planner property tests (support/plan_reference.h): no intermediate state breaks a rule or a
 // limit on a node a guest arrives at, so a repair never breaks another rule nor makes a
 // violation worse. The final state is checked here from the tags and the options, not with the
 // engine's checks: every pin violation is repaired or a note says why not.
-#include "property_support.h"
+#include "support/plan_generator.h"
+#include "support/plan_reference.h"
 #include "test_util.h"
 
 #include <boost/test/unit_test.hpp>
@@ -205,10 +206,10 @@ BOOST_AUTO_TEST_CASE(repairs_never_break_another_rule_in_any_intermediate_state)
     std::map<std::string, size_t> by_kind;
     for (std::uint32_t i = 0; i < clusters; ++i) {
         const std::uint32_t seed = seed_base + i;
-        const std::string json = with_violations(property::generate_snapshot(seed), seed);
-        const snapshot s = property::load_snapshot(json);
+        const std::string json = with_violations(plans::generate(seed).json, seed);
+        const snapshot s = plans::load(json);
         const plan p = plan_balance(s.c, s.opts);
-        std::vector<std::string> errors = property::check_balance_plan(s, p);
+        std::vector<std::string> errors = plans::check_balance(s, p);
         for (std::string &e : check_repairs(s, p)) {
             errors.push_back(std::move(e));
         }
@@ -249,14 +250,14 @@ BOOST_AUTO_TEST_CASE(repairs_never_break_another_rule_in_any_intermediate_state)
 BOOST_AUTO_TEST_CASE(repair_off_plans_no_repair) {
     for (std::uint32_t i = 0; i < std::min<std::uint32_t>(clusters, 100); ++i) {
         const std::uint32_t seed = seed_base + i;
-        const std::string json = with_violations(property::generate_snapshot(seed), seed);
-        snapshot s = property::load_snapshot(json);
+        const std::string json = with_violations(plans::generate(seed).json, seed);
+        snapshot s = plans::load(json);
         s.opts.repair = repair_kinds{false, false, false, false, false, false, false, false};
         const plan p = plan_balance(s.c, s.opts);
         for (const migration &m : p.migrations) {
             BOOST_TEST(!m.repair.has_value(), "seed " << seed << ": " << m.reason);
         }
-        const std::vector<std::string> errors = property::check_balance_plan(s, p);
+        const std::vector<std::string> errors = plans::check_balance(s, p);
         BOOST_TEST(errors.empty(), "seed " << seed << ": " << errors.size() << " error(s), first: "
                                            << (errors.empty() ? "" : errors.front()));
     }

@@ -84,34 +84,59 @@ struct guest_policy {
 };
 
 guest_policy policy_of(const cluster &c, const options &o, guest_id g);
+// The same for a guest that has no record yet (place: the request's tags).
+guest_policy policy_of_tags(const cluster &c, const options &o,
+                            const std::vector<std::string> &tags);
+
+// affinity_groups::together and ::node_rule of a guest in no group / under no rule.
+inline constexpr int no_group = -1;
 
 // Affinity compiled from HA rules and tags, once per cluster.
 struct affinity_groups {
     // Guests that must stay together (positive HA resource affinity, plb_affinity_ tags):
-    // group id per guest, or -1. Members of a group on one node move as one unit.
+    // group id per guest, or no_group. Members of a group on one node move as one unit.
     std::vector<int> together;
     // Keep-apart groups (negative HA resource affinity, plb_anti_affinity_ tags): for each
     // guest, the groups it belongs to; group names for messages.
     std::vector<std::vector<int>> apart;
     std::vector<std::string> apart_names;
     std::vector<std::string> together_names;
-    // HA node affinity per guest: index into cluster::ha.node_affinity, or -1.
+    // HA node affinity per guest: index into cluster::ha.node_affinity, or no_group.
     std::vector<int> node_rule;
     // What each guest's tags ask for (policy_of), computed once here.
     std::vector<guest_policy> policies;
     // Rules and tag groups that could not be honoured together with the others, and why.
     std::vector<std::string> notes;
+    // With a newcomer (compile_affinity): its index in the vectors above, c.guests.size(). It
+    // has a policy and group memberships but no record in the cluster.
+    std::optional<guest_id> newcomer;
 };
 
-affinity_groups compile_affinity(const cluster &c, const options &o);
+// A guest about to be created (place): it is in no node's load and has no record; its tags
+// decide its policy and which tag groups it joins.
+struct newcomer {
+    std::vector<std::string> tags;
+    res demand; // what it will need when it runs
+};
+
+affinity_groups compile_affinity(const cluster &c, const options &o,
+                                 const newcomer *incoming = nullptr);
 
 // The checks themselves live in the constraint registry (src/constraints/registry.h); the
 // placement they check against is the overlay (pvebal/overlay.h).
 
+// HA node-affinity priorities are >= 0 (pve-ha-manager). A node a non-strict rule does not list
+// ranks below every listed one; when a rule allows none of the usable nodes, its best priority
+// is below even that.
+inline constexpr int unlisted_priority = -1;
+inline constexpr int none_usable_priority = -2;
+
 // HA node affinity as pve-ha-manager reads a rule: the priority of node n (a listed node has
-// its own, every other node -1 under a non-strict rule), or nullopt when the rule excludes n.
+// its own, every other node unlisted_priority under a non-strict rule), or nullopt when the
+// rule excludes n.
 std::optional<int> ha_node_priority(const node_affinity_rule &r, node_id n);
-// The highest priority among the nodes marked usable (-2 when the rule allows none of them).
+// The highest priority among the nodes marked usable (none_usable_priority when the rule
+// allows none of them).
 int ha_best_priority(const node_affinity_rule &r, const std::vector<bool> &usable);
 
 // Memory a node may reach: min(memory-limit x maxmem, maxmem - memory-reserve).

@@ -83,15 +83,17 @@ enum class kind {
     dynamic_usage, // PVE::RS::ResourceScheduling::Dynamic
 };
 
-struct options {
+// The scheduler's construction flags (named apart from the engine's pvebal::options).
+struct scheduler_options {
     // true (upstream >= 2.1.0): the coefficient of variation is divided by its maximum,
     // sqrt(n - 1), so the imbalance lies in [0, 1]; fewer than two nodes give 0.
     // false (upstream 2.0.x, what pve-ha-manager 5.2.0's simulator logs expect): raw CV.
     bool normalize_imbalance = true;
 };
 
-// Usage of a resource (guest). Upstream: cpu, maxcpu as f64; mem, maxmem as usize.
-struct resource_stats {
+// Usage of a resource (guest); upstream's ResourceStats (named apart from the engine's
+// resource_stats, the metrics summary). Upstream: cpu, maxcpu as f64; mem, maxmem as usize.
+struct service_stats {
     double cpu = 0.0;         // CPU cores in use
     double maxcpu = 0.0;      // assigned CPUs or CPU limit; 0 means "no limit" (see below)
     std::uint64_t mem = 0;    // bytes in use
@@ -99,10 +101,10 @@ struct resource_stats {
 };
 
 // Field-wise sum (integers wrap like upstream's release build).
-resource_stats operator+(const resource_stats &a, const resource_stats &b);
+service_stats operator+(const service_stats &a, const service_stats &b);
 
 // What the Static package makes of its {maxcpu, maxmem}: cpu = maxcpu, mem = maxmem.
-resource_stats static_resource_stats(double maxcpu, std::uint64_t maxmem);
+service_stats static_service_stats(double maxcpu, std::uint64_t maxmem);
 
 // Usage of a node. Upstream: cpu as f64; maxcpu, mem, maxmem as usize.
 struct node_stats {
@@ -118,42 +120,43 @@ double node_load(const node_stats &n); // (cpu_load + mem_load) / 2
 
 // As if the resource were started on the node: cpu += maxcpu (a maxcpu of 0 counts as the
 // node's maxcpu), mem += maxmem.
-void add_started_resource(node_stats &n, const resource_stats &r);
+void add_started_resource(node_stats &n, const service_stats &r);
 // As if the resource ran on the node: cpu += cpu, mem += mem.
-void add_running_resource(node_stats &n, const resource_stats &r);
+void add_running_resource(node_stats &n, const service_stats &r);
 // As if the resource stopped running there: subtract cpu and mem, clamped at 0.
-void remove_running_resource(node_stats &n, const resource_stats &r);
+void remove_running_resource(node_stats &n, const service_stats &r);
 
 struct node_usage {
     std::string name;
     node_stats stats;
 };
 
-// A possible migration of a (leading) resource. Ordered by sid, then source, then target
+// A possible migration of a (leading) resource; upstream's Migration (named apart from the
+// engine's plan step, pvebal::migration). Ordered by sid, then source, then target
 // (byte-wise), like upstream's derived ordering.
-struct migration {
+struct service_migration {
     std::string sid;
     std::string source_node;
     std::string target_node;
 
-    friend auto operator<=>(const migration &, const migration &) = default;
-    friend bool operator==(const migration &, const migration &) = default;
+    friend auto operator<=>(const service_migration &, const service_migration &) = default;
+    friend bool operator==(const service_migration &, const service_migration &) = default;
 };
 
 // Migration plus the stats that move with it (the sum over the leader's bundle).
 struct migration_candidate {
-    migration mig;
-    resource_stats stats;
+    service_migration mig;
+    service_stats stats;
 };
 
 // A migration with the imbalance expected after it. The imbalance is truncated to 15
 // significant decimals (trunc(x * 1e15) / 1e15) when made, so values that only differ in
 // rounding noise compare equal and the migration decides.
 struct scored_migration {
-    migration mig;
+    service_migration mig;
     double imbalance = 0.0;
 
-    static scored_migration make(migration m, double raw_imbalance);
+    static scored_migration make(service_migration m, double raw_imbalance);
 };
 
 double truncate_imbalance(double raw_imbalance);
@@ -207,10 +210,10 @@ const std::vector<topsis::criterion> &pve_criteria();
 // Upstream's `Scheduler`: a fixed list of nodes.
 class cluster_snapshot {
 public:
-    explicit cluster_snapshot(std::vector<node_usage> nodes, options opts = {});
+    explicit cluster_snapshot(std::vector<node_usage> nodes, scheduler_options opts = {});
 
     const std::vector<node_usage> &nodes() const { return nodes_; }
-    const options &opts() const { return opts_; }
+    const scheduler_options &opts() const { return opts_; }
 
     // Coefficient of variation of node_load over the nodes (see options); 0 without load.
     double node_imbalance() const;
@@ -230,10 +233,10 @@ public:
     // (node, score) per node in snapshot order, score in [0, 1], higher is better: TOPSIS over
     // the clusters in which the resource was started on that node.
     outcome<std::vector<std::pair<std::string, double>>>
-    score_nodes_to_start_resource(const resource_stats &r) const;
+    score_nodes_to_start_resource(const service_stats &r) const;
 
     // The TOPSIS rows behind the two functions above (exposed for tests and diagnostics).
-    std::vector<pve_alternative> start_alternatives(const resource_stats &r) const;
+    std::vector<pve_alternative> start_alternatives(const service_stats &r) const;
     std::vector<pve_alternative>
     migration_alternatives(const std::vector<migration_candidate> &candidates) const;
 
@@ -241,7 +244,7 @@ private:
     pve_alternative alternative_with(const std::function<node_stats(const node_usage &)> &f) const;
 
     std::vector<node_usage> nodes_;
-    options opts_;
+    scheduler_options opts_;
 };
 
 // How a `scheduler` turns its nodes and resources into a snapshot.
@@ -256,7 +259,7 @@ enum class resource_state { stopped, starting, started };
 // A resource as the scheduler holds it. `target_node` set means it is moving and counts on
 // both nodes.
 struct resource_info {
-    resource_stats stats;
+    service_stats stats;
     resource_state state = resource_state::started;
     std::string current_node;
     std::optional<std::string> target_node;
@@ -265,10 +268,10 @@ struct resource_info {
 // Upstream's `Usage` behind the Static/Dynamic Perl package interface.
 class scheduler {
 public:
-    explicit scheduler(kind k, options opts = {});
+    explicit scheduler(kind k, scheduler_options opts = {});
 
     kind usage_kind() const { return kind_; }
-    const options &opts() const { return opts_; }
+    const scheduler_options &opts() const { return opts_; }
 
     // Fails with "node '<name>' already exists".
     status add_node(std::string name, node_stats stats);
@@ -283,14 +286,14 @@ public:
 
     // Static add_service / Dynamic add_resource. `running` false means starting. Fails (and
     // changes nothing) on a duplicate sid, an unknown node, or current == target.
-    status add_resource(std::string sid, resource_stats stats, bool running,
+    status add_resource(std::string sid, service_stats stats, bool running,
                         std::string current_node,
                         std::optional<std::string> target_node = std::nullopt);
     // Static package's deprecated add_service_usage_to_node: the first call places `sid`
     // (started) on `node`; the next one, without a removal in between, makes it move to
     // `node` and ignores `stats`; a third one fails.
     status add_resource_usage_to_node(std::string_view node, std::string_view sid,
-                                      resource_stats stats);
+                                      service_stats stats);
     // Unknown sids are ignored.
     void remove_resource(std::string_view sid);
     std::optional<resource_info> find_resource(std::string_view sid) const;
@@ -318,7 +321,7 @@ public:
     // Static score_nodes_to_start_service / Dynamic score_nodes_to_start_resource; nodes in
     // name order (HA turns the list into a hash).
     outcome<std::vector<std::pair<std::string, double>>>
-    score_nodes_to_start(const resource_stats &r) const;
+    score_nodes_to_start(const service_stats &r) const;
 
 private:
     struct node_entry {
@@ -329,7 +332,7 @@ private:
     status insert_resource(std::string sid, resource_info info);
 
     kind kind_;
-    options opts_;
+    scheduler_options opts_;
     std::map<std::string, node_entry, std::less<>> nodes_;
     std::map<std::string, resource_info, std::less<>> resources_;
 };

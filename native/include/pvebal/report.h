@@ -80,8 +80,13 @@ struct dropped_move {
     std::string reason;
 };
 
+enum class plan_kind : std::uint8_t { balance, evacuate, failover };
+
+// The name plans show as "kind" (docs/plan-format.md): "balance", "evacuate", "failover".
+const char *plan_kind_name(plan_kind k);
+
 struct plan {
-    std::string kind; // balance, evacuate, failover
+    plan_kind kind = plan_kind::balance;
     std::vector<migration> migrations;
     std::vector<unplaced_guest> unplaced;
     std::vector<dropped_move> dropped;

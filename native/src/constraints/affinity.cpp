@@ -39,17 +39,25 @@ struct union_find {
 // rule: HA enforces its rules whatever we plan) and apart wins over together (never put two
 // apart guests on one node). A rule or tag group that would break this is not honoured, with a
 // note, as pve-ha-manager drops conflicting rules.
-affinity_groups compile_affinity(const cluster &c, const options &o) {
+affinity_groups compile_affinity(const cluster &c, const options &o, const newcomer *incoming) {
     affinity_groups a;
-    const size_t n = c.guests.size();
-    a.together.assign(n, -1);
+    // A newcomer takes the index after the guests: a member of the groups, not a guest.
+    const size_t n = c.guests.size() + (incoming != nullptr ? 1 : 0);
+    if (incoming != nullptr) {
+        a.newcomer = static_cast<guest_id>(c.guests.size());
+    }
+    auto label = [&](guest_id g) {
+        return g < c.guests.size() ? c.guests[g].sid() : std::string("the new guest");
+    };
+    a.together.assign(n, no_group);
     a.apart.assign(n, {});
-    a.node_rule.assign(n, -1);
+    a.node_rule.assign(n, no_group);
 
     std::map<std::string, std::vector<guest_id>> tag_together, tag_apart;
     a.policies.reserve(n);
     for (guest_id g = 0; g < n; ++g) {
-        a.policies.push_back(policy_of(c, o, g));
+        a.policies.push_back(g < c.guests.size() ? policy_of(c, o, g)
+                                                 : policy_of_tags(c, o, incoming->tags));
         const guest_policy &p = a.policies.back();
         for (const std::string &t : p.together_groups) {
             tag_together[t].push_back(g);
@@ -103,8 +111,8 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
                         inside.push_back(g);
                     }
                 }
-                return c.guests[inside[0]].sid() + " and " + c.guests[inside[1]].sid() +
-                       " must be kept apart (" + a.apart_names[static_cast<size_t>(k)] + ")";
+                return label(inside[0]) + " and " + label(inside[1]) + " must be kept apart (" +
+                       a.apart_names[static_cast<size_t>(k)] + ")";
             }
         }
         return std::nullopt;
@@ -200,7 +208,8 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
         }
         double need = 0;
         for (guest_id g : members) {
-            need += guest_demand(c.guests[g], o.mode).mem;
+            need +=
+                g < c.guests.size() ? guest_demand(c.guests[g], o.mode).mem : incoming->demand.mem;
         }
         if (need > largest_node) {
             a.notes.push_back(tag + " cannot be met: its guests need more memory than any node "
@@ -220,7 +229,7 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
         const guest_id root = uf.find(g);
         auto [it, fresh] = root_group.emplace(root, static_cast<int>(a.together_names.size()));
         if (fresh) {
-            a.together_names.push_back("together with " + c.guests[root].sid());
+            a.together_names.push_back("together with " + label(root));
         }
         a.together[g] = it->second;
     }
@@ -229,7 +238,7 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
     // otherwise, deterministically).
     for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
         for (guest_id g : c.ha.node_affinity[i].guests) {
-            if (a.node_rule[g] < 0) {
+            if (a.node_rule[g] == no_group) {
                 a.node_rule[g] = static_cast<int>(i);
             }
         }

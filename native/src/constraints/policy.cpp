@@ -32,9 +32,14 @@ std::optional<node_id> node_by_lower_name(const cluster &c, const std::string &l
 } // namespace
 
 guest_policy policy_of(const cluster &c, const options &o, guest_id g) {
+    return policy_of_tags(c, o, c.guests[g].tags);
+}
+
+guest_policy policy_of_tags(const cluster &c, const options &o,
+                            const std::vector<std::string> &tags) {
     guest_policy p;
     p.priority = o.default_priority;
-    for (const std::string &raw : c.guests[g].tags) {
+    for (const std::string &raw : tags) {
         const std::string t = lower(raw);
         std::string pin;
         if (t == "pvebal-ignore" || (o.honor_proxlb_tags && starts_with(t, "plb_ignore"))) {

@@ -77,11 +77,11 @@ std::optional<int> ha_node_priority(const node_affinity_rule &r, node_id n) {
             return prio;
         }
     }
-    return r.strict ? std::nullopt : std::optional<int>(-1);
+    return r.strict ? std::nullopt : std::optional<int>(unlisted_priority);
 }
 
 int ha_best_priority(const node_affinity_rule &r, const std::vector<bool> &usable) {
-    int best = -2;
+    int best = none_usable_priority;
     for (node_id x = 0; x < usable.size(); ++x) {
         if (usable[x]) {
             if (auto p = ha_node_priority(r, x)) {
@@ -115,6 +115,9 @@ struct guest_row {
 struct target_row {
     unit_info info;
     target_fn fn;
+    // Applies to a newcomer (place, a guest not created yet): the unit reads only the node and
+    // the guest's policy (ctx.policy), never its record.
+    bool newcomer = false;
 };
 struct state_row {
     unit_info info;
@@ -151,11 +154,13 @@ constexpr std::array guest_rows{
 };
 
 constexpr std::array target_rows{
-    target_row{{constraint::offline, T, true, true, "the node is offline"}, t_offline},
+    target_row{{constraint::offline, T, true, true, "the node is offline"}, t_offline, true},
     target_row{{constraint::maintenance, T, true, true, "the node is in maintenance"},
-               t_maintenance},
+               t_maintenance,
+               true},
     target_row{{constraint::failed, T, false, true, "the node fails in the scenario"}, t_failed},
-    target_row{{constraint::pin, T, true, true, "pvebal-pin-<node> / plb_pin_<node> tags"}, t_pin},
+    target_row{
+        {constraint::pin, T, true, true, "pvebal-pin-<node> / plb_pin_<node> tags"}, t_pin, true},
     target_row{{constraint::ha_node_affinity, T, true, true,
                 "HA node affinity (strict, priorities, failback)"},
                t_ha_node_affinity},
@@ -221,7 +226,7 @@ decision_context::decision_context(const cluster &c_, const options &o_, const a
     node_state_only_.assign(c.guests.size(), false);
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const guest &gs = c.guests[g];
-        node_state_only_[g] = a.policies[g].pinned.empty() && a.node_rule[g] < 0 &&
+        node_state_only_[g] = a.policies[g].pinned.empty() && a.node_rule[g] == no_group &&
                               gs.blocked_targets.empty() && gs.mapped_devices.empty();
     }
     refresh();
@@ -279,6 +284,19 @@ std::optional<rejection> check_target(const decision_context &ctx, guest_id g, n
         }
         if (auto why = r.fn(ctx, g, n, explain)) {
             return why;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<rejection> check_newcomer_target(const decision_context &ctx, node_id n,
+                                               bool explain) {
+    const guest_id g = ctx.a.newcomer.value(); // compile_affinity was given the newcomer
+    for (const target_row &r : target_rows) {
+        if (r.newcomer && r.info.planning) {
+            if (auto why = r.fn(ctx, g, n, explain)) {
+                return why;
+            }
         }
     }
     return std::nullopt;

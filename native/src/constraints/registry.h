@@ -50,7 +50,8 @@ public:
     // Priority of node n in HA node-affinity rule r (ha_node_priority), no_priority: excluded.
     static constexpr int no_priority = INT32_MIN;
     int rule_priority(size_t r, node_id n) const { return rule_priority_[r][n]; }
-    // Highest priority of HA node-affinity rule r among the usable nodes (-2: none allowed).
+    // Highest priority of HA node-affinity rule r among the usable nodes (none_usable_priority:
+    // none allowed).
     int rule_best(size_t r) const { return rule_best_[r]; }
     // Relief moves (docs/constraints.md): a unit may go above cpu-limit when the move lowers
     // the hotter of its two nodes' CPU. Off while repairs are planned (a repair worsens nothing).
@@ -81,7 +82,7 @@ struct arrival {
     std::vector<int> apart; // keep-apart groups it joins (place: a guest not yet placed)
     // Or the arriving guests, whose own keep-apart groups count (check_state: no allocation).
     const std::vector<guest_id> *guests = nullptr;
-    std::optional<guest_id> self; // a guest already counted on its nominal node (place)
+    std::optional<guest_id> self; // place: the guest itself, if it may be counted on n already
 };
 
 struct unit_info {
@@ -100,6 +101,10 @@ std::vector<rejection> immovable_reasons(const decision_context &ctx, guest_id g
 // First target unit that rejects node n for guest g. explain = false: no message (search loops).
 std::optional<rejection> check_target(const decision_context &ctx, guest_id g, node_id n,
                                       bool explain = true);
+// The same for the newcomer of ctx.a (place: a guest not created yet), with the target units
+// that concern a guest without a record (node state, pins by its tags).
+std::optional<rejection> check_newcomer_target(const decision_context &ctx, node_id n,
+                                               bool explain = true);
 // First state unit that rejects the guests `gs` arriving together at n. Guests already on n (or
 // in flight to it) are not counted twice.
 std::optional<rejection> check_state(const decision_context &ctx, const overlay &s,

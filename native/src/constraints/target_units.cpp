@@ -73,7 +73,7 @@ opt_rejection t_pin(const decision_context &ctx, guest_id g, node_id n, bool exp
 // any node the rule allows. In recovery its node is gone, so the class decides.
 opt_rejection t_ha_node_affinity(const decision_context &ctx, guest_id g, node_id n, bool explain) {
     const int ri = ctx.a.node_rule[g];
-    if (ri < 0) {
+    if (ri == no_group) {
         return std::nullopt;
     }
     const int p = ctx.rule_priority(static_cast<size_t>(ri), n);

@@ -204,7 +204,7 @@ score_best_balancing_migrations(const scheduler &s,
 }
 
 outcome<std::vector<std::pair<std::string, double>>>
-score_nodes_to_start(const scheduler &s, const resource_stats &r, const settings &cfg) {
+score_nodes_to_start(const scheduler &s, const service_stats &r, const settings &cfg) {
     const cluster_snapshot snap = s.snapshot(s.start_aggregator());
     const std::vector<node_usage> &nodes = snap.nodes();
     const objective_state base = state_of(nodes, cfg);

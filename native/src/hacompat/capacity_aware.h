@@ -86,7 +86,7 @@ score_best_balancing_migrations(const scheduler &s,
                                 const settings &cfg);
 
 outcome<std::vector<std::pair<std::string, double>>>
-score_nodes_to_start(const scheduler &s, const resource_stats &r, const settings &cfg);
+score_nodes_to_start(const scheduler &s, const service_stats &r, const settings &cfg);
 
 } // namespace pvebal::hacompat::capacity_aware
 

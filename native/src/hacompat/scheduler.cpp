@@ -17,7 +17,7 @@ std::string quoted(std::string_view s) {
 
 } // namespace
 
-scheduler::scheduler(kind k, options opts) : kind_(k), opts_(opts) {}
+scheduler::scheduler(kind k, scheduler_options opts) : kind_(k), opts_(opts) {}
 
 status scheduler::add_node(std::string name, node_stats stats) {
     if (nodes_.contains(name)) {
@@ -79,7 +79,7 @@ std::optional<node_stats> scheduler::find_node(std::string_view name) const {
     return node->second.stats;
 }
 
-status scheduler::add_resource(std::string sid, resource_stats stats, bool running,
+status scheduler::add_resource(std::string sid, service_stats stats, bool running,
                                std::string current_node, std::optional<std::string> target_node) {
     return insert_resource(
         std::move(sid),
@@ -114,7 +114,7 @@ status scheduler::insert_resource(std::string sid, resource_info info) {
 }
 
 status scheduler::add_resource_usage_to_node(std::string_view node, std::string_view sid,
-                                             resource_stats stats) {
+                                             service_stats stats) {
     auto existing = resources_.find(sid);
     if (existing == resources_.end()) {
         return insert_resource(std::string(sid), resource_info{stats, resource_state::started,
@@ -225,7 +225,7 @@ scheduler::decompose(const std::vector<compact_candidate> &candidates) const {
         if (std::find(c.resources.begin(), c.resources.end(), c.leader) == c.resources.end()) {
             return fail("leader " + quoted(c.leader) + " is not present in the resources list");
         }
-        resource_stats bundle;
+        service_stats bundle;
         for (const std::string &sid : c.resources) {
             auto res = resources_.find(sid);
             if (res == resources_.end()) {
@@ -240,7 +240,7 @@ scheduler::decompose(const std::vector<compact_candidate> &candidates) const {
             bundle = bundle + res->second.stats;
         }
         for (const std::string &target : c.nodes) {
-            out.push_back({migration{c.leader, leader_node, target}, bundle});
+            out.push_back({service_migration{c.leader, leader_node, target}, bundle});
         }
     }
     return out;
@@ -269,7 +269,7 @@ scheduler::score_best_balancing_migrations_topsis(const std::vector<compact_cand
 }
 
 outcome<std::vector<std::pair<std::string, double>>>
-scheduler::score_nodes_to_start(const resource_stats &r) const {
+scheduler::score_nodes_to_start(const service_stats &r) const {
     return snapshot(start_aggregator()).score_nodes_to_start_resource(r);
 }
 

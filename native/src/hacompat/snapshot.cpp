@@ -7,11 +7,11 @@
 
 namespace pvebal::hacompat {
 
-resource_stats operator+(const resource_stats &a, const resource_stats &b) {
+service_stats operator+(const service_stats &a, const service_stats &b) {
     return {a.cpu + b.cpu, a.maxcpu + b.maxcpu, a.mem + b.mem, a.maxmem + b.maxmem};
 }
 
-resource_stats static_resource_stats(double maxcpu, std::uint64_t maxmem) {
+service_stats static_service_stats(double maxcpu, std::uint64_t maxmem) {
     return {maxcpu, maxcpu, maxmem, maxmem};
 }
 
@@ -27,19 +27,19 @@ double node_load(const node_stats &n) {
     return (cpu_load(n) + mem_load(n)) / 2.0;
 }
 
-void add_started_resource(node_stats &n, const resource_stats &r) {
+void add_started_resource(node_stats &n, const service_stats &r) {
     // A resource without CPU limit may use the whole node.
     double cpu = r.maxcpu == 0.0 ? static_cast<double>(n.maxcpu) : r.maxcpu;
     n.cpu += cpu;
     n.mem += r.maxmem;
 }
 
-void add_running_resource(node_stats &n, const resource_stats &r) {
+void add_running_resource(node_stats &n, const service_stats &r) {
     n.cpu += r.cpu;
     n.mem += r.mem;
 }
 
-void remove_running_resource(node_stats &n, const resource_stats &r) {
+void remove_running_resource(node_stats &n, const service_stats &r) {
     n.cpu = std::fmax(0.0, n.cpu - r.cpu);
     n.mem = n.mem > r.mem ? n.mem - r.mem : 0;
 }
@@ -50,7 +50,7 @@ double truncate_imbalance(double raw_imbalance) {
     return std::trunc(factor * raw_imbalance) / factor;
 }
 
-scored_migration scored_migration::make(migration m, double raw_imbalance) {
+scored_migration scored_migration::make(service_migration m, double raw_imbalance) {
     return {std::move(m), truncate_imbalance(raw_imbalance)};
 }
 
@@ -113,7 +113,7 @@ std::vector<std::vector<double>> to_matrix(const std::vector<pve_alternative> &a
 
 } // namespace
 
-cluster_snapshot::cluster_snapshot(std::vector<node_usage> nodes, options opts)
+cluster_snapshot::cluster_snapshot(std::vector<node_usage> nodes, scheduler_options opts)
     : nodes_(std::move(nodes)), opts_(opts) {}
 
 double cluster_snapshot::node_imbalance() const {
@@ -159,7 +159,7 @@ cluster_snapshot::alternative_with(const std::function<node_stats(const node_usa
     };
 }
 
-std::vector<pve_alternative> cluster_snapshot::start_alternatives(const resource_stats &r) const {
+std::vector<pve_alternative> cluster_snapshot::start_alternatives(const service_stats &r) const {
     std::vector<pve_alternative> out;
     out.reserve(nodes_.size());
     for (const node_usage &candidate : nodes_) {
@@ -218,7 +218,7 @@ cluster_snapshot::score_best_balancing_migration_candidates_topsis(
 }
 
 outcome<std::vector<std::pair<std::string, double>>>
-cluster_snapshot::score_nodes_to_start_resource(const resource_stats &r) const {
+cluster_snapshot::score_nodes_to_start_resource(const service_stats &r) const {
     auto scores = topsis::score_alternatives(to_matrix(start_alternatives(r)), pve_criteria());
     if (!scores) {
         return std::unexpected(std::move(scores.error()));

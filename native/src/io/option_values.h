@@ -1,5 +1,6 @@
 // Internal to io: the option table's rows (schema plus, for engine options, where a checked
-// value goes in `options`) and the readers that turn text or JSON into checked values.
+// value goes in `options`; option_schema.cpp) and the readers that turn text or JSON into
+// checked values (option_values.cpp).
 #ifndef PVEBAL_IO_OPTION_VALUES_H_
 #define PVEBAL_IO_OPTION_VALUES_H_
 
@@ -39,6 +40,10 @@ result<option_value> value_from_text(const option_row &row, std::string_view tex
 // Typed JSON (strings are read as text); rejects with `path`.
 option_value value_from_json(const option_row &row, const Json::Value &v, const std::string &path);
 std::string canonical_text(const option_row &row, const option_value &v);
+
+// For messages: a number as "%.15g" prints it; a text quoted as JSON, cut at 40 characters.
+std::string format_number(double d);
+std::string quote(std::string_view text);
 
 // Applies a JSON object of options on top of `o` (engine keys set their field, integration keys
 // are checked and otherwise ignored, unknown keys are rejected).

@@ -62,7 +62,7 @@ std::string duration_text(double s) {
 
 std::string plan_json(const cluster &c, const options &o, const plan &p) {
     Json::Value root(Json::objectValue);
-    root["kind"] = p.kind;
+    root["kind"] = plan_kind_name(p.kind);
     root["mode"] = o.mode == load_mode::used ? "used" : "static";
     Json::Value migs(Json::arrayValue);
     for (const migration &m : p.migrations) {
@@ -150,7 +150,7 @@ std::string plan_json(const cluster &c, const options &o, const plan &p) {
         for (node_id n : p.drained) {
             d.append(c.nodes[n].name);
         }
-        root[p.kind == "failover" ? "failed-nodes" : "drained"] = d;
+        root[p.kind == plan_kind::failover ? "failed-nodes" : "drained"] = d;
     }
     return to_json_text(root);
 }
@@ -158,9 +158,9 @@ std::string plan_json(const cluster &c, const options &o, const plan &p) {
 std::string plan_text(const cluster &c, const plan &p) {
     std::string out;
     char buf[512];
-    const char *title = p.kind == "balance"    ? "Balance plan"
-                        : p.kind == "evacuate" ? "Evacuation plan"
-                                               : "Failover plan";
+    const char *title = p.kind == plan_kind::balance    ? "Balance plan"
+                        : p.kind == plan_kind::evacuate ? "Evacuation plan"
+                                                        : "Failover plan";
     std::snprintf(
         buf, sizeof buf,
         "%s: %zu migration(s) in %d wave(s), %s to transfer, about %s (guest downtime %.1f s)\n",
@@ -168,7 +168,7 @@ std::string plan_text(const cluster &c, const plan &p) {
         duration_text(p.duration).c_str(), p.total.downtime);
     out += buf;
     if (!p.drained.empty()) {
-        out += p.kind == "failover" ? "Failed nodes:" : "Draining:";
+        out += p.kind == plan_kind::failover ? "Failed nodes:" : "Draining:";
         for (node_id n : p.drained) {
             out += " " + esc(c.nodes[n].name);
         }
@@ -204,14 +204,14 @@ std::string plan_text(const cluster &c, const plan &p) {
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         const node_metrics &b = p.before.nodes[n];
         const node_metrics &a = p.after.nodes[n];
-        std::snprintf(buf, sizeof buf, "%-*s  %s%s -> %s%s  %s%s -> %s%s%s\n", static_cast<int>(w),
-                      esc(c.nodes[n].name).c_str(), bar(b.cpu_util, 10).c_str(),
-                      pct(b.cpu_util).c_str(), bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(),
-                      bar(b.mem_util, 10).c_str(), pct(b.mem_util).c_str(),
-                      bar(a.mem_util, 10).c_str(), pct(a.mem_util).c_str(),
-                      !c.nodes[n].online ? "  (offline)"
-                      : !a.active        ? (p.kind == "failover" ? "  (failed)" : "  (maintenance)")
-                                         : "");
+        std::snprintf(
+            buf, sizeof buf, "%-*s  %s%s -> %s%s  %s%s -> %s%s%s\n", static_cast<int>(w),
+            esc(c.nodes[n].name).c_str(), bar(b.cpu_util, 10).c_str(), pct(b.cpu_util).c_str(),
+            bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(), bar(b.mem_util, 10).c_str(),
+            pct(b.mem_util).c_str(), bar(a.mem_util, 10).c_str(), pct(a.mem_util).c_str(),
+            !c.nodes[n].online ? "  (offline)"
+            : !a.active        ? (p.kind == plan_kind::failover ? "  (failed)" : "  (maintenance)")
+                               : "");
         out += buf;
     }
     out += "\nMetrics:         before     after\n";

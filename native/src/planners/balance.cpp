@@ -297,7 +297,7 @@ void balancer::apply(const candidate &cand) {
 
 plan balancer::run() {
     plan p;
-    p.kind = "balance";
+    p.kind = plan_kind::balance;
     const load_view before = state_.load();
     std::vector<bool> include(c_.guests.size());
     for (guest_id g = 0; g < c_.guests.size(); ++g) {

@@ -105,7 +105,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         for (node_id n : subset) {
             failed[n] = true;
         }
-        recovery_solver::outcome out = solver.solve(failed, search_budget, false);
+        recovery_solver::answer out = solver.solve(failed, search_budget, false);
         failure_scenario s;
         s.failed = subset;
         for (guest_id g : out.unplaced) {

@@ -39,6 +39,18 @@ double local_disk_bytes(const cluster &c, const guest &g) {
 
 } // namespace
 
+const char *plan_kind_name(plan_kind k) {
+    switch (k) {
+    case plan_kind::balance:
+        return "balance";
+    case plan_kind::evacuate:
+        return "evacuate";
+    case plan_kind::failover:
+        return "failover";
+    }
+    return "balance";
+}
+
 bool has_local_disks(const cluster &c, guest_id g) {
     return local_disk_bytes(c, c.guests[g]) > 0 || !c.guests[g].local_disk_volids.empty();
 }

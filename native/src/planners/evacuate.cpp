@@ -24,7 +24,7 @@ std::string label(const cluster &c, guest_id g) {
 
 plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node_id> &drain) {
     plan p;
-    p.kind = "evacuate";
+    p.kind = plan_kind::evacuate;
     p.drained = drain;
     std::sort(p.drained.begin(), p.drained.end());
     p.drained.erase(std::unique(p.drained.begin(), p.drained.end()), p.drained.end());
@@ -225,7 +225,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                                           "), which may not go there: " + rh->message};
                     }
                 }
-                if (!r && a.together[g] >= 0 &&
+                if (!r && a.together[g] != no_group &&
                     !std::binary_search(u.allowed.begin(), u.allowed.end(), n)) {
                     r = rejection{constraint::affinity,
                                   "its keep-together group (" +

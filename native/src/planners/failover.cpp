@@ -12,7 +12,7 @@ using namespace detail;
 plan plan_failover(const cluster &c, const options &o, const std::vector<node_id> &failed_nodes,
                    bool all_guests) {
     plan p;
-    p.kind = "failover";
+    p.kind = plan_kind::failover;
     p.drained = failed_nodes;
     std::sort(p.drained.begin(), p.drained.end());
     p.drained.erase(std::unique(p.drained.begin(), p.drained.end()), p.drained.end());
@@ -26,7 +26,7 @@ plan plan_failover(const cluster &c, const options &o, const std::vector<node_id
     const load_view before = make_load_view(c, o.mode);
     // An exhaustive search decides whether everyone can restart; large inputs get a budget.
     const long budget = 2'000'000;
-    recovery_solver::outcome out = solver.solve(failed, budget);
+    recovery_solver::answer out = solver.solve(failed, budget);
 
     // Waves: one per restart priority, highest first; steps in placement order.
     std::set<int, std::greater<int>> prios;

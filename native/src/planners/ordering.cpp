@@ -163,13 +163,13 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
     std::set<std::pair<int, node_id>> pinned;
     std::vector<unit> out;
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        if (a.together[g] >= 0 && !immovable_reasons(ctx, g).empty()) {
+        if (a.together[g] != no_group && !immovable_reasons(ctx, g).empty()) {
             pinned.insert({a.together[g], c.guests[g].node});
         }
         if (!include[g]) {
             continue;
         }
-        if (a.together[g] >= 0) {
+        if (a.together[g] != no_group) {
             grouped[{a.together[g], c.guests[g].node}].push_back(g);
         } else {
             out.push_back({{g}, c.guests[g].node, {}, 0, {}, std::nullopt});
@@ -188,13 +188,13 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
     std::map<int, std::map<node_id, int>> members_on;
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const node &n = c.nodes[c.guests[g].node];
-        if (a.together[g] >= 0 && n.online && !n.maintenance) {
+        if (a.together[g] != no_group && n.online && !n.maintenance) {
             ++members_on[a.together[g]][c.guests[g].node];
         }
     }
     std::map<int, int> group_size;
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        if (a.together[g] >= 0) {
+        if (a.together[g] != no_group) {
             ++group_size[a.together[g]];
         }
     }

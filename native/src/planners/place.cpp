@@ -10,34 +10,21 @@ namespace pvebal {
 
 using namespace detail;
 
-result<placement_answer> plan_place(const cluster &c_in, const options &o,
+result<placement_answer> plan_place(const cluster &c, const options &o,
                                     const placement_request &req) {
-    cluster c = c_in;
-    guest_id g;
-    if (req.guest) {
-        g = *req.guest;
-    } else {
-        // A new guest: its record carries the requested tags (its policy and rules); the
-        // overlay below places it nowhere, so node 0 in the record means nothing.
-        if (c.nodes.empty()) {
-            return fail("", "the cluster has no nodes");
-        }
-        guest ng;
-        ng.vmid = c.guests.empty() ? 100 : c.guests.back().vmid + 1;
-        ng.name = "new guest";
-        ng.node = 0;
-        ng.status = "stopped";
-        ng.tags = req.tags;
-        c.guests.push_back(ng);
-        g = static_cast<guest_id>(c.guests.size() - 1);
+    if (!req.guest && c.nodes.empty()) {
+        return fail("", "the cluster has no nodes");
     }
-    // The guest counts with its configured size when it starts (static), as it is running
-    // (used), or with the requested size (new guest).
-    guest &gs = c.guests[g];
-    res demand = req.guest ? (gs.running ? make_load_view(c, o.mode).demand[g]
-                                         : res{gs.maxcpu, static_cast<double>(gs.maxmem)})
-                           : req.demand;
-    affinity_groups a = compile_affinity(c, o);
+    // An existing guest counts with its configured size when it starts (static), as it is
+    // running (used). A new guest has no record: it is the newcomer of the affinity groups, its
+    // requested tags decide its policy and groups, its requested size what it needs.
+    const guest *gs = req.guest ? &c.guests[*req.guest] : nullptr;
+    const res demand = gs == nullptr ? req.demand
+                       : gs->running ? make_load_view(c, o.mode).demand[*req.guest]
+                                     : res{gs->maxcpu, static_cast<double>(gs->maxmem)};
+    const newcomer incoming{req.tags, demand};
+    affinity_groups a = compile_affinity(c, o, gs == nullptr ? &incoming : nullptr);
+    const guest_id g = gs != nullptr ? *req.guest : *a.newcomer;
     // Keep apart from named guests: one extra group.
     if (!req.apart_from.empty()) {
         const int k = static_cast<int>(a.apart_names.size());
@@ -49,8 +36,8 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
     }
     overlay state(c, o, a);
     const decision_context ctx(c, o, a);
-    const bool placed_somewhere = req.guest && gs.running;
-    if (!placed_somewhere) {
+    const bool placed_somewhere = gs != nullptr && gs->running;
+    if (gs != nullptr && !placed_somewhere) {
         state.unplace(g); // not running anywhere yet: it loads no node and counts in no group
     }
     state.track_objective(active_nodes(c));
@@ -61,9 +48,11 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
     // overcommit ratios (a running guest's, or the size it starts with).
     arrival in;
     in.demand = demand;
-    in.assigned = placed_somewhere ? res{gs.maxcpu, static_cast<double>(gs.maxmem)} : demand;
+    in.assigned = placed_somewhere ? res{gs->maxcpu, static_cast<double>(gs->maxmem)} : demand;
     in.apart = a.apart[g];
-    in.self = g;
+    if (gs != nullptr) {
+        in.self = g;
+    }
 
     placement_answer ans;
     ans.demand = demand;
@@ -72,7 +61,12 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
         ranked_node rn;
         rn.node = n;
         std::optional<rejection> why;
-        if (!(placed_somewhere && n == gs.node)) { // staying is an option
+        if (gs == nullptr) {
+            why = check_newcomer_target(ctx, n);
+            if (!why) {
+                why = check_arrival(ctx, state, in, n);
+            }
+        } else if (!(placed_somewhere && n == gs->node)) { // staying is an option
             why = check_target(ctx, g, n);
             if (why && why->kind == constraint::current_node) {
                 why.reset(); // a stopped guest may start where it is
@@ -87,9 +81,9 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
             continue;
         }
         rn.fits = true;
-        const node_id from = placed_somewhere ? gs.node : no_node;
+        const node_id from = placed_somewhere ? gs->node : no_node;
         rn.objective_after =
-            (placed_somewhere && n == gs.node) ? now : std::sqrt(obj.j_after(from, n, demand));
+            (placed_somewhere && n == gs->node) ? now : std::sqrt(obj.j_after(from, n, demand));
         ranked.push_back(rn);
     }
     std::stable_sort(ranked.begin(), ranked.end(), [](const ranked_node &x, const ranked_node &y) {

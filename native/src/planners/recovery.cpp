@@ -101,7 +101,7 @@ recovery_solver::make_units(const std::vector<bool> &failed, const std::vector<b
         if (!recoverable_[g]) {
             continue;
         }
-        if (a_.together[g] >= 0) {
+        if (a_.together[g] != no_group) {
             grouped[a_.together[g]].push_back(g);
         } else {
             units.push_back({{g}, {}, 0, {}});
@@ -119,7 +119,7 @@ recovery_solver::make_units(const std::vector<bool> &failed, const std::vector<b
         }
         // Positive affinity: partners already on a survivor pull the unit to their node.
         std::optional<node_id> majority;
-        if (a_.together[u.guests.front()] >= 0) {
+        if (a_.together[u.guests.front()] != no_group) {
             std::map<node_id, int> count;
             for (guest_id h = 0; h < c_.guests.size(); ++h) {
                 if (a_.together[h] == a_.together[u.guests.front()] && alive[state_.node_of(h)]) {
@@ -214,13 +214,13 @@ bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, lon
     return false;
 }
 
-recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed, long search_budget,
-                                                bool balanced) {
+recovery_solver::answer recovery_solver::solve(const std::vector<bool> &failed, long search_budget,
+                                               bool balanced) {
     std::vector<bool> alive(c_.nodes.size());
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         alive[n] = c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
     }
-    outcome out{{}, {}, {}, true, state_.begin_trial()};
+    answer out{{}, {}, {}, true, state_.begin_trial()};
     const std::vector<guest_id> cands = candidates(failed);
     for (guest_id g : cands) {
         state_.set_demand(g, demand_[g]);
@@ -392,7 +392,7 @@ bool recovery_solver::has_allowed_node(guest_id g, const std::vector<bool> &fail
 }
 
 std::vector<node_rejection> recovery_solver::explain(const std::vector<bool> &failed,
-                                                     const outcome &, guest_id g) {
+                                                     const answer &, guest_id g) {
     std::vector<node_rejection> out;
     if (!recoverable_[g]) {
         for (const auto &[ug, why] : unrecoverable_) {

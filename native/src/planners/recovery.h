@@ -18,7 +18,7 @@ public:
 
     // One failure scenario's answer. While it lives, the solver's overlay (state()) shows the
     // guests restarted where it says; when it ends, the overlay is back as it was.
-    struct outcome {
+    struct answer {
         std::vector<std::pair<guest_id, node_id>> placed; // in restart order
         std::vector<guest_id> unplaced;                   // could not restart (capacity or rules)
         res shortfall;                                    // demand of the unplaced
@@ -31,13 +31,13 @@ public:
     // balanced: each unit to the node that keeps the survivors most balanced (failover);
     // otherwise the node with the most free memory that fits (a cheaper feasibility test for
     // capacity's many scenarios). Both fall back to the exhaustive search.
-    // One outcome at a time: the next solve() needs the previous one ended.
-    outcome solve(const std::vector<bool> &failed, long search_budget, bool balanced = true);
+    // One answer at a time: the next solve() needs the previous one ended.
+    answer solve(const std::vector<bool> &failed, long search_budget, bool balanced = true);
     // Whether some surviving node passes the static checks (pins, HA node affinity,
     // precondition) for g: if none does, only a rule change helps, not more capacity.
     bool has_allowed_node(guest_id g, const std::vector<bool> &failed) const;
     // Why guest g cannot restart on each node, after solve() left it unplaced.
-    std::vector<node_rejection> explain(const std::vector<bool> &failed, const outcome &out,
+    std::vector<node_rejection> explain(const std::vector<bool> &failed, const answer &out,
                                         guest_id g);
 
     // Guests that can never be recovered (local disks or devices), with the reason.
