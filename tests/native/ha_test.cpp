@@ -433,7 +433,9 @@ struct reference {
     bool feasible(const std::vector<bool> &failed, std::vector<guest_id> which) const {
         const std::vector<bool> al = alive(failed);
         std::sort(which.begin(), which.end(), [&](guest_id x, guest_id y) {
-            return demand[x].mem != demand[y].mem ? demand[x].mem > demand[y].mem : x < y;
+            return demand[x][dimension::memory] != demand[y][dimension::memory]
+                       ? demand[x][dimension::memory] > demand[y][dimension::memory]
+                       : x < y;
         });
         std::vector<std::vector<node_id>> allow(c.guests.size());
         for (guest_id g : which) {
@@ -506,19 +508,25 @@ struct reference {
         const guest &gs = c.guests[g];
         const res d = demand[g];
         const res cap = v.capacity[n];
-        if (d.mem > 0 && v.used[n].mem + add[n].mem + d.mem > usable(n)) {
+        if (d[dimension::memory] > 0 &&
+            v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] >
+                usable(n)) {
             return false;
         }
-        if (d.cpu > 0 && v.used[n].cpu + add[n].cpu + d.cpu > o.cpu_limit * cap.cpu) {
+        if (d[dimension::cpu] > 0 &&
+            v.used[n][dimension::cpu] + add[n][dimension::cpu] + d[dimension::cpu] >
+                o.cpu_limit * cap[dimension::cpu]) {
             return false;
         }
         if (runs[g] && o.max_vcpu_ratio &&
-            assigned[n].cpu + add_assigned[n].cpu + gs.maxcpu > *o.max_vcpu_ratio * cap.cpu) {
+            assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] + gs.maxcpu >
+                *o.max_vcpu_ratio * cap[dimension::cpu]) {
             return false;
         }
         if (runs[g] && o.max_memory_ratio &&
-            assigned[n].mem + add_assigned[n].mem + static_cast<double>(gs.maxmem) >
-                *o.max_memory_ratio * cap.mem) {
+            assigned[n][dimension::memory] + add_assigned[n][dimension::memory] +
+                    static_cast<double>(gs.maxmem) >
+                *o.max_memory_ratio * cap[dimension::memory]) {
             return false;
         }
         return true;
@@ -537,18 +545,25 @@ struct reference {
             }
         }
         const res cap = v.capacity[n];
-        if (d.mem > 0 && v.used[n].mem + add[n].mem + d.mem > usable(n)) {
+        if (d[dimension::memory] > 0 &&
+            v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] >
+                usable(n)) {
             return false;
         }
-        if (d.cpu > 0 && v.used[n].cpu + add[n].cpu + d.cpu > o.cpu_limit * cap.cpu) {
+        if (d[dimension::cpu] > 0 &&
+            v.used[n][dimension::cpu] + add[n][dimension::cpu] + d[dimension::cpu] >
+                o.cpu_limit * cap[dimension::cpu]) {
             return false;
         }
         if (runs_any && o.max_vcpu_ratio &&
-            assigned[n].cpu + add_assigned[n].cpu + as.cpu > *o.max_vcpu_ratio * cap.cpu) {
+            assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] + as[dimension::cpu] >
+                *o.max_vcpu_ratio * cap[dimension::cpu]) {
             return false;
         }
         if (runs_any && o.max_memory_ratio &&
-            assigned[n].mem + add_assigned[n].mem + as.mem > *o.max_memory_ratio * cap.mem) {
+            assigned[n][dimension::memory] + add_assigned[n][dimension::memory] +
+                    as[dimension::memory] >
+                *o.max_memory_ratio * cap[dimension::memory]) {
             return false;
         }
         return true;
@@ -604,7 +619,8 @@ std::vector<std::string> check_failover(const reference &ref, const std::vector<
             err.push_back(vm(g) + " restarts on " + c.nodes[m.to].name +
                           ", which its rules do not allow");
         }
-        const bool zero = ref.demand[g].mem == 0 && ref.demand[g].cpu == 0;
+        const bool zero =
+            ref.demand[g][dimension::memory] == 0 && ref.demand[g][dimension::cpu] == 0;
         if ((m.mode == migration_mode::offline) != zero) {
             err.push_back(vm(g) + " has mode restart/offline the wrong way round");
         }
@@ -635,18 +651,21 @@ std::vector<std::string> check_failover(const reference &ref, const std::vector<
         }
         const res cap = ref.v.capacity[n];
         const res used = ref.v.used[n] + add[n];
-        if (add[n].mem > 0 && used.mem > ref.usable(n) + 1e-3) {
+        if (add[n][dimension::memory] > 0 && used[dimension::memory] > ref.usable(n) + 1e-3) {
             err.push_back(c.nodes[n].name + ": memory above the usable limit");
         }
-        if (add[n].cpu > 0 && used.cpu > ref.o.cpu_limit * cap.cpu + 1e-9) {
+        if (add[n][dimension::cpu] > 0 &&
+            used[dimension::cpu] > ref.o.cpu_limit * cap[dimension::cpu] + 1e-9) {
             err.push_back(c.nodes[n].name + ": CPU above cpu-limit");
         }
-        if (add_assigned[n].cpu > 0 && ref.o.max_vcpu_ratio &&
-            ref.assigned[n].cpu + add_assigned[n].cpu > *ref.o.max_vcpu_ratio * cap.cpu + 1e-9) {
+        if (add_assigned[n][dimension::cpu] > 0 && ref.o.max_vcpu_ratio &&
+            ref.assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] >
+                *ref.o.max_vcpu_ratio * cap[dimension::cpu] + 1e-9) {
             err.push_back(c.nodes[n].name + ": above max-vcpu-ratio");
         }
-        if (add_assigned[n].mem > 0 && ref.o.max_memory_ratio &&
-            ref.assigned[n].mem + add_assigned[n].mem > *ref.o.max_memory_ratio * cap.mem + 1e-3) {
+        if (add_assigned[n][dimension::memory] > 0 && ref.o.max_memory_ratio &&
+            ref.assigned[n][dimension::memory] + add_assigned[n][dimension::memory] >
+                *ref.o.max_memory_ratio * cap[dimension::memory] + 1e-3) {
             err.push_back(c.nodes[n].name + ": above max-memory-ratio");
         }
     }
@@ -1528,7 +1547,8 @@ BOOST_AUTO_TEST_CASE(failover_stopped_ha_guest_is_placed_without_load) {
     BOOST_TEST(w.target(p, 100) == "n2");
     BOOST_TEST((m.mode == migration_mode::offline));
     BOOST_TEST(m.cost.downtime == 0.0);
-    BOOST_TEST(p.after.mem.max == p.before.mem.max); // n2 is as full as before
+    BOOST_TEST(p.after.stats[dimension::memory].max ==
+               p.before.stats[dimension::memory].max); // n2 is as full as before
 
     // HA state "started" but not running at the moment: it starts on the survivor, so it
     // claims its configured memory.
@@ -1595,14 +1615,14 @@ BOOST_AUTO_TEST_CASE(capacity_tolerates_exactly_one_failure) {
     BOOST_TEST(r.exact);
     BOOST_TEST(r.target == 1);
     BOOST_TEST(r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == 0.0);
-    BOOST_TEST(r.reserve_needed.cpu == 0.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == 0.0);
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 0.0);
     BOOST_TEST(!r.worst_at_target);
     BOOST_REQUIRE(r.worst);
     BOOST_TEST(r.worst->failed.size() == 2u); // 40 GiB onto 37.6 GiB: one is left out
     BOOST_TEST(r.worst->unplaced == 1);
-    BOOST_TEST(r.worst->shortfall.mem == gibs(20));
-    BOOST_TEST(r.worst->shortfall.cpu == 2.0);
+    BOOST_TEST(r.worst->shortfall[dimension::memory] == gibs(20));
+    BOOST_TEST(r.worst->shortfall[dimension::cpu] == 2.0);
     BOOST_TEST(r.worst->guests.size() == 1u);
     BOOST_TEST(r.scenarios_checked >= 6);
     BOOST_TEST(r.unrecoverable.empty());
@@ -1611,8 +1631,8 @@ BOOST_AUTO_TEST_CASE(capacity_tolerates_exactly_one_failure) {
     r = w.capacity(2);
     BOOST_TEST(r.tolerated == 1);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(20));
-    BOOST_TEST(r.reserve_needed.cpu == 2.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(20));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 2.0);
     BOOST_REQUIRE(r.worst_at_target);
     BOOST_TEST(r.worst_at_target->failed.size() == 2u);
 }
@@ -1630,8 +1650,8 @@ BOOST_AUTO_TEST_CASE(capacity_tolerates_no_failure) {
     BOOST_TEST(r.tolerated == 0);
     BOOST_TEST(r.exact);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(40));
-    BOOST_TEST(r.reserve_needed.cpu == 4.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(40));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 4.0);
     BOOST_REQUIRE(r.worst);
     BOOST_TEST((w.names(r.worst->failed) == std::vector<std::string>{"n1"}));
     BOOST_TEST((r.worst->guests == std::vector<guest_id>{w.guest(100)}));
@@ -1652,14 +1672,14 @@ BOOST_AUTO_TEST_CASE(capacity_target_two_met_and_not_met) {
     BOOST_TEST(r.tolerated == 2);
     BOOST_TEST(r.exact);
     BOOST_TEST(r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == 0.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == 0.0);
     BOOST_REQUIRE(r.worst);
     BOOST_TEST(r.worst->failed.size() == 3u);
     BOOST_TEST(r.worst->unplaced == 4);
     r = w.capacity(3);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(48));
-    BOOST_TEST(r.reserve_needed.cpu == 4.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(48));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 4.0);
 
     // 16 GiB guests (25.6 GiB free each): two failures put four onto two survivors, one each
     // fits: 32 GiB short.
@@ -1675,8 +1695,8 @@ BOOST_AUTO_TEST_CASE(capacity_target_two_met_and_not_met) {
     BOOST_TEST(r.tolerated == 1);
     BOOST_TEST(r.exact);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(32));
-    BOOST_TEST(r.reserve_needed.cpu == 2.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(32));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 2.0);
     BOOST_REQUIRE(r.worst_at_target);
     BOOST_TEST(r.worst_at_target->unplaced == 2);
     // Targets beyond the node count cannot be met.
@@ -1802,10 +1822,10 @@ BOOST_AUTO_TEST_CASE(place_ranks_nodes_for_a_new_guest) {
     b.node("n3", 16, 64 * GiB, 0.1, 6 * GiB);
     world w(b);
     placement_request rq;
-    rq.demand = {2, gibs(8)};
+    rq.demand = res_of(2, gibs(8));
     placement_answer a = w.place(rq);
     BOOST_REQUIRE(a.nodes.size() == 3u);
-    BOOST_TEST(a.demand.mem == gibs(8));
+    BOOST_TEST(a.demand[dimension::memory] == gibs(8));
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n3");
     BOOST_TEST(w.c().nodes[a.nodes[1].node].name == "n2");
     BOOST_TEST(w.c().nodes[a.nodes[2].node].name == "n1");
@@ -1838,7 +1858,7 @@ BOOST_AUTO_TEST_CASE(place_apart_from_and_anti_affinity_tags) {
     b.guest(101, "n3", 2, 4 * GiB, 0.25, 4 * GiB);
     world w(b);
     placement_request rq;
-    rq.demand = {1, gibs(2)};
+    rq.demand = res_of(1, gibs(2));
     rq.apart_from = {w.guest(101)};
     placement_answer a = w.place(rq);
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n2");
@@ -1860,8 +1880,8 @@ BOOST_AUTO_TEST_CASE(place_an_existing_stopped_guest) {
     placement_request rq;
     rq.guest = w.guest(100);
     placement_answer a = w.place(rq);
-    BOOST_TEST(a.demand.cpu == 4.0); // configured vCPUs
-    BOOST_TEST(a.demand.mem == gibs(8));
+    BOOST_TEST(a.demand[dimension::cpu] == 4.0); // configured vCPUs
+    BOOST_TEST(a.demand[dimension::memory] == gibs(8));
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n1"); // it may start where it is
     BOOST_TEST(w.ranked(a, "n3")->fits);
     BOOST_TEST(!w.ranked(a, "n2")->fits);
@@ -1875,7 +1895,7 @@ BOOST_AUTO_TEST_CASE(place_a_guest_that_fits_nowhere) {
     b.node("n3", 8, 32 * GiB, 0.0, 0, false);
     world w(b);
     placement_request rq;
-    rq.demand = {2, gibs(60)};
+    rq.demand = res_of(2, gibs(60));
     placement_answer a = w.place(rq);
     BOOST_REQUIRE(a.nodes.size() == 3u);
     for (const ranked_node &n : a.nodes) {
@@ -1885,7 +1905,7 @@ BOOST_AUTO_TEST_CASE(place_a_guest_that_fits_nowhere) {
     BOOST_TEST(w.ranked(a, "n1")->why->kind == "memory");
     BOOST_TEST(w.ranked(a, "n3")->why->kind == "offline");
     // Too many cores is a CPU rejection.
-    rq.demand = {15, gibs(1)};
+    rq.demand = res_of(15, gibs(1));
     a = w.place(rq);
     BOOST_TEST(w.ranked(a, "n1")->why->kind == "cpu");
     std::string json = render_place(w.c(), a, output_format::json);
@@ -1902,7 +1922,7 @@ BOOST_AUTO_TEST_CASE(place_respects_the_overcommit_ratios) {
     b.guest(101, "n1", 2, 4 * GiB, 0, 0, "qemu", "stopped");
     world w(b, [](options &o) { o.max_vcpu_ratio = 1.0; });
     placement_request rq;
-    rq.demand = {2, gibs(1)};
+    rq.demand = res_of(2, gibs(1));
     placement_answer a = w.place(rq);
     BOOST_TEST(!w.ranked(a, "n1")->fits);
     BOOST_TEST(w.ranked(a, "n1")->why->kind == "vcpu-ratio");
@@ -2076,7 +2096,8 @@ BOOST_AUTO_TEST_CASE(capacity_matches_brute_force_on_generated_clusters) {
         BOOST_TEST(rep.target_met == (target <= bf), "seed " << seed << " target " << target);
         BOOST_TEST(rep.nodes == nA);
         if (rep.target_met) {
-            BOOST_TEST((rep.reserve_needed.mem == 0 && rep.reserve_needed.cpu == 0),
+            BOOST_TEST((rep.reserve_needed[dimension::memory] == 0 &&
+                        rep.reserve_needed[dimension::cpu] == 0),
                        "seed " << seed);
         }
         if (bf < nA - 1) {

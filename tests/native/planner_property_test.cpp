@@ -728,8 +728,11 @@ public:
                 continue;
             }
             const res cap = lv_.capacity[n];
-            u[0].push_back(cap.cpu > 0 ? used[n].cpu / cap.cpu : 0);
-            u[1].push_back(cap.mem > 0 ? used[n].mem / cap.mem : 0);
+            u[0].push_back(cap[dimension::cpu] > 0 ? used[n][dimension::cpu] / cap[dimension::cpu]
+                                                   : 0);
+            u[1].push_back(cap[dimension::memory] > 0
+                               ? used[n][dimension::memory] / cap[dimension::memory]
+                               : 0);
         }
         if (u[0].empty()) {
             return 0;
@@ -863,7 +866,8 @@ public:
             std::vector<bool> target(nn, false);
             for (guest_id g = 0; g < ng; ++g) {
                 const guest &gs = c_.guests[g];
-                const res a = gs.running ? res{gs.maxcpu, static_cast<double>(gs.maxmem)} : res{};
+                const res a =
+                    gs.running ? res_of(gs.maxcpu, static_cast<double>(gs.maxmem)) : res{};
                 used[where[g]] += lv_.demand[g];
                 assigned[where[g]] += a;
                 if (to[g] != no_node) {
@@ -886,23 +890,27 @@ public:
                 const double mem_tol = 1e-9 * maxmem + 1;
                 const double cpu_tol = 1e-9 * nd.maxcpu;
                 char buf[200];
-                if (arriving[n].mem > 0 && used[n].mem > usable + mem_tol) {
+                if (arriving[n][dimension::memory] > 0 &&
+                    used[n][dimension::memory] > usable + mem_tol) {
                     std::snprintf(buf, sizeof buf, "%s memory %.3f GiB above usable %.3f GiB",
-                                  nd.name.c_str(), used[n].mem / static_cast<double>(GiB),
+                                  nd.name.c_str(),
+                                  used[n][dimension::memory] / static_cast<double>(GiB),
                                   usable / static_cast<double>(GiB));
                     fail(wl + buf);
                 }
-                if (arriving[n].cpu > 0 && used[n].cpu > o_.cpu_limit * nd.maxcpu + cpu_tol) {
+                if (arriving[n][dimension::cpu] > 0 &&
+                    used[n][dimension::cpu] > o_.cpu_limit * nd.maxcpu + cpu_tol) {
                     std::snprintf(buf, sizeof buf, "%s CPU %.3f cores above the limit %.3f",
-                                  nd.name.c_str(), used[n].cpu, o_.cpu_limit * nd.maxcpu);
+                                  nd.name.c_str(), used[n][dimension::cpu],
+                                  o_.cpu_limit * nd.maxcpu);
                     fail(wl + buf);
                 }
-                if (o_.max_vcpu_ratio && assigned_arriving[n].cpu > 0 &&
-                    assigned[n].cpu > *o_.max_vcpu_ratio * nd.maxcpu + cpu_tol) {
+                if (o_.max_vcpu_ratio && assigned_arriving[n][dimension::cpu] > 0 &&
+                    assigned[n][dimension::cpu] > *o_.max_vcpu_ratio * nd.maxcpu + cpu_tol) {
                     fail(wl + nd.name + " above max-vcpu-ratio");
                 }
-                if (o_.max_memory_ratio && assigned_arriving[n].mem > 0 &&
-                    assigned[n].mem > *o_.max_memory_ratio * maxmem + mem_tol) {
+                if (o_.max_memory_ratio && assigned_arriving[n][dimension::memory] > 0 &&
+                    assigned[n][dimension::memory] > *o_.max_memory_ratio * maxmem + mem_tol) {
                     fail(wl + nd.name + " above max-memory-ratio");
                 }
             }
@@ -1220,7 +1228,8 @@ bool some_single_move_improves(const snapshot &s) {
             const double maxmem = static_cast<double>(c.nodes[n].maxmem);
             const double usable =
                 std::min(o.memory_limit * maxmem, maxmem - static_cast<double>(o.memory_reserve));
-            if (used[n].mem > usable || used[n].cpu > o.cpu_limit * c.nodes[n].maxcpu) {
+            if (used[n][dimension::memory] > usable ||
+                used[n][dimension::cpu] > o.cpu_limit * c.nodes[n].maxcpu) {
                 continue;
             }
             if (ref.objective(used) < now - o.min_improvement) {

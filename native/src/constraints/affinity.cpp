@@ -200,7 +200,7 @@ affinity_groups compile_affinity(const cluster &c, const options &o) {
         }
         double need = 0;
         for (guest_id g : members) {
-            need += guest_demand(c.guests[g], o.mode).mem;
+            need += guest_demand(c.guests[g], o)[dimension::memory];
         }
         if (need > largest_node) {
             a.notes.push_back(tag + " cannot be met: its guests need more memory than any node "

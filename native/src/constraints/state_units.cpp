@@ -8,40 +8,43 @@ namespace pvebal::detail::unit_fns {
 
 opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
                        bool explain) {
-    if (in.demand.mem <= 0) {
+    if (in.demand[dimension::memory] <= 0) {
         return std::nullopt;
     }
-    const double usable = usable_memory(ctx.o, s.load().capacity[n].mem);
-    const double used = s.load().used[n].mem;
-    if (used + in.demand.mem <= usable) {
+    const double usable = usable_memory(ctx.o, s.load().capacity[n][dimension::memory]);
+    const double used = s.load().used[n][dimension::memory];
+    if (used + in.demand[dimension::memory] <= usable) {
         return std::nullopt;
     }
-    return explain ? rejection{constraint::memory, "needs " + gib_text(in.demand.mem) + ", " +
-                                                       ctx.c.nodes[n].name + " has " +
-                                                       gib_text(std::max(0.0, usable - used)) +
-                                                       " usable (memory-limit, memory-reserve)"}
-                   : quiet(constraint::memory);
+    return explain
+               ? rejection{constraint::memory, "needs " + gib_text(in.demand[dimension::memory]) +
+                                                   ", " + ctx.c.nodes[n].name + " has " +
+                                                   gib_text(std::max(0.0, usable - used)) +
+                                                   " usable (memory-limit, memory-reserve)"}
+               : quiet(constraint::memory);
 }
 
 opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
                     bool explain) {
-    const double cap = s.load().capacity[n].cpu;
-    const double used = s.load().used[n].cpu;
-    if (in.demand.cpu <= 0 || used + in.demand.cpu <= ctx.o.cpu_limit * cap) {
+    const double cap = s.load().capacity[n][dimension::cpu];
+    const double used = s.load().used[n][dimension::cpu];
+    if (in.demand[dimension::cpu] <= 0 ||
+        used + in.demand[dimension::cpu] <= ctx.o.cpu_limit * cap) {
         return std::nullopt;
     }
-    return explain ? rejection{constraint::cpu, ctx.c.nodes[n].name + " would reach " +
-                                                    fraction_text((used + in.demand.cpu) / cap) +
-                                                    " CPU, above cpu-limit " +
-                                                    fraction_text(ctx.o.cpu_limit)}
+    return explain ? rejection{constraint::cpu,
+                               ctx.c.nodes[n].name + " would reach " +
+                                   fraction_text((used + in.demand[dimension::cpu]) / cap) +
+                                   " CPU, above cpu-limit " + fraction_text(ctx.o.cpu_limit)}
                    : quiet(constraint::cpu);
 }
 
 opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
                            node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_vcpu_ratio;
-    if (!ratio || in.assigned.cpu <= 0 ||
-        s.assigned(n).cpu + in.assigned.cpu <= *ratio * s.load().capacity[n].cpu) {
+    if (!ratio || in.assigned[dimension::cpu] <= 0 ||
+        s.assigned(n)[dimension::cpu] + in.assigned[dimension::cpu] <=
+            *ratio * s.load().capacity[n][dimension::cpu]) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::vcpu_ratio, ctx.c.nodes[n].name +
@@ -53,8 +56,9 @@ opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const 
 opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
                              node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_memory_ratio;
-    if (!ratio || in.assigned.mem <= 0 ||
-        s.assigned(n).mem + in.assigned.mem <= *ratio * s.load().capacity[n].mem) {
+    if (!ratio || in.assigned[dimension::memory] <= 0 ||
+        s.assigned(n)[dimension::memory] + in.assigned[dimension::memory] <=
+            *ratio * s.load().capacity[n][dimension::memory]) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::memory_ratio,

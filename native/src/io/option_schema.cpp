@@ -3,12 +3,14 @@
 // as text (flags, balancer.cfg, API parameters) or as JSON (a snapshot's "options", a --config
 // file); both are checked by the same per-type rules here and nowhere else.
 #include "io/option_values.h"
+#include "pvebal/dimensions.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <regex>
+#include <utility>
 
 namespace pvebal {
 
@@ -32,12 +34,6 @@ const std::vector<option_row> &rows() {
          [](options &o, const option_value &v) {
              o.mode = v.text == "used" ? load_mode::used : load_mode::assigned;
          }},
-        {{"cpu-weight", t::number, eng, "scoring", 0, 100, "", {}, "1",
-          "Weight of CPU in the objective."},
-         {}, [](options &o, const option_value &v) { o.cpu_weight = v.number; }},
-        {{"memory-weight", t::number, eng, "scoring", 0, 100, "", {}, "1",
-          "Weight of memory in the objective."},
-         {}, [](options &o, const option_value &v) { o.memory_weight = v.number; }},
         {{"pressure-threshold", t::number, eng, "scoring", 0, 1, "a fraction", {}, "0.8",
           "Utilisation above which a node adds a quadratic penalty to the objective."},
          {}, [](options &o, const option_value &v) { o.pressure_threshold = v.number; }},
@@ -253,6 +249,14 @@ const std::vector<option_row> &rows() {
           "notification (0: not checked)."},
          {}, nullptr},
         };
+        // One weight per resource dimension (pvebal/dimensions.h).
+        [&]<std::size_t... i>(std::index_sequence<i...>) {
+            (r.push_back({{dimension_table[i].weight_key, t::number, eng, "scoring", 0, 100, "",
+                           {}, dimension_table[i].weight_default, dimension_table[i].weight_help},
+                          {}, [](options &o, const option_value &v) {
+                              o.*dimension_table[i].weight = v.number;
+                          }}), ...);
+        }(std::make_index_sequence<dimension_count>{});
         std::sort(r.begin(), r.end(), [](const option_row &a, const option_row &b) {
             return a.info.key < b.info.key;
         });

@@ -34,8 +34,8 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
     // The guest counts with its configured size when it starts (static), as it is running
     // (used), or with the requested size (new guest).
     guest &gs = c.guests[g];
-    res demand = req.guest ? (gs.running ? make_load_view(c, o.mode).demand[g]
-                                         : res{gs.maxcpu, static_cast<double>(gs.maxmem)})
+    res demand = req.guest ? (gs.running ? make_load_view(c, o).demand[g]
+                                         : res_of(gs.maxcpu, static_cast<double>(gs.maxmem)))
                            : req.demand;
     affinity_groups a = compile_affinity(c, o);
     // Keep apart from named guests: one extra group.

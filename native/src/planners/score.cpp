@@ -18,7 +18,7 @@ std::string percent(double f) {
 
 score_report make_score_report(const cluster &c, const options &o) {
     score_report r;
-    r.load = make_load_view(c, o.mode);
+    r.load = make_load_view(c, o);
     r.m = compute_metrics(c, r.load, o);
     const affinity_groups a = compile_affinity(c, o);
     const detail::decision_context ctx(c, o, a);
@@ -45,21 +45,22 @@ score_report make_score_report(const cluster &c, const options &o) {
                                       std::to_string(nm.guests) + " guest(s)",
                                   {}});
         }
-        if (nm.cpu_util > o.cpu_limit) {
-            r.warnings.push_back(
-                {"overloaded",
-                 n,
-                 std::nullopt,
-                 "CPU at " + percent(nm.cpu_util) + ", above the limit of " + percent(o.cpu_limit),
-                 {}});
-        }
-        const double mem_cap = nm.capacity.mem;
-        const double usable = usable_memory(o, mem_cap);
-        if (nm.used.mem > usable) {
+        if (nm.util[dimension::cpu] > o.cpu_limit) {
             r.warnings.push_back({"overloaded",
                                   n,
                                   std::nullopt,
-                                  "memory at " + percent(nm.mem_util) + ", above the limit of " +
+                                  "CPU at " + percent(nm.util[dimension::cpu]) +
+                                      ", above the limit of " + percent(o.cpu_limit),
+                                  {}});
+        }
+        const double mem_cap = nm.capacity[dimension::memory];
+        const double usable = usable_memory(o, mem_cap);
+        if (nm.used[dimension::memory] > usable) {
+            r.warnings.push_back({"overloaded",
+                                  n,
+                                  std::nullopt,
+                                  "memory at " + percent(nm.util[dimension::memory]) +
+                                      ", above the limit of " +
                                       percent(mem_cap > 0 ? std::max(0.0, usable) / mem_cap : 0) +
                                       " (memory-limit and memory-reserve)",
                                   {}});
