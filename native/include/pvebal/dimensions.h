@@ -28,11 +28,11 @@
 
 namespace pvebal {
 
-enum class dimension : std::uint8_t { cpu, memory };
-inline constexpr std::size_t dimension_count = 2;
+enum class dimension : std::uint8_t { cpu, memory, disk_io };
+inline constexpr std::size_t dimension_count = 3;
 
-// How a dimension's values are written: cores as numbers, bytes as integers.
-enum class dimension_unit : std::uint8_t { cores, bytes };
+// How a dimension's values are written: cores as numbers, bytes and bytes/s as integers.
+enum class dimension_unit : std::uint8_t { cores, bytes, bytes_per_second };
 
 // One value per dimension.
 template <class T> struct per_dimension {
@@ -140,6 +140,16 @@ inline constexpr std::array<dimension_info, dimension_count> dimension_table = {
      },
      [](const guest &g) { return detail::guest_memory_now(g); },
      [](const node &n) { return static_cast<double>(n.mem); }},
+    // Optional (issue 17): read + write rate from the RRD averages, in either load mode (there is
+    // no configured size of I/O); a node's capacity is an option (nodes report no I/O figure).
+    {dimension::disk_io, "disk-io", "DISK-IO", dimension_unit::bytes_per_second,
+     "disk-io-weight", "0",
+     "Weight of disk I/O (read + write bytes/s) in the objective; 0: not a dimension. Needs "
+     "disk-io-capacity.", &options::disk_io_weight,
+     "", nullptr, true,
+     [](const node &, const options &o) { return o.disk_io_capacity; },
+     [](const guest &g, load_mode) { return g.disk_io_avg.value_or(0); },
+     nullptr, nullptr},
 }};
 // clang-format on
 

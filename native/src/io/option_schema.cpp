@@ -34,6 +34,9 @@ const std::vector<option_row> &rows() {
          [](options &o, const option_value &v) {
              o.mode = v.text == "used" ? load_mode::used : load_mode::assigned;
          }},
+        {{"disk-io-capacity", t::size, eng, "scoring", 0, size_max, "bytes per second", {}, "0",
+          "Disk I/O (read + write) one node sustains, bytes/s; with disk-io-weight."},
+         {}, [](options &o, const option_value &v) { o.disk_io_capacity = v.number; }},
         {{"pressure-threshold", t::number, eng, "scoring", 0, 1, "a fraction", {}, "0.8",
           "Utilisation above which a node adds a quadratic penalty to the objective."},
          {}, [](options &o, const option_value &v) { o.pressure_threshold = v.number; }},
