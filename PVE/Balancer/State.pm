@@ -294,7 +294,9 @@ sub read_inputs {
             my $status = $rrd->{$key}->[$VM_STATUS] // '';
             next if $status ne 'running' && $status ne 'paused';
             my $name = rrd_file_name($rrd, 'vm', $vmid);
-            my $a = eval { rrd_average($name, $window, $now, qw(cpu mem)) };
+            # diskread/diskwrite: the RRD's DERIVE data sources, so bytes/s (the engine's optional
+            # disk-I/O dimension); the resource entries carry byte counters instead.
+            my $a = eval { rrd_average($name, $window, $now, qw(cpu mem diskread diskwrite)) };
             if ($@) {
                 push @$errors, "rrd $name: $@";
                 next;
@@ -609,6 +611,9 @@ sub build_snapshot {
             my $rrd = {};
             $rrd->{cpu} = $avg->{cpu} + 0 if defined($avg->{cpu});
             $rrd->{mem} = int($avg->{mem} + 0.5) if defined($avg->{mem});
+            for my $key (qw(diskread diskwrite)) {
+                $rrd->{$key} = $avg->{$key} + 0 if defined($avg->{$key});
+            }
             $g->{rrd} = $rrd if %$rrd;
         }
         $guests->{$vmid} = $g if %$g;
