@@ -152,9 +152,12 @@ int main(int argc, char **argv) {
                             "`--min-improvement 0 "
                             "--cost-weight 0` %zu migrations (objective %.4f).\n",
                             z.nodes, z.guests, file.c_str(), p.before.objective,
-                            snap->opts.threshold, 100 * p.before.cpu.min, 100 * p.before.cpu.max,
-                            100 * p.before.mem.min, 100 * p.before.mem.max, p2.migrations.size(),
-                            p2.after.objective, p3.migrations.size(), p3.after.objective);
+                            snap->opts.threshold, 100 * p.before.stats[pvebal::dimension::cpu].min,
+                            100 * p.before.stats[pvebal::dimension::cpu].max,
+                            100 * p.before.stats[pvebal::dimension::memory].min,
+                            100 * p.before.stats[pvebal::dimension::memory].max,
+                            p2.migrations.size(), p2.after.objective, p3.migrations.size(),
+                            p3.after.objective);
             }
             if (r == 0) {
                 notes << fmt("- %d nodes / %d guests: plan %zu migrations; evacuate %zu moved, %zu "

@@ -257,6 +257,9 @@ sub build_snapshot {
             my $rrd = {};
             $rrd->{cpu} = $avg->{cpu} + 0 if defined($avg->{cpu});
             $rrd->{mem} = int($avg->{mem} + 0.5) if defined($avg->{mem});
+            for my $key (qw(diskread diskwrite)) {
+                $rrd->{$key} = $avg->{$key} + 0 if defined($avg->{$key});
+            }
             $g->{rrd} = $rrd if %$rrd;
         }
         $guests->{$vmid} = $g if %$g;

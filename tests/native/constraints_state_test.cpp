@@ -130,17 +130,17 @@ BOOST_AUTO_TEST_CASE(a_guest_in_flight_loads_both_nodes) {
     st.begin(f.guest(100), f.node("target"));
     BOOST_TEST(st.target_of(f.guest(100)) == f.node("target"));
     BOOST_TEST(st.node_of(f.guest(100)) == f.node("source"));
-    BOOST_TEST(st.load().used[f.node("target")].mem == 80.0 * GiB);
-    BOOST_TEST(st.load().used[f.node("source")].mem == 60.0 * GiB);
-    BOOST_TEST(st.assigned(f.node("target")).cpu == 4.0);
-    BOOST_TEST(st.assigned(f.node("source")).cpu == 6.0);
+    BOOST_TEST(st.load().used[f.node("target")][dimension::memory] == 80.0 * GiB);
+    BOOST_TEST(st.load().used[f.node("source")][dimension::memory] == 60.0 * GiB);
+    BOOST_TEST(st.assigned(f.node("target"))[dimension::cpu] == 4.0);
+    BOOST_TEST(st.assigned(f.node("source"))[dimension::cpu] == 6.0);
     expect_rejection(f.fits(st, {101}, "source"), "memory", {"source"}); // still 60 + 40
     expect_rejection(f.fits(st, {101}, "target"), "memory", {"target"}); // 80 + 40
     st.finish(f.guest(100));
     BOOST_TEST(st.node_of(f.guest(100)) == f.node("target"));
     BOOST_TEST(st.target_of(f.guest(100)) == no_node);
-    BOOST_TEST(st.load().used[f.node("source")].mem == 40.0 * GiB);
-    BOOST_TEST(st.assigned(f.node("source")).cpu == 2.0);
+    BOOST_TEST(st.load().used[f.node("source")][dimension::memory] == 40.0 * GiB);
+    BOOST_TEST(st.assigned(f.node("source"))[dimension::cpu] == 2.0);
     expect_ok(f.fits(st, {101}, "source")); // 40 + 40
 }
 

@@ -29,14 +29,14 @@ BOOST_AUTO_TEST_CASE(capacity_tolerates_exactly_one_failure) {
     BOOST_TEST(r.exact);
     BOOST_TEST(r.target == 1);
     BOOST_TEST(r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == 0.0);
-    BOOST_TEST(r.reserve_needed.cpu == 0.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == 0.0);
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 0.0);
     BOOST_TEST(!r.worst_at_target);
     BOOST_REQUIRE(r.worst);
     BOOST_TEST(r.worst->failed.size() == 2u); // 40 GiB onto 37.6 GiB: one is left out
     BOOST_TEST(r.worst->unplaced == 1);
-    BOOST_TEST(r.worst->shortfall.mem == gibs(20));
-    BOOST_TEST(r.worst->shortfall.cpu == 2.0);
+    BOOST_TEST(r.worst->shortfall[dimension::memory] == gibs(20));
+    BOOST_TEST(r.worst->shortfall[dimension::cpu] == 2.0);
     BOOST_TEST(r.worst->guests.size() == 1u);
     BOOST_TEST(r.scenarios_checked >= 6);
     BOOST_TEST(r.unrecoverable.empty());
@@ -45,8 +45,8 @@ BOOST_AUTO_TEST_CASE(capacity_tolerates_exactly_one_failure) {
     r = w.capacity(2);
     BOOST_TEST(r.tolerated == 1);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(20));
-    BOOST_TEST(r.reserve_needed.cpu == 2.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(20));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 2.0);
     BOOST_REQUIRE(r.worst_at_target);
     BOOST_TEST(r.worst_at_target->failed.size() == 2u);
 }
@@ -64,8 +64,8 @@ BOOST_AUTO_TEST_CASE(capacity_tolerates_no_failure) {
     BOOST_TEST(r.tolerated == 0);
     BOOST_TEST(r.exact);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(40));
-    BOOST_TEST(r.reserve_needed.cpu == 4.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(40));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 4.0);
     BOOST_REQUIRE(r.worst);
     BOOST_TEST((w.names(r.worst->failed) == std::vector<std::string>{"n1"}));
     BOOST_TEST((r.worst->guests == std::vector<guest_id>{w.guest(100)}));
@@ -86,14 +86,14 @@ BOOST_AUTO_TEST_CASE(capacity_target_two_met_and_not_met) {
     BOOST_TEST(r.tolerated == 2);
     BOOST_TEST(r.exact);
     BOOST_TEST(r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == 0.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == 0.0);
     BOOST_REQUIRE(r.worst);
     BOOST_TEST(r.worst->failed.size() == 3u);
     BOOST_TEST(r.worst->unplaced == 4);
     r = w.capacity(3);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(48));
-    BOOST_TEST(r.reserve_needed.cpu == 4.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(48));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 4.0);
 
     // 16 GiB guests (25.6 GiB free each): two failures put four onto two survivors, one each
     // fits: 32 GiB short.
@@ -109,8 +109,8 @@ BOOST_AUTO_TEST_CASE(capacity_target_two_met_and_not_met) {
     BOOST_TEST(r.tolerated == 1);
     BOOST_TEST(r.exact);
     BOOST_TEST(!r.target_met);
-    BOOST_TEST(r.reserve_needed.mem == gibs(32));
-    BOOST_TEST(r.reserve_needed.cpu == 2.0);
+    BOOST_TEST(r.reserve_needed[dimension::memory] == gibs(32));
+    BOOST_TEST(r.reserve_needed[dimension::cpu] == 2.0);
     BOOST_REQUIRE(r.worst_at_target);
     BOOST_TEST(r.worst_at_target->unplaced == 2);
     // Targets beyond the node count cannot be met.

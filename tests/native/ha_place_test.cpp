@@ -21,7 +21,7 @@ BOOST_AUTO_TEST_CASE(place_ranks_nodes_for_a_new_guest) {
     rq.demand = {2, gibs(8)};
     placement_answer a = w.place(rq);
     BOOST_REQUIRE(a.nodes.size() == 3u);
-    BOOST_TEST(a.demand.mem == gibs(8));
+    BOOST_TEST(a.demand[dimension::memory] == gibs(8));
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n3");
     BOOST_TEST(w.c().nodes[a.nodes[1].node].name == "n2");
     BOOST_TEST(w.c().nodes[a.nodes[2].node].name == "n1");
@@ -76,8 +76,8 @@ BOOST_AUTO_TEST_CASE(place_an_existing_stopped_guest) {
     placement_request rq;
     rq.guest = w.guest(100);
     placement_answer a = w.place(rq);
-    BOOST_TEST(a.demand.cpu == 4.0); // configured vCPUs
-    BOOST_TEST(a.demand.mem == gibs(8));
+    BOOST_TEST(a.demand[dimension::cpu] == 4.0); // configured vCPUs
+    BOOST_TEST(a.demand[dimension::memory] == gibs(8));
     BOOST_TEST(w.c().nodes[a.nodes[0].node].name == "n1"); // it may start where it is
     BOOST_TEST(w.ranked(a, "n3")->fits);
     BOOST_TEST(!w.ranked(a, "n2")->fits);

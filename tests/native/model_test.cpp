@@ -33,19 +33,19 @@ BOOST_AUTO_TEST_CASE(load_view_keeps_node_overhead_and_moves_demand) {
     b.guest(102, "n1", 4, 8 * GiB, 0, 0, "qemu", "stopped");
     snapshot s = b.build();
     load_view v = make_load_view(s.c, load_mode::used);
-    BOOST_TEST(v.base[0].cpu == 2.0);
-    BOOST_TEST(v.base[0].mem == double(6 * GiB));
-    BOOST_TEST(v.used[0].cpu == 4.0);
-    BOOST_TEST(v.demand[2].cpu == 0.0); // stopped
+    BOOST_TEST(v.base[0][dimension::cpu] == 2.0);
+    BOOST_TEST(v.base[0][dimension::memory] == double(6 * GiB));
+    BOOST_TEST(v.used[0][dimension::cpu] == 4.0);
+    BOOST_TEST(v.demand[2][dimension::cpu] == 0.0); // stopped
     v.move(0, 1);
-    BOOST_TEST(v.used[0].cpu == 3.0);
-    BOOST_TEST(v.used[1].cpu == 1.0);
-    BOOST_TEST(v.used[1].mem == double(2 * GiB + 3 * GiB));
+    BOOST_TEST(v.used[0][dimension::cpu] == 3.0);
+    BOOST_TEST(v.used[1][dimension::cpu] == 1.0);
+    BOOST_TEST(v.used[1][dimension::memory] == double(2 * GiB + 3 * GiB));
 
     load_view a = make_load_view(s.c, load_mode::assigned);
-    BOOST_TEST(a.base[0].cpu == 0.0);
-    BOOST_TEST(a.used[0].cpu == 3.0); // running guests' vCPUs
-    BOOST_TEST(a.used[0].mem == double(6 * GiB));
+    BOOST_TEST(a.base[0][dimension::cpu] == 0.0);
+    BOOST_TEST(a.used[0][dimension::cpu] == 3.0); // running guests' vCPUs
+    BOOST_TEST(a.used[0][dimension::memory] == double(6 * GiB));
 }
 
 BOOST_AUTO_TEST_CASE(memhost_and_rrd_averages_set_demand) {
@@ -56,8 +56,8 @@ BOOST_AUTO_TEST_CASE(memhost_and_rrd_averages_set_demand) {
     b.extra()["guests"]["100"]["rrd"]["cpu"] = 0.25;
     snapshot s = b.build();
     res d = guest_demand(s.c.guests[0], load_mode::used);
-    BOOST_TEST(d.cpu == 1.0); // averaged 25% of 4 vCPUs
-    BOOST_TEST(d.mem == double(3 * GiB));
+    BOOST_TEST(d[dimension::cpu] == 1.0); // averaged 25% of 4 vCPUs
+    BOOST_TEST(d[dimension::memory] == double(3 * GiB));
 }
 
 BOOST_AUTO_TEST_CASE(tag_policies) {

@@ -40,16 +40,18 @@ bool same_bits(double x, double y) {
 void expect_same(const overlay &x, const overlay &y, std::size_t groups) {
     const load_view &u = x.load(), &v = y.load();
     for (node_id n = 0; n < u.used.size(); ++n) {
-        BOOST_TEST(same_bits(u.used[n].cpu, v.used[n].cpu));
-        BOOST_TEST(same_bits(u.used[n].mem, v.used[n].mem));
+        BOOST_TEST(same_bits(u.used[n][dimension::cpu], v.used[n][dimension::cpu]));
+        BOOST_TEST(same_bits(u.used[n][dimension::memory], v.used[n][dimension::memory]));
         BOOST_TEST((x.assigned(n) == y.assigned(n)));
         for (std::size_t k = 0; k < groups; ++k) {
             BOOST_TEST(x.apart_count(static_cast<int>(k), n) ==
                        y.apart_count(static_cast<int>(k), n));
         }
         if (x.scores()) {
-            BOOST_TEST(same_bits(x.objective().util(n, 0), y.objective().util(n, 0)));
-            BOOST_TEST(same_bits(x.objective().util(n, 1), y.objective().util(n, 1)));
+            BOOST_TEST(same_bits(x.objective().util(n, dimension::cpu),
+                                 y.objective().util(n, dimension::cpu)));
+            BOOST_TEST(same_bits(x.objective().util(n, dimension::memory),
+                                 y.objective().util(n, dimension::memory)));
         }
     }
     for (guest_id g = 0; g < u.placement.size(); ++g) {
@@ -79,8 +81,9 @@ BOOST_AUTO_TEST_CASE(a_placement_is_unplaced_on_a_node_or_moving) {
     const res before = ov.load().used[f.node("b")];
     ov.unplace(g);
     BOOST_TEST(!ov.where(g).placed());
-    BOOST_TEST(ov.load().used[f.node("b")].mem == before.mem - ov.load().demand[g].mem);
-    BOOST_TEST(ov.assigned(f.node("b")).cpu == 0.0);
+    BOOST_TEST(ov.load().used[f.node("b")][dimension::memory] ==
+               before[dimension::memory] - ov.load().demand[g][dimension::memory]);
+    BOOST_TEST(ov.assigned(f.node("b"))[dimension::cpu] == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(the_objective_follows_every_move) {
@@ -104,7 +107,7 @@ BOOST_AUTO_TEST_CASE(a_trial_puts_every_value_back_exactly) {
     {
         auto t = ov.begin_trial();
         ov.move(std::vector<guest_id>{f.guest(100), f.guest(101)}, f.node("b"));
-        ov.set_demand(f.guest(102), {1.5, 3.0 * GiB});
+        ov.set_demand(f.guest(102), res_of(1.5, 3.0 * GiB));
         ov.begin(f.guest(102), f.node("a"));
         BOOST_TEST(ov.apart_count(0, f.node("b")) == 1);
         BOOST_TEST(ov.objective().j() != untouched.objective().j());

@@ -350,7 +350,7 @@ BOOST_AUTO_TEST_CASE(rule_property_no_command_breaks_a_keep_apart_rule) {
         (void)plan_capacity(c, o, 1, true, 64);
         // place: a new guest kept apart from two guests never gets a node that holds one.
         placement_request req;
-        req.demand = {1, static_cast<double>(GiB)};
+        req.demand = res_of(1, static_cast<double>(GiB));
         req.apart_from = {0, static_cast<guest_id>(c.guests.size() - 1)};
         if (auto a = plan_place(c, o, req)) {
             for (const ranked_node &rn : a->nodes) {

@@ -31,8 +31,8 @@ BOOST_AUTO_TEST_CASE(objective_sees_what_the_averaged_load_hides) {
     load_view v = make_load_view(s.c, o.mode);
     metrics m = compute_metrics(s.c, v, o);
     BOOST_TEST(m.pve_imbalance == 0.0, tt::tolerance(1e-12));
-    BOOST_TEST(m.mem.spread == 0.95, tt::tolerance(1e-9));
-    BOOST_TEST(m.cpu.max == 0.95, tt::tolerance(1e-9));
+    BOOST_TEST(m.stats[dimension::memory].spread == 0.95, tt::tolerance(1e-9));
+    BOOST_TEST(m.stats[dimension::cpu].max == 0.95, tt::tolerance(1e-9));
     BOOST_TEST(m.objective > 0.4);
 }
 
@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(inactive_nodes_do_not_count) {
     options o;
     metrics m = compute_metrics(s.c, make_load_view(s.c, o.mode), o);
     BOOST_TEST(m.pve_imbalance == 0.0, tt::tolerance(1e-12));
-    BOOST_TEST(m.cpu.min == 0.5, tt::tolerance(1e-12));
+    BOOST_TEST(m.stats[dimension::cpu].min == 0.5, tt::tolerance(1e-12));
     BOOST_TEST(!m.nodes[2].active);
 }
 

@@ -85,6 +85,10 @@ is_deeply(
 # RRD averages over the window: points older than rrd-window minutes are left out
 is($snapshot->{guests}->{100}->{rrd}->{cpu}, 0.4, 'guest cpu averaged over the window');
 is($snapshot->{guests}->{100}->{rrd}->{mem}, 5 * 2**30, 'guest mem averaged over the window');
+# disk I/O rates (DERIVE in the RRD): averaged over the points that have them
+is($snapshot->{guests}->{100}->{rrd}->{diskread}, 2000000, 'guest diskread averaged (bytes/s)');
+is($snapshot->{guests}->{100}->{rrd}->{diskwrite}, 500000, 'guest diskwrite averaged (bytes/s)');
+ok(!exists($snapshot->{guests}->{101}->{rrd}->{diskread}), 'no diskread without RRD points');
 cmp_ok(abs($nodes->{pve1}->{cpu} - 0.49875), '<', 1e-9, 'node cpu averaged, gaps skipped');
 ok(!$snapshot->{guests}->{103}->{rrd}, 'no RRD average for a stopped guest');
 like(

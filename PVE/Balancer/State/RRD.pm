@@ -160,7 +160,9 @@ sub read_averages {
         my $status = $record->{status} // '';
         next if $status ne 'running' && $status ne 'paused';
         my $name = rrd_file_name($rrd, 'vm', $vmid);
-        my $a = eval { rrd_average($name, $window, $now, qw(cpu mem)) };
+        # diskread/diskwrite: the RRD's DERIVE data sources, so bytes/s (the engine's optional
+        # disk-I/O dimension); the resource entries carry byte counters instead.
+        my $a = eval { rrd_average($name, $window, $now, qw(cpu mem diskread diskwrite)) };
         if ($@) {
             push @$errors, "rrd $name: $@";
             next;

@@ -10,6 +10,7 @@
 #ifndef PVEBAL_LOAD_H_
 #define PVEBAL_LOAD_H_
 
+#include "pvebal/dimensions.h"
 #include "pvebal/model.h"
 #include "pvebal/options.h"
 
@@ -17,48 +18,38 @@
 
 namespace pvebal {
 
-// A two-resource vector: CPU in cores, memory in bytes.
-struct res {
-    double cpu = 0;
-    double mem = 0;
-
-    res &operator+=(const res &o) {
-        cpu += o.cpu;
-        mem += o.mem;
-        return *this;
-    }
-    res &operator-=(const res &o) {
-        cpu -= o.cpu;
-        mem -= o.mem;
-        return *this;
-    }
-    friend res operator+(res a, const res &b) { return a += b; }
-    friend res operator-(res a, const res &b) { return a -= b; }
-    friend bool operator==(const res &, const res &) = default;
-};
-
 // Demand of one guest in the given mode (zero for guests that do not run).
 res guest_demand(const guest &g, load_mode mode);
+// The same with every option that decides demand (an optional dimension that is off: 0).
+res guest_demand(const guest &g, const options &o);
 
 struct load_view {
     load_mode mode = load_mode::used;
-    std::vector<res> capacity;      // per node: maxcpu, maxmem
+    std::vector<res> capacity;      // per node (0 in a dimension that is off)
     std::vector<res> base;          // per node: usage not attributed to any guest
     std::vector<res> demand;        // per guest
     std::vector<node_id> placement; // per guest
     std::vector<res> used;          // per node: base + demand of the guests placed there
 
-    double cpu_util(node_id n) const {
-        return capacity[n].cpu > 0 ? used[n].cpu / capacity[n].cpu : 0;
+    // Utilisation of node n in one dimension (0 without capacity).
+    double util(node_id n, dimension d) const {
+        return capacity[n][d] > 0 ? used[n][d] / capacity[n][d] : 0;
     }
-    double mem_util(node_id n) const {
-        return capacity[n].mem > 0 ? used[n].mem / capacity[n].mem : 0;
+    res util(node_id n) const {
+        res u;
+        for (const dimension_info &row : dimension_table) {
+            u[row.dim] = util(n, row.dim);
+        }
+        return u;
     }
 
     // Moves a guest's demand to another node.
     void move(guest_id g, node_id to);
 };
 
+// Optional dimensions that are off (weight 0) have zero capacity and demand everywhere, so they
+// change nothing. The `mode` form uses the default options in that mode.
+load_view make_load_view(const cluster &c, const options &o);
 load_view make_load_view(const cluster &c, load_mode mode);
 
 } // namespace pvebal

@@ -113,6 +113,7 @@ struct guest {
     std::vector<replication_job> replication;  // enabled replication jobs, sorted by id
     std::optional<double> cpu_avg;             // RRD average, fraction of maxcpu
     std::optional<std::uint64_t> mem_avg;      // RRD average, bytes
+    std::optional<double> disk_io_avg;         // RRD average diskread + diskwrite, bytes/s
     bool has_precondition = false;
     std::vector<blocked_target> blocked_targets; // not_allowed_nodes, sorted by node
     std::vector<std::string> local_disk_volids;  // local_disks of the precondition (no CD-ROMs)

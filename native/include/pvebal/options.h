@@ -42,6 +42,8 @@ struct options {
     load_mode mode = load_mode::used;
     double cpu_weight = 1.0;
     double memory_weight = 1.0;
+    double disk_io_weight = 0.0;   // 0: disk I/O is not a dimension (pvebal/dimensions.h)
+    double disk_io_capacity = 0.0; // bytes/s of disk I/O one node sustains (needed with a weight)
     double pressure_threshold = 0.80; // utilisation above which a node adds a penalty
     double pressure_weight = 10.0;    // weight of that penalty relative to the variance
 

@@ -5,9 +5,9 @@
 // Reported, before and after every plan:
 //   - `pve_imbalance`: exactly Proxmox CRS' value: the coefficient of variation of node load,
 //     load = (cpu% + mem%) / 2, divided by sqrt(n - 1) so it lies in [0, 1];
-//   - per resource (cpu, memory): mean, population standard deviation, min, max and spread of
-//     node utilisation;
-//   - `objective`: ours, see docs/algorithms.md. Per resource r with weight w_r:
+//   - per resource dimension in use (pvebal/dimensions.h: cpu, memory, ...): mean, population
+//     standard deviation, min, max and spread of node utilisation;
+//   - `objective`: ours, see docs/algorithms.md. Per dimension r with weight w_r:
 //         J = sum_r w_r * (Var_r(u) + p * mean_n(max(0, u_rn - theta)^2)) / sum_r w_r
 //     and objective = sqrt(J). Var is the population variance of node utilisation, theta the
 //     pressure threshold and p its weight. Per-resource terms mean a node full on memory and
@@ -40,8 +40,7 @@ struct node_metrics {
     bool active = false;
     res used;
     res capacity;
-    double cpu_util = 0;
-    double mem_util = 0;
+    res util;        // used / capacity, per dimension
     int guests = 0;  // every guest placed there
     int running = 0; // of which running
 };
@@ -49,9 +48,9 @@ struct node_metrics {
 struct metrics {
     double objective = 0;
     double pve_imbalance = 0;
-    resource_stats cpu;
-    resource_stats mem;
-    std::vector<node_metrics> nodes; // every node, by node id
+    per_dimension<resource_stats> stats; // per dimension (zero for one not in use)
+    per_dimension<bool> in_use;          // the dimensions shown (dimension_in_use)
+    std::vector<node_metrics> nodes;     // every node, by node id
 };
 
 // Active nodes: online and not in maintenance.
@@ -81,21 +80,19 @@ public:
     departure leave(node_id from, const res &d) const;
     double j_arrive(const departure &dep, node_id to) const;
     void apply(node_id from, node_id to, const res &d);
-    // Utilisation of node n, per resource, as the state sees it.
-    double util(node_id n, int r) const { return util_[n][r]; }
+    // Utilisation of node n, per dimension, as the state sees it.
+    double util(node_id n, dimension d) const { return util_[n][d]; }
     bool active(node_id n) const { return active_[n]; }
 
     // For exact undo (the overlay's trials): a node's utilisation and the running sums.
-    using node_row = std::array<double, 2>;
-    struct acc {
-        double v[2] = {0, 0};
-    };
+    using node_row = res;
+    using acc = res;
     struct totals_t {
         acc sum, sumsq, press;
     };
     struct departure {
         totals_t t;
-        double dv[2];
+        res dv;
     };
     node_row row(node_id n) const { return util_[n]; }
     totals_t totals() const { return {sum_, sumsq_, press_}; }
@@ -107,21 +104,31 @@ public:
     }
 
 private:
-    double j_of(const acc &sum, const acc &sumsq, const acc &press) const {
+    // The inner loops run over the first N dimensions: always_on_dimensions while every optional
+    // dimension is off (its terms would be exactly 0), else all; N is a constant so the loops
+    // unroll (the planners' hottest code).
+    template <std::size_t N>
+    double j_of_n(const acc &sum, const acc &sumsq, const acc &press) const {
         if (n_ < 1) {
             return 0;
         }
         double j = 0;
         double wsum = 0;
-        for (int r = 0; r < 2; ++r) {
+        for (std::size_t r = 0; r < N; ++r) {
             const double mean = sum.v[r] / n_;
             // Population variance from running sums; clamp the rounding error below zero.
             const double var = std::max(0.0, sumsq.v[r] / n_ - mean * mean);
-            j += w_[r] * (var + p_ * press.v[r] / n_);
-            wsum += w_[r];
+            j += w_.v[r] * (var + p_ * press.v[r] / n_);
+            wsum += w_.v[r];
         }
         return wsum > 0 ? j / wsum : 0;
     }
+    double j_of(const acc &sum, const acc &sumsq, const acc &press) const {
+        return all_dims_ ? j_of_n<dimension_count>(sum, sumsq, press)
+                         : j_of_n<always_on_dimensions>(sum, sumsq, press);
+    }
+    template <std::size_t N> void leave_n(departure &dep, node_id from) const;
+    template <std::size_t N> double j_arrive_n(const departure &dep, node_id to) const;
     double pressure(double u) const {
         const double x = u - theta_;
         return x > 0 ? x * x : 0;
@@ -129,8 +136,9 @@ private:
 
     std::vector<bool> active_;
     std::vector<res> cap_;
-    std::vector<std::array<double, 2>> util_;
-    double w_[2];
+    std::vector<res> util_;
+    res w_;
+    bool all_dims_ = false; // an optional dimension is in use
     double theta_;
     double p_;
     double n_ = 0;

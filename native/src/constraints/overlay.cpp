@@ -5,7 +5,7 @@
 namespace pvebal {
 
 overlay::overlay(const cluster &c, const options &o, const affinity_groups &a)
-    : c_(&c), a_(&a), load_(make_load_view(c, o.mode)), target_(c.guests.size(), no_node),
+    : c_(&c), a_(&a), load_(make_load_view(c, o)), target_(c.guests.size(), no_node),
       assigned_(c.nodes.size()),
       apart_count_(a.apart_names.size(), std::vector<int>(c.nodes.size(), 0)), opts_(&o) {
     for (guest_id g = 0; g < c.guests.size(); ++g) {

@@ -11,13 +11,13 @@ double limit_of(const decision_context &ctx, const overlay &s, constraint k, nod
     const res cap = s.load().capacity[n];
     switch (k) {
     case constraint::memory:
-        return usable_memory(ctx.o, cap.mem);
+        return usable_memory(ctx.o, cap[dimension::memory]);
     case constraint::cpu:
-        return ctx.o.cpu_limit * cap.cpu;
+        return ctx.o.cpu_limit * cap[dimension::cpu];
     case constraint::vcpu_ratio:
-        return ctx.o.max_vcpu_ratio ? *ctx.o.max_vcpu_ratio * cap.cpu : 0;
+        return ctx.o.max_vcpu_ratio ? *ctx.o.max_vcpu_ratio * cap[dimension::cpu] : 0;
     case constraint::memory_ratio:
-        return ctx.o.max_memory_ratio ? *ctx.o.max_memory_ratio * cap.mem : 0;
+        return ctx.o.max_memory_ratio ? *ctx.o.max_memory_ratio * cap[dimension::memory] : 0;
     default:
         return 0;
     }
@@ -27,13 +27,13 @@ double limit_of(const decision_context &ctx, const overlay &s, constraint k, nod
 double held_of(const overlay &s, constraint k, node_id n) {
     switch (k) {
     case constraint::memory:
-        return s.load().used[n].mem;
+        return s.load().used[n][dimension::memory];
     case constraint::cpu:
-        return s.load().used[n].cpu;
+        return s.load().used[n][dimension::cpu];
     case constraint::vcpu_ratio:
-        return s.assigned(n).cpu;
+        return s.assigned(n)[dimension::cpu];
     case constraint::memory_ratio:
-        return s.assigned(n).mem;
+        return s.assigned(n)[dimension::memory];
     default:
         return 0;
     }
@@ -46,19 +46,20 @@ bool limit_set(const decision_context &ctx, constraint k) {
 
 opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
                        bool explain) {
-    if (in.demand.mem <= 0) {
+    if (in.demand[dimension::memory] <= 0) {
         return std::nullopt;
     }
     const double usable = limit_of(ctx, s, constraint::memory, n);
-    const double used = s.load().used[n].mem;
-    if (used + in.demand.mem <= usable) {
+    const double used = s.load().used[n][dimension::memory];
+    if (used + in.demand[dimension::memory] <= usable) {
         return std::nullopt;
     }
-    return explain ? rejection{constraint::memory, "needs " + gib_text(in.demand.mem) + ", " +
-                                                       ctx.c.nodes[n].name + " has " +
-                                                       gib_text(std::max(0.0, usable - used)) +
-                                                       " usable (memory-limit, memory-reserve)"}
-                   : quiet(constraint::memory);
+    return explain
+               ? rejection{constraint::memory, "needs " + gib_text(in.demand[dimension::memory]) +
+                                                   ", " + ctx.c.nodes[n].name + " has " +
+                                                   gib_text(std::max(0.0, usable - used)) +
+                                                   " usable (memory-limit, memory-reserve)"}
+               : quiet(constraint::memory);
 }
 
 // A relief move (docs/constraints.md, "Relief moves"): CPU contention is soft, so a unit may go
@@ -80,36 +81,36 @@ bool cpu_relief(const decision_context &ctx, const overlay &s, const arrival &in
         from = s.node_of(g);
     }
     const load_view &v = s.load();
-    if (from == no_node || from == n || v.capacity[from].cpu <= 0 || v.capacity[n].cpu <= 0) {
+    if (from == no_node || from == n || v.capacity[from][dimension::cpu] <= 0 || v.capacity[n][dimension::cpu] <= 0) {
         return false;
     }
     const double before =
-        std::max(v.used[from].cpu / v.capacity[from].cpu, v.used[n].cpu / v.capacity[n].cpu);
-    const double after = std::max((v.used[from].cpu - in.demand.cpu) / v.capacity[from].cpu,
-                                  (v.used[n].cpu + in.demand.cpu) / v.capacity[n].cpu);
+        std::max(v.used[from][dimension::cpu] / v.capacity[from][dimension::cpu], v.used[n][dimension::cpu] / v.capacity[n][dimension::cpu]);
+    const double after = std::max((v.used[from][dimension::cpu] - in.demand[dimension::cpu]) / v.capacity[from][dimension::cpu],
+                                  (v.used[n][dimension::cpu] + in.demand[dimension::cpu]) / v.capacity[n][dimension::cpu]);
     return after < before;
 }
 
 opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival &in, node_id n,
                     bool explain) {
-    const double cap = s.load().capacity[n].cpu;
-    const double used = s.load().used[n].cpu;
-    if (in.demand.cpu <= 0 || used + in.demand.cpu <= limit_of(ctx, s, constraint::cpu, n) ||
+    const double cap = s.load().capacity[n][dimension::cpu];
+    const double used = s.load().used[n][dimension::cpu];
+    if (in.demand[dimension::cpu] <= 0 || used + in.demand[dimension::cpu] <= limit_of(ctx, s, constraint::cpu, n) ||
         cpu_relief(ctx, s, in, n)) {
         return std::nullopt;
     }
-    return explain ? rejection{constraint::cpu, ctx.c.nodes[n].name + " would reach " +
-                                                    fraction_text((used + in.demand.cpu) / cap) +
-                                                    " CPU, above cpu-limit " +
-                                                    fraction_text(ctx.o.cpu_limit)}
+    return explain ? rejection{constraint::cpu,
+                               ctx.c.nodes[n].name + " would reach " +
+                                   fraction_text((used + in.demand[dimension::cpu]) / cap) +
+                                   " CPU, above cpu-limit " + fraction_text(ctx.o.cpu_limit)}
                    : quiet(constraint::cpu);
 }
 
 opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
                            node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_vcpu_ratio;
-    if (!ratio || in.assigned.cpu <= 0 ||
-        s.assigned(n).cpu + in.assigned.cpu <= limit_of(ctx, s, constraint::vcpu_ratio, n)) {
+    if (!ratio || in.assigned[dimension::cpu] <= 0 ||
+        s.assigned(n)[dimension::cpu] + in.assigned[dimension::cpu] <= limit_of(ctx, s, constraint::vcpu_ratio, n)) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::vcpu_ratio, ctx.c.nodes[n].name +
@@ -121,8 +122,8 @@ opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const 
 opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
                              node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_memory_ratio;
-    if (!ratio || in.assigned.mem <= 0 ||
-        s.assigned(n).mem + in.assigned.mem <= limit_of(ctx, s, constraint::memory_ratio, n)) {
+    if (!ratio || in.assigned[dimension::memory] <= 0 ||
+        s.assigned(n)[dimension::memory] + in.assigned[dimension::memory] <= limit_of(ctx, s, constraint::memory_ratio, n)) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::memory_ratio,

@@ -38,17 +38,17 @@ opt_rejection h_limit(const decision_context &ctx, const overlay &s, constraint 
         return rejection{k, name + " uses " + gib_text(held) + " of memory, above its usable " +
                                 gib_text(limit) + " (memory-limit, memory-reserve)"};
     case constraint::cpu:
-        return rejection{k, name + " CPU at " + fraction_text(cap.cpu > 0 ? held / cap.cpu : 0) +
+        return rejection{k, name + " CPU at " + fraction_text(cap[dimension::cpu] > 0 ? held / cap[dimension::cpu] : 0) +
                                 ", above cpu-limit " + fraction_text(ctx.o.cpu_limit)};
     case constraint::vcpu_ratio:
         return rejection{k, name + " has " + number_text(held) +
                                 " vCPUs assigned to running guests, above max-vcpu-ratio " +
-                                number_text(*ctx.o.max_vcpu_ratio) + " x " + number_text(cap.cpu) +
+                                number_text(*ctx.o.max_vcpu_ratio) + " x " + number_text(cap[dimension::cpu]) +
                                 " threads"};
     case constraint::memory_ratio:
         return rejection{k, name + " has " + gib_text(held) +
                                 " assigned to running guests, above max-memory-ratio " +
-                                number_text(*ctx.o.max_memory_ratio) + " x " + gib_text(cap.mem)};
+                                number_text(*ctx.o.max_memory_ratio) + " x " + gib_text(cap[dimension::memory])};
     default:
         return std::nullopt;
     }
@@ -163,10 +163,10 @@ double limit_share(const decision_context &ctx, const overlay &s, constraint k,
         const guest &gg = ctx.c.guests[g];
         switch (k) {
         case constraint::memory:
-            share += s.load().demand[g].mem;
+            share += s.load().demand[g][dimension::memory];
             break;
         case constraint::cpu:
-            share += s.load().demand[g].cpu;
+            share += s.load().demand[g][dimension::cpu];
             break;
         case constraint::vcpu_ratio:
             share += gg.running ? gg.maxcpu : 0;

@@ -34,8 +34,8 @@ load_view view_of(const std::vector<node_usage> &nodes) {
     v.used.reserve(nodes.size());
     for (const node_usage &n : nodes) {
         v.capacity.push_back(
-            {static_cast<double>(n.stats.maxcpu), static_cast<double>(n.stats.maxmem)});
-        v.used.push_back({n.stats.cpu, static_cast<double>(n.stats.mem)});
+            res_of(static_cast<double>(n.stats.maxcpu), static_cast<double>(n.stats.maxmem)));
+        v.used.push_back(res_of(n.stats.cpu, static_cast<double>(n.stats.mem)));
     }
     v.base = v.used;
     return v;
@@ -217,7 +217,7 @@ score_nodes_to_start(const scheduler &s, const service_stats &r, const settings 
         const double cpu = r.maxcpu == 0.0 ? static_cast<double>(st.maxcpu) : r.maxcpu;
         const double mem = static_cast<double>(r.maxmem);
         tier[n] = memory_tier(cfg, static_cast<double>(st.mem) + mem, st.maxmem);
-        j[n] = finite_or_inf(base.j_after(no_node, n, res{cpu, mem}));
+        j[n] = finite_or_inf(base.j_after(no_node, n, res_of(cpu, mem)));
     }
 
     std::vector<std::pair<std::string, double>> out;

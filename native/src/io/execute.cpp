@@ -116,7 +116,7 @@ result<std::string> run_place(const context &x) {
             return fail(arg_path(x.r, "mem"),
                         "expected bytes or a size like 8G, got '" + x.r.args.at("mem") + "'");
         }
-        req.demand = {cpu, static_cast<double>(*mem)};
+        req.demand = res_of(cpu, static_cast<double>(*mem));
         if (has(x.r, "tags")) {
             req.tags = split_tags(x.r.args.at("tags"));
         }

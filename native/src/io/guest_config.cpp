@@ -252,12 +252,19 @@ void read_rrd(guest &g, const Json::Value &rrd, const std::string &path) {
             g.cpu_avg = std::min(*c, 1.0);
         }
         g.mem_avg = opt_uint(rrd, "mem", path, max_bytes, "a non-negative integer (bytes)");
+        // Disk I/O: read and write rates (rrddata's diskread/diskwrite, bytes per second).
+        for (const char *key : {"diskread", "diskwrite"}) {
+            if (auto r = opt_number(rrd, key, path, 0, static_cast<double>(max_bytes),
+                                    "a non-negative number (bytes per second)")) {
+                g.disk_io_avg = g.disk_io_avg.value_or(0) + *r;
+            }
+        }
         return;
     }
     // rrddata rows: average the points that carry values (stopped intervals have none).
     check_array(rrd, path, "an object {cpu, mem} or an array of rrddata points");
-    double cpu_sum = 0, mem_sum = 0;
-    int cpu_n = 0, mem_n = 0;
+    double cpu_sum = 0, mem_sum = 0, io_sum[2] = {0, 0};
+    int cpu_n = 0, mem_n = 0, io_n[2] = {0, 0};
     for (Json::ArrayIndex i = 0; i < rrd.size(); ++i) {
         const std::string p = index_path(path, i);
         check_object(rrd[i], p, "an rrddata point object");
@@ -270,12 +277,25 @@ void read_rrd(guest &g, const Json::Value &rrd, const std::string &path) {
             mem_sum += *m;
             ++mem_n;
         }
+        for (int k = 0; k < 2; ++k) {
+            if (auto r = opt_number(rrd[i], k == 0 ? "diskread" : "diskwrite", p, 0,
+                                    static_cast<double>(max_bytes),
+                                    "a non-negative number (bytes per second)")) {
+                io_sum[k] += *r;
+                ++io_n[k];
+            }
+        }
     }
     if (cpu_n > 0) {
         g.cpu_avg = cpu_sum / cpu_n;
     }
     if (mem_n > 0) {
         g.mem_avg = static_cast<std::uint64_t>(mem_sum / mem_n);
+    }
+    for (int k = 0; k < 2; ++k) {
+        if (io_n[k] > 0) {
+            g.disk_io_avg = g.disk_io_avg.value_or(0) + io_sum[k] / io_n[k];
+        }
     }
 }
 

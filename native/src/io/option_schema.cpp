@@ -2,9 +2,11 @@
 // and for engine options the one line that stores a checked value in `options`; and the reader
 // of balancer.cfg. The per-type rules that check a value are in option_values.cpp.
 #include "io/option_values.h"
+#include "pvebal/dimensions.h"
 
 #include <algorithm>
 #include <regex>
+#include <utility>
 
 namespace pvebal {
 
@@ -28,12 +30,9 @@ const std::vector<option_row> &rows() {
          [](options &o, const option_value &v) {
              o.mode = v.text == "used" ? load_mode::used : load_mode::assigned;
          }},
-        {{"cpu-weight", t::number, eng, "scoring", 0, 100, "", {}, "1",
-          "Weight of CPU in the objective."},
-         {}, [](options &o, const option_value &v) { o.cpu_weight = v.number; }},
-        {{"memory-weight", t::number, eng, "scoring", 0, 100, "", {}, "1",
-          "Weight of memory in the objective."},
-         {}, [](options &o, const option_value &v) { o.memory_weight = v.number; }},
+        {{"disk-io-capacity", t::size, eng, "scoring", 0, size_max, "bytes per second", {}, "0",
+          "Disk I/O (read + write) one node sustains, bytes/s; with disk-io-weight."},
+         {}, [](options &o, const option_value &v) { o.disk_io_capacity = v.number; }},
         {{"pressure-threshold", t::number, eng, "scoring", 0, 1, "a fraction", {}, "0.8",
           "Utilisation above which a node adds a quadratic penalty to the objective."},
          {}, [](options &o, const option_value &v) { o.pressure_threshold = v.number; }},
@@ -279,6 +278,14 @@ const std::vector<option_row> &rows() {
           "notification (0: not checked)."},
          {}, nullptr},
         };
+        // One weight per resource dimension (pvebal/dimensions.h).
+        [&]<std::size_t... i>(std::index_sequence<i...>) {
+            (r.push_back({{dimension_table[i].weight_key, t::number, eng, "scoring", 0, 100, "",
+                           {}, dimension_table[i].weight_default, dimension_table[i].weight_help},
+                          {}, [](options &o, const option_value &v) {
+                              o.*dimension_table[i].weight = v.number;
+                          }}), ...);
+        }(std::make_index_sequence<dimension_count>{});
         std::sort(r.begin(), r.end(), [](const option_row &a, const option_row &b) {
             return a.info.key < b.info.key;
         });

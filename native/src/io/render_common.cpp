@@ -85,28 +85,35 @@ Json::Value metrics_json(const metrics &m) {
     Json::Value o(Json::objectValue);
     o["objective"] = num(m.objective);
     o["imbalance"] = num(m.pve_imbalance);
-    o["cpu"] = stats_json(m.cpu);
-    o["memory"] = stats_json(m.mem);
+    for (const dimension_info &row : dimension_table) {
+        if (m.in_use[row.dim]) {
+            o[std::string(row.key)] = stats_json(m.stats[row.dim]);
+        }
+    }
     return o;
 }
 
-Json::Value node_json(const cluster &c, const node_metrics &nm) {
+Json::Value dimension_value(const dimension_info &row, double v) {
+    return row.unit == dimension_unit::cores ? num(v) : bytes(v);
+}
+
+Json::Value node_json(const cluster &c, const metrics &m, const node_metrics &nm) {
     const node &n = c.nodes[nm.node];
     Json::Value o(Json::objectValue);
     o["node"] = n.name;
     o["status"] = n.online ? "online" : "offline";
     o["maintenance"] = n.maintenance;
     o["active"] = nm.active;
-    Json::Value cpu(Json::objectValue);
-    cpu["used"] = num(nm.used.cpu);
-    cpu["total"] = num(nm.capacity.cpu);
-    cpu["util"] = num(nm.cpu_util);
-    o["cpu"] = cpu;
-    Json::Value mem(Json::objectValue);
-    mem["used"] = bytes(nm.used.mem);
-    mem["total"] = bytes(nm.capacity.mem);
-    mem["util"] = num(nm.mem_util);
-    o["memory"] = mem;
+    for (const dimension_info &row : dimension_table) {
+        if (!m.in_use[row.dim]) {
+            continue;
+        }
+        Json::Value d(Json::objectValue);
+        d["used"] = dimension_value(row, nm.used[row.dim]);
+        d["total"] = dimension_value(row, nm.capacity[row.dim]);
+        d["util"] = num(nm.util[row.dim]);
+        o[std::string(row.key)] = d;
+    }
     o["guests"] = nm.guests;
     o["running"] = nm.running;
     return o;
@@ -215,16 +222,26 @@ std::string node_table(const cluster &c, const metrics &m) {
     }
     std::string out;
     char buf[512];
-    std::snprintf(buf, sizeof buf, "%-*s  %-29s  %-29s  %s\n", static_cast<int>(w), "NODE", "CPU",
-                  "MEMORY", "GUESTS");
+    std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w), "NODE");
     out += buf;
+    for (const dimension_info &row : dimension_table) {
+        if (m.in_use[row.dim]) {
+            std::snprintf(buf, sizeof buf, "  %-29s", std::string(row.label).c_str());
+            out += buf;
+        }
+    }
+    out += "  GUESTS\n";
     for (const node_metrics &nm : m.nodes) {
         const node &n = c.nodes[nm.node];
         std::string state = !n.online ? "  (offline)" : n.maintenance ? "  (maintenance)" : "";
-        std::snprintf(buf, sizeof buf, "%-*s  %s %s  %s %s  %6d%s\n", static_cast<int>(w),
-                      esc(n.name).c_str(), bar(nm.cpu_util, 20).c_str(), pct(nm.cpu_util).c_str(),
-                      bar(nm.mem_util, 20).c_str(), pct(nm.mem_util).c_str(), nm.guests,
-                      state.c_str());
+        std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w), esc(n.name).c_str());
+        out += buf;
+        for (const dimension_info &row : dimension_table) {
+            if (m.in_use[row.dim]) {
+                out += "  " + bar(nm.util[row.dim], 20) + " " + pct(nm.util[row.dim]);
+            }
+        }
+        std::snprintf(buf, sizeof buf, "  %6d%s\n", nm.guests, state.c_str());
         out += buf;
     }
     return out;
@@ -242,10 +259,14 @@ std::string metrics_text(const metrics &m) {
                   "  imbalance  %.4f   (Proxmox CRS: CV of mean(cpu, mem) / sqrt(n-1))\n",
                   m.pve_imbalance);
     out += buf;
-    for (auto [label, s] : {std::pair{"cpu", &m.cpu}, std::pair{"memory", &m.mem}}) {
+    for (const dimension_info &row : dimension_table) {
+        if (!m.in_use[row.dim]) {
+            continue;
+        }
+        const resource_stats &s = m.stats[row.dim];
         std::snprintf(buf, sizeof buf, "  %-9s  mean %s  stddev %s  min %s  max %s  spread %s\n",
-                      label, pct(s->mean).c_str(), pct(s->stddev).c_str(), pct(s->min).c_str(),
-                      pct(s->max).c_str(), pct(s->spread).c_str());
+                      std::string(row.key).c_str(), pct(s.mean).c_str(), pct(s.stddev).c_str(),
+                      pct(s.min).c_str(), pct(s.max).c_str(), pct(s.spread).c_str());
         out += buf;
     }
     return out;

@@ -19,7 +19,9 @@ Json::Value bytes(double v);
 std::string to_json_text(const Json::Value &v);
 
 Json::Value metrics_json(const metrics &m);
-Json::Value node_json(const cluster &c, const node_metrics &nm);
+Json::Value node_json(const cluster &c, const metrics &m, const node_metrics &nm);
+// A value of a dimension in its unit (cores as a number, bytes as an integer).
+Json::Value dimension_value(const dimension_info &row, double v);
 Json::Value warning_json(const cluster &c, const warning &w);
 Json::Value rejection_json(const rejection &r);
 

@@ -14,8 +14,8 @@ namespace {
 
 Json::Value shortfall_json(const res &r) {
     Json::Value o(Json::objectValue);
-    o["memory"] = bytes(r.mem);
-    o["cpu"] = num(r.cpu);
+    o["memory"] = bytes(r[dimension::memory]);
+    o["cpu"] = num(r[dimension::cpu]);
     return o;
 }
 
@@ -48,7 +48,8 @@ std::string scenario_text(const cluster &c, const failure_scenario &s) {
     std::string out = buf;
     if (s.unplaced > s.rule_blocked) {
         std::snprintf(buf, sizeof buf, ", short of %s and %.1f cores",
-                      human_bytes(s.shortfall.mem).c_str(), s.shortfall.cpu);
+                      human_bytes(s.shortfall[dimension::memory]).c_str(),
+                      s.shortfall[dimension::cpu]);
         out += buf;
     }
     if (s.rule_blocked > 0) {
@@ -129,11 +130,12 @@ std::string render_capacity(const cluster &c, const capacity_report &r, output_f
     out += buf;
     if (!r.target_met && r.worst_at_target) {
         out += "  worst case: " + scenario_text(c, *r.worst_at_target) + "\n";
-        if (r.reserve_needed.mem > 0 || r.reserve_needed.cpu > 0) {
+        if (r.reserve_needed[dimension::memory] > 0 || r.reserve_needed[dimension::cpu] > 0) {
             std::snprintf(
                 buf, sizeof buf,
                 "  reserve needed: %s of memory and %.1f cores more, where the guests fit\n",
-                human_bytes(r.reserve_needed.mem).c_str(), r.reserve_needed.cpu);
+                human_bytes(r.reserve_needed[dimension::memory]).c_str(),
+                r.reserve_needed[dimension::cpu]);
             out += buf;
         }
         if (r.worst_at_target->rule_blocked > 0) {
@@ -190,8 +192,8 @@ std::string render_place(const cluster &c, const placement_answer &a, output_for
     }
     std::string out;
     char buf[512];
-    std::snprintf(buf, sizeof buf, "Placing %.1f cores and %s:\n\n", a.demand.cpu,
-                  human_bytes(a.demand.mem).c_str());
+    std::snprintf(buf, sizeof buf, "Placing %.1f cores and %s:\n\n", a.demand[dimension::cpu],
+                  human_bytes(a.demand[dimension::memory]).c_str());
     out += buf;
     int rank = 0;
     for (const ranked_node &rn : a.nodes) {

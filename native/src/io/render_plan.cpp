@@ -36,12 +36,14 @@ Json::Value cost_json(const migration_cost &c) {
     return o;
 }
 
-Json::Value node_state_json(const node_metrics &nm) {
+Json::Value node_state_json(const metrics &m, const node_metrics &nm) {
     Json::Value o(Json::objectValue);
-    o["cpu"] = num(nm.cpu_util);
-    o["memory"] = num(nm.mem_util);
-    o["cpu-used"] = num(nm.used.cpu);
-    o["memory-used"] = bytes(nm.used.mem);
+    for (const dimension_info &row : dimension_table) {
+        if (m.in_use[row.dim]) {
+            o[std::string(row.key)] = num(nm.util[row.dim]);
+            o[std::string(row.key) + "-used"] = dimension_value(row, nm.used[row.dim]);
+        }
+    }
     o["guests"] = nm.guests;
     return o;
 }
@@ -125,8 +127,8 @@ std::string plan_json(const cluster &c, const options &o, const plan &p) {
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         Json::Value j(Json::objectValue);
         j["node"] = c.nodes[n].name;
-        j["before"] = node_state_json(p.before.nodes[n]);
-        j["after"] = node_state_json(p.after.nodes[n]);
+        j["before"] = node_state_json(p.before, p.before.nodes[n]);
+        j["after"] = node_state_json(p.after, p.after.nodes[n]);
         j["active"] = p.after.nodes[n].active;
         nodes.append(j);
     }
@@ -198,33 +200,51 @@ std::string plan_text(const cluster &c, const plan &p) {
     for (const node &n : c.nodes) {
         w = std::max(w, esc(n.name).size());
     }
-    std::snprintf(buf, sizeof buf, "\n%-*s  %-45s  %s\n", static_cast<int>(w), "NODE",
-                  "CPU before -> after", "MEMORY before -> after");
+    std::vector<const dimension_info *> shown;
+    for (const dimension_info &row : dimension_table) {
+        if (p.before.in_use[row.dim]) {
+            shown.push_back(&row);
+        }
+    }
+    std::snprintf(buf, sizeof buf, "\n%-*s", static_cast<int>(w), "NODE");
     out += buf;
+    for (size_t i = 0; i < shown.size(); ++i) {
+        const std::string head = std::string(shown[i]->label) + " before -> after";
+        std::snprintf(buf, sizeof buf, i + 1 < shown.size() ? "  %-45s" : "  %s", head.c_str());
+        out += buf;
+    }
+    out += "\n";
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         const node_metrics &b = p.before.nodes[n];
         const node_metrics &a = p.after.nodes[n];
-        std::snprintf(
-            buf, sizeof buf, "%-*s  %s%s -> %s%s  %s%s -> %s%s%s\n", static_cast<int>(w),
-            esc(c.nodes[n].name).c_str(), bar(b.cpu_util, 10).c_str(), pct(b.cpu_util).c_str(),
-            bar(a.cpu_util, 10).c_str(), pct(a.cpu_util).c_str(), bar(b.mem_util, 10).c_str(),
-            pct(b.mem_util).c_str(), bar(a.mem_util, 10).c_str(), pct(a.mem_util).c_str(),
-            !c.nodes[n].online ? "  (offline)"
-            : !a.active        ? (p.kind == plan_kind::failover ? "  (failed)" : "  (maintenance)")
-                               : "");
+        std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w), esc(c.nodes[n].name).c_str());
         out += buf;
+        for (const dimension_info *row : shown) {
+            out += "  " + bar(b.util[row->dim], 10) + pct(b.util[row->dim]) + " -> " +
+                   bar(a.util[row->dim], 10) + pct(a.util[row->dim]);
+        }
+        out += !c.nodes[n].online ? "  (offline)"
+               : !a.active        ? (p.kind == plan_kind::failover ? "  (failed)" : "  (maintenance)")
+                                  : "";
+        out += "\n";
     }
-    out += "\nMetrics:         before     after\n";
+    // Labels are at least 13 wide ("memory stddev"); a longer dimension key widens the column.
+    size_t lw = 13;
+    for (const dimension_info *d : shown) {
+        lw = std::max(lw, d->key.size() + 7); // " stddev"
+    }
+    out += "\nMetrics:" + std::string(lw - 4, ' ') + "before     after\n";
     auto row = [&](const char *name, double x, double y) {
-        std::snprintf(buf, sizeof buf, "  %-13s %8.4f  %8.4f\n", name, x, y);
+        std::snprintf(buf, sizeof buf, "  %-*s %8.4f  %8.4f\n", static_cast<int>(lw), name, x, y);
         out += buf;
     };
     row("objective", p.before.objective, p.after.objective);
     row("imbalance", p.before.pve_imbalance, p.after.pve_imbalance);
-    row("cpu stddev", p.before.cpu.stddev, p.after.cpu.stddev);
-    row("cpu max", p.before.cpu.max, p.after.cpu.max);
-    row("memory stddev", p.before.mem.stddev, p.after.mem.stddev);
-    row("memory max", p.before.mem.max, p.after.mem.max);
+    for (const dimension_info *d : shown) {
+        const std::string key(d->key);
+        row((key + " stddev").c_str(), p.before.stats[d->dim].stddev, p.after.stats[d->dim].stddev);
+        row((key + " max").c_str(), p.before.stats[d->dim].max, p.after.stats[d->dim].max);
+    }
     if (!p.unplaced.empty()) {
         out += "\nCannot be placed (" + std::to_string(p.unplaced.size()) + "):\n";
         for (const unplaced_guest &u : p.unplaced) {

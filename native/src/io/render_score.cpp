@@ -25,7 +25,7 @@ std::string render_score(const cluster &c, const options &o, const score_report 
         root["metrics"] = metrics_json(r.m);
         Json::Value nodes(Json::arrayValue);
         for (const node_metrics &nm : r.m.nodes) {
-            nodes.append(node_json(c, nm));
+            nodes.append(node_json(c, r.m, nm));
         }
         root["nodes"] = nodes;
         Json::Value warnings(Json::arrayValue);

@@ -376,6 +376,10 @@ result<void> bind_options(cluster &c, const options &o) {
         }
         c.nodes[*n].maintenance = true;
     }
+    if (o.disk_io_weight > 0 && o.disk_io_capacity <= 0) {
+        return fail("disk-io-capacity", "expected a size above 0 (bytes per second) when "
+                                        "disk-io-weight is above 0");
+    }
     for (const auto &[from, to] : o.storage_map) {
         if (from.empty() || to.empty()) {
             return fail("storage-map", "expected non-empty storage names");

@@ -4,20 +4,51 @@
 
 namespace pvebal {
 
-res guest_demand(const guest &g, load_mode mode) {
+namespace {
+
+// Dimensions read from the model: every row, except optional rows that are off.
+per_dimension<bool> in_use(const options &o) {
+    per_dimension<bool> u;
+    for (const dimension_info &row : dimension_table) {
+        u[row.dim] = dimension_in_use(row, o);
+    }
+    return u;
+}
+
+res demand_of(const guest &g, load_mode mode, const per_dimension<bool> &use) {
+    res r;
     if (!g.running) {
-        return {};
+        return r;
     }
-    if (mode == load_mode::assigned) {
-        return {g.maxcpu, static_cast<double>(g.maxmem)};
+    for (const dimension_info &row : dimension_table) {
+        if (use[row.dim]) {
+            r[row.dim] = row.demand(g, mode);
+        }
     }
-    double cpu = std::min(g.cpu_avg.value_or(g.cpu), 1.0) * g.maxcpu;
-    // Host-side memory is what the guest costs its node; the guest's own view is a fallback.
-    std::uint64_t mem = g.mem_avg.value_or(g.memhost > 0 ? g.memhost : g.mem);
-    return {cpu, static_cast<double>(mem)};
+    return r;
+}
+
+} // namespace
+
+res guest_demand(const guest &g, const options &o) {
+    return demand_of(g, o.mode, in_use(o));
+}
+
+res guest_demand(const guest &g, load_mode mode) {
+    options o;
+    o.mode = mode;
+    return guest_demand(g, o);
 }
 
 load_view make_load_view(const cluster &c, load_mode mode) {
+    options o;
+    o.mode = mode;
+    return make_load_view(c, o);
+}
+
+load_view make_load_view(const cluster &c, const options &o) {
+    const load_mode mode = o.mode;
+    const per_dimension<bool> use = in_use(o);
     load_view v;
     v.mode = mode;
     v.capacity.resize(c.nodes.size());
@@ -32,18 +63,25 @@ load_view make_load_view(const cluster &c, load_mode mode) {
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const guest &gs = c.guests[g];
         v.placement[g] = gs.node;
-        v.demand[g] = guest_demand(gs, mode);
+        v.demand[g] = demand_of(gs, mode, use);
         if (gs.running) {
-            measured[gs.node] += {std::min(gs.cpu, 1.0) * gs.maxcpu,
-                                  static_cast<double>(gs.memhost > 0 ? gs.memhost : gs.mem)};
+            for (const dimension_info &row : dimension_table) {
+                if (use[row.dim] && row.measured) {
+                    measured[gs.node][row.dim] += row.measured(gs);
+                }
+            }
         }
     }
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         const node &ns = c.nodes[n];
-        v.capacity[n] = {ns.maxcpu, static_cast<double>(ns.maxmem)};
-        if (mode == load_mode::used && ns.online) {
-            v.base[n] = {std::max(0.0, ns.cpu * ns.maxcpu - measured[n].cpu),
-                         std::max(0.0, static_cast<double>(ns.mem) - measured[n].mem)};
+        for (const dimension_info &row : dimension_table) {
+            if (!use[row.dim]) {
+                continue;
+            }
+            v.capacity[n][row.dim] = row.capacity(ns, o);
+            if (mode == load_mode::used && ns.online && row.node_used) {
+                v.base[n][row.dim] = std::max(0.0, row.node_used(ns) - measured[n][row.dim]);
+            }
         }
         v.used[n] = v.base[n];
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <set>
 
 namespace pvebal {
@@ -90,7 +91,7 @@ void balancer::consider_single(candidate &best) {
         if (moved_[i] || migrations_ + u.guests.size() > o_.max_migrations) {
             continue;
         }
-        if (u.demand.cpu == 0 && u.demand.mem == 0) {
+        if (u.demand.is_zero()) {
             continue; // stopped guests do not change the balance
         }
         const double penalty = cost_penalty(u.cost_seconds);
@@ -116,12 +117,11 @@ void balancer::consider_single(candidate &best) {
 // The k nodes with the highest (or lowest) largest per-resource deviation from the mean.
 std::vector<node_id> balancer::hot_nodes(bool hottest, size_t k) const {
     std::vector<std::pair<double, node_id>> heat;
-    double mean[2] = {0, 0};
+    res mean;
     int n_active = 0;
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (obj_.active(n)) {
-            mean[0] += obj_.util(n, 0);
-            mean[1] += obj_.util(n, 1);
+            mean += obj_.row(n);
             ++n_active;
         }
     }
@@ -132,9 +132,15 @@ std::vector<node_id> balancer::hot_nodes(bool hottest, size_t k) const {
         if (!obj_.active(n)) {
             continue;
         }
-        const double d0 = obj_.util(n, 0) - mean[0] / n_active;
-        const double d1 = obj_.util(n, 1) - mean[1] / n_active;
-        heat.emplace_back(hottest ? -std::max(d0, d1) : std::min(d0, d1), n);
+        // The largest (or smallest) deviation over the dimensions in use.
+        std::optional<double> h;
+        for (const dimension_info &row : dimension_table) {
+            if (dimension_in_use(row, o_)) {
+                const double d = obj_.util(n, row.dim) - mean[row.dim] / n_active;
+                h = !h ? d : hottest ? std::max(*h, d) : std::min(*h, d);
+            }
+        }
+        heat.emplace_back(hottest ? -*h : *h, n);
     }
     std::sort(heat.begin(), heat.end());
     std::vector<node_id> out;
@@ -155,17 +161,14 @@ void balancer::consider_pairs(candidate &best) {
     const double now = obj_.value();
     std::vector<std::vector<size_t>> on_node(c_.nodes.size());
     for (size_t i = 0; i < units_.size(); ++i) {
-        if (!moved_[i] && units_[i].guests.size() == 1 &&
-            (units_[i].demand.cpu > 0 || units_[i].demand.mem > 0)) {
+        if (!moved_[i] && units_[i].guests.size() == 1 && !units_[i].demand.is_zero()) {
             on_node[units_[i].node].push_back(i);
         }
     }
     // Largest first: they change the balance most.
     auto size_of = [&](size_t i) {
         const unit &u = units_[i];
-        const res cap = state_.load().capacity[u.node];
-        return std::max(cap.cpu > 0 ? u.demand.cpu / cap.cpu : 0,
-                        cap.mem > 0 ? u.demand.mem / cap.mem : 0);
+        return dominant_share(u.demand, state_.load().capacity[u.node]);
     };
     for (auto &list : on_node) {
         std::stable_sort(list.begin(), list.end(),
@@ -324,7 +327,7 @@ plan balancer::run() {
     for (size_t i = 0; i < units_.size(); ++i) {
         const unit &u = units_[i];
         movable = movable ||
-                  (!moved_[i] && !u.allowed.empty() && (u.demand.cpu != 0 || u.demand.mem != 0));
+                  (!moved_[i] && !u.allowed.empty() && (u.demand[dimension::cpu] != 0 || u.demand[dimension::memory] != 0));
     }
     if (deadline_.hit()) {
         // the repairs' note says it

@@ -51,11 +51,11 @@ template <class F> bool for_each_subset(const std::vector<node_id> &items, int k
 }
 
 bool worse(const failure_scenario &a, const failure_scenario &b) {
-    if (a.shortfall.mem != b.shortfall.mem) {
-        return a.shortfall.mem > b.shortfall.mem;
+    if (a.shortfall[dimension::memory] != b.shortfall[dimension::memory]) {
+        return a.shortfall[dimension::memory] > b.shortfall[dimension::memory];
     }
-    if (a.shortfall.cpu != b.shortfall.cpu) {
-        return a.shortfall.cpu > b.shortfall.cpu;
+    if (a.shortfall[dimension::cpu] != b.shortfall[dimension::cpu]) {
+        return a.shortfall[dimension::cpu] > b.shortfall[dimension::cpu];
     }
     return a.unplaced > b.unplaced;
 }
@@ -84,15 +84,16 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         r.ha_guests += solver.needs_recovery(g) ? 1 : 0;
     }
-    const load_view v = make_load_view(c, o.mode);
+    const load_view v = make_load_view(c, o);
     for (node_id n : active) {
         node_headroom h;
         h.node = n;
-        h.cpu = o.cpu_limit * v.capacity[n].cpu - v.used[n].cpu;
-        h.memory = usable_memory(o, v.capacity[n].mem) - v.used[n].mem;
+        h.cpu = o.cpu_limit * v.capacity[n][dimension::cpu] - v.used[n][dimension::cpu];
+        h.memory =
+            usable_memory(o, v.capacity[n][dimension::memory]) - v.used[n][dimension::memory];
         for (guest_id g = 0; g < c.guests.size(); ++g) {
             if (c.guests[g].node == n && solver.needs_recovery(g)) {
-                h.ha_memory += solver.demand(g).mem;
+                h.ha_memory += solver.demand(g)[dimension::memory];
             }
         }
         r.headroom.push_back(h);
@@ -136,7 +137,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         double need = 0;
         for (guest_id g = 0; g < c.guests.size(); ++g) {
             if (c.guests[g].node == h.node && solver.needs_recovery(g) && !unrecoverable[g]) {
-                need += solver.demand(g).mem;
+                need += solver.demand(g)[dimension::memory];
             }
         }
         by_load.emplace_back(need, std::max(0.0, h.memory));

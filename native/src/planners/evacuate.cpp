@@ -40,7 +40,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     const decision_context ctx(c, o, a);
     overlay state(c, o, a, active_nodes(c));
     const objective_state &obj = state.objective();
-    const load_view before_view = make_load_view(c_in, o.mode);
+    const load_view before_view = make_load_view(c_in, o);
 
     std::vector<bool> include(c.guests.size(), false);
     for (guest_id g = 0; g < c.guests.size(); ++g) {
@@ -85,15 +85,13 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
     // Largest dominant share first; stopped guests (no demand) last; then by vmid.
     auto share = [&](const unit &u) {
-        double total_cpu = 0, total_mem = 0;
+        res total;
         for (node_id n = 0; n < c.nodes.size(); ++n) {
             if (obj.active(n)) {
-                total_cpu += state.load().capacity[n].cpu;
-                total_mem += state.load().capacity[n].mem;
+                total += state.load().capacity[n];
             }
         }
-        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0,
-                        total_mem > 0 ? u.demand.mem / total_mem : 0);
+        return dominant_share(u.demand, total);
     };
     std::stable_sort(units.begin(), units.end(),
                      [&](const unit &x, const unit &y) { return share(x) > share(y); });
@@ -123,7 +121,8 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         }
         others = build_units(ctx, other_include);
         std::stable_sort(others.begin(), others.end(), [&](const unit &x, const unit &y) {
-            return x.demand.mem < y.demand.mem; // smallest first: cheapest room
+            return x.demand[dimension::memory] <
+                   y.demand[dimension::memory]; // smallest first: cheapest room
         });
     }
     // Per node, in that order: the make-room search looks only at the target's own guests.
@@ -140,10 +139,10 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 continue;
             }
             // A stopped unit changes nothing: prefer the node with the most free memory.
-            const double j =
-                (u.demand.cpu == 0 && u.demand.mem == 0)
-                    ? state.load().used[n].mem / std::max(1.0, state.load().capacity[n].mem)
-                    : obj.j_after(u.node, n, u.demand);
+            const double j = u.demand.is_zero()
+                                 ? state.load().used[n][dimension::memory] /
+                                       std::max(1.0, state.load().capacity[n][dimension::memory])
+                                 : obj.j_after(u.node, n, u.demand);
             if (best == no_node || j < best_j - 1e-15) {
                 best = n;
                 best_j = j;
@@ -177,8 +176,10 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 }
                 // Necessary for u to fit once h has left (the memory unit), with a byte of
                 // margin for rounding: h too small to make room is skipped without a trial.
-                if (u.demand.mem > 0 && state.load().used[n].mem - h.demand.mem + u.demand.mem >
-                                            usable_memory(o, state.load().capacity[n].mem) + 1.0) {
+                if (u.demand[dimension::memory] > 0 &&
+                    state.load().used[n][dimension::memory] - h.demand[dimension::memory] +
+                            u.demand[dimension::memory] >
+                        usable_memory(o, state.load().capacity[n][dimension::memory]) + 1.0) {
                     continue;
                 }
                 for (node_id m : h.allowed) {

@@ -23,7 +23,7 @@ plan plan_failover(const cluster &c, const options &o, const std::vector<node_id
     recovery_solver solver(c, o, all_guests);
     deadline dl(o.deadline);
     solver.set_deadline(&dl);
-    const load_view before = make_load_view(c, o.mode);
+    const load_view before = make_load_view(c, o);
     // An exhaustive search decides whether everyone can restart; large inputs get a budget.
     const long budget = 2'000'000;
     recovery_solver::answer out = solver.solve(failed, budget);
@@ -50,7 +50,7 @@ plan plan_failover(const cluster &c, const options &o, const std::vector<node_id
         m.guest = g;
         m.from = c.guests[g].node;
         m.to = n;
-        const bool runs = solver.demand(g).mem > 0 || solver.demand(g).cpu > 0;
+        const bool runs = !solver.demand(g).is_zero();
         m.mode = runs ? migration_mode::restart : migration_mode::offline;
         m.ha = c.ha.find(g) != nullptr;
         m.cost.seconds = runs ? o.restart_downtime : 0;

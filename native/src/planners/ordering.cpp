@@ -198,7 +198,7 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
             ++group_size[a.together[g]];
         }
     }
-    const load_view v = make_load_view(c, o.mode);
+    const load_view v = make_load_view(c, o);
     for (unit &u : out) {
         for (guest_id g : u.guests) {
             u.demand += v.demand[g];

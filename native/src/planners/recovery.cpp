@@ -28,9 +28,13 @@ recovery_solver::recovery_solver(const cluster &c, const options &o, bool all_gu
         needs_[g] = managed || (all_guests && gs.running && !gs.is_template);
         // A restarted guest claims its configured memory; CPU as the load mode counts it.
         const res now = state_.load().demand[g];
-        const double cpu =
-            started ? (gs.running ? now.cpu : (o.mode == load_mode::assigned ? gs.maxcpu : 0)) : 0;
-        demand_[g] = started ? res{cpu, static_cast<double>(gs.maxmem)} : res{};
+        const double cpu = started ? (gs.running ? now[dimension::cpu]
+                                                 : (o.mode == load_mode::assigned ? gs.maxcpu : 0))
+                                   : 0;
+        res d = now; // other dimensions as the guest demands them now
+        d[dimension::cpu] = cpu;
+        d[dimension::memory] = static_cast<double>(gs.maxmem);
+        demand_[g] = started ? d : res{};
         if (!needs_[g]) {
             continue;
         }
@@ -147,17 +151,13 @@ recovery_solver::make_units(const std::vector<bool> &failed, const std::vector<b
         }
     }
     const load_view &v = state_.load();
-    double total_cpu = 0, total_mem = 0;
+    res total;
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (alive[n]) {
-            total_cpu += v.capacity[n].cpu;
-            total_mem += v.capacity[n].mem;
+            total += v.capacity[n];
         }
     }
-    auto share = [&](const unit &u) {
-        return std::max(total_cpu > 0 ? u.demand.cpu / total_cpu : 0,
-                        total_mem > 0 ? u.demand.mem / total_mem : 0);
-    };
+    auto share = [&](const unit &u) { return dominant_share(u.demand, total); };
     std::stable_sort(units.begin(), units.end(), [&](const unit &x, const unit &y) {
         if (x.priority != y.priority) {
             return x.priority > y.priority;
@@ -194,8 +194,9 @@ bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, lon
     for (node_id n : u.allowed) {
         if (fits(u, n)) {
             const res used = state_.load().used[n];
-            order.emplace_back(
-                usable_memory(o_, state_.load().capacity[n].mem) - used.mem - u.demand.mem, n);
+            order.emplace_back(usable_memory(o_, state_.load().capacity[n][dimension::memory]) -
+                                   used[dimension::memory] - u.demand[dimension::memory],
+                               n);
         }
     }
     std::sort(order.begin(), order.end());
@@ -240,7 +241,8 @@ recovery_solver::answer recovery_solver::solve(const std::vector<bool> &failed, 
         // Survivors by free usable memory, most first (fast mode keeps this order up to date).
         std::vector<node_id> by_free;
         auto free_mem = [&](node_id n) {
-            return usable_memory(o_, state_.load().capacity[n].mem) - state_.load().used[n].mem;
+            return usable_memory(o_, state_.load().capacity[n][dimension::memory]) -
+                   state_.load().used[n][dimension::memory];
         };
         for (node_id n = 0; n < c_.nodes.size(); ++n) {
             if (alive[n]) {
@@ -306,11 +308,14 @@ recovery_solver::answer recovery_solver::solve(const std::vector<bool> &failed, 
             if (alive[n]) {
                 const res cap = state_.load().capacity[n];
                 const res used = state_.load().used[n];
-                free_total.mem += std::max(0.0, usable_memory(o_, cap.mem) - used.mem);
-                free_total.cpu += std::max(0.0, o_.cpu_limit * cap.cpu - used.cpu);
+                free_total[dimension::memory] += std::max(
+                    0.0, usable_memory(o_, cap[dimension::memory]) - used[dimension::memory]);
+                free_total[dimension::cpu] +=
+                    std::max(0.0, o_.cpu_limit * cap[dimension::cpu] - used[dimension::cpu]);
             }
         }
-        hopeless = need.mem > free_total.mem + 0.5 || need.cpu > free_total.cpu + 1e-9;
+        hopeless = need[dimension::memory] > free_total[dimension::memory] + 0.5 ||
+                   need[dimension::cpu] > free_total[dimension::cpu] + 1e-9;
     }
     if (!all_placed && search_budget > 0) {
         // Undo the fast pass and search for an assignment that restarts everyone.

@@ -8,7 +8,7 @@ namespace pvebal {
 
 score_report make_score_report(const cluster &c, const options &o) {
     score_report r;
-    r.load = make_load_view(c, o.mode);
+    r.load = make_load_view(c, o);
     r.m = compute_metrics(c, r.load, o);
     const affinity_groups a = compile_affinity(c, o);
     const detail::decision_context ctx(c, o, a);

@@ -64,7 +64,8 @@ resource_stats stats_of(const std::vector<double> &xs) {
 metrics compute_metrics(const cluster &c, const load_view &v, const options &o) {
     metrics m;
     const std::vector<bool> active = active_nodes(c);
-    std::vector<double> cpu, mem, load;
+    per_dimension<std::vector<double>> utils;
+    std::vector<double> load;
     m.nodes.resize(c.nodes.size());
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         node_metrics &nm = m.nodes[n];
@@ -72,12 +73,13 @@ metrics compute_metrics(const cluster &c, const load_view &v, const options &o) 
         nm.active = active[n];
         nm.used = v.used[n];
         nm.capacity = v.capacity[n];
-        nm.cpu_util = v.cpu_util(n);
-        nm.mem_util = v.mem_util(n);
+        nm.util = v.util(n);
         if (active[n]) {
-            cpu.push_back(nm.cpu_util);
-            mem.push_back(nm.mem_util);
-            load.push_back((nm.cpu_util + nm.mem_util) / 2);
+            for (const dimension_info &row : dimension_table) {
+                utils[row.dim].push_back(nm.util[row.dim]);
+            }
+            // Proxmox's CRS load is CPU and memory by definition.
+            load.push_back((nm.util[dimension::cpu] + nm.util[dimension::memory]) / 2);
         }
     }
     for (guest_id g = 0; g < c.guests.size(); ++g) {
@@ -85,8 +87,12 @@ metrics compute_metrics(const cluster &c, const load_view &v, const options &o) 
         ++nm.guests;
         nm.running += c.guests[g].running ? 1 : 0;
     }
-    m.cpu = stats_of(cpu);
-    m.mem = stats_of(mem);
+    for (const dimension_info &row : dimension_table) {
+        m.in_use[row.dim] = dimension_in_use(row, o);
+        if (m.in_use[row.dim]) {
+            m.stats[row.dim] = stats_of(utils[row.dim]);
+        }
+    }
     m.pve_imbalance = pve_imbalance(load);
     m.objective = objective_state(c, v, o).value();
     return m;
@@ -98,19 +104,23 @@ objective_state::objective_state(const cluster &c, const load_view &v, const opt
     : objective_state(active_nodes(c), v, o) {}
 
 objective_state::objective_state(std::vector<bool> active, const load_view &v, const options &o)
-    : active_(std::move(active)), cap_(v.capacity),
-      util_(v.capacity.size()), w_{o.cpu_weight, o.memory_weight}, theta_(o.pressure_threshold),
-      p_(o.pressure_weight) {
+    : active_(std::move(active)), cap_(v.capacity), util_(v.capacity.size()),
+      theta_(o.pressure_threshold), p_(o.pressure_weight) {
+    for (const dimension_info &row : dimension_table) {
+        // An optional dimension that is off has no capacity anywhere: its terms stay 0.
+        w_[row.dim] = o.*row.weight;
+        all_dims_ = all_dims_ || (row.optional && dimension_in_use(row, o));
+    }
     for (node_id n = 0; n < v.capacity.size(); ++n) {
-        util_[n] = {v.cpu_util(n), v.mem_util(n)};
+        util_[n] = v.util(n);
         if (!active_[n]) {
             continue;
         }
         n_ += 1;
-        for (int r = 0; r < 2; ++r) {
-            sum_.v[r] += util_[n][r];
-            sumsq_.v[r] += util_[n][r] * util_[n][r];
-            press_.v[r] += pressure(util_[n][r]);
+        for (std::size_t r = 0; r < dimension_count; ++r) {
+            sum_.v[r] += util_[n].v[r];
+            sumsq_.v[r] += util_[n].v[r] * util_[n].v[r];
+            press_.v[r] += pressure(util_[n].v[r]);
         }
     }
 }
@@ -120,56 +130,83 @@ double objective_state::value() const {
 }
 
 objective_state::departure objective_state::leave(node_id from, const res &d) const {
-    departure dep{{sum_, sumsq_, press_}, {d.cpu, d.mem}};
+    departure dep{{sum_, sumsq_, press_}, d};
     if (from == no_node || !active_[from]) {
         return dep;
     }
-    const double cap_from[2] = {cap_[from].cpu, cap_[from].mem};
-    for (int r = 0; r < 2; ++r) {
-        if (cap_from[r] > 0) {
-            const double u = util_[from][r];
-            const double u2 = u - dep.dv[r] / cap_from[r];
+    if (all_dims_) {
+        leave_n<dimension_count>(dep, from);
+    } else {
+        leave_n<always_on_dimensions>(dep, from);
+    }
+    return dep;
+}
+
+template <std::size_t N> void objective_state::leave_n(departure &dep, node_id from) const {
+    const res &cap_from = cap_[from];
+    for (std::size_t r = 0; r < N; ++r) {
+        if (cap_from.v[r] > 0) {
+            const double u = util_[from].v[r];
+            const double u2 = u - dep.dv.v[r] / cap_from.v[r];
             dep.t.sum.v[r] += u2 - u;
             dep.t.sumsq.v[r] += u2 * u2 - u * u;
             dep.t.press.v[r] += pressure(u2) - pressure(u);
         }
     }
-    return dep;
 }
 
 double objective_state::j_arrive(const departure &dep, node_id to) const {
     if (to == no_node || !active_[to]) {
         return j_of(dep.t.sum, dep.t.sumsq, dep.t.press);
     }
-    acc sum = dep.t.sum, sumsq = dep.t.sumsq, press = dep.t.press;
-    const double cap_to[2] = {cap_[to].cpu, cap_[to].mem};
-    for (int r = 0; r < 2; ++r) {
-        if (cap_to[r] > 0) {
-            const double u = util_[to][r];
-            const double u2 = u + dep.dv[r] / cap_to[r];
-            sum.v[r] += u2 - u;
-            sumsq.v[r] += u2 * u2 - u * u;
-            press.v[r] += pressure(u2) - pressure(u);
-        }
+    return all_dims_ ? j_arrive_n<dimension_count>(dep, to)
+                     : j_arrive_n<always_on_dimensions>(dep, to);
+}
+
+// Fused: each dimension's sums after the arrival and its term of J in one pass, without copying
+// the running sums (the same operations in the same order as j_of, so the same bits).
+template <std::size_t N>
+double objective_state::j_arrive_n(const departure &dep, node_id to) const {
+    if (n_ < 1) {
+        return 0;
     }
-    return j_of(sum, sumsq, press);
+    const res &cap_to = cap_[to];
+    const res &util_to = util_[to];
+    double j = 0;
+    double wsum = 0;
+    for (std::size_t r = 0; r < N; ++r) {
+        double sum = dep.t.sum.v[r];
+        double sumsq = dep.t.sumsq.v[r];
+        double press = dep.t.press.v[r];
+        if (cap_to.v[r] > 0) {
+            const double u = util_to.v[r];
+            const double u2 = u + dep.dv.v[r] / cap_to.v[r];
+            sum += u2 - u;
+            sumsq += u2 * u2 - u * u;
+            press += pressure(u2) - pressure(u);
+        }
+        const double mean = sum / n_;
+        const double var = std::max(0.0, sumsq / n_ - mean * mean);
+        j += w_.v[r] * (var + p_ * press / n_);
+        wsum += w_.v[r];
+    }
+    return wsum > 0 ? j / wsum : 0;
 }
 
 void objective_state::apply(node_id from, node_id to, const res &d) {
-    const double dv[2] = {d.cpu, d.mem};
-    for (int r = 0; r < 2; ++r) {
+    for (std::size_t r = 0; r < dimension_count; ++r) {
         for (int side = 0; side < 2; ++side) {
             const node_id n = side == 0 ? from : to;
             if (n == no_node) {
                 continue;
             }
-            const double cap = r == 0 ? cap_[n].cpu : cap_[n].mem;
+            const double cap = cap_[n].v[r];
             if (cap <= 0) {
                 continue;
             }
-            const double u = util_[n][r];
-            const double u2 = u + (side == 0 ? -dv[r] : dv[r]) / cap;
-            util_[n][r] = u2;
+            const double u = util_[n].v[r];
+            const double u2 = u + (side == 0 ? -d.v[r] : d.v[r]) / cap;
+            util_[n].v[r] = u2;
             if (active_[n]) {
                 sum_.v[r] += u2 - u;
                 sumsq_.v[r] += u2 * u2 - u * u;
