@@ -412,7 +412,8 @@ BOOST_AUTO_TEST_CASE(failover_stopped_ha_guest_is_placed_without_load) {
     BOOST_TEST(w.target(p, 100) == "n2");
     BOOST_TEST((m.mode == migration_mode::offline));
     BOOST_TEST(m.cost.downtime == 0.0);
-    BOOST_TEST(p.after.stats[dimension::memory].max == p.before.stats[dimension::memory].max); // n2 is as full as before
+    BOOST_TEST(p.after.stats[dimension::memory].max ==
+               p.before.stats[dimension::memory].max); // n2 is as full as before
 
     // HA state "started" but not running at the moment: it starts on the survivor, so it
     // claims its configured memory.

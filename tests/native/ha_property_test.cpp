@@ -175,7 +175,8 @@ BOOST_AUTO_TEST_CASE(capacity_matches_brute_force_on_generated_clusters) {
         BOOST_TEST(rep.target_met == (target <= bf), "seed " << seed << " target " << target);
         BOOST_TEST(rep.nodes == nA);
         if (rep.target_met) {
-            BOOST_TEST((rep.reserve_needed[dimension::memory] == 0 && rep.reserve_needed[dimension::cpu] == 0),
+            BOOST_TEST((rep.reserve_needed[dimension::memory] == 0 &&
+                        rep.reserve_needed[dimension::cpu] == 0),
                        "seed " << seed);
         }
         if (bf < nA - 1) {

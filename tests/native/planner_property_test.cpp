@@ -168,7 +168,8 @@ bool some_single_move_improves(const snapshot &s) {
             const double maxmem = static_cast<double>(c.nodes[n].maxmem);
             const double usable =
                 std::min(o.memory_limit * maxmem, maxmem - static_cast<double>(o.memory_reserve));
-            if (used[n][dimension::memory] > usable || used[n][dimension::cpu] > o.cpu_limit * c.nodes[n].maxcpu) {
+            if (used[n][dimension::memory] > usable ||
+                used[n][dimension::cpu] > o.cpu_limit * c.nodes[n].maxcpu) {
                 continue;
             }
             if (ref.objective(used) < now - o.min_improvement) {

@@ -1,10 +1,10 @@
 // Property tests of repair first (docs/constraints.md, "Broken rules and limits: repair first")
 // over generated clusters with broken rules injected: pins that name another node, keep-apart
 // pairs on one node, keep-together pairs on two. Every plan is replayed by the reference checker
-// of the planner property tests (support/plan_reference.h): no intermediate state breaks a rule or a
-// limit on a node a guest arrives at, so a repair never breaks another rule nor makes a
-// violation worse. The final state is checked here from the tags and the options, not with the
-// engine's checks: every pin violation is repaired or a note says why not.
+// of the planner property tests (support/plan_reference.h): no intermediate state breaks a rule or
+// a limit on a node a guest arrives at, so a repair never breaks another rule nor makes a violation
+// worse. The final state is checked here from the tags and the options, not with the engine's
+// checks: every pin violation is repaired or a note says why not.
 #include "support/plan_generator.h"
 #include "support/plan_reference.h"
 #include "test_util.h"

@@ -208,9 +208,8 @@ affinity_groups compile_affinity(const cluster &c, const options &o, const newco
         }
         double need = 0;
         for (guest_id g : members) {
-            need +=
-                g < c.guests.size() ? guest_demand(c.guests[g], o)[dimension::memory]
-                                   : incoming->demand[dimension::memory];
+            need += g < c.guests.size() ? guest_demand(c.guests[g], o)[dimension::memory]
+                                        : incoming->demand[dimension::memory];
         }
         if (need > largest_node) {
             a.notes.push_back(tag + " cannot be met: its guests need more memory than any node "

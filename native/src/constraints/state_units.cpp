@@ -81,13 +81,16 @@ bool cpu_relief(const decision_context &ctx, const overlay &s, const arrival &in
         from = s.node_of(g);
     }
     const load_view &v = s.load();
-    if (from == no_node || from == n || v.capacity[from][dimension::cpu] <= 0 || v.capacity[n][dimension::cpu] <= 0) {
+    if (from == no_node || from == n || v.capacity[from][dimension::cpu] <= 0 ||
+        v.capacity[n][dimension::cpu] <= 0) {
         return false;
     }
-    const double before =
-        std::max(v.used[from][dimension::cpu] / v.capacity[from][dimension::cpu], v.used[n][dimension::cpu] / v.capacity[n][dimension::cpu]);
-    const double after = std::max((v.used[from][dimension::cpu] - in.demand[dimension::cpu]) / v.capacity[from][dimension::cpu],
-                                  (v.used[n][dimension::cpu] + in.demand[dimension::cpu]) / v.capacity[n][dimension::cpu]);
+    const double before = std::max(v.used[from][dimension::cpu] / v.capacity[from][dimension::cpu],
+                                   v.used[n][dimension::cpu] / v.capacity[n][dimension::cpu]);
+    const double after = std::max((v.used[from][dimension::cpu] - in.demand[dimension::cpu]) /
+                                      v.capacity[from][dimension::cpu],
+                                  (v.used[n][dimension::cpu] + in.demand[dimension::cpu]) /
+                                      v.capacity[n][dimension::cpu]);
     return after < before;
 }
 
@@ -95,7 +98,8 @@ opt_rejection s_cpu(const decision_context &ctx, const overlay &s, const arrival
                     bool explain) {
     const double cap = s.load().capacity[n][dimension::cpu];
     const double used = s.load().used[n][dimension::cpu];
-    if (in.demand[dimension::cpu] <= 0 || used + in.demand[dimension::cpu] <= limit_of(ctx, s, constraint::cpu, n) ||
+    if (in.demand[dimension::cpu] <= 0 ||
+        used + in.demand[dimension::cpu] <= limit_of(ctx, s, constraint::cpu, n) ||
         cpu_relief(ctx, s, in, n)) {
         return std::nullopt;
     }
@@ -110,7 +114,8 @@ opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const 
                            node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_vcpu_ratio;
     if (!ratio || in.assigned[dimension::cpu] <= 0 ||
-        s.assigned(n)[dimension::cpu] + in.assigned[dimension::cpu] <= limit_of(ctx, s, constraint::vcpu_ratio, n)) {
+        s.assigned(n)[dimension::cpu] + in.assigned[dimension::cpu] <=
+            limit_of(ctx, s, constraint::vcpu_ratio, n)) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::vcpu_ratio, ctx.c.nodes[n].name +
@@ -123,7 +128,8 @@ opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, cons
                              node_id n, bool explain) {
     const std::optional<double> &ratio = ctx.o.max_memory_ratio;
     if (!ratio || in.assigned[dimension::memory] <= 0 ||
-        s.assigned(n)[dimension::memory] + in.assigned[dimension::memory] <= limit_of(ctx, s, constraint::memory_ratio, n)) {
+        s.assigned(n)[dimension::memory] + in.assigned[dimension::memory] <=
+            limit_of(ctx, s, constraint::memory_ratio, n)) {
         return std::nullopt;
     }
     return explain ? rejection{constraint::memory_ratio,

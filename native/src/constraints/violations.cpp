@@ -38,17 +38,20 @@ opt_rejection h_limit(const decision_context &ctx, const overlay &s, constraint 
         return rejection{k, name + " uses " + gib_text(held) + " of memory, above its usable " +
                                 gib_text(limit) + " (memory-limit, memory-reserve)"};
     case constraint::cpu:
-        return rejection{k, name + " CPU at " + fraction_text(cap[dimension::cpu] > 0 ? held / cap[dimension::cpu] : 0) +
-                                ", above cpu-limit " + fraction_text(ctx.o.cpu_limit)};
+        return rejection{
+            k, name + " CPU at " +
+                   fraction_text(cap[dimension::cpu] > 0 ? held / cap[dimension::cpu] : 0) +
+                   ", above cpu-limit " + fraction_text(ctx.o.cpu_limit)};
     case constraint::vcpu_ratio:
         return rejection{k, name + " has " + number_text(held) +
                                 " vCPUs assigned to running guests, above max-vcpu-ratio " +
-                                number_text(*ctx.o.max_vcpu_ratio) + " x " + number_text(cap[dimension::cpu]) +
-                                " threads"};
+                                number_text(*ctx.o.max_vcpu_ratio) + " x " +
+                                number_text(cap[dimension::cpu]) + " threads"};
     case constraint::memory_ratio:
         return rejection{k, name + " has " + gib_text(held) +
                                 " assigned to running guests, above max-memory-ratio " +
-                                number_text(*ctx.o.max_memory_ratio) + " x " + gib_text(cap[dimension::memory])};
+                                number_text(*ctx.o.max_memory_ratio) + " x " +
+                                gib_text(cap[dimension::memory])};
     default:
         return std::nullopt;
     }

@@ -224,8 +224,8 @@ std::string plan_text(const cluster &c, const plan &p) {
                    bar(a.util[row->dim], 10) + pct(a.util[row->dim]);
         }
         out += !c.nodes[n].online ? "  (offline)"
-               : !a.active        ? (p.kind == plan_kind::failover ? "  (failed)" : "  (maintenance)")
-                                  : "";
+               : !a.active ? (p.kind == plan_kind::failover ? "  (failed)" : "  (maintenance)")
+                           : "";
         out += "\n";
     }
     // Labels are at least 13 wide ("memory stddev"); a longer dimension key widens the column.

@@ -326,8 +326,8 @@ plan balancer::run() {
     bool movable = false;
     for (size_t i = 0; i < units_.size(); ++i) {
         const unit &u = units_[i];
-        movable = movable ||
-                  (!moved_[i] && !u.allowed.empty() && (u.demand[dimension::cpu] != 0 || u.demand[dimension::memory] != 0));
+        movable = movable || (!moved_[i] && !u.allowed.empty() &&
+                              (u.demand[dimension::cpu] != 0 || u.demand[dimension::memory] != 0));
     }
     if (deadline_.hit()) {
         // the repairs' note says it

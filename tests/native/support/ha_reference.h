@@ -211,7 +211,9 @@ struct reference {
     bool feasible(const std::vector<bool> &failed, std::vector<guest_id> which) const {
         const std::vector<bool> al = alive(failed);
         std::sort(which.begin(), which.end(), [&](guest_id x, guest_id y) {
-            return demand[x][dimension::memory] != demand[y][dimension::memory] ? demand[x][dimension::memory] > demand[y][dimension::memory] : x < y;
+            return demand[x][dimension::memory] != demand[y][dimension::memory]
+                       ? demand[x][dimension::memory] > demand[y][dimension::memory]
+                       : x < y;
         });
         std::vector<std::vector<node_id>> allow(c.guests.size());
         for (guest_id g : which) {
@@ -284,18 +286,24 @@ struct reference {
         const guest &gs = c.guests[g];
         const res d = demand[g];
         const res cap = v.capacity[n];
-        if (d[dimension::memory] > 0 && v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] > usable(n)) {
+        if (d[dimension::memory] > 0 &&
+            v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] >
+                usable(n)) {
             return false;
         }
-        if (d[dimension::cpu] > 0 && v.used[n][dimension::cpu] + add[n][dimension::cpu] + d[dimension::cpu] > o.cpu_limit * cap[dimension::cpu]) {
+        if (d[dimension::cpu] > 0 &&
+            v.used[n][dimension::cpu] + add[n][dimension::cpu] + d[dimension::cpu] >
+                o.cpu_limit * cap[dimension::cpu]) {
             return false;
         }
         if (runs[g] && o.max_vcpu_ratio &&
-            assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] + gs.maxcpu > *o.max_vcpu_ratio * cap[dimension::cpu]) {
+            assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] + gs.maxcpu >
+                *o.max_vcpu_ratio * cap[dimension::cpu]) {
             return false;
         }
         if (runs[g] && o.max_memory_ratio &&
-            assigned[n][dimension::memory] + add_assigned[n][dimension::memory] + static_cast<double>(gs.maxmem) >
+            assigned[n][dimension::memory] + add_assigned[n][dimension::memory] +
+                    static_cast<double>(gs.maxmem) >
                 *o.max_memory_ratio * cap[dimension::memory]) {
             return false;
         }
@@ -315,18 +323,25 @@ struct reference {
             }
         }
         const res cap = v.capacity[n];
-        if (d[dimension::memory] > 0 && v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] > usable(n)) {
+        if (d[dimension::memory] > 0 &&
+            v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] >
+                usable(n)) {
             return false;
         }
-        if (d[dimension::cpu] > 0 && v.used[n][dimension::cpu] + add[n][dimension::cpu] + d[dimension::cpu] > o.cpu_limit * cap[dimension::cpu]) {
+        if (d[dimension::cpu] > 0 &&
+            v.used[n][dimension::cpu] + add[n][dimension::cpu] + d[dimension::cpu] >
+                o.cpu_limit * cap[dimension::cpu]) {
             return false;
         }
         if (runs_any && o.max_vcpu_ratio &&
-            assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] + as[dimension::cpu] > *o.max_vcpu_ratio * cap[dimension::cpu]) {
+            assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] + as[dimension::cpu] >
+                *o.max_vcpu_ratio * cap[dimension::cpu]) {
             return false;
         }
         if (runs_any && o.max_memory_ratio &&
-            assigned[n][dimension::memory] + add_assigned[n][dimension::memory] + as[dimension::memory] > *o.max_memory_ratio * cap[dimension::memory]) {
+            assigned[n][dimension::memory] + add_assigned[n][dimension::memory] +
+                    as[dimension::memory] >
+                *o.max_memory_ratio * cap[dimension::memory]) {
             return false;
         }
         return true;
@@ -383,7 +398,8 @@ inline std::vector<std::string> check_failover(const reference &ref,
             err.push_back(vm(g) + " restarts on " + c.nodes[m.to].name +
                           ", which its rules do not allow");
         }
-        const bool zero = ref.demand[g][dimension::memory] == 0 && ref.demand[g][dimension::cpu] == 0;
+        const bool zero =
+            ref.demand[g][dimension::memory] == 0 && ref.demand[g][dimension::cpu] == 0;
         if ((m.mode == migration_mode::offline) != zero) {
             err.push_back(vm(g) + " has mode restart/offline the wrong way round");
         }
@@ -417,15 +433,18 @@ inline std::vector<std::string> check_failover(const reference &ref,
         if (add[n][dimension::memory] > 0 && used[dimension::memory] > ref.usable(n) + 1e-3) {
             err.push_back(c.nodes[n].name + ": memory above the usable limit");
         }
-        if (add[n][dimension::cpu] > 0 && used[dimension::cpu] > ref.o.cpu_limit * cap[dimension::cpu] + 1e-9) {
+        if (add[n][dimension::cpu] > 0 &&
+            used[dimension::cpu] > ref.o.cpu_limit * cap[dimension::cpu] + 1e-9) {
             err.push_back(c.nodes[n].name + ": CPU above cpu-limit");
         }
         if (add_assigned[n][dimension::cpu] > 0 && ref.o.max_vcpu_ratio &&
-            ref.assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] > *ref.o.max_vcpu_ratio * cap[dimension::cpu] + 1e-9) {
+            ref.assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] >
+                *ref.o.max_vcpu_ratio * cap[dimension::cpu] + 1e-9) {
             err.push_back(c.nodes[n].name + ": above max-vcpu-ratio");
         }
         if (add_assigned[n][dimension::memory] > 0 && ref.o.max_memory_ratio &&
-            ref.assigned[n][dimension::memory] + add_assigned[n][dimension::memory] > *ref.o.max_memory_ratio * cap[dimension::memory] + 1e-3) {
+            ref.assigned[n][dimension::memory] + add_assigned[n][dimension::memory] >
+                *ref.o.max_memory_ratio * cap[dimension::memory] + 1e-3) {
             err.push_back(c.nodes[n].name + ": above max-memory-ratio");
         }
     }

@@ -160,8 +160,11 @@ public:
                 continue;
             }
             const res cap = lv_.capacity[n];
-            u[0].push_back(cap[dimension::cpu] > 0 ? used[n][dimension::cpu] / cap[dimension::cpu] : 0);
-            u[1].push_back(cap[dimension::memory] > 0 ? used[n][dimension::memory] / cap[dimension::memory] : 0);
+            u[0].push_back(cap[dimension::cpu] > 0 ? used[n][dimension::cpu] / cap[dimension::cpu]
+                                                   : 0);
+            u[1].push_back(cap[dimension::memory] > 0
+                               ? used[n][dimension::memory] / cap[dimension::memory]
+                               : 0);
         }
         if (u[0].empty()) {
             return 0;
@@ -316,9 +319,11 @@ public:
                 const double mem_tol = 1e-9 * maxmem + 1;
                 const double cpu_tol = 1e-9 * nd.maxcpu;
                 char buf[200];
-                if (arriving[n][dimension::memory] > 0 && used[n][dimension::memory] > usable + mem_tol) {
+                if (arriving[n][dimension::memory] > 0 &&
+                    used[n][dimension::memory] > usable + mem_tol) {
                     std::snprintf(buf, sizeof buf, "%s memory %.3f GiB above usable %.3f GiB",
-                                  nd.name.c_str(), used[n][dimension::memory] / static_cast<double>(GiB),
+                                  nd.name.c_str(),
+                                  used[n][dimension::memory] / static_cast<double>(GiB),
                                   usable / static_cast<double>(GiB));
                     fail(wl + buf);
                 }
@@ -333,11 +338,13 @@ public:
                             std::max(hottest_source, used[ms[k].from][dimension::cpu] / src.maxcpu);
                     }
                 }
-                const bool relief = nd.maxcpu > 0 && used[n][dimension::cpu] / nd.maxcpu < hottest_source;
-                if (arriving[n][dimension::cpu] > 0 && used[n][dimension::cpu] > o_.cpu_limit * nd.maxcpu + cpu_tol &&
-                    !relief) {
+                const bool relief =
+                    nd.maxcpu > 0 && used[n][dimension::cpu] / nd.maxcpu < hottest_source;
+                if (arriving[n][dimension::cpu] > 0 &&
+                    used[n][dimension::cpu] > o_.cpu_limit * nd.maxcpu + cpu_tol && !relief) {
                     std::snprintf(buf, sizeof buf, "%s CPU %.3f cores above the limit %.3f",
-                                  nd.name.c_str(), used[n][dimension::cpu], o_.cpu_limit * nd.maxcpu);
+                                  nd.name.c_str(), used[n][dimension::cpu],
+                                  o_.cpu_limit * nd.maxcpu);
                     fail(wl + buf);
                 }
                 if (o_.max_vcpu_ratio && assigned_arriving[n][dimension::cpu] > 0 &&
