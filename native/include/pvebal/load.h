@@ -47,6 +47,7 @@ struct load_view {
     std::vector<res> demand;        // per guest
     std::vector<node_id> placement; // per guest
     std::vector<res> used;          // per node: base + demand of the guests placed there
+    std::vector<double> pressure;   // per node: PSI, 0..1 (node::pressure); empty: none
 
     double cpu_util(node_id n) const {
         return capacity[n].cpu > 0 ? used[n].cpu / capacity[n].cpu : 0;

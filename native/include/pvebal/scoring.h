@@ -8,8 +8,11 @@
 //   - per resource (cpu, memory): mean, population standard deviation, min, max and spread of
 //     node utilisation;
 //   - `objective`: ours, see docs/algorithms.md. Per resource r with weight w_r:
-//         J = sum_r w_r * (Var_r(u) + p * mean_n(max(0, u_rn - theta)^2)) / sum_r w_r
-//     and objective = sqrt(J). Var is the population variance of node utilisation, theta the
+//         J = sum_r w_r * (Var_r(u) + p * mean_n(max(0, u_rn - theta)^2)
+//                          + q * mean_n(psi_n * u_rn)) / sum_r w_r
+//     and objective = sqrt(J). psi_n is node n's PSI stall share above psi-threshold (0
+//     without PSI data) and q the psi weight: load left on a node under pressure costs in
+//     proportion to both. Var is the population variance of node utilisation, theta the
 //     pressure threshold and p its weight. Per-resource terms mean a node full on memory and
 //     idle on CPU next to its mirror image is *not* balanced (PVE's averaged load says it is).
 //
@@ -70,7 +73,7 @@ public:
     objective_state(std::vector<bool> active, const load_view &v, const options &o);
 
     double value() const; // the objective, sqrt(J)
-    double j() const { return j_of(sum_, sumsq_, press_); }
+    double j() const { return j_of(sum_, sumsq_, press_, psi_); }
     // J after moving `d` from node `from` to node `to` (either may be no_node).
     double j_after(node_id from, node_id to, const res &d) const {
         return j_arrive(leave(from, d), to);
@@ -91,23 +94,24 @@ public:
         double v[2] = {0, 0};
     };
     struct totals_t {
-        acc sum, sumsq, press;
+        acc sum, sumsq, press, psi;
     };
     struct departure {
         totals_t t;
         double dv[2];
     };
     node_row row(node_id n) const { return util_[n]; }
-    totals_t totals() const { return {sum_, sumsq_, press_}; }
+    totals_t totals() const { return {sum_, sumsq_, press_, psi_}; }
     void restore(node_id n, const node_row &r) { util_[n] = r; }
     void restore(const totals_t &t) {
         sum_ = t.sum;
         sumsq_ = t.sumsq;
         press_ = t.press;
+        psi_ = t.psi;
     }
 
 private:
-    double j_of(const acc &sum, const acc &sumsq, const acc &press) const {
+    double j_of(const acc &sum, const acc &sumsq, const acc &press, const acc &psi) const {
         if (n_ < 1) {
             return 0;
         }
@@ -117,7 +121,7 @@ private:
             const double mean = sum.v[r] / n_;
             // Population variance from running sums; clamp the rounding error below zero.
             const double var = std::max(0.0, sumsq.v[r] / n_ - mean * mean);
-            j += w_[r] * (var + p_ * press.v[r] / n_);
+            j += w_[r] * (var + p_ * press.v[r] / n_ + psi.v[r] / n_);
             wsum += w_[r];
         }
         return wsum > 0 ? j / wsum : 0;
@@ -126,6 +130,8 @@ private:
         const double x = u - theta_;
         return x > 0 ? x * x : 0;
     }
+    // The PSI term's weight on node n's utilisation (psi weight x its pressure).
+    double psi_coef(node_id n) const { return psi_coef_.empty() ? 0 : psi_coef_[n]; }
 
     std::vector<bool> active_;
     std::vector<res> cap_;
@@ -134,7 +140,8 @@ private:
     double theta_;
     double p_;
     double n_ = 0;
-    acc sum_, sumsq_, press_;
+    acc sum_, sumsq_, press_, psi_;
+    std::vector<double> psi_coef_; // per node; empty when no node has pressure
 };
 
 } // namespace pvebal

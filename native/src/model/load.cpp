@@ -41,6 +41,10 @@ load_view make_load_view(const cluster &c, load_mode mode) {
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         const node &ns = c.nodes[n];
         v.capacity[n] = {ns.maxcpu, static_cast<double>(ns.maxmem)};
+        if (ns.pressure > 0) {
+            v.pressure.resize(c.nodes.size(), 0.0);
+            v.pressure[n] = ns.pressure;
+        }
         if (mode == load_mode::used && ns.online) {
             v.base[n] = {std::max(0.0, ns.cpu * ns.maxcpu - measured[n].cpu),
                          std::max(0.0, static_cast<double>(ns.mem) - measured[n].mem)};

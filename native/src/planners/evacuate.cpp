@@ -177,8 +177,9 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 }
                 // Necessary for u to fit once h has left (the memory unit), with a byte of
                 // margin for rounding: h too small to make room is skipped without a trial.
-                if (u.demand.mem > 0 && state.load().used[n].mem - h.demand.mem + u.demand.mem >
-                                            usable_memory(o, state.load().capacity[n].mem) + 1.0) {
+                if (u.demand.mem > 0 &&
+                    state.load().used[n].mem - h.demand.mem + u.demand.mem >
+                        usable_memory(o, c.nodes[n], state.load().capacity[n].mem) + 1.0) {
                     continue;
                 }
                 for (node_id m : h.allowed) {

@@ -194,8 +194,9 @@ bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, lon
     for (node_id n : u.allowed) {
         if (fits(u, n)) {
             const res used = state_.load().used[n];
-            order.emplace_back(
-                usable_memory(o_, state_.load().capacity[n].mem) - used.mem - u.demand.mem, n);
+            order.emplace_back(usable_memory(o_, c_.nodes[n], state_.load().capacity[n].mem) -
+                                   used.mem - u.demand.mem,
+                               n);
         }
     }
     std::sort(order.begin(), order.end());
@@ -240,7 +241,8 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
         // Survivors by free usable memory, most first (fast mode keeps this order up to date).
         std::vector<node_id> by_free;
         auto free_mem = [&](node_id n) {
-            return usable_memory(o_, state_.load().capacity[n].mem) - state_.load().used[n].mem;
+            return usable_memory(o_, c_.nodes[n], state_.load().capacity[n].mem) -
+                   state_.load().used[n].mem;
         };
         for (node_id n = 0; n < c_.nodes.size(); ++n) {
             if (alive[n]) {
@@ -306,7 +308,7 @@ recovery_solver::outcome recovery_solver::solve(const std::vector<bool> &failed,
             if (alive[n]) {
                 const res cap = state_.load().capacity[n];
                 const res used = state_.load().used[n];
-                free_total.mem += std::max(0.0, usable_memory(o_, cap.mem) - used.mem);
+                free_total.mem += std::max(0.0, usable_memory(o_, c_.nodes[n], cap.mem) - used.mem);
                 free_total.cpu += std::max(0.0, o_.cpu_limit * cap.cpu - used.cpu);
             }
         }

@@ -54,7 +54,7 @@ score_report make_score_report(const cluster &c, const options &o) {
                  {}});
         }
         const double mem_cap = nm.capacity.mem;
-        const double usable = usable_memory(o, mem_cap);
+        const double usable = usable_memory(o, c.nodes[n], mem_cap);
         if (nm.used.mem > usable) {
             r.warnings.push_back({"overloaded",
                                   n,

@@ -101,6 +101,12 @@ objective_state::objective_state(std::vector<bool> active, const load_view &v, c
     : active_(std::move(active)), cap_(v.capacity),
       util_(v.capacity.size()), w_{o.cpu_weight, o.memory_weight}, theta_(o.pressure_threshold),
       p_(o.pressure_weight) {
+    if (!v.pressure.empty() && o.psi_weight > 0) {
+        psi_coef_.assign(v.capacity.size(), 0.0);
+        for (node_id n = 0; n < v.capacity.size(); ++n) {
+            psi_coef_[n] = o.psi_weight * std::max(0.0, v.pressure[n] - o.psi_threshold);
+        }
+    }
     for (node_id n = 0; n < v.capacity.size(); ++n) {
         util_[n] = {v.cpu_util(n), v.mem_util(n)};
         if (!active_[n]) {
@@ -111,6 +117,7 @@ objective_state::objective_state(std::vector<bool> active, const load_view &v, c
             sum_.v[r] += util_[n][r];
             sumsq_.v[r] += util_[n][r] * util_[n][r];
             press_.v[r] += pressure(util_[n][r]);
+            psi_.v[r] += psi_coef(n) * util_[n][r];
         }
     }
 }
@@ -120,7 +127,7 @@ double objective_state::value() const {
 }
 
 objective_state::departure objective_state::leave(node_id from, const res &d) const {
-    departure dep{{sum_, sumsq_, press_}, {d.cpu, d.mem}};
+    departure dep{{sum_, sumsq_, press_, psi_}, {d.cpu, d.mem}};
     if (from == no_node || !active_[from]) {
         return dep;
     }
@@ -132,6 +139,7 @@ objective_state::departure objective_state::leave(node_id from, const res &d) co
             dep.t.sum.v[r] += u2 - u;
             dep.t.sumsq.v[r] += u2 * u2 - u * u;
             dep.t.press.v[r] += pressure(u2) - pressure(u);
+            dep.t.psi.v[r] += psi_coef(from) * (u2 - u);
         }
     }
     return dep;
@@ -139,9 +147,9 @@ objective_state::departure objective_state::leave(node_id from, const res &d) co
 
 double objective_state::j_arrive(const departure &dep, node_id to) const {
     if (to == no_node || !active_[to]) {
-        return j_of(dep.t.sum, dep.t.sumsq, dep.t.press);
+        return j_of(dep.t.sum, dep.t.sumsq, dep.t.press, dep.t.psi);
     }
-    acc sum = dep.t.sum, sumsq = dep.t.sumsq, press = dep.t.press;
+    acc sum = dep.t.sum, sumsq = dep.t.sumsq, press = dep.t.press, psi = dep.t.psi;
     const double cap_to[2] = {cap_[to].cpu, cap_[to].mem};
     for (int r = 0; r < 2; ++r) {
         if (cap_to[r] > 0) {
@@ -150,9 +158,10 @@ double objective_state::j_arrive(const departure &dep, node_id to) const {
             sum.v[r] += u2 - u;
             sumsq.v[r] += u2 * u2 - u * u;
             press.v[r] += pressure(u2) - pressure(u);
+            psi.v[r] += psi_coef(to) * (u2 - u);
         }
     }
-    return j_of(sum, sumsq, press);
+    return j_of(sum, sumsq, press, psi);
 }
 
 void objective_state::apply(node_id from, node_id to, const res &d) {
@@ -174,6 +183,7 @@ void objective_state::apply(node_id from, node_id to, const res &d) {
                 sum_.v[r] += u2 - u;
                 sumsq_.v[r] += u2 * u2 - u * u;
                 press_.v[r] += pressure(u2) - pressure(u);
+                psi_.v[r] += psi_coef(n) * (u2 - u);
             }
         }
     }
