@@ -27,6 +27,7 @@ use PVE::Balancer::State::RRD;
 my $config_key_re = qr/^(?:
     (?:ide|sata|scsi|virtio|efidisk|tpmstate|unused|mp)\d+ | rootfs      # disks
     | (?:hostpci|usb|serial|parallel|dev)\d+                             # devices
+    | cpu                                                                # CPU type and flags
 )$/x;
 
 my sub filter_config {
@@ -126,6 +127,10 @@ sub read_inputs {
                     content => content_string($scfg->{content}),
                     nodes => $nodes,
                 };
+            # the ZFS pool of a zfspool storage (pve-storage PVE::Storage::ZFSPoolPlugin: `pool`
+            # is a pool or a dataset in it)
+            $storage->[-1]->{pool} = (split(m!/!, $scfg->{pool}))[0]
+                if $scfg->{type} eq 'zfspool' && defined($scfg->{pool});
         }
         $inputs->{storage} = $storage;
     };
@@ -187,6 +192,37 @@ sub read_inputs {
         $inputs->{mappings} = $mappings;
     };
     push @$errors, "resource mappings: $@" if $@;
+
+    eval {
+        # CPU flags QEMU/KVM offers on each node, as pvestatd broadcasts them
+        # (pve-manager PVE/Service/pvestatd.pm update_supported_cpuflags; qemu-server reads them
+        # the same way in PVE::QemuServer::CPUFlags::query_available_cpu_flags)
+        $inputs->{'cpu-flags'} = PVE::Cluster::get_node_kv('cpuflags-kvm') // {};
+        # the model is only known for this node (pve-common PVE::ProcFSTools::read_cpuinfo, as
+        # GET /nodes/{node}/status reports it in cpuinfo)
+        require PVE::ProcFSTools;
+        my $cpuinfo = PVE::ProcFSTools::read_cpuinfo() // {};
+        $inputs->{cpuinfo} = { model => $cpuinfo->{model} } if defined($cpuinfo->{model});
+    };
+    push @$errors, "cpu flags: $@" if $@;
+
+    eval {
+        # custom CPU models (qemu-server PVE::QemuServer::CPUConfig,
+        # load_custom_cpu_model_config: /etc/pve/virtual-guest/cpu-models.conf)
+        require PVE::QemuServer::CPUConfig;
+        my $conf = PVE::QemuServer::CPUConfig::load_custom_cpu_model_config() // {};
+        my $models = [];
+        for my $id (sort keys %{ $conf->{ids} // {} }) {
+            my $d = $conf->{ids}->{$id};
+            my $entry = { cputype => "custom-$id" };
+            for my $key (qw(flags reported-model)) {
+                $entry->{$key} = "$d->{$key}" if defined($d->{$key});
+            }
+            push @$models, $entry;
+        }
+        $inputs->{'cpu-models'} = $models;
+    };
+    push @$errors, "cpu-models.conf: $@" if $@;
 
     eval {
         require PVE::HA::Config;
@@ -265,6 +301,50 @@ sub build_snapshot {
         $guests->{$vmid} = $g if %$g;
     }
 
+    # ZFS pools per node, from the zfspool storages: a pool's size is the largest maxdisk of
+    # its storages there (several storages may share one pool)
+    my $zfs = {};
+    my %pool_of = map { $_->{storage} => $_->{pool} } grep { defined($_->{pool}) }
+        @{ $inputs->{storage} // [] };
+    for my $e (@$resources) {
+        next if ($e->{type} // '') ne 'storage' || !defined($e->{maxdisk});
+        my $pool = $pool_of{ $e->{storage} } // next;
+        my $size = $zfs->{ $e->{node} }->{$pool} // 0;
+        $zfs->{ $e->{node} }->{$pool} = $e->{maxdisk} if $e->{maxdisk} > $size;
+    }
+
+    # nodes.<name>: CPU, ZFS pools, ARC size, PSI (docs/snapshot.md "Node details")
+    my $node_details = {};
+    for my $node (sort keys %$node_entries) {
+        my $d = {};
+        if (my $pools = $zfs->{$node}) {
+            $d->{zfs} = [map { { name => $_, size => $pools->{$_} + 0 } } sort keys %$pools];
+        }
+        my $record = PVE::Balancer::State::RRD::node_record($inputs->{rrd}, $node);
+        if ($record && $record->{pve9} && $node_entries->{$node}->{status} eq 'online') {
+            my $arc = $record->{arcsize};
+            $d->{'arc-size'} = int($arc) if defined($arc) && length($arc) && $arc > 0;
+            # PSI: the RRD average over the window, else the last sample
+            my $avg = $inputs->{'rrd-average'}->{"node/$node"}->{pressure};
+            my $pressure = {};
+            for my $kind (PVE::Balancer::State::RRD::pressure_kinds()) {
+                my $value = $avg && defined($avg->{$kind}) ? $avg->{$kind}
+                    : $record->{pressure}->{$kind};
+                next if !defined($value) || !length($value) || $value !~ m/^[0-9.eE+-]+$/;
+                $value = 100 if $value > 100;
+                $pressure->{$kind} = $value + 0;
+            }
+            $d->{pressure} = $pressure if %$pressure;
+        }
+        my $flags = $inputs->{'cpu-flags'}->{$node};
+        $d->{'cpu-flags'} = "$flags" if defined($flags) && length($flags);
+        if ($node eq ($inputs->{nodename} // '') && (my $cpuinfo = $inputs->{cpuinfo})) {
+            $d->{status}->{cpuinfo}->{model} = "$cpuinfo->{model}"
+                if defined($cpuinfo->{model}) && $cpuinfo->{model} ne 'unknown';
+        }
+        $node_details->{$node} = $d if %$d;
+    }
+
     my $snapshot = {
         resources => $resources,
         guests => $guests,
@@ -283,6 +363,11 @@ sub build_snapshot {
 
     if (my $ha = PVE::Balancer::State::Entries::ha_part($inputs)) {
         $snapshot->{ha} = $ha;
+    }
+
+    $snapshot->{nodes} = $node_details if %$node_details;
+    if (my $models = $inputs->{'cpu-models'}) {
+        $snapshot->{'cpu-models'} = [map { {%$_} } @$models] if @$models;
     }
 
     my $mappings = $inputs->{mappings} // {};

@@ -29,11 +29,12 @@ snapshot_builder capacity_cluster() {
 
 BOOST_AUTO_TEST_CASE(usable_memory_is_the_smaller_of_limit_and_reserve) {
     options o;
-    BOOST_TEST(usable_memory(o, 100.0 * GiB) == 90.0 * GiB); // 0.9 x 100 < 100 - 1
+    const node nd;                                               // no ZFS: the flat reserve
+    BOOST_TEST(usable_memory(o, nd, 100.0 * GiB) == 90.0 * GiB); // 0.9 x 100 < 100 - 1
     o.memory_reserve = 20 * GiB;
-    BOOST_TEST(usable_memory(o, 100.0 * GiB) == 80.0 * GiB);
+    BOOST_TEST(usable_memory(o, nd, 100.0 * GiB) == 80.0 * GiB);
     o.memory_reserve = 200 * GiB;
-    BOOST_TEST(usable_memory(o, 100.0 * GiB) == 0.0); // never negative
+    BOOST_TEST(usable_memory(o, nd, 100.0 * GiB) == 0.0); // never negative
 }
 
 BOOST_AUTO_TEST_CASE(memory_limit) {

@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(bad_disarm_mode_is_an_error) {
 
 BOOST_AUTO_TEST_CASE(registry_lists_every_unit_once_in_order) {
     std::span<const detail::unit_info> all = detail::units();
-    BOOST_TEST(all.size() == 25u);
+    BOOST_TEST(all.size() == 27u);
     // Guest units first, then target units, then state units.
     BOOST_TEST((all.front().kind == detail::unit_kind::guest));
     BOOST_TEST((all.back().kind == detail::unit_kind::state));

@@ -73,8 +73,8 @@ is($guests->{103}->{template}, 1, 'template flag');
 # guest details: only the keys the engine reads
 is_deeply(
     [sort keys %{ $snapshot->{guests}->{100}->{config} }],
-    ['ide2', 'scsi0'],
-    'config keeps disks and devices only (no password, description, net)',
+    ['cpu', 'ide2', 'scsi0'],
+    'config keeps disks, devices and cpu only (no password, description, net)',
 );
 is_deeply(
     [sort keys %{ $snapshot->{guests}->{105}->{config} }],
@@ -105,6 +105,32 @@ ok(!grep({ $_ eq 'pve3/local-zfs' } @storages), 'storage restricted to nodes');
 my ($ceph) = grep { ($_->{id} // '') eq 'storage/pve1/ceph' } @{ $snapshot->{resources} };
 is($ceph->{shared}, 1, 'shared flag of storage.cfg');
 is($ceph->{content}, 'images,rootdir', 'content sorted');
+
+# CPU: the flags pvestatd broadcasts (cpuflags-kvm) for every node, the model of this node
+# only (read_cpuinfo), custom models of cpu-models.conf, the VM's cpu option
+is($snapshot->{nodes}->{pve1}->{'cpu-flags'}, 'aes avx avx2 sse4.1 sse4.2 x2apic',
+    'cpu-flags from the cpuflags-kvm node kv');
+is($snapshot->{nodes}->{pve1}->{status}->{cpuinfo}->{model}, 'AMD EPYC 7302 16-Core Processor',
+    'CPU model of the local node from read_cpuinfo');
+ok(!exists($snapshot->{nodes}->{pve1}->{status}->{cpuinfo}->{flags}),
+    "no /proc/cpuinfo flags: one kind of flag list for every node");
+ok(!$snapshot->{nodes}->{pve2}->{status}, 'no model for another node');
+ok(!$snapshot->{nodes}->{pve3}, 'empty cpuflags-kvm (detection failed): nothing for the node');
+is_deeply($snapshot->{'cpu-models'},
+    [{ cputype => 'custom-fast', flags => '+avx2;-pcid', 'reported-model' => 'EPYC' }],
+    'custom CPU models as GET /cluster/qemu/custom-cpu-models lists them');
+is($snapshot->{guests}->{100}->{config}->{cpu}, 'host', 'the cpu option is kept');
+
+# ZFS pools from the zfspool storages (pool of storage.cfg, size = maxdisk), ARC size from the
+# pve-node-9.0 record
+is_deeply($snapshot->{nodes}->{pve1}->{zfs}, [{ name => 'rpool', size => 900 * 2**30 }],
+    'ZFS pool of local-zfs (rpool/data) with its maxdisk');
+is($snapshot->{nodes}->{pve1}->{'arc-size'}, 4 * 2**30, 'ARC size from rrd_dump index 16');
+ok(!exists($snapshot->{nodes}->{pve2}->{'arc-size'}), 'no ARC: no arc-size');
+is_deeply($snapshot->{nodes}->{pve1}->{pressure},
+    { 'cpu-some' => 0.1, 'io-some' => 0, 'io-full' => 0, 'memory-some' => 0, 'memory-full' => 0 },
+    'PSI from rrd_dump indices 17-21 (pve-node-9.0)');
+ok(!$snapshot->{nodes}->{pve3}, 'old pve2-node record: no ARC, no PSI');
 
 # HA part in the API's format
 is_deeply(

@@ -14,6 +14,17 @@ my $node_fields = [
     [uptime => 0], [level => 1], [maxcpu => 4], [cpu => 5], [memtotal => 7], [memused => 8],
     [roottotal => 11], [rootused => 12],
 ];
+# pve-node-9.0 only (pvestatd update_node_status, pmxcfs status.c): the ZFS ARC size and the
+# PSI avg10 in percent, in pvestatd's order; the RRD columns are called
+# pressure<resource><some|full>.
+my $node9_fields = [[arcsize => 16]];
+my $node_pressure = [
+    ['cpu-some', 17, 'pressurecpusome'],
+    ['io-some', 18, 'pressureiosome'],
+    ['io-full', 19, 'pressureiofull'],
+    ['memory-some', 20, 'pressurememorysome'],
+    ['memory-full', 21, 'pressurememoryfull'],
+];
 my $vm_fields = [
     [uptime => 0], [name => 1], [status => 2], [template => 3], [maxcpu => 5], [cpu => 6],
     [maxmem => 7], [mem => 8], [maxdisk => 9], [disk => 10], [netin => 11], [netout => 12],
@@ -65,7 +76,9 @@ my sub record {
 =head3 node_record($rrd, $node)
 
 The rrd_dump record of a node as a hash (uptime, level, maxcpu, cpu, memtotal, memused,
-roottotal, rootused; undef where the record has no value), or undef without a record.
+roottotal, rootused; undef where the record has no value), or undef without a record. A PVE 9
+record (C<pve9> true) also has arcsize and C<< pressure => { KIND => avg10 % } >> (the kinds
+of C<pressure_kinds>).
 
 =cut
 
@@ -73,7 +86,24 @@ sub node_record {
     my ($rrd, $node) = @_;
 
     my $key = rrd_key($rrd, 'node', $node) // return undef;
-    return record($rrd, $key, $node_fields);
+    my $res = record($rrd, $key, $node_fields);
+    if ($key =~ m!^pve-node-9\.0/!) {
+        $res->{pve9} = 1;
+        %$res = (%$res, record($rrd, $key, $node9_fields)->%*);
+        $res->{pressure} = { map { ($_->[0] => $rrd->{$key}->[$_->[1]]) } @$node_pressure };
+    }
+    return $res;
+}
+
+=head3 pressure_kinds()
+
+The PSI kinds of a PVE 9 node record, in pvestatd's order: cpu-some, io-some, io-full,
+memory-some, memory-full.
+
+=cut
+
+sub pressure_kinds {
+    return map { $_->[0] } @$node_pressure;
 }
 
 =head3 guest_record($rrd, $vmid)
@@ -131,7 +161,7 @@ my sub rrd_average {
 =head3 read_averages($inputs, $window, $now)
 
 The averages over the last C<$window> minutes of the RRD files of the online nodes (cpu,
-memused as mem) and of the running or paused guests (cpu, mem) of C<$inputs> (read_inputs'
+memused as mem, the PSI columns of a PVE 9 record as C<< pressure => { KIND => % } >>) and of the running or paused guests (cpu, mem) of C<$inputs> (read_inputs'
 rrd, nodelist, members, vmlist): C<($averages, $errors)>, averages keyed C<node/NAME> and
 C<vm/VMID>; a file that cannot be read is an error, the others are still read.
 
@@ -148,12 +178,18 @@ sub read_averages {
     for my $node ($inputs->{nodelist}->@*) {
         next if $members && !($members->{$node} && $members->{$node}->{online});
         my $name = rrd_file_name($rrd, 'node', $node) // next;
-        my $a = eval { rrd_average($name, $window, $now, qw(cpu memused)) };
+        my @pressure = $name =~ m!^pve-node-9\.0/! ? map { $_->[2] } @$node_pressure : ();
+        my $a = eval { rrd_average($name, $window, $now, qw(cpu memused), @pressure) };
         if ($@) {
             push @$errors, "rrd $name: $@";
             next;
         }
-        $avg->{"node/$node"} = { cpu => $a->{cpu}, mem => $a->{memused} } if %$a;
+        next if !%$a;
+        $avg->{"node/$node"} = { cpu => $a->{cpu}, mem => $a->{memused} };
+        for my $p (@$node_pressure) {
+            $avg->{"node/$node"}->{pressure}->{ $p->[0] } = $a->{ $p->[2] }
+                if defined($a->{ $p->[2] });
+        }
     }
     for my $vmid (sort { $a <=> $b } keys %$ids) {
         my $record = guest_record($rrd, $vmid) // next;

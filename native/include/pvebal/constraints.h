@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pvebal {
@@ -50,12 +51,14 @@ enum class constraint : std::uint8_t {
     precondition,
     replication,
     storage,
+    cpu_model,
     current_node,
     // Against the evolving placement (state units).
     memory,
     cpu,
     vcpu_ratio,
     memory_ratio,
+    storage_space,
     anti_affinity,
     // Decided by a planner from the units above.
     affinity,      // keep-together partners
@@ -139,8 +142,22 @@ std::optional<int> ha_node_priority(const node_affinity_rule &r, node_id n);
 // allows none of them).
 int ha_best_priority(const node_affinity_rule &r, const std::vector<bool> &usable);
 
-// Memory a node may reach: min(memory-limit x maxmem, maxmem - memory-reserve).
-double usable_memory(const options &o, double maxmem);
+// The storage a local volume on `storage` lands on at node `to`: its storage-map target when
+// the map names it, else the same id (qemu-server: PVE::JSONSchema::map_id, used by
+// QemuMigrate for `targetstorage`); nullptr when `to` has no such storage.
+const storage_info *target_storage(const options &o, const node &to, const std::string &storage);
+
+// A guest's local volumes that move with it (disks of its config on storage its node does not
+// share, no CD-ROMs): bytes per storage id, sorted by id. Empty when the snapshot has no
+// storage entries for its node (nothing can be told) or no config.
+std::vector<std::pair<std::string, double>> local_footprint(const cluster &c, guest_id g);
+
+// Memory node nd keeps free: its node-memory-reserve, else memory-reserve (the system's share)
+// plus the ZFS ARC allowance: zfs_arc_max when configured, else 1 GiB per TiB of ZFS pool (the
+// Proxmox VE admin guide's rule), less (in used mode) the ARC already counted in its memory.
+double node_memory_reserve(const options &o, const node &nd);
+// Memory node nd may reach: min(memory-limit x maxmem, maxmem - node_memory_reserve).
+double usable_memory(const options &o, const node &nd, double maxmem);
 
 } // namespace pvebal
 

@@ -30,6 +30,7 @@ struct load_view {
     std::vector<res> demand;        // per guest
     std::vector<node_id> placement; // per guest
     std::vector<res> used;          // per node: base + demand of the guests placed there
+    std::vector<double> pressure;   // per node: PSI, 0..1 (node::pressure); empty: none
 
     // Utilisation of node n in one dimension (0 without capacity).
     double util(node_id n, dimension d) const {

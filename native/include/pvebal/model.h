@@ -47,6 +47,19 @@ struct node {
     std::string ha_state;               // "hastate" of the node entry or HA manager node_status
     std::vector<storage_info> storages; // sorted by name
 
+    // From nodes.<name> (optional part of the extended snapshot).
+    std::string cpu_model;              // status.cpuinfo.model; empty when unknown
+    std::vector<std::string> cpu_flags; // normalised (cpu_flag_key), sorted, unique
+    bool cpu_flags_known = false;       // cpu-flags or status.cpuinfo.flags was given
+    // What the host keeps for itself besides the system (nodes.<name>; node-memory-reserve).
+    std::uint64_t zfs_pool_bytes = 0;            // sum of its ZFS pool sizes; 0: none or unknown
+    std::optional<std::uint64_t> arc_max;        // configured zfs_arc_max, bytes
+    std::optional<std::uint64_t> arc_size;       // current ARC size (already counted in `mem`)
+    std::optional<std::uint64_t> memory_reserve; // node-memory-reserve for this node
+    // Pressure stall information (nodes.<name>.pressure): the highest of its PSI averages as a
+    // fraction of time (0..1); 0 when unknown.
+    double pressure = 0;
+
     const storage_info *find_storage(const std::string &storage) const;
 };
 
@@ -118,6 +131,10 @@ struct guest {
     std::vector<blocked_target> blocked_targets; // not_allowed_nodes, sorted by node
     std::vector<std::string> local_disk_volids;  // local_disks of the precondition (no CD-ROMs)
     std::vector<std::string> local_cdrom_volids; // CD-ROM images among them
+    // The VM's `cpu` option (qemu-server CPUConfig): cputype ("host", "x86-64-v2-AES",
+    // "custom-NAME"; empty when unset) and the flags it turns on (`flags=+aes;...`, normalised).
+    std::string cpu_type;
+    std::vector<std::string> cpu_flags_on;
 
     bool has_tag(const std::string &tag) const; // case-insensitive
     std::string sid() const {
@@ -190,15 +207,29 @@ struct mapping_table {
     const resource_mapping *find(mapping_kind k, const std::string &id) const;
 };
 
+// A custom CPU model (/etc/pve/virtual-guest/cpu-models.conf, GET
+// /cluster/qemu/custom-cpu-models): the flags it turns on, normalised.
+struct cpu_model_def {
+    std::vector<std::string> flags_on;
+    std::string reported_model;
+};
+
 struct cluster {
     std::vector<node> nodes;   // sorted by name
     std::vector<guest> guests; // sorted by vmid
     ha_config ha;
     mapping_table mappings;
+    std::map<std::string, cpu_model_def> cpu_models; // custom models by name (no "custom-")
 
     std::optional<node_id> find_node(const std::string &name) const;
     std::optional<guest_id> find_guest(std::uint32_t vmid) const;
 };
+
+// A CPU flag as compared across sources: lower case, '.', '-' and '_' read alike (QEMU writes
+// "sse4.1", /proc/cpuinfo "sse4_1").
+std::string cpu_flag_key(const std::string &flag);
+// The flags a `flags=` list turns on ("+aes;-pcid;+avx2" -> aes, avx2), normalised and sorted.
+std::vector<std::string> cpu_flags_turned_on(const std::string &list);
 
 // Splits a PVE tag string ("a;b", also accepting ',' and spaces as the API does).
 std::vector<std::string> split_tags(const std::string &tags);

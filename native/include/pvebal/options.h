@@ -46,17 +46,22 @@ struct options {
     double disk_io_capacity = 0.0; // bytes/s of disk I/O one node sustains (needed with a weight)
     double pressure_threshold = 0.80; // utilisation above which a node adds a penalty
     double pressure_weight = 10.0;    // weight of that penalty relative to the variance
+    double psi_weight = 0.5;          // weight of load left on nodes under PSI pressure
+    double psi_threshold = 0.05;      // PSI share of time stalled below which it is ignored
 
     // --- hard limits (no plan may pass through a state beyond them) -----------------------
     double cpu_limit = 0.90;                // fraction of a node's threads a target may reach
     double memory_limit = 0.90;             // fraction of a node's memory a target may reach
-    std::uint64_t memory_reserve = 1 * gib; // and at least this much memory stays free
+    std::uint64_t memory_reserve = 1 * gib; // the system's share, kept free on every node
+    std::string node_memory_reserve;        // "node:size,...": a node's whole reserve (bound
+                                            // to the nodes by bind_options)
     std::optional<double> max_vcpu_ratio;   // assigned vCPUs / threads (overcommit), unset = off
     std::optional<double> max_memory_ratio; // assigned memory / node memory, unset = off
     bool allow_container_restart = false;   // containers only move by restart migration
     bool honor_proxlb_tags = true;          // plb_ignore_*, plb_pin_*, plb_(anti_)affinity_*
     std::vector<std::string> maintenance_nodes;                   // drained like HA maintenance
     std::vector<std::pair<std::string, std::string>> storage_map; // local storage src -> target
+    double storage_limit = 0.95; // fraction of a target storage local disks moved there may fill
 
     // --- balance -------------------------------------------------------------------------
     unsigned max_migrations = 10;

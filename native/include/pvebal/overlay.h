@@ -52,6 +52,16 @@ public:
     res assigned(node_id n) const { return assigned_[n]; }
     // Members of keep-apart group k present on node n (placed there or in flight to or from it).
     int apart_count(int k, node_id n) const { return apart_count_[static_cast<size_t>(k)][n]; }
+    // Local volumes of guest g that move with it (local_footprint), bytes per storage id.
+    const std::vector<std::pair<std::string, double>> &footprint(guest_id g) const {
+        return footprint_[g];
+    }
+    // Bytes the changes so far added to storage `slot` (index into node n's storages) of node n:
+    // local disks copied there, minus those freed when their guest left (negative then).
+    double storage_added(node_id n, size_t slot) const { return storage_added_[n][slot]; }
+    // The slot on node n that guest g's volumes on `storage` use there (its own storage on its
+    // node, else target_storage), or -1.
+    long storage_slot(guest_id g, node_id n, const std::string &storage) const;
 
     // The objective over the active nodes, following every change (track_objective first).
     bool scores() const { return obj_.has_value(); }
@@ -95,10 +105,19 @@ public:
 
 private:
     struct change {
-        enum class what : unsigned char { used, assigned, placement, demand, apart, util, totals };
+        enum class what : unsigned char {
+            used,
+            assigned,
+            placement,
+            demand,
+            apart,
+            util,
+            totals,
+            storage
+        };
         what kind;
         size_t index;  // node, guest or keep-apart group
-        size_t index2; // node (apart)
+        size_t index2; // node (apart), storage slot (storage)
         res value;
         node_id node, target;
         int count; // keep-apart count; objective generation for util and totals
@@ -121,6 +140,8 @@ private:
     std::vector<node_id> target_;
     std::vector<res> assigned_;
     std::vector<std::vector<int>> apart_count_;
+    std::vector<std::vector<std::pair<std::string, double>>> footprint_;
+    std::vector<std::vector<double>> storage_added_;
     std::optional<objective_state> obj_;
     const options *opts_;
     std::vector<change> journal_;

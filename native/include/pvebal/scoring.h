@@ -8,8 +8,12 @@
 //   - per resource dimension in use (pvebal/dimensions.h: cpu, memory, ...): mean, population
 //     standard deviation, min, max and spread of node utilisation;
 //   - `objective`: ours, see docs/algorithms.md. Per dimension r with weight w_r:
-//         J = sum_r w_r * (Var_r(u) + p * mean_n(max(0, u_rn - theta)^2)) / sum_r w_r
-//     and objective = sqrt(J). Var is the population variance of node utilisation, theta the
+//         J = sum_r w_r * (Var_r(u) + p * mean_n(max(0, u_rn - theta)^2)
+//                          + q * mean_n(psi_n * u_rn)) / sum_r w_r
+//     and objective = sqrt(J). psi_n is node n's PSI stall share above psi-threshold (0
+//     without PSI data) and q the psi weight: load left on a node under pressure costs in
+//     proportion to both (pressure is a node signal, not a dimension). Var is the population
+//     variance of node utilisation, theta the
 //     pressure threshold and p its weight. Per-resource terms mean a node full on memory and
 //     idle on CPU next to its mirror image is *not* balanced (PVE's averaged load says it is).
 //
@@ -69,7 +73,7 @@ public:
     objective_state(std::vector<bool> active, const load_view &v, const options &o);
 
     double value() const; // the objective, sqrt(J)
-    double j() const { return j_of(sum_, sumsq_, press_); }
+    double j() const { return j_of(sum_, sumsq_, press_, psi_); }
     // J after moving `d` from node `from` to node `to` (either may be no_node).
     double j_after(node_id from, node_id to, const res &d) const {
         return j_arrive(leave(from, d), to);
@@ -88,19 +92,20 @@ public:
     using node_row = res;
     using acc = res;
     struct totals_t {
-        acc sum, sumsq, press;
+        acc sum, sumsq, press, psi;
     };
     struct departure {
         totals_t t;
         res dv;
     };
     node_row row(node_id n) const { return util_[n]; }
-    totals_t totals() const { return {sum_, sumsq_, press_}; }
+    totals_t totals() const { return {sum_, sumsq_, press_, psi_}; }
     void restore(node_id n, const node_row &r) { util_[n] = r; }
     void restore(const totals_t &t) {
         sum_ = t.sum;
         sumsq_ = t.sumsq;
         press_ = t.press;
+        psi_ = t.psi;
     }
 
 private:
@@ -108,7 +113,7 @@ private:
     // dimension is off (its terms would be exactly 0), else all; N is a constant so the loops
     // unroll (the planners' hottest code).
     template <std::size_t N>
-    double j_of_n(const acc &sum, const acc &sumsq, const acc &press) const {
+    double j_of_n(const acc &sum, const acc &sumsq, const acc &press, const acc &psi) const {
         if (n_ < 1) {
             return 0;
         }
@@ -118,14 +123,15 @@ private:
             const double mean = sum.v[r] / n_;
             // Population variance from running sums; clamp the rounding error below zero.
             const double var = std::max(0.0, sumsq.v[r] / n_ - mean * mean);
-            j += w_.v[r] * (var + p_ * press.v[r] / n_);
+            // psi is 0 without PSI data: adding it changes no bit.
+            j += w_.v[r] * (var + p_ * press.v[r] / n_ + psi.v[r] / n_);
             wsum += w_.v[r];
         }
         return wsum > 0 ? j / wsum : 0;
     }
-    double j_of(const acc &sum, const acc &sumsq, const acc &press) const {
-        return all_dims_ ? j_of_n<dimension_count>(sum, sumsq, press)
-                         : j_of_n<always_on_dimensions>(sum, sumsq, press);
+    double j_of(const acc &sum, const acc &sumsq, const acc &press, const acc &psi) const {
+        return all_dims_ ? j_of_n<dimension_count>(sum, sumsq, press, psi)
+                         : j_of_n<always_on_dimensions>(sum, sumsq, press, psi);
     }
     template <std::size_t N> void leave_n(departure &dep, node_id from) const;
     template <std::size_t N> double j_arrive_n(const departure &dep, node_id to) const;
@@ -133,6 +139,8 @@ private:
         const double x = u - theta_;
         return x > 0 ? x * x : 0;
     }
+    // The PSI term's weight on node n's utilisation (psi weight x its pressure).
+    double psi_coef(node_id n) const { return psi_coef_.empty() ? 0 : psi_coef_[n]; }
 
     std::vector<bool> active_;
     std::vector<res> cap_;
@@ -142,7 +150,8 @@ private:
     double theta_;
     double p_;
     double n_ = 0;
-    acc sum_, sumsq_, press_;
+    acc sum_, sumsq_, press_, psi_;
+    std::vector<double> psi_coef_; // per node; empty when no node has pressure
 };
 
 } // namespace pvebal

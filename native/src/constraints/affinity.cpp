@@ -146,7 +146,8 @@ affinity_groups compile_affinity(const cluster &c, const options &o, const newco
     size_t usable_nodes = 0;
     for (const node &nd : c.nodes) {
         if (nd.online) {
-            largest_node = std::max(largest_node, usable_memory(o, static_cast<double>(nd.maxmem)));
+            largest_node =
+                std::max(largest_node, usable_memory(o, nd, static_cast<double>(nd.maxmem)));
             ++usable_nodes;
         }
     }

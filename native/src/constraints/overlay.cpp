@@ -8,9 +8,25 @@ overlay::overlay(const cluster &c, const options &o, const affinity_groups &a)
     : c_(&c), a_(&a), load_(make_load_view(c, o)), target_(c.guests.size(), no_node),
       assigned_(c.nodes.size()),
       apart_count_(a.apart_names.size(), std::vector<int>(c.nodes.size(), 0)), opts_(&o) {
+    footprint_.resize(c.guests.size());
+    storage_added_.resize(c.nodes.size());
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        storage_added_[n].assign(c.nodes[n].storages.size(), 0.0);
+    }
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         add(g, c.guests[g].node, +1);
     }
+    // The storage entries already count every guest where it is; only changes add from here.
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        footprint_[g] = local_footprint(c, g);
+    }
+}
+
+long overlay::storage_slot(guest_id g, node_id n, const std::string &storage) const {
+    const node &nd = c_->nodes[n];
+    const storage_info *s =
+        n == c_->guests[g].node ? nd.find_storage(storage) : target_storage(*opts_, nd, storage);
+    return s == nullptr ? -1 : static_cast<long>(s - nd.storages.data());
 }
 
 overlay::overlay(const cluster &c, const options &o, const affinity_groups &a,
@@ -93,6 +109,9 @@ void overlay::rollback(size_t mark) {
         case change::what::apart:
             apart_count_[ch.index][ch.index2] = ch.count;
             break;
+        case change::what::storage:
+            storage_added_[ch.index][ch.index2] = ch.value[dimension::memory];
+            break;
         // An objective rebuilt or dropped since is not the one these values belong to.
         case change::what::util:
             if (obj_ && ch.count == obj_generation_) {
@@ -163,6 +182,22 @@ void overlay::add(guest_id g, node_id n, int sign) {
             journal_.push_back(ch);
         }
         count += sign;
+    }
+    for (const auto &[storage, bytes] : footprint_[g]) {
+        const long slot = storage_slot(g, n, storage);
+        if (slot < 0) {
+            continue;
+        }
+        double &added = storage_added_[n][static_cast<size_t>(slot)];
+        if (journaling()) {
+            change ch{};
+            ch.kind = change::what::storage;
+            ch.index = n;
+            ch.index2 = static_cast<size_t>(slot);
+            ch.value[dimension::memory] = added;
+            journal_.push_back(ch);
+        }
+        added += sign * bytes;
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 
 namespace pvebal {
 
@@ -47,6 +48,8 @@ const char *constraint_name(constraint k) {
         return "replication";
     case constraint::storage:
         return "storage";
+    case constraint::cpu_model:
+        return "cpu-model";
     case constraint::current_node:
         return "current-node";
     case constraint::memory:
@@ -57,6 +60,8 @@ const char *constraint_name(constraint k) {
         return "vcpu-ratio";
     case constraint::memory_ratio:
         return "memory-ratio";
+    case constraint::storage_space:
+        return "storage-space";
     case constraint::anti_affinity:
         return "anti-affinity";
     case constraint::affinity:
@@ -92,9 +97,46 @@ int ha_best_priority(const node_affinity_rule &r, const std::vector<bool> &usabl
     return best;
 }
 
-double usable_memory(const options &o, double maxmem) {
-    return std::max(
-        0.0, std::min(maxmem * o.memory_limit, maxmem - static_cast<double>(o.memory_reserve)));
+double node_memory_reserve(const options &o, const node &nd) {
+    if (nd.memory_reserve) {
+        return static_cast<double>(*nd.memory_reserve);
+    }
+    constexpr double tib = 1024.0 * gib;
+    double arc = nd.arc_max ? static_cast<double>(*nd.arc_max)
+                            : static_cast<double>(nd.zfs_pool_bytes) / tib * gib;
+    if (o.mode == load_mode::used && nd.arc_size) {
+        arc -= static_cast<double>(*nd.arc_size);
+    }
+    return static_cast<double>(o.memory_reserve) + std::max(0.0, arc);
+}
+
+double usable_memory(const options &o, const node &nd, double maxmem) {
+    return std::max(0.0, std::min(maxmem * o.memory_limit, maxmem - node_memory_reserve(o, nd)));
+}
+
+const storage_info *target_storage(const options &o, const node &to, const std::string &storage) {
+    for (const auto &[from, mapped] : o.storage_map) {
+        if (from == storage) {
+            return to.find_storage(mapped);
+        }
+    }
+    return to.find_storage(storage);
+}
+
+std::vector<std::pair<std::string, double>> local_footprint(const cluster &c, guest_id g) {
+    const guest &gs = c.guests[g];
+    const node &home = c.nodes[gs.node];
+    std::map<std::string, double> bytes;
+    for (const guest_disk &d : gs.disks) {
+        if (d.cdrom || home.storages.empty()) {
+            continue;
+        }
+        const storage_info *s = home.find_storage(d.storage);
+        if (s == nullptr || !s->shared) {
+            bytes[d.storage] += static_cast<double>(d.size);
+        }
+    }
+    return {bytes.begin(), bytes.end()};
 }
 
 namespace detail {
@@ -176,6 +218,9 @@ constexpr std::array target_rows{
     target_row{{constraint::storage, T, true, false,
                 "local disks need their storage (or a storage-map target) on the node"},
                t_storage},
+    target_row{{constraint::cpu_model, T, true, false,
+                "a running VM's CPU type (host, flags) is offered by the node"},
+               t_cpu_model},
     target_row{{constraint::current_node, T, true, false, "the guest is already there"},
                t_current_node},
 };
@@ -185,6 +230,9 @@ constexpr std::array state_rows{
     state_row{{constraint::cpu, S, true, true, "cpu-limit"}, s_cpu},
     state_row{{constraint::vcpu_ratio, S, true, true, "max-vcpu-ratio"}, s_vcpu_ratio},
     state_row{{constraint::memory_ratio, S, true, true, "max-memory-ratio"}, s_memory_ratio},
+    state_row{{constraint::storage_space, S, true, false,
+               "local disks moved to a node fit its target storage (storage-limit)"},
+              s_storage_space},
     state_row{{constraint::anti_affinity, S, true, true,
                "negative HA resource affinity, plb_anti_affinity_* tags"},
               s_anti_affinity},
@@ -305,6 +353,9 @@ std::optional<rejection> check_newcomer_target(const decision_context &ctx, node
 std::optional<rejection> check_arrival(const decision_context &ctx, const overlay &s,
                                        const arrival &in, node_id n, bool explain) {
     for (const state_row &r : state_rows) {
+        if (ctx.recovery() ? !r.info.recovery : !r.info.planning) {
+            continue;
+        }
         if (auto why = r.fn(ctx, s, in, n, explain)) {
             return why;
         }

@@ -11,7 +11,7 @@ double limit_of(const decision_context &ctx, const overlay &s, constraint k, nod
     const res cap = s.load().capacity[n];
     switch (k) {
     case constraint::memory:
-        return usable_memory(ctx.o, cap[dimension::memory]);
+        return usable_memory(ctx.o, ctx.c.nodes[n], cap[dimension::memory]);
     case constraint::cpu:
         return ctx.o.cpu_limit * cap[dimension::cpu];
     case constraint::vcpu_ratio:
@@ -54,12 +54,19 @@ opt_rejection s_memory(const decision_context &ctx, const overlay &s, const arri
     if (used + in.demand[dimension::memory] <= usable) {
         return std::nullopt;
     }
-    return explain
-               ? rejection{constraint::memory, "needs " + gib_text(in.demand[dimension::memory]) +
-                                                   ", " + ctx.c.nodes[n].name + " has " +
-                                                   gib_text(std::max(0.0, usable - used)) +
-                                                   " usable (memory-limit, memory-reserve)"}
-               : quiet(constraint::memory);
+    if (!explain) {
+        return quiet(constraint::memory);
+    }
+    // Name what sets this node's reserve (node_memory_reserve).
+    const node &nd = ctx.c.nodes[n];
+    const char *limits =
+        nd.memory_reserve ? "memory-limit, node-memory-reserve"
+        : node_memory_reserve(ctx.o, nd) != static_cast<double>(ctx.o.memory_reserve)
+            ? "memory-limit, memory-reserve, ZFS ARC"
+            : "memory-limit, memory-reserve";
+    return rejection{constraint::memory,
+                     "needs " + gib_text(in.demand[dimension::memory]) + ", " + nd.name + " has " +
+                         gib_text(std::max(0.0, usable - used)) + " usable (" + limits + ")"};
 }
 
 // A relief move (docs/constraints.md, "Relief moves"): CPU contention is soft, so a unit may go
@@ -136,6 +143,62 @@ opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, cons
                                ctx.c.nodes[n].name + " would have more assigned memory than "
                                                      "max-memory-ratio allows"}
                    : quiet(constraint::memory_ratio);
+}
+
+// Local disks are copied to the target's storage (qemu-server storage migration), so the
+// target storage needs their configured size free, after what earlier moves of the plan copied
+// there or freed (the overlay counts it). A storage without a size (no maxdisk) is not judged.
+opt_rejection s_storage_space(const decision_context &ctx, const overlay &s, const arrival &in,
+                              node_id n, bool explain) {
+    std::vector<guest_id> one;
+    const std::vector<guest_id> *gs = in.guests;
+    if (gs == nullptr) {
+        if (!in.self) {
+            return std::nullopt;
+        }
+        one.push_back(*in.self);
+        gs = &one;
+    }
+    std::vector<std::pair<size_t, double>> need; // (slot, bytes), few
+    for (guest_id g : *gs) {
+        if (s.footprint(g).empty() || s.node_of(g) == n || s.target_of(g) == n) {
+            continue;
+        }
+        for (const auto &[storage, bytes] : s.footprint(g)) {
+            const long slot = s.storage_slot(g, n, storage);
+            if (slot < 0 || bytes <= 0) {
+                continue; // no storage there: the storage target unit decides
+            }
+            auto it = std::find_if(need.begin(), need.end(), [&](const auto &p) {
+                return p.first == static_cast<size_t>(slot);
+            });
+            if (it == need.end()) {
+                need.emplace_back(static_cast<size_t>(slot), bytes);
+            } else {
+                it->second += bytes;
+            }
+        }
+    }
+    const node &nd = ctx.c.nodes[n];
+    for (const auto &[slot, bytes] : need) {
+        const storage_info &st = nd.storages[slot];
+        if (st.total == 0) {
+            continue;
+        }
+        const double total = static_cast<double>(st.total);
+        const double used = static_cast<double>(st.used) + s.storage_added(n, slot);
+        if (used + bytes <= ctx.o.storage_limit * total) {
+            continue;
+        }
+        return explain ? rejection{constraint::storage_space,
+                                   "local disks need " + gib_text(bytes) + " on storage '" +
+                                       st.name + "' of " + nd.name + ", which has " +
+                                       gib_text(std::max(0.0, ctx.o.storage_limit * total - used)) +
+                                       " free below storage-limit " +
+                                       fraction_text(ctx.o.storage_limit)}
+                       : quiet(constraint::storage_space);
+    }
+    return std::nullopt;
 }
 
 opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s, const arrival &in,

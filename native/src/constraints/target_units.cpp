@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <map>
 
 namespace pvebal::detail::unit_fns {
 
@@ -173,18 +175,21 @@ opt_rejection t_storage(const decision_context &ctx, guest_id g, node_id n, bool
         if (s == nullptr && src.storages.empty()) {
             return std::nullopt; // the snapshot says nothing about storage: cannot tell
         }
-        if (const storage_info *t = dst.find_storage(storage); t != nullptr && t->available) {
+        // The volume lands where qemu-server's storage map sends it (target_storage).
+        if (const storage_info *t = target_storage(ctx.o, dst, storage);
+            t != nullptr && t->available) {
             return std::nullopt;
-        }
-        for (const auto &[from, to] : ctx.o.storage_map) {
-            if (from == storage) {
-                if (const storage_info *t = dst.find_storage(to); t != nullptr && t->available) {
-                    return std::nullopt;
-                }
-            }
         }
         if (!explain) {
             return quiet(constraint::storage);
+        }
+        for (const auto &[from, to] : ctx.o.storage_map) {
+            if (from == storage) {
+                return rejection{constraint::storage, what + " is on local storage '" + storage +
+                                                          "', which storage-map sends to '" + to +
+                                                          "'; " + dst.name +
+                                                          " does not have it available"};
+            }
         }
         return rejection{constraint::storage, what + " is on local storage '" + storage +
                                                   "', which " + dst.name +
@@ -199,6 +204,88 @@ opt_rejection t_storage(const decision_context &ctx, guest_id g, node_id n, bool
         if (auto r = needs(storage_of_volid(v), "disk " + v)) {
             return r;
         }
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+// The flags of qemu-server's built-in x86-64-v* models (CPUConfig.pm $builtin_models_by_arch):
+// a VM of such a type needs them from the host.
+const std::vector<std::string> *builtin_model_flags(const std::string &type) {
+    static const std::map<std::string, std::vector<std::string>> models = [] {
+        const std::string v2 = "+popcnt;+pni;+sse4.1;+sse4.2;+ssse3";
+        const std::string v3 =
+            "+aes;" + v2 + ";+avx;+avx2;+bmi1;+bmi2;+f16c;+fma;+abm;+movbe;+xsave";
+        const std::string v4 = v3 + ";+avx512f;+avx512bw;+avx512cd;+avx512dq;+avx512vl";
+        return std::map<std::string, std::vector<std::string>>{
+            {"x86-64-v2", cpu_flags_turned_on(v2)},
+            {"x86-64-v2-AES", cpu_flags_turned_on("+aes;" + v2)},
+            {"x86-64-v3", cpu_flags_turned_on(v3)},
+            {"x86-64-v4", cpu_flags_turned_on(v4)},
+        };
+    }();
+    auto it = models.find(type);
+    return it == models.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> missing_flags(const std::vector<std::string> &need,
+                                       const std::vector<std::string> &have) {
+    std::vector<std::string> out;
+    std::set_difference(need.begin(), need.end(), have.begin(), have.end(),
+                        std::back_inserter(out));
+    return out;
+}
+
+} // namespace
+
+// A running VM migrates live, and its CPU keeps what it booted with: with `cpu: host` the
+// target must be the same CPU model (when both are known) offering every flag of the source;
+// with another type the target must offer the flags the type and `flags=` turn on. The flags
+// are what the snapshot gives per node (nodes.<name>.cpu-flags: pvestatd's cpuflags-kvm, or
+// status.cpuinfo.flags); a node without them is not judged. Stopped VMs start fresh.
+opt_rejection t_cpu_model(const decision_context &ctx, guest_id g, node_id n, bool explain) {
+    const guest &gs = ctx.c.guests[g];
+    if (!gs.running || gs.type != guest_type::qemu || gs.node == n) {
+        return std::nullopt;
+    }
+    const node &src = ctx.c.nodes[gs.node];
+    const node &dst = ctx.c.nodes[n];
+    if (!dst.cpu_flags_known) {
+        return std::nullopt;
+    }
+    auto reject = [&](const std::string &why) -> opt_rejection {
+        return explain ? rejection{constraint::cpu_model, why} : quiet(constraint::cpu_model);
+    };
+    if (gs.cpu_type == "host") {
+        if (!src.cpu_model.empty() && !dst.cpu_model.empty() && src.cpu_model != dst.cpu_model) {
+            return reject("cpu: host; " + dst.name + " has CPU '" + dst.cpu_model + "', " +
+                          src.name + " has '" + src.cpu_model + "'");
+        }
+        if (src.cpu_flags_known) {
+            if (auto miss = missing_flags(src.cpu_flags, dst.cpu_flags); !miss.empty()) {
+                return reject("cpu: host; " + dst.name + " lacks CPU flags of " + src.name + ": " +
+                              join(miss));
+            }
+        }
+        return std::nullopt;
+    }
+    std::vector<std::string> need = gs.cpu_flags_on;
+    std::string what = "cpu flags";
+    if (const std::vector<std::string> *b = builtin_model_flags(gs.cpu_type)) {
+        need.insert(need.end(), b->begin(), b->end());
+        what = "cpu type " + gs.cpu_type;
+    } else if (gs.cpu_type.rfind("custom-", 0) == 0) {
+        auto it = ctx.c.cpu_models.find(gs.cpu_type.substr(7));
+        if (it != ctx.c.cpu_models.end()) {
+            need.insert(need.end(), it->second.flags_on.begin(), it->second.flags_on.end());
+        }
+        what = "cpu type " + gs.cpu_type;
+    }
+    std::sort(need.begin(), need.end());
+    need.erase(std::unique(need.begin(), need.end()), need.end());
+    if (auto miss = missing_flags(need, dst.cpu_flags); !miss.empty()) {
+        return reject(what + " needs CPU flags " + dst.name + " does not offer: " + join(miss));
     }
     return std::nullopt;
 }

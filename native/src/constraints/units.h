@@ -42,6 +42,7 @@ opt_rejection t_precondition(const decision_context &ctx, guest_id g, node_id n,
 opt_rejection t_mapped_device(const decision_context &ctx, guest_id g, node_id n, bool explain);
 opt_rejection t_replication(const decision_context &ctx, guest_id g, node_id n, bool explain);
 opt_rejection t_storage(const decision_context &ctx, guest_id g, node_id n, bool explain);
+opt_rejection t_cpu_model(const decision_context &ctx, guest_id g, node_id n, bool explain);
 opt_rejection t_current_node(const decision_context &ctx, guest_id g, node_id n, bool explain);
 
 // State units: (context, placement, arrival, node, explain) -> why it does not fit there now.
@@ -53,6 +54,8 @@ opt_rejection s_vcpu_ratio(const decision_context &ctx, const overlay &s, const 
                            node_id n, bool explain);
 opt_rejection s_memory_ratio(const decision_context &ctx, const overlay &s, const arrival &in,
                              node_id n, bool explain);
+opt_rejection s_storage_space(const decision_context &ctx, const overlay &s, const arrival &in,
+                              node_id n, bool explain);
 opt_rejection s_anti_affinity(const decision_context &ctx, const overlay &s, const arrival &in,
                               node_id n, bool explain);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
 #include <regex>
 
@@ -94,6 +95,24 @@ void read_device(guest &g, const std::string &key, const std::string &value) {
     g.local_resources.push_back(key);
 }
 
+// qemu-server's `cpu` property string (CPUConfig.pm $cpu_fmt): "[cputype=]TYPE[,flags=...]".
+void read_cpu_option(guest &g, const std::string &value) {
+    size_t start = 0;
+    while (start <= value.size()) {
+        const size_t end = std::min(value.find(',', start), value.size());
+        const std::string item = value.substr(start, end - start);
+        const size_t eq = item.find('=');
+        if (eq == std::string::npos) {
+            g.cpu_type = item;
+        } else if (item.compare(0, eq, "cputype") == 0) {
+            g.cpu_type = item.substr(eq + 1);
+        } else if (item.compare(0, eq, "flags") == 0) {
+            g.cpu_flags_on = cpu_flags_turned_on(item.substr(eq + 1));
+        }
+        start = end + 1;
+    }
+}
+
 } // namespace
 
 void read_config(guest &g, const Json::Value &cfg, const std::string &path) {
@@ -107,6 +126,10 @@ void read_config(guest &g, const Json::Value &cfg, const std::string &path) {
         }
         if (key == "tags" && v.isString()) {
             g.tags = split_tags(v.asString());
+            continue;
+        }
+        if (key == "cpu" && g.type == guest_type::qemu) {
+            read_cpu_option(g, as_string(v, key_path(path, key)));
             continue;
         }
         const bool disk_key = std::regex_match(key, disk_key_re());
@@ -355,6 +378,104 @@ void read_mappings(cluster &c, const Json::Value &v, const std::string &path) {
             (*table)[id] = std::move(m);
         }
     }
+}
+
+void read_cpu_models(cluster &c, const Json::Value &in, const std::string &in_path) {
+    const Json::Value &v = in.isObject() && in.isMember("data") ? in["data"] : in;
+    const std::string path = &v == &in ? in_path : key_path(in_path, "data");
+    check_array(v, path, "an array of custom CPU models (GET /cluster/qemu/custom-cpu-models)");
+    for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
+        const std::string p = index_path(path, i);
+        check_object(v[i], p, "a custom CPU model {cputype, flags, reported-model}");
+        std::string name = req_string(v[i], "cputype", p);
+        if (name.rfind("custom-", 0) == 0) {
+            name = name.substr(7);
+        }
+        if (name.empty()) {
+            reject(key_path(p, "cputype"), "expected a model name like \"custom-mymodel\"");
+        }
+        cpu_model_def m;
+        m.flags_on = cpu_flags_turned_on(opt_string(v[i], "flags", p).value_or(""));
+        m.reported_model = opt_string(v[i], "reported-model", p).value_or("");
+        if (!c.cpu_models.emplace(name, std::move(m)).second) {
+            reject(key_path(p, "cputype"), "duplicate custom CPU model \"" + name + "\"");
+        }
+    }
+}
+
+void read_node_details(node &n, const Json::Value &d, const std::string &path) {
+    auto set_flags = [&](const std::string &text) {
+        n.cpu_flags.clear();
+        for (const std::string &f : split_tags(text)) {
+            n.cpu_flags.push_back(cpu_flag_key(f));
+        }
+        std::sort(n.cpu_flags.begin(), n.cpu_flags.end());
+        n.cpu_flags.erase(std::unique(n.cpu_flags.begin(), n.cpu_flags.end()), n.cpu_flags.end());
+        n.cpu_flags_known = true;
+    };
+    if (d.isMember("status")) {
+        const Json::Value &in = d["status"];
+        const Json::Value &st = in.isObject() && in.isMember("data") ? in["data"] : in;
+        const std::string sp = key_path(path, &st == &in ? "status" : "status.data");
+        check_object(st, sp, "the node status object (GET /nodes/{node}/status)");
+        if (st.isMember("cpuinfo")) {
+            const Json::Value &ci = st["cpuinfo"];
+            const std::string cp = key_path(sp, "cpuinfo");
+            check_object(ci, cp, "the cpuinfo object {model, flags, ...}");
+            n.cpu_model = opt_string(ci, "model", cp).value_or("");
+            if (n.cpu_model == "unknown") {
+                n.cpu_model.clear(); // ProcFSTools::read_cpuinfo's default
+            }
+            if (auto f = opt_string(ci, "flags", cp)) {
+                set_flags(*f);
+            }
+        }
+    }
+    // pvestatd's cpuflags-kvm (what QEMU/KVM offers there); preferred to /proc/cpuinfo's list.
+    if (d.isMember("cpu-flags")) {
+        set_flags(as_string(d["cpu-flags"], key_path(path, "cpu-flags")));
+    }
+    // GET /nodes/{node}/disks/zfs: the pools and their sizes.
+    if (d.isMember("zfs")) {
+        const Json::Value &in = d["zfs"];
+        const Json::Value &z = in.isObject() && in.isMember("data") ? in["data"] : in;
+        const std::string zp = key_path(path, &z == &in ? "zfs" : "zfs.data");
+        check_array(z, zp, "an array of ZFS pools (GET /nodes/{node}/disks/zfs)");
+        n.zfs_pool_bytes = 0;
+        for (Json::ArrayIndex i = 0; i < z.size(); ++i) {
+            const std::string p = index_path(zp, i);
+            check_object(z[i], p, "a ZFS pool {name, size, ...}");
+            auto size = opt_uint(z[i], "size", p, max_bytes, "a non-negative integer (bytes)");
+            if (!size) {
+                reject(key_path(p, "size"), "missing, expected the pool size in bytes");
+            }
+            n.zfs_pool_bytes += *size;
+        }
+    }
+    // PSI averages in percent, as pvestatd writes them to the pve-node-9.0 RRD
+    // (pressurecpusome, pressureiosome, pressureiofull, pressurememorysome, pressurememoryfull).
+    if (d.isMember("pressure")) {
+        const std::string pp = key_path(path, "pressure");
+        check_object(d["pressure"], pp, "an object of PSI averages in percent (cpu-some, ...)");
+        n.pressure = 0;
+        for (const std::string &k : d["pressure"].getMemberNames()) {
+            static const char *const known[] = {"cpu-some", "cpu-full",    "io-some",
+                                                "io-full",  "memory-some", "memory-full"};
+            if (std::find(std::begin(known), std::end(known), k) == std::end(known)) {
+                reject(key_path(pp, k), "unknown key, expected cpu-some, cpu-full, io-some, "
+                                        "io-full, memory-some or memory-full");
+            }
+            const double pct =
+                opt_number(d["pressure"], k.c_str(), pp, 0, 100, "a percentage from 0 to 100")
+                    .value_or(0);
+            n.pressure = std::max(n.pressure, pct / 100);
+        }
+    }
+    n.arc_max = opt_uint(d, "arc-max", path, max_bytes, "a non-negative integer (bytes)");
+    if (n.arc_max == 0u) {
+        n.arc_max.reset(); // zfs_arc_max 0: the module's default, not a configured limit
+    }
+    n.arc_size = opt_uint(d, "arc-size", path, max_bytes, "a non-negative integer (bytes)");
 }
 
 } // namespace pvebal::detail

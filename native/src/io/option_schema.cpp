@@ -39,6 +39,14 @@ const std::vector<option_row> &rows() {
         {{"pressure-weight", t::number, eng, "scoring", 0, 1000, "", {}, "10",
           "Weight of the pressure penalty."},
          {}, [](options &o, const option_value &v) { o.pressure_weight = v.number; }},
+        {{"psi-weight", t::number, eng, "scoring", 0, 1000, "", {}, "0.5",
+          "Weight of the node pressure (PSI) penalty: load left on a node whose tasks stall "
+          "counts in proportion to that node's pressure; 0: off."},
+         {}, [](options &o, const option_value &v) { o.psi_weight = v.number; }},
+        {{"psi-threshold", t::number, eng, "scoring", 0, 1, "a fraction", {}, "0.05",
+          "Node pressure (the highest PSI average of a node, as a fraction of time) below "
+          "which the PSI penalty ignores it."},
+         {}, [](options &o, const option_value &v) { o.psi_threshold = v.number; }},
         // --- hard limits -----------------------------------------------------------------
         {{"cpu-limit", t::number, eng, "limits", 0.05, 1, "a fraction", {}, "0.9",
           "A move may not bring a node's CPU above this fraction of its threads, unless it "
@@ -48,11 +56,16 @@ const std::vector<option_row> &rows() {
           "A move may not bring a node's memory above this fraction."},
          {}, [](options &o, const option_value &v) { o.memory_limit = v.number; }},
         {{"memory-reserve", t::size, eng, "limits", 0, size_max, "", {}, "1G",
-          "Memory that stays free on every target: usable memory is min(memory-limit x "
-          "maxmem, maxmem - memory-reserve)."},
+          "The system's share of memory that stays free on every node; ZFS nodes keep their "
+          "ARC allowance on top (docs/constraints.md). Usable memory is min(memory-limit x "
+          "maxmem, maxmem - reserve)."},
          {}, [](options &o, const option_value &v) {
              o.memory_reserve = static_cast<std::uint64_t>(v.number);
          }},
+        {{"node-memory-reserve", t::text, eng, "limits", 0, 4096, "node:size pairs", {}, "",
+          "Per node, the memory that stays free there, 'node:size,...' (e.g. 'pve1:16G'); "
+          "replaces memory-reserve plus the ZFS ARC allowance for that node."},
+         {}, [](options &o, const option_value &v) { o.node_memory_reserve = v.text; }},
         {{"max-vcpu-ratio", t::number, eng, "limits", 0.1, 100, "a ratio", {}, "",
           "Cap on assigned vCPUs of running guests / node threads (overcommit); off when unset."},
          {}, [](options &o, const option_value &v) { o.max_vcpu_ratio = v.number; }},
@@ -74,6 +87,10 @@ const std::vector<option_row> &rows() {
           "Allowed mapping of local storage on the source to storage on the target, "
           "'source:target,...'."},
          {}, [](options &o, const option_value &v) { o.storage_map = v.pairs; }},
+        {{"storage-limit", t::number, eng, "limits", 0.05, 1, "a fraction", {}, "0.95",
+          "Local disks moved to a node may not fill its target storage above this fraction of "
+          "its size (their configured sizes count in full)."},
+         {}, [](options &o, const option_value &v) { o.storage_limit = v.number; }},
         // --- balance ---------------------------------------------------------------------
         {{"max-migrations", t::integer, eng, "balance", 0, 100000, "", {}, "10",
           "The largest number of migrations in one balance plan."},

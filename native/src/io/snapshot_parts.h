@@ -35,6 +35,11 @@ void read_replication(const cluster &c, guest &g, const Json::Value &v, const st
 // "mappings": {"pci": {id: {nodes, live-migration-capable}}, "usb": {...}, "dir": {...}}
 void read_mappings(cluster &c, const Json::Value &v, const std::string &path);
 
+// "cpu-models": the GET /cluster/qemu/custom-cpu-models array.
+void read_cpu_models(cluster &c, const Json::Value &v, const std::string &path);
+// nodes.<name>: status (GET /nodes/{node}/status), cpu-flags.
+void read_node_details(node &n, const Json::Value &d, const std::string &path);
+
 // "ha": resources, groups, rules, manager-status; then the compiled rule set.
 void read_ha(cluster &c, const Json::Value &ha, const std::string &path);
 

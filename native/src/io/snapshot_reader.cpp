@@ -208,8 +208,8 @@ snapshot read(std::string_view text) {
     } else if (root.isObject() && root.isMember("resources")) {
         out.form = "extended";
         check_known_keys(root, "",
-                         {"resources", "ha", "guests", "mappings", "options", "pve_version",
-                          "source", "comment"});
+                         {"resources", "ha", "guests", "nodes", "cpu-models", "mappings", "options",
+                          "pve_version", "source", "comment"});
         resources = &root["resources"];
         rpath = "resources";
         // resources may itself be the API wrapper
@@ -310,6 +310,25 @@ snapshot read(std::string_view text) {
     if (root.isMember("mappings")) {
         read_mappings(c, root["mappings"], "mappings");
     }
+    if (root.isMember("cpu-models")) {
+        read_cpu_models(c, root["cpu-models"], "cpu-models");
+    }
+    if (root.isMember("nodes")) {
+        const Json::Value &ns = root["nodes"];
+        check_object(ns, "nodes", "an object keyed by node name");
+        for (const std::string &name : ns.getMemberNames()) {
+            const std::string p = key_path("nodes", name);
+            auto n = c.find_node(name);
+            if (!n) {
+                reject(p, "no node named \"" + name + "\" in resources");
+            }
+            check_object(ns[name], p,
+                         "an object with status, cpu-flags, zfs, arc-max, arc-size, pressure");
+            check_known_keys(ns[name], p,
+                             {"status", "cpu-flags", "zfs", "arc-max", "arc-size", "pressure"});
+            read_node_details(c.nodes[*n], ns[name], p);
+        }
+    }
     if (root.isMember("guests")) {
         const Json::Value &gs = root["guests"];
         check_object(gs, "guests", "an object keyed by vmid");
@@ -384,6 +403,27 @@ result<void> bind_options(cluster &c, const options &o) {
         if (from.empty() || to.empty()) {
             return fail("storage-map", "expected non-empty storage names");
         }
+    }
+    for (node &nd : c.nodes) {
+        nd.memory_reserve.reset();
+    }
+    for (const std::string &item : split_tags(o.node_memory_reserve)) {
+        const size_t colon = item.find(':');
+        if (colon == std::string::npos || colon == 0) {
+            return fail("node-memory-reserve",
+                        "expected 'node:size' pairs such as 'pve1:16G', got \"" + item + "\"");
+        }
+        const std::string name = item.substr(0, colon);
+        auto n = c.find_node(name);
+        if (!n) {
+            return fail("node-memory-reserve", "unknown node \"" + name + "\"");
+        }
+        auto bytes = parse_size(item.substr(colon + 1));
+        if (!bytes) {
+            return fail("node-memory-reserve", "expected a size such as 16G for node " + name +
+                                                   ", got \"" + item.substr(colon + 1) + "\"");
+        }
+        c.nodes[*n].memory_reserve = *bytes;
     }
     return {};
 }

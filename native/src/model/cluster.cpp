@@ -119,4 +119,30 @@ std::vector<std::string> split_tags(const std::string &tags) {
     return out;
 }
 
+std::string cpu_flag_key(const std::string &flag) {
+    std::string out;
+    for (char ch : flag) {
+        out.push_back(ch == '.' || ch == '-'
+                          ? '_'
+                          : static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+    return out;
+}
+
+std::vector<std::string> cpu_flags_turned_on(const std::string &list) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t end = std::min(list.find(';', start), list.size());
+        const std::string item = list.substr(start, end - start);
+        if (item.size() > 1 && item.front() == '+') {
+            out.push_back(cpu_flag_key(item.substr(1)));
+        }
+        start = end + 1;
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 } // namespace pvebal

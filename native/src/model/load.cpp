@@ -74,6 +74,10 @@ load_view make_load_view(const cluster &c, const options &o) {
     }
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         const node &ns = c.nodes[n];
+        if (ns.pressure > 0) {
+            v.pressure.resize(c.nodes.size(), 0.0);
+            v.pressure[n] = ns.pressure;
+        }
         for (const dimension_info &row : dimension_table) {
             if (!use[row.dim]) {
                 continue;

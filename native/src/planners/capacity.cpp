@@ -89,8 +89,8 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         node_headroom h;
         h.node = n;
         h.cpu = o.cpu_limit * v.capacity[n][dimension::cpu] - v.used[n][dimension::cpu];
-        h.memory =
-            usable_memory(o, v.capacity[n][dimension::memory]) - v.used[n][dimension::memory];
+        h.memory = usable_memory(o, c.nodes[n], v.capacity[n][dimension::memory]) -
+                   v.used[n][dimension::memory];
         for (guest_id g = 0; g < c.guests.size(); ++g) {
             if (c.guests[g].node == n && solver.needs_recovery(g)) {
                 h.ha_memory += solver.demand(g)[dimension::memory];

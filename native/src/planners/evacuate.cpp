@@ -179,7 +179,8 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 if (u.demand[dimension::memory] > 0 &&
                     state.load().used[n][dimension::memory] - h.demand[dimension::memory] +
                             u.demand[dimension::memory] >
-                        usable_memory(o, state.load().capacity[n][dimension::memory]) + 1.0) {
+                        usable_memory(o, c.nodes[n], state.load().capacity[n][dimension::memory]) +
+                            1.0) {
                     continue;
                 }
                 for (node_id m : h.allowed) {

@@ -194,9 +194,10 @@ bool recovery_solver::search(std::vector<unit> &units, size_t i, size_t end, lon
     for (node_id n : u.allowed) {
         if (fits(u, n)) {
             const res used = state_.load().used[n];
-            order.emplace_back(usable_memory(o_, state_.load().capacity[n][dimension::memory]) -
-                                   used[dimension::memory] - u.demand[dimension::memory],
-                               n);
+            order.emplace_back(
+                usable_memory(o_, c_.nodes[n], state_.load().capacity[n][dimension::memory]) -
+                    used[dimension::memory] - u.demand[dimension::memory],
+                n);
         }
     }
     std::sort(order.begin(), order.end());
@@ -241,7 +242,7 @@ recovery_solver::answer recovery_solver::solve(const std::vector<bool> &failed, 
         // Survivors by free usable memory, most first (fast mode keeps this order up to date).
         std::vector<node_id> by_free;
         auto free_mem = [&](node_id n) {
-            return usable_memory(o_, state_.load().capacity[n][dimension::memory]) -
+            return usable_memory(o_, c_.nodes[n], state_.load().capacity[n][dimension::memory]) -
                    state_.load().used[n][dimension::memory];
         };
         for (node_id n = 0; n < c_.nodes.size(); ++n) {
@@ -308,8 +309,9 @@ recovery_solver::answer recovery_solver::solve(const std::vector<bool> &failed, 
             if (alive[n]) {
                 const res cap = state_.load().capacity[n];
                 const res used = state_.load().used[n];
-                free_total[dimension::memory] += std::max(
-                    0.0, usable_memory(o_, cap[dimension::memory]) - used[dimension::memory]);
+                free_total[dimension::memory] +=
+                    std::max(0.0, usable_memory(o_, c_.nodes[n], cap[dimension::memory]) -
+                                      used[dimension::memory]);
                 free_total[dimension::cpu] +=
                     std::max(0.0, o_.cpu_limit * cap[dimension::cpu] - used[dimension::cpu]);
             }

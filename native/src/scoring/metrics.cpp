@@ -111,6 +111,12 @@ objective_state::objective_state(std::vector<bool> active, const load_view &v, c
         w_[row.dim] = o.*row.weight;
         all_dims_ = all_dims_ || (row.optional && dimension_in_use(row, o));
     }
+    if (!v.pressure.empty() && o.psi_weight > 0) {
+        psi_coef_.assign(v.capacity.size(), 0.0);
+        for (node_id n = 0; n < v.capacity.size(); ++n) {
+            psi_coef_[n] = o.psi_weight * std::max(0.0, v.pressure[n] - o.psi_threshold);
+        }
+    }
     for (node_id n = 0; n < v.capacity.size(); ++n) {
         util_[n] = v.util(n);
         if (!active_[n]) {
@@ -121,6 +127,7 @@ objective_state::objective_state(std::vector<bool> active, const load_view &v, c
             sum_.v[r] += util_[n].v[r];
             sumsq_.v[r] += util_[n].v[r] * util_[n].v[r];
             press_.v[r] += pressure(util_[n].v[r]);
+            psi_.v[r] += psi_coef(n) * util_[n].v[r];
         }
     }
 }
@@ -130,7 +137,7 @@ double objective_state::value() const {
 }
 
 objective_state::departure objective_state::leave(node_id from, const res &d) const {
-    departure dep{{sum_, sumsq_, press_}, d};
+    departure dep{{sum_, sumsq_, press_, psi_}, d};
     if (from == no_node || !active_[from]) {
         return dep;
     }
@@ -151,13 +158,14 @@ template <std::size_t N> void objective_state::leave_n(departure &dep, node_id f
             dep.t.sum.v[r] += u2 - u;
             dep.t.sumsq.v[r] += u2 * u2 - u * u;
             dep.t.press.v[r] += pressure(u2) - pressure(u);
+            dep.t.psi.v[r] += psi_coef(from) * (u2 - u);
         }
     }
 }
 
 double objective_state::j_arrive(const departure &dep, node_id to) const {
     if (to == no_node || !active_[to]) {
-        return j_of(dep.t.sum, dep.t.sumsq, dep.t.press);
+        return j_of(dep.t.sum, dep.t.sumsq, dep.t.press, dep.t.psi);
     }
     return all_dims_ ? j_arrive_n<dimension_count>(dep, to)
                      : j_arrive_n<always_on_dimensions>(dep, to);
@@ -178,16 +186,18 @@ double objective_state::j_arrive_n(const departure &dep, node_id to) const {
         double sum = dep.t.sum.v[r];
         double sumsq = dep.t.sumsq.v[r];
         double press = dep.t.press.v[r];
+        double psi = dep.t.psi.v[r];
         if (cap_to.v[r] > 0) {
             const double u = util_to.v[r];
             const double u2 = u + dep.dv.v[r] / cap_to.v[r];
             sum += u2 - u;
             sumsq += u2 * u2 - u * u;
             press += pressure(u2) - pressure(u);
+            psi += psi_coef(to) * (u2 - u);
         }
         const double mean = sum / n_;
         const double var = std::max(0.0, sumsq / n_ - mean * mean);
-        j += w_.v[r] * (var + p_ * press / n_);
+        j += w_.v[r] * (var + p_ * press / n_ + psi / n_);
         wsum += w_.v[r];
     }
     return wsum > 0 ? j / wsum : 0;
@@ -211,6 +221,7 @@ void objective_state::apply(node_id from, node_id to, const res &d) {
                 sum_.v[r] += u2 - u;
                 sumsq_.v[r] += u2 * u2 - u * u;
                 press_.v[r] += pressure(u2) - pressure(u);
+                psi_.v[r] += psi_coef(n) * (u2 - u);
             }
         }
     }

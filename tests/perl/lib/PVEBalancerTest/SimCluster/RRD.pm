@@ -36,7 +36,9 @@ sub rrd_dump {
             $roottotal, $rootused, 1000, 2000,
         );
         if ($format eq '9.0') {
-            push @d, rrd_fields($n->{maxmem} - $n->{mem}, 0, 0.1, 0, 0, 0, 0);
+            # memavailable, arcsize, pressure cpu some, io some/full, memory some/full
+            # (pve-manager pvestatd.pm update_node_status, pve-node-9.0)
+            push @d, rrd_fields($n->{maxmem} - $n->{mem}, $n->{arcsize} // 0, 0.1, 0, 0, 0, 0);
             $res->{"pve-node-9.0/$name"} = \@d;
         } else {
             $res->{"pve2-node/$name"} = \@d;
