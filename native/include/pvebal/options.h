@@ -59,6 +59,10 @@ struct options {
 
     // --- HA ------------------------------------------------------------------------------
     int default_priority = 0; // restart priority of guests without a priority tag
+    // Node failures the HA guests must still survive after every wave of a balance or evacuate
+    // plan (N+k-safe waves). Unset: as many as they survive now, at most capacity_target.
+    std::optional<int> keep_ha_capacity;
+    int capacity_target = 1; // balancer.cfg's capacity-target (the daemon's N+k goal)
 
     // --- time bound ----------------------------------------------------------------------
     double deadline = 10.0; // s a command may search before it returns its best so far; 0: none

@@ -125,6 +125,14 @@ const std::vector<option_row> &rows() {
          {}, [](options &o, const option_value &v) {
              o.default_priority = static_cast<int>(v.number);
          }},
+        {{"keep-ha-capacity", t::integer, eng, "ha", 0, 64, "failures", {}, "",
+          "Node failures the HA guests must still survive after every wave of a balance or "
+          "evacuate plan; a move that would lower it is left out with the reason, and place "
+          "ranks nodes that keep it first. Unset: as many as they survive before the plan, at "
+          "most capacity-target; 0: off."},
+         {}, [](options &o, const option_value &v) {
+             o.keep_ha_capacity = static_cast<int>(v.number);
+         }},
         // --- time bound ------------------------------------------------------------------
         {{"deadline", t::number, eng, "limits", 0, 86400, "seconds", {}, "10",
           "Seconds a command may search (balance, evacuate, failover, capacity) before it "
@@ -250,8 +258,10 @@ const std::vector<option_row> &rows() {
          {}, nullptr},
         {{"capacity-target", t::integer, integ, "cycle", 0, 64, "", {}, "1",
           "Node failures the HA guests should survive (N+k); a cycle that finds fewer sends a "
-          "notification (0: not checked)."},
-         {}, nullptr},
+          "notification (0: not checked). Also caps the default of keep-ha-capacity."},
+         {}, [](options &o, const option_value &v) {
+             o.capacity_target = static_cast<int>(v.number); // read from JSON layers only
+         }},
         };
         std::sort(r.begin(), r.end(), [](const option_row &a, const option_row &b) {
             return a.info.key < b.info.key;

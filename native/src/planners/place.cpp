@@ -2,6 +2,7 @@
 // Terraform/Ansible). Nodes where it fits are ranked by the objective after placing it; the
 // others are listed with the reason.
 #include "common.h"
+#include "ha_guard.h"
 
 #include <algorithm>
 #include <cmath>
@@ -92,7 +93,20 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
             (placed_somewhere && n == gs.node) ? now : std::sqrt(obj.j_after(from, n, demand));
         ranked.push_back(rn);
     }
+    // keep-ha-capacity: nodes where the guest leaves the HA guests as safe as they are now
+    // come first. The guard sees the cluster as it stands, the guest on each candidate node.
+    if (!ranked.empty()) {
+        ha_guard guard(c, o);
+        for (ranked_node &rn : ranked) {
+            if (guard.keep() > 0 && !guard.survives_with(g, rn.node, demand)) {
+                rn.lowers_ha_capacity = guard.refusal();
+            }
+        }
+    }
     std::stable_sort(ranked.begin(), ranked.end(), [](const ranked_node &x, const ranked_node &y) {
+        if (x.lowers_ha_capacity.has_value() != y.lowers_ha_capacity.has_value()) {
+            return !x.lowers_ha_capacity.has_value();
+        }
         if (std::fabs(x.objective_after - y.objective_after) > 1e-12) {
             return x.objective_after < y.objective_after;
         }
@@ -100,12 +114,18 @@ result<placement_answer> plan_place(const cluster &c_in, const options &o,
     });
     // Score 0..100: 100 for the best, scaled by how much worse the others leave the cluster.
     if (!ranked.empty()) {
-        const double best = ranked.front().objective_after;
-        const double worst = ranked.back().objective_after;
+        double best = ranked.front().objective_after, worst = best;
+        for (const ranked_node &rn : ranked) {
+            best = std::min(best, rn.objective_after);
+            worst = std::max(worst, rn.objective_after);
+        }
         for (ranked_node &rn : ranked) {
             rn.score = worst - best > 1e-12
                            ? 100.0 - 50.0 * (rn.objective_after - best) / (worst - best)
                            : 100.0;
+            if (rn.lowers_ha_capacity) {
+                rn.score *= 0.49; // below every node that keeps it (50 at least)
+            }
         }
     }
     ans.nodes = ranked;
