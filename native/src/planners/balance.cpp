@@ -1,12 +1,15 @@
 // Balance: a local search over single moves, swaps and two-move chains that lowers the
 // objective, within a migration budget, each move worth its cost; then a safe order.
 #include "common.h"
+#include "ha_guard.h"
+#include "improve.h"
 
 #include "pvebal/deadline.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <set>
 
 namespace pvebal {
@@ -55,10 +58,15 @@ private:
     // Thresholds are relative to the current objective and per active node: one move on a
     // 64-node cluster gains about 1/16 of what the same move gains on 4 nodes, and must still
     // qualify when it is worth it.
-    double min_gain() const { return o_.min_improvement * obj_.value() / active_; }
+    // Below the threshold (a plan, once started, uses its budget while moves are worth it)
+    // the threshold is the scale: moves keep a floor and do not shrink to noise.
+    double scale() const { return std::max(obj_.value(), o_.threshold); }
+    double min_gain() const { return o_.min_improvement * scale() / active_; }
     double cost_penalty(double seconds) const {
-        return o_.cost_weight * obj_.value() / active_ * seconds / 60.0;
+        return o_.cost_weight * scale() / active_ * seconds / 60.0;
     }
+    void greedy();
+    void improve();
     void consider_single(candidate &best);
     void consider_pairs(candidate &best);
     std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
@@ -71,10 +79,18 @@ private:
     overlay state_;              // placement, loads and the objective, changed together
     const objective_state &obj_; // state_'s objective
     std::vector<unit> units_;
+    std::vector<node_id> origin_; // where each unit starts
     std::vector<bool> moved_;
     std::vector<planned_move> chosen_;
     unsigned migrations_ = 0;
     double active_ = 1; // active nodes (at least 1)
+    // keep-ha-capacity: candidates whose final state it refused, never proposed again.
+    std::unique_ptr<ha_guard> guard_;
+    std::set<std::vector<std::pair<size_t, node_id>>> refused_;
+    bool refused(const std::vector<std::pair<size_t, node_id>> &moves) const {
+        return !refused_.empty() && refused_.count(moves) > 0;
+    }
+    bool guard_accepts(const candidate &cand);
     deadline deadline_;
 };
 
@@ -106,7 +122,7 @@ void balancer::consider_single(candidate &best) {
                 continue;
             }
             candidate cand{gain - penalty, gain, u.cost_seconds, {{i, n}}, "move"};
-            if (best.moves.empty() || cand.better_than(best)) {
+            if ((best.moves.empty() || cand.better_than(best)) && !refused(cand.moves)) {
                 best = cand;
             }
         }
@@ -221,7 +237,7 @@ void balancer::consider_pairs(candidate &best) {
                         continue;
                     }
                     candidate cand{score, gain, seconds, {{xi, b}, {yi, a}}, "swap"};
-                    if (best.moves.empty() || cand.better_than(best)) {
+                    if ((best.moves.empty() || cand.better_than(best)) && !refused(cand.moves)) {
                         best = cand;
                     }
                 }
@@ -248,7 +264,8 @@ void balancer::consider_pairs(candidate &best) {
                             continue;
                         }
                         candidate cand{score, gain, seconds, {{yi, cn}, {xi, b}}, "chain"};
-                        if (best.moves.empty() || cand.better_than(best)) {
+                        if ((best.moves.empty() || cand.better_than(best)) &&
+                            !refused(cand.moves)) {
                             best = cand;
                         }
                     }
@@ -256,6 +273,24 @@ void balancer::consider_pairs(candidate &best) {
             }
         }
     }
+}
+
+// keep-ha-capacity during the search: the state after the candidate must still survive the
+// failures kept (the ordering checks every wave again).
+bool balancer::guard_accepts(const candidate &cand) {
+    if (!guard_ || guard_->keep() == 0) {
+        return true;
+    }
+    auto t = state_.begin_trial();
+    for (const auto &[i, n] : cand.moves) {
+        state_.move(units_[i].guests, n);
+    }
+    const bool ok = guard_->survives(state_.load().placement);
+    t.undo();
+    if (!ok) {
+        refused_.insert(cand.moves);
+    }
+    return ok;
 }
 
 void balancer::apply(const candidate &cand) {
@@ -295,6 +330,89 @@ void balancer::apply(const candidate &cand) {
     }
 }
 
+// Greedy best improvement: the best single move (else pair) at each step, within the budget.
+void balancer::greedy() {
+    // Refusals are bounded: each costs a search step and a capacity check.
+    constexpr size_t max_refused = 64;
+    while (migrations_ < o_.max_migrations && !deadline_.expired() &&
+           refused_.size() < max_refused) {
+        candidate best;
+        best.score = 0;
+        consider_single(best);
+        if (best.moves.empty() && !deadline_.hit()) {
+            consider_pairs(best);
+        }
+        if (best.moves.empty()) {
+            break;
+        }
+        if (!guard_accepts(best)) {
+            continue;
+        }
+        apply(best);
+    }
+}
+
+// The improvement phase (improve.cpp) on the greedy plan, then the greedy again for what the
+// budget has left; the plan's moves follow the changes.
+void balancer::improve() {
+    for (int pass = 0; pass < 3 && !chosen_.empty() && !deadline_.expired(); ++pass) {
+        plan_search s{ctx_,
+                      state_,
+                      units_,
+                      origin_,
+                      o_.max_migrations,
+                      active_,
+                      deadline_,
+                      [&](const std::vector<std::pair<size_t, node_id>> &moves) {
+                          candidate cand;
+                          cand.moves = moves;
+                          return guard_accepts(cand);
+                      }};
+        const double before = obj_.value();
+        const std::vector<plan_change> changes = improve_plan(s);
+        if (changes.empty()) {
+            break;
+        }
+        auto entry = [&](size_t i) {
+            return std::find_if(chosen_.begin(), chosen_.end(), [&](const planned_move &m) {
+                return m.guests == units_[i].guests;
+            });
+        };
+        for (const plan_change &ch : changes) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "lowers the objective by %.4f (%.1f%%)", ch.gain,
+                          before > 0 ? 100.0 * ch.gain / before : 0.0);
+            std::string reason = buf;
+            if (ch.out != ch.in) {
+                chosen_.erase(entry(ch.out));
+                moved_[ch.out] = false;
+                reason += " (in place of " +
+                          std::to_string(c_.guests[units_[ch.out].guests.front()].vmid) + ")";
+            }
+            if (units_[ch.in].guests.size() > 1) {
+                reason += " (moves with its affinity group)";
+            }
+            auto it = entry(ch.in);
+            if (it != chosen_.end()) {
+                it->to = ch.to;
+                it->value += ch.gain;
+                it->reason = reason;
+            } else {
+                chosen_.push_back(
+                    {units_[ch.in].guests, origin_[ch.in], ch.to, ch.gain, reason, false});
+            }
+            moved_[ch.in] = true;
+        }
+        migrations_ = 0;
+        for (size_t i = 0; i < units_.size(); ++i) {
+            if (units_[i].node != origin_[i]) {
+                migrations_ += static_cast<unsigned>(units_[i].guests.size());
+            }
+        }
+        greedy();
+    }
+}
+
 plan balancer::run() {
     plan p;
     p.kind = "balance";
@@ -304,6 +422,9 @@ plan balancer::run() {
         include[g] = c_.nodes[c_.guests[g].node].online && immovable_reasons(ctx_, g).empty();
     }
     units_ = build_units(ctx_, include);
+    for (const unit &u : units_) {
+        origin_.push_back(u.node);
+    }
     // A unit is movable only if all its members are (an immovable partner pins the group).
     moved_.assign(units_.size(), false);
 
@@ -317,18 +438,15 @@ plan balancer::run() {
     } else if (o_.max_migrations == 0) {
         p.notes.push_back("max-migrations is 0: nothing planned");
     } else {
-        while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold &&
-               !deadline_.expired()) {
-            candidate best;
-            best.score = 0;
-            consider_single(best);
-            if (best.moves.empty() && !deadline_.hit()) {
-                consider_pairs(best);
-            }
-            if (best.moves.empty()) {
-                break;
-            }
-            apply(best);
+        guard_ = std::make_unique<ha_guard>(c_, o_);
+        greedy();
+        improve();
+        if (!refused_.empty()) {
+            p.notes.push_back("keep-ha-capacity: " + std::to_string(refused_.size()) +
+                              " candidate move(s) left out: each would leave the HA guests "
+                              "unable to survive " +
+                              std::to_string(guard_->keep()) +
+                              " node failure(s), as they do before the plan");
         }
         if (deadline_.hit()) {
             p.notes.push_back(deadline_.note("the plan holds the " + std::to_string(migrations_) +
@@ -336,14 +454,14 @@ plan balancer::run() {
         } else if (chosen_.empty()) {
             p.notes.push_back(
                 "no move improves the balance by at least min-improvement and its cost");
-        } else if (migrations_ >= o_.max_migrations && obj_.value() > o_.threshold) {
+        } else if (migrations_ >= o_.max_migrations) {
             p.notes.push_back("stopped at max-migrations (" + std::to_string(o_.max_migrations) +
                               ")");
         }
     }
     // Order from the initial placement.
     overlay ordering_state(c_, o_, a_);
-    order_moves(ctx_, ordering_state, chosen_, p);
+    order_moves(ctx_, ordering_state, chosen_, p, guard_ ? guard_->waves() : wave_check{});
     finish_plan(c_, c_, o_, before, ordering_state.load(), p);
     return p;
 }

@@ -1,0 +1,175 @@
+// The improvement phase of balance (docs/algorithms.md, "Improvement"): a local search over
+// whole plans seeded by the greedy one. A greedy search commits to its first moves; once the
+// budget is spent, a move that looked best early may be worth less than one it crowded out.
+// Each round takes one planned move back and puts the best replacement in its place: another
+// target for the same unit, or a move of another unit from a shortlist of the best single moves.
+#include "improve.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <tuple>
+
+namespace pvebal::detail {
+
+namespace {
+
+struct scored_move {
+    double score = 0; // gain - cost penalty in the state the shortlist was built in
+    size_t unit = 0;
+    node_id to = 0;
+};
+
+// Ties: higher score, then lower unit index, then lower node id (deterministic).
+bool better(const scored_move &a, const scored_move &b) {
+    if (std::fabs(a.score - b.score) > 1e-12) {
+        return a.score > b.score;
+    }
+    return std::tie(a.unit, a.to) < std::tie(b.unit, b.to);
+}
+
+} // namespace
+
+std::vector<plan_change> improve_plan(plan_search &s) {
+    std::vector<plan_change> changes;
+    const options &o = s.ctx.o;
+    const objective_state &obj = s.state.objective();
+    auto fits = [&](const unit &u, node_id n) {
+        return !check_state(s.ctx, s.state, u.guests, n, false);
+    };
+    auto penalty = [&](double objective, double seconds) {
+        return o.cost_weight * objective / s.active_nodes * seconds / 60.0;
+    };
+    auto moved = [&](size_t i) { return s.units[i].node != s.origin[i]; };
+    auto movable = [&](const unit &u) { return u.demand.cpu != 0 || u.demand.mem != 0; };
+
+    // Rounds are bounded: each accepted change lowers the objective net of cost, and the
+    // deadline stops the phase like the greedy search.
+    const size_t max_rounds = 4 * static_cast<size_t>(s.max_migrations) + 8;
+    constexpr size_t shortlist_size = 64;
+    constexpr size_t refresh_every = 4;
+    std::vector<scored_move> shortlist;
+    std::set<std::tuple<size_t, size_t, node_id>> refused;
+    for (size_t round = 0, since_refresh = refresh_every; round < max_rounds; ++round) {
+        if (s.dl.expired()) {
+            break;
+        }
+        const double now = obj.value();
+        if (now <= 0) {
+            break;
+        }
+        unsigned used = 0;
+        std::vector<size_t> planned;
+        for (size_t i = 0; i < s.units.size(); ++i) {
+            if (moved(i)) {
+                used += static_cast<unsigned>(s.units[i].guests.size());
+                planned.push_back(i);
+            }
+        }
+        if (planned.empty()) {
+            break;
+        }
+        // The shortlist: the best single moves of units the plan leaves alone, in the state as
+        // it is (one O(units x nodes) scan, refreshed every few changes).
+        if (since_refresh >= refresh_every) {
+            since_refresh = 0;
+            shortlist.clear();
+            for (size_t j = 0; j < s.units.size(); ++j) {
+                const unit &u = s.units[j];
+                if (moved(j) || !movable(u)) {
+                    continue;
+                }
+                const double pen = penalty(now, u.cost_seconds);
+                const objective_state::departure leaving = obj.leave(u.node, u.demand);
+                for (node_id n : u.allowed) {
+                    if (n == u.node) {
+                        continue;
+                    }
+                    const scored_move m{now - std::sqrt(obj.j_arrive(leaving, n)) - pen, j, n};
+                    if (shortlist.size() < shortlist_size) {
+                        shortlist.push_back(m);
+                        std::push_heap(shortlist.begin(), shortlist.end(), better);
+                    } else if (better(m, shortlist.front())) {
+                        std::pop_heap(shortlist.begin(), shortlist.end(), better);
+                        shortlist.back() = m;
+                        std::push_heap(shortlist.begin(), shortlist.end(), better);
+                    }
+                }
+            }
+            std::sort(shortlist.begin(), shortlist.end(), better);
+        }
+        // A change must be worth half a greedy move at least (no churn over float noise).
+        const double floor = std::max(1e-12, 0.5 * o.min_improvement * now / s.active_nodes);
+        plan_change best;
+        double best_delta = floor;
+        bool found = false;
+        auto consider = [&](size_t out, size_t in, node_id to, double delta) {
+            if (delta > best_delta + 1e-15 && !refused.count({out, in, to})) {
+                best = {out, in, to, 0};
+                best_delta = delta;
+                found = true;
+                return true;
+            }
+            return false;
+        };
+        for (size_t i : planned) {
+            const unit &ui = s.units[i];
+            const node_id home = s.origin[i], cur = ui.node;
+            if (!fits(ui, home)) {
+                continue; // another planned move took its room at home
+            }
+            auto t = s.state.begin_trial();
+            s.state.move(ui.guests, home);
+            const double refund = penalty(now, ui.cost_seconds);
+            // Another target for the same unit (same migration, same cost).
+            const objective_state::departure leaving = obj.leave(home, ui.demand);
+            for (node_id n : ui.allowed) {
+                if (n == home || n == cur) {
+                    continue;
+                }
+                const double delta = now - std::sqrt(obj.j_arrive(leaving, n));
+                if (delta > best_delta && fits(ui, n)) {
+                    consider(i, i, n, delta);
+                }
+            }
+            // A move from the shortlist in its place.
+            for (const scored_move &m : shortlist) {
+                const unit &uj = s.units[m.unit];
+                if (moved(m.unit) ||
+                    used - ui.guests.size() + uj.guests.size() > s.max_migrations) {
+                    continue;
+                }
+                const double delta = now - std::sqrt(obj.j_after(uj.node, m.to, uj.demand)) -
+                                     penalty(now, uj.cost_seconds) + refund;
+                if (delta > best_delta && fits(uj, m.to)) {
+                    consider(i, m.unit, m.to, delta);
+                }
+            }
+        }
+        if (!found) {
+            break;
+        }
+        std::vector<std::pair<size_t, node_id>> moves;
+        if (best.out != best.in) {
+            moves.emplace_back(best.out, s.origin[best.out]);
+        }
+        moves.emplace_back(best.in, best.to);
+        if (s.accept && !s.accept(moves)) {
+            refused.insert({best.out, best.in, best.to});
+            continue;
+        }
+        for (const auto &[i, n] : moves) {
+            s.state.move(s.units[i].guests, n);
+            s.units[i].node = n;
+        }
+        best.gain = now - obj.value();
+        changes.push_back(best);
+        ++since_refresh;
+        // The shortlist may hold the unit just moved in: drop it (it is planned now), and
+        // the unit taken back may re-enter at the next refresh.
+        std::erase_if(shortlist, [&](const scored_move &m) { return m.unit == best.in; });
+    }
+    return changes;
+}
+
+} // namespace pvebal::detail
