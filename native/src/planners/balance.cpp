@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -91,6 +92,7 @@ private:
         return !refused_.empty() && refused_.count(moves) > 0;
     }
     bool guard_accepts(const candidate &cand);
+    bool orderable(const std::vector<std::pair<size_t, node_id>> &changes) const;
     deadline deadline_;
 };
 
@@ -293,6 +295,41 @@ bool balancer::guard_accepts(const candidate &cand) {
     return ok;
 }
 
+// Whether the plan with these changes has a safe order that drops nothing: the greedy's swaps
+// and chains check that one half can go first, a change of the improvement phase may undo it.
+bool balancer::orderable(const std::vector<std::pair<size_t, node_id>> &changes) const {
+    std::vector<node_id> at(units_.size());
+    for (size_t i = 0; i < units_.size(); ++i) {
+        at[i] = units_[i].node;
+    }
+    for (const auto &[i, n] : changes) {
+        at[i] = n;
+    }
+    // The plan's order as improve() leaves it: kept entries in place, new ones at the end.
+    std::vector<planned_move> moves;
+    std::vector<bool> listed(units_.size(), false);
+    for (const planned_move &m : chosen_) {
+        for (size_t i = 0; i < units_.size(); ++i) {
+            if (units_[i].guests == m.guests) {
+                listed[i] = true;
+                if (at[i] != origin_[i]) {
+                    moves.push_back({m.guests, origin_[i], at[i], m.value, "", false});
+                }
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < units_.size(); ++i) {
+        if (!listed[i] && at[i] != origin_[i]) {
+            moves.push_back({units_[i].guests, origin_[i], at[i], 0, "", false});
+        }
+    }
+    overlay scratch(c_, o_, a_);
+    plan trial;
+    order_moves(ctx_, scratch, moves, trial);
+    return trial.dropped.empty();
+}
+
 void balancer::apply(const candidate &cand) {
     const double before = obj_.value();
     std::vector<node_id> from;
@@ -366,7 +403,7 @@ void balancer::improve() {
                       [&](const std::vector<std::pair<size_t, node_id>> &moves) {
                           candidate cand;
                           cand.moves = moves;
-                          return guard_accepts(cand);
+                          return orderable(moves) && guard_accepts(cand);
                       }};
         const double before = obj_.value();
         const std::vector<plan_change> changes = improve_plan(s);
@@ -378,30 +415,46 @@ void balancer::improve() {
                 return m.guests == units_[i].guests;
             });
         };
+        // The plan follows the state: units back home leave it, moved units get their target
+        // and the reason of the change that sent them there.
+        std::map<size_t, const plan_change *> why;
         for (const plan_change &ch : changes) {
-            char buf[160];
-            std::snprintf(buf, sizeof buf, "lowers the objective by %.4f (%.1f%%)", ch.gain,
-                          before > 0 ? 100.0 * ch.gain / before : 0.0);
-            std::string reason = buf;
-            if (ch.out != ch.in) {
-                chosen_.erase(entry(ch.out));
-                moved_[ch.out] = false;
-                reason += " (in place of " +
-                          std::to_string(c_.guests[units_[ch.out].guests.front()].vmid) + ")";
+            why[ch.in] = &ch;
+        }
+        for (size_t i = 0; i < units_.size(); ++i) {
+            auto it = entry(i);
+            if (units_[i].node == origin_[i]) {
+                if (it != chosen_.end()) {
+                    chosen_.erase(it);
+                }
+                moved_[i] = false;
+                continue;
             }
-            if (units_[ch.in].guests.size() > 1) {
+            moved_[i] = true;
+            if (it != chosen_.end() && it->to == units_[i].node) {
+                continue;
+            }
+            const plan_change *ch = why.count(i) ? why[i] : nullptr;
+            const double gain = ch ? ch->gain : 0;
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "lowers the objective by %.4f (%.1f%%)", gain,
+                          before > 0 ? 100.0 * gain / before : 0.0);
+            std::string reason = buf;
+            if (ch && ch->out != ch->in) {
+                reason += " (in place of " +
+                          std::to_string(c_.guests[units_[ch->out].guests.front()].vmid) + ")";
+            }
+            if (units_[i].guests.size() > 1) {
                 reason += " (moves with its affinity group)";
             }
-            auto it = entry(ch.in);
             if (it != chosen_.end()) {
-                it->to = ch.to;
-                it->value += ch.gain;
+                it->to = units_[i].node;
+                it->value += gain;
                 it->reason = reason;
             } else {
                 chosen_.push_back(
-                    {units_[ch.in].guests, origin_[ch.in], ch.to, ch.gain, reason, false});
+                    {units_[i].guests, origin_[i], units_[i].node, gain, reason, false});
             }
-            moved_[ch.in] = true;
         }
         migrations_ = 0;
         for (size_t i = 0; i < units_.size(); ++i) {

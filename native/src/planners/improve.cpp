@@ -50,6 +50,8 @@ std::vector<plan_change> improve_plan(plan_search &s) {
     constexpr size_t refresh_every = 4;
     std::vector<scored_move> shortlist;
     std::set<std::tuple<size_t, size_t, node_id>> refused;
+    bool pair_tried = false; // the two-move neighbourhood, once a single one finds nothing
+    int pair_rounds = 0;     // and at most three times: each costs pairs x units x nodes
     for (size_t round = 0, since_refresh = refresh_every; round < max_rounds; ++round) {
         if (s.dl.expired()) {
             break;
@@ -146,14 +148,98 @@ std::vector<plan_change> improve_plan(plan_search &s) {
                 }
             }
         }
-        if (!found) {
-            break;
-        }
         std::vector<std::pair<size_t, node_id>> moves;
-        if (best.out != best.in) {
-            moves.emplace_back(best.out, s.origin[best.out]);
+        std::vector<plan_change> extra;
+        if (!found && !pair_tried) {
+            // Larger neighbourhood, on small problems only: take two planned moves back and
+            // let the greedy step fill the budget again (two best single moves in turn).
+            pair_tried = true;
+            const double pairs = static_cast<double>(planned.size() * planned.size()) / 2;
+            const double work = pairs * static_cast<double>(s.units.size()) * s.active_nodes;
+            if (work <= 0.6e6 && pair_rounds++ < 3) {
+                double pair_best = floor;
+                for (size_t x = 0; x < planned.size(); ++x) {
+                    for (size_t y = x + 1; y < planned.size(); ++y) {
+                        const size_t a = planned[x], b = planned[y];
+                        auto t = s.state.begin_trial();
+                        if (!fits(s.units[a], s.origin[a])) {
+                            continue;
+                        }
+                        s.state.move(s.units[a].guests, s.origin[a]);
+                        if (!fits(s.units[b], s.origin[b])) {
+                            continue;
+                        }
+                        s.state.move(s.units[b].guests, s.origin[b]);
+                        double delta_cost = penalty(now, s.units[a].cost_seconds) +
+                                            penalty(now, s.units[b].cost_seconds);
+                        unsigned left = s.max_migrations +
+                                        static_cast<unsigned>(s.units[a].guests.size() +
+                                                              s.units[b].guests.size()) -
+                                        used;
+                        std::vector<std::pair<size_t, node_id>> picks;
+                        for (int step = 0; step < 2; ++step) {
+                            const double cur = obj.value();
+                            scored_move pick{0, 0, 0};
+                            bool any = false;
+                            for (size_t j = 0; j < s.units.size(); ++j) {
+                                const unit &u = s.units[j];
+                                const bool here = (j == a || j == b) ? true : !moved(j);
+                                if (!here || !movable(u) || u.guests.size() > left ||
+                                    std::any_of(picks.begin(), picks.end(),
+                                                [&](const auto &p) { return p.first == j; })) {
+                                    continue;
+                                }
+                                const double pen = penalty(now, u.cost_seconds);
+                                const objective_state::departure leaving =
+                                    obj.leave(u.node, u.demand);
+                                for (node_id n : u.allowed) {
+                                    if (n == u.node) {
+                                        continue;
+                                    }
+                                    const scored_move m{
+                                        cur - std::sqrt(obj.j_arrive(leaving, n)) - pen, j, n};
+                                    if (m.score > 0 && (!any || better(m, pick)) && fits(u, n)) {
+                                        pick = m;
+                                        any = true;
+                                    }
+                                }
+                            }
+                            if (!any) {
+                                break;
+                            }
+                            s.state.move(s.units[pick.unit].guests, pick.to);
+                            delta_cost -= penalty(now, s.units[pick.unit].cost_seconds);
+                            left -= static_cast<unsigned>(s.units[pick.unit].guests.size());
+                            picks.emplace_back(pick.unit, pick.to);
+                        }
+                        const double delta = now - obj.value() + delta_cost;
+                        const bool same =
+                            picks.size() == 2 &&
+                            ((picks[0].first == a && picks[0].second == s.units[a].node) ||
+                             (picks[1].first == b && picks[1].second == s.units[b].node));
+                        if (delta > pair_best + 1e-15 && !same) {
+                            pair_best = delta;
+                            moves.clear();
+                            moves.emplace_back(a, s.origin[a]);
+                            moves.emplace_back(b, s.origin[b]);
+                            moves.insert(moves.end(), picks.begin(), picks.end());
+                        }
+                    }
+                }
+            }
+            if (moves.empty()) {
+                break;
+            }
+            best = {moves[0].first, moves.size() > 2 ? moves[2].first : moves[0].first,
+                    moves.size() > 2 ? moves[2].second : s.origin[moves[0].first], 0};
+        } else if (!found) {
+            break;
+        } else {
+            if (best.out != best.in) {
+                moves.emplace_back(best.out, s.origin[best.out]);
+            }
+            moves.emplace_back(best.in, best.to);
         }
-        moves.emplace_back(best.in, best.to);
         if (s.accept && !s.accept(moves)) {
             refused.insert({best.out, best.in, best.to});
             continue;
@@ -164,6 +250,10 @@ std::vector<plan_change> improve_plan(plan_search &s) {
         }
         best.gain = now - obj.value();
         changes.push_back(best);
+        if (moves.size() > 3) { // the second pick of a two-move change
+            changes.push_back({moves[1].first, moves[3].first, moves[3].second, 0});
+        }
+        pair_tried = false; // the state changed: worth another look
         ++since_refresh;
         // The shortlist may hold the unit just moved in: drop it (it is planned now), and
         // the unit taken back may re-enter at the next refresh.
