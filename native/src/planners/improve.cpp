@@ -242,6 +242,10 @@ std::vector<plan_change> improve_plan(plan_search &s) {
         }
         if (s.accept && !s.accept(moves)) {
             refused.insert({best.out, best.in, best.to});
+            // Each refusal costs an ordering and a capacity check: a few, then stop.
+            if (refused.size() >= 8) {
+                break;
+            }
             continue;
         }
         for (const auto &[i, n] : moves) {
