@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -179,6 +180,13 @@ int main(int argc, char **argv) {
             if (pn == "MILP" && !c.milp) {
                 continue;
             }
+            // PVEBAL_BENCH_ONLY="ours,MILP": only these planners (a quick look while tuning;
+            // the tables then miss the others, so never for BENCHMARKS.md).
+            if (const char *only = std::getenv("PVEBAL_BENCH_ONLY");
+                only != nullptr && *only != 0 &&
+                ("," + std::string(only) + ",").find("," + pn + ",") == std::string::npos) {
+                continue;
+            }
             Row r;
             r.planner = pn;
             if (pn == "ours") {
@@ -292,6 +300,9 @@ int main(int argc, char **argv) {
             }
         }
         pivot << '\n';
+        if (const char *only = std::getenv("PVEBAL_BENCH_ONLY"); only != nullptr && *only != 0) {
+            continue; // quality.tsv only: the tables need every planner
+        }
         // Headline rows.
         auto find = [&](const std::string &pn) -> const Row * {
             for (const Row &r : rows) {

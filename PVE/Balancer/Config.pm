@@ -425,7 +425,8 @@ sub effective {
 
 =head3 engine_options($cfg)
 
-The engine options set in C<$cfg>, as they go into a snapshot's C<options> object.
+The engine options set in C<$cfg>, as they go into a snapshot's C<options> object, and
+C<capacity-target> (the engine caps C<keep-ha-capacity>'s default with it).
 
 =cut
 
@@ -434,7 +435,7 @@ sub engine_options {
 
     my $values = $cfg->{values} // {};
     return { map { $_ => typed_value($_, $values->{$_}) }
-        grep { is_engine_option($_) } sort keys %$values };
+        grep { is_engine_option($_) || $_ eq 'capacity-target' } sort keys %$values };
 }
 
 1;

@@ -69,6 +69,7 @@ struct options {
     double min_improvement = 0.02; // each move lowers the objective by this share / active nodes
     double cost_weight = 0.04;     // and by this share / active nodes more per migration minute
     repair_kinds repair;           // broken rules restored first, whatever the threshold
+    bool improve_plan = true;      // the improvement phase after the greedy search
 
     // --- migration cost model ------------------------------------------------------------
     double bandwidth = 1.0 * gib;                   // bytes/s available to one migration
@@ -82,6 +83,10 @@ struct options {
 
     // --- HA ------------------------------------------------------------------------------
     int default_priority = 0; // restart priority of guests without a priority tag
+    // Node failures the HA guests must still survive after every wave of a balance or evacuate
+    // plan (N+k-safe waves). Unset: as many as they survive now, at most capacity_target.
+    std::optional<int> keep_ha_capacity;
+    int capacity_target = 1; // balancer.cfg's capacity-target (the daemon's N+k goal)
 
     // --- time bound ----------------------------------------------------------------------
     double deadline = 10.0; // s a command may search before it returns its best so far; 0: none

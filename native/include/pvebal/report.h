@@ -168,6 +168,9 @@ struct ranked_node {
     double objective_after = 0;
     double score = 0;             // 0..100, higher is better
     std::optional<rejection> why; // for nodes that do not fit
+    // keep-ha-capacity: placing it here would leave the HA guests unable to survive the node
+    // failures they survive now (ranked after every node that keeps it, scored below 50).
+    std::optional<std::string> lowers_ha_capacity;
 };
 
 struct placement_answer {

@@ -127,6 +127,11 @@ const std::vector<option_row> &rows() {
           "Repair first a node above its usable memory (memory-limit, memory-reserve). Off: plan "
           "leaves it as it is."},
          {}, [](options &o, const option_value &v) { o.repair.memory = v.flag; }},
+        {{"improve-plan", t::boolean, eng, "balance", 0, 0, "", {}, "1",
+          "After the greedy search, exchange planned moves for better ones within the same "
+          "budget (docs/algorithms.md). The daemon's cycle leaves it off unless balancer.cfg "
+          "sets it: on the real traces it cost migrations over a day."},
+         {}, [](options &o, const option_value &v) { o.improve_plan = v.flag; }},
         {{"repair-cpu", t::boolean, eng, "balance", 0, 0, "", {}, "0",
           "Repair first a node above cpu-limit (off by default: CPU contention is soft, the "
           "balance search and relief moves lower a hot node)."},
@@ -166,6 +171,14 @@ const std::vector<option_row> &rows() {
           "HA restart priority of guests without a pvebal-priority-N tag."},
          {}, [](options &o, const option_value &v) {
              o.default_priority = static_cast<int>(v.number);
+         }},
+        {{"keep-ha-capacity", t::integer, eng, "ha", 0, 64, "failures", {}, "",
+          "Node failures the HA guests must still survive after every wave of a balance or "
+          "evacuate plan; a move that would lower it is left out with the reason, and place "
+          "ranks nodes that keep it first. Unset: as many as they survive before the plan, at "
+          "most capacity-target; 0: off."},
+         {}, [](options &o, const option_value &v) {
+             o.keep_ha_capacity = static_cast<int>(v.number);
          }},
         // --- time bound ------------------------------------------------------------------
         {{"deadline", t::number, eng, "limits", 0, 86400, "seconds", {}, "10",
@@ -292,8 +305,10 @@ const std::vector<option_row> &rows() {
          {}, nullptr},
         {{"capacity-target", t::integer, integ, "cycle", 0, 64, "", {}, "1",
           "Node failures the HA guests should survive (N+k); a cycle that finds fewer sends a "
-          "notification (0: not checked)."},
-         {}, nullptr},
+          "notification (0: not checked). Also caps the default of keep-ha-capacity."},
+         {}, [](options &o, const option_value &v) {
+             o.capacity_target = static_cast<int>(v.number); // read from JSON layers only
+         }},
         };
         // One weight per resource dimension (pvebal/dimensions.h).
         [&]<std::size_t... i>(std::index_sequence<i...>) {

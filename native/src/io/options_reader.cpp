@@ -102,7 +102,7 @@ result<void> apply_option(options &o, const std::string &key, const std::string 
     if (row == nullptr) {
         return fail("--" + key, "unknown option");
     }
-    if (row->apply == nullptr) {
+    if (row->apply == nullptr || row->info.scope != option_scope::engine) {
         return fail("--" + key, "not an engine option (a key of balancer.cfg for the Proxmox "
                                 "integration, see 'pve-balancer options')");
     }

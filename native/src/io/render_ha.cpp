@@ -179,6 +179,9 @@ std::string render_place(const cluster &c, const placement_answer &a, output_for
             if (rn.fits) {
                 j["score"] = num(std::round(rn.score * 10) / 10);
                 j["objective-after"] = num(rn.objective_after);
+                if (rn.lowers_ha_capacity) {
+                    j["lowers-ha-capacity"] = *rn.lowers_ha_capacity;
+                }
             } else {
                 j["reason"] = rejection_json(*rn.why);
             }
@@ -200,6 +203,12 @@ std::string render_place(const cluster &c, const placement_answer &a, output_for
         if (rn.fits) {
             std::snprintf(buf, sizeof buf, "  %2d. %-16s score %5.1f   objective after %.4f\n",
                           ++rank, esc(c.nodes[rn.node].name).c_str(), rn.score, rn.objective_after);
+            out += buf;
+            if (rn.lowers_ha_capacity) {
+                std::snprintf(buf, sizeof buf, "      %s\n", esc(*rn.lowers_ha_capacity).c_str());
+            } else {
+                buf[0] = 0;
+            }
         } else {
             std::snprintf(buf, sizeof buf, "   -  %-16s excluded: %s\n",
                           esc(c.nodes[rn.node].name).c_str(), esc(rn.why->message).c_str());

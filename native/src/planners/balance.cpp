@@ -1,12 +1,16 @@
 // Balance: a local search over single moves, swaps and two-move chains that lowers the
 // objective, within a migration budget, each move worth its cost; then a safe order.
 #include "common.h"
+#include "ha_guard.h"
+#include "improve.h"
 
 #include "pvebal/deadline.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -56,10 +60,15 @@ private:
     // Thresholds are relative to the current objective and per active node: one move on a
     // 64-node cluster gains about 1/16 of what the same move gains on 4 nodes, and must still
     // qualify when it is worth it.
-    double min_gain() const { return o_.min_improvement * obj_.value() / active_; }
+    // Below the threshold (where the improvement phase may still exchange planned moves) the
+    // threshold is the scale: gains keep a floor and do not shrink to noise.
+    double scale() const { return std::max(obj_.value(), o_.threshold); }
+    double min_gain() const { return o_.min_improvement * scale() / active_; }
     double cost_penalty(double seconds) const {
-        return o_.cost_weight * obj_.value() / active_ * seconds / 60.0;
+        return o_.cost_weight * scale() / active_ * seconds / 60.0;
     }
+    void greedy();
+    void improve();
     void consider_single(candidate &best);
     void consider_pairs(candidate &best);
     std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
@@ -72,10 +81,19 @@ private:
     overlay state_;              // placement, loads and the objective, changed together
     const objective_state &obj_; // state_'s objective
     std::vector<unit> units_;
+    std::vector<node_id> origin_; // where each unit starts
     std::vector<bool> moved_;
     std::vector<planned_move> chosen_;
     unsigned migrations_ = 0;
     double active_ = 1; // active nodes (at least 1)
+    // keep-ha-capacity: candidates whose final state it refused, never proposed again.
+    std::unique_ptr<ha_guard> guard_;
+    std::set<std::vector<std::pair<size_t, node_id>>> refused_;
+    bool refused(const std::vector<std::pair<size_t, node_id>> &moves) const {
+        return !refused_.empty() && refused_.count(moves) > 0;
+    }
+    bool guard_accepts(const candidate &cand);
+    bool orderable(const std::vector<std::pair<size_t, node_id>> &changes) const;
     deadline deadline_;
 };
 
@@ -107,7 +125,7 @@ void balancer::consider_single(candidate &best) {
                 continue;
             }
             candidate cand{gain - penalty, gain, u.cost_seconds, {{i, n}}, "move"};
-            if (best.moves.empty() || cand.better_than(best)) {
+            if ((best.moves.empty() || cand.better_than(best)) && !refused(cand.moves)) {
                 best = cand;
             }
         }
@@ -224,7 +242,7 @@ void balancer::consider_pairs(candidate &best) {
                         continue;
                     }
                     candidate cand{score, gain, seconds, {{xi, b}, {yi, a}}, "swap"};
-                    if (best.moves.empty() || cand.better_than(best)) {
+                    if ((best.moves.empty() || cand.better_than(best)) && !refused(cand.moves)) {
                         best = cand;
                     }
                 }
@@ -251,7 +269,8 @@ void balancer::consider_pairs(candidate &best) {
                             continue;
                         }
                         candidate cand{score, gain, seconds, {{yi, cn}, {xi, b}}, "chain"};
-                        if (best.moves.empty() || cand.better_than(best)) {
+                        if ((best.moves.empty() || cand.better_than(best)) &&
+                            !refused(cand.moves)) {
                             best = cand;
                         }
                     }
@@ -259,6 +278,59 @@ void balancer::consider_pairs(candidate &best) {
             }
         }
     }
+}
+
+// keep-ha-capacity during the search: the state after the candidate must still survive the
+// failures kept (the ordering checks every wave again).
+bool balancer::guard_accepts(const candidate &cand) {
+    if (!guard_ || guard_->keep() == 0) {
+        return true;
+    }
+    auto t = state_.begin_trial();
+    for (const auto &[i, n] : cand.moves) {
+        state_.move(units_[i].guests, n);
+    }
+    const bool ok = guard_->survives(state_.load().placement);
+    t.undo();
+    if (!ok) {
+        refused_.insert(cand.moves);
+    }
+    return ok;
+}
+
+// Whether the plan with these changes has a safe order that drops nothing: the greedy's swaps
+// and chains check that one half can go first, a change of the improvement phase may undo it.
+bool balancer::orderable(const std::vector<std::pair<size_t, node_id>> &changes) const {
+    std::vector<node_id> at(units_.size());
+    for (size_t i = 0; i < units_.size(); ++i) {
+        at[i] = units_[i].node;
+    }
+    for (const auto &[i, n] : changes) {
+        at[i] = n;
+    }
+    // The plan's order as improve() leaves it: kept entries in place, new ones at the end.
+    std::vector<planned_move> moves;
+    std::vector<bool> listed(units_.size(), false);
+    for (const planned_move &m : chosen_) {
+        for (size_t i = 0; i < units_.size(); ++i) {
+            if (units_[i].guests == m.guests) {
+                listed[i] = true;
+                if (at[i] != origin_[i]) {
+                    moves.push_back({m.guests, origin_[i], at[i], m.value, "", false});
+                }
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < units_.size(); ++i) {
+        if (!listed[i] && at[i] != origin_[i]) {
+            moves.push_back({units_[i].guests, origin_[i], at[i], 0, "", false});
+        }
+    }
+    overlay scratch(c_, o_, a_);
+    plan trial;
+    order_moves(ctx_, scratch, moves, trial);
+    return trial.dropped.empty();
 }
 
 void balancer::apply(const candidate &cand) {
@@ -298,6 +370,123 @@ void balancer::apply(const candidate &cand) {
     }
 }
 
+// Greedy best improvement: the best single move (else pair) at each step, within the budget.
+void balancer::greedy() {
+    // Refusals are bounded: each costs a search step and a capacity check.
+    constexpr size_t max_refused = 64;
+    // The plan stops once the objective is within the threshold: going on below it doubled the
+    // daemon's migrations on the real traces of tests/sim for no better balance over the day.
+    while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold && !deadline_.expired() &&
+           refused_.size() < max_refused) {
+        candidate best;
+        best.score = 0;
+        consider_single(best);
+        if (best.moves.empty() && !deadline_.hit()) {
+            consider_pairs(best);
+        }
+        if (best.moves.empty()) {
+            break;
+        }
+        if (!guard_accepts(best)) {
+            continue;
+        }
+        apply(best);
+    }
+}
+
+// The improvement phase (improve.cpp) on the greedy plan, then the greedy again for what the
+// budget has left; the plan's moves follow the changes.
+void balancer::improve() {
+    if (!o_.improve_plan) {
+        return;
+    }
+    // Repairs are mandatory: the improvement phase neither takes them back nor moves them on.
+    std::vector<bool> fixed(units_.size(), false);
+    for (const planned_move &m : chosen_) {
+        if (m.repair) {
+            for (size_t i = 0; i < units_.size(); ++i) {
+                fixed[i] = fixed[i] || units_[i].guests == m.guests;
+            }
+        }
+    }
+    for (int pass = 0; pass < 3 && !chosen_.empty() && !deadline_.expired(); ++pass) {
+        plan_search s{ctx_,
+                      state_,
+                      units_,
+                      origin_,
+                      fixed,
+                      o_.max_migrations,
+                      active_,
+                      deadline_,
+                      [&](const std::vector<std::pair<size_t, node_id>> &moves) {
+                          candidate cand;
+                          cand.moves = moves;
+                          return orderable(moves) && guard_accepts(cand);
+                      }};
+        const double before = obj_.value();
+        const std::vector<plan_change> changes = improve_plan(s);
+        if (changes.empty()) {
+            break;
+        }
+        auto entry = [&](size_t i) {
+            return std::find_if(chosen_.begin(), chosen_.end(), [&](const planned_move &m) {
+                return m.guests == units_[i].guests;
+            });
+        };
+        // The plan follows the state: units back home leave it, moved units get their target
+        // and the reason of the change that sent them there.
+        std::map<size_t, const plan_change *> why;
+        for (const plan_change &ch : changes) {
+            why[ch.in] = &ch;
+        }
+        for (size_t i = 0; i < units_.size(); ++i) {
+            if (fixed[i]) {
+                continue;
+            }
+            auto it = entry(i);
+            if (units_[i].node == origin_[i]) {
+                if (it != chosen_.end()) {
+                    chosen_.erase(it);
+                }
+                moved_[i] = false;
+                continue;
+            }
+            moved_[i] = true;
+            if (it != chosen_.end() && it->to == units_[i].node) {
+                continue;
+            }
+            const plan_change *ch = why.count(i) ? why[i] : nullptr;
+            const double gain = ch ? ch->gain : 0;
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "lowers the objective by %.4f (%.1f%%)", gain,
+                          before > 0 ? 100.0 * gain / before : 0.0);
+            std::string reason = buf;
+            if (ch && ch->out != ch->in) {
+                reason += " (in place of " +
+                          std::to_string(c_.guests[units_[ch->out].guests.front()].vmid) + ")";
+            }
+            if (units_[i].guests.size() > 1) {
+                reason += " (moves with its affinity group)";
+            }
+            if (it != chosen_.end()) {
+                it->to = units_[i].node;
+                it->value += gain;
+                it->reason = reason;
+            } else {
+                chosen_.push_back(
+                    {units_[i].guests, origin_[i], units_[i].node, gain, reason, false});
+            }
+        }
+        migrations_ = 0;
+        for (size_t i = 0; i < units_.size(); ++i) {
+            if (units_[i].node != origin_[i]) {
+                migrations_ += static_cast<unsigned>(units_[i].guests.size());
+            }
+        }
+        greedy();
+    }
+}
+
 plan balancer::run() {
     plan p;
     p.kind = plan_kind::balance;
@@ -307,6 +496,9 @@ plan balancer::run() {
         include[g] = c_.nodes[c_.guests[g].node].online && immovable_reasons(ctx_, g).empty();
     }
     units_ = build_units(ctx_, include);
+    for (const unit &u : units_) {
+        origin_.push_back(u.node);
+    }
     // A unit is movable only if all its members are (an immovable partner pins the group).
     moved_.assign(units_.size(), false);
 
@@ -345,24 +537,32 @@ plan balancer::run() {
         p.notes.push_back("nothing movable: no running guest may move to another node");
     } else {
         const size_t repairs = chosen_.size();
-        while (migrations_ < o_.max_migrations && obj_.value() > o_.threshold &&
-               !deadline_.expired()) {
-            candidate best;
-            best.score = 0;
-            consider_single(best);
-            if (best.moves.empty() && !deadline_.hit()) {
-                consider_pairs(best);
-            }
-            if (best.moves.empty()) {
-                break;
-            }
-            apply(best);
+        // keep-ha-capacity guards balancing moves from the placement the plan starts from; a
+        // plan that repairs first starts from another one, so the guard waits for the next plan.
+        bool recovered = false;
+        for (guest_id g = 0; g < c_.guests.size() && !recovered; ++g) {
+            recovered = c_.ha.recovered(g);
         }
-        char buf[200];
+        if (repairs == 0) {
+            guard_ = std::make_unique<ha_guard>(c_, o_);
+        } else if (recovered) {
+            p.notes.push_back("keep-ha-capacity is not applied to a plan that repairs broken "
+                              "rules or limits (the next plan, without repairs, applies it)");
+        }
+        greedy();
+        improve();
+        if (!refused_.empty()) {
+            p.notes.push_back("keep-ha-capacity: " + std::to_string(refused_.size()) +
+                              " candidate move(s) left out: each would leave the HA guests "
+                              "unable to survive " +
+                              std::to_string(guard_->keep()) +
+                              " node failure(s), as they do before the plan");
+        }
         if (deadline_.hit()) {
             p.notes.push_back(deadline_.note("the plan holds the " + std::to_string(migrations_) +
                                              " migration(s) found so far"));
         } else if (obj_.value() <= o_.threshold) {
+            char buf[200];
             std::snprintf(buf, sizeof buf, "stopped: objective %.4f is within the threshold %.4f",
                           obj_.value(), o_.threshold);
             p.notes.push_back(buf);
@@ -379,7 +579,7 @@ plan balancer::run() {
     }
     // Order from the initial placement.
     overlay ordering_state(c_, o_, a_);
-    order_moves(ctx_, ordering_state, chosen_, p);
+    order_moves(ctx_, ordering_state, chosen_, p, guard_ ? guard_->waves() : wave_check{});
     finish_plan(c_, c_, o_, before, ordering_state.load(), p);
     return p;
 }

@@ -8,6 +8,8 @@
 #include "pvebal/deadline.h"
 #include "pvebal/report.h"
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,12 @@ struct planned_move {
 // guest loads both nodes), within the parallel limits; breaks cycles with a temporary parking
 // move where one exists, otherwise drops the least valuable move. `state` starts at the
 // initial placement and ends at the final one.
+// `wave_check`, when given, accepts or refuses the state after each wave (guests in flight
+// counted at their targets) and says why it refuses: refused moves wait for a later wave, and
+// when a wave would be empty the least valuable of them is dropped with that reason.
+using wave_check = std::function<std::optional<std::string>(const overlay &)>;
 void order_moves(const decision_context &ctx, overlay &state, std::vector<planned_move> moves,
-                 plan &out);
+                 plan &out, const wave_check &check = {});
 
 // Fills costs, totals and metrics of a plan whose migrations are set.
 void finish_plan(const cluster &before_cluster, const cluster &after_cluster, const options &o,

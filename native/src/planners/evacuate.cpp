@@ -3,6 +3,7 @@
 // fits nowhere may make room by moving one guest off a target; what still cannot move is
 // reported with a reason per node.
 #include "common.h"
+#include "ha_guard.h"
 
 #include "pvebal/deadline.h"
 
@@ -253,7 +254,11 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
 
     overlay ordering_state(c, o, a);
-    order_moves(ctx, ordering_state, moves, p);
+    // N+k-safe waves: the drained nodes count as down already (they are never a failure to
+    // survive); the guests leaving them must not leave the rest unable to absorb the failures
+    // the HA guests survive now.
+    ha_guard guard(c, o);
+    order_moves(ctx, ordering_state, moves, p, guard.waves());
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
     for (const dropped_move &d : p.dropped) {
         if (drained[d.from]) {

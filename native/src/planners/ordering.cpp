@@ -16,7 +16,7 @@ std::string label(const cluster &c, guest_id g) {
 } // namespace
 
 void order_moves(const decision_context &ctx, overlay &state, std::vector<planned_move> pending,
-                 plan &out) {
+                 plan &out, const wave_check &check) {
     const cluster &c = ctx.c;
     const options &o = ctx.o;
     // Repairs take no relief move above cpu-limit, in flight either (docs/constraints.md).
@@ -35,27 +35,71 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
     while (!pending.empty()) {
         ++wave;
         std::vector<planned_move> started;
-        std::map<node_id, unsigned> per_node;
-        unsigned in_wave = 0;
-        for (size_t i = 0; i < pending.size();) {
-            const planned_move &m = pending[i];
-            const unsigned n = static_cast<unsigned>(m.guests.size());
-            const bool first = started.empty();
-            const bool limits_ok = first || (in_wave + n <= o.max_parallel &&
-                                             per_node[m.from] + n <= o.max_parallel_per_node &&
-                                             per_node[m.to] + n <= o.max_parallel_per_node);
-            if (limits_ok && !check_state(rules_for(m), state, m.guests, m.to, false)) {
-                for (guest_id g : m.guests) {
-                    state.begin(g, m.to);
+        // Moves the wave check refused in this wave, with its reason: they wait for a later one.
+        std::vector<std::pair<planned_move, std::string>> held;
+        while (true) {
+            auto t = state.begin_trial(); // the wave, undone if the check refuses it
+            started.clear();
+            std::map<node_id, unsigned> per_node;
+            unsigned in_wave = 0;
+            for (size_t i = 0; i < pending.size();) {
+                const planned_move &m = pending[i];
+                const unsigned n = static_cast<unsigned>(m.guests.size());
+                const bool first = started.empty();
+                const bool limits_ok = first || (in_wave + n <= o.max_parallel &&
+                                                 per_node[m.from] + n <= o.max_parallel_per_node &&
+                                                 per_node[m.to] + n <= o.max_parallel_per_node);
+                if (limits_ok && !check_state(rules_for(m), state, m.guests, m.to, false)) {
+                    for (guest_id g : m.guests) {
+                        state.begin(g, m.to);
+                    }
+                    in_wave += n;
+                    per_node[m.from] += n;
+                    per_node[m.to] += n;
+                    started.push_back(m);
+                    pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+                    continue;
                 }
-                in_wave += n;
-                per_node[m.from] += n;
-                per_node[m.to] += n;
-                started.push_back(m);
-                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
-                continue;
+                ++i;
             }
-            ++i;
+            std::optional<std::string> refused;
+            if (check && !started.empty()) {
+                refused = check(state);
+            }
+            if (!refused) {
+                t.commit();
+                break;
+            }
+            // Hold back the least valuable move of the wave and form it again without.
+            t.undo();
+            auto least = std::min_element(
+                started.begin(), started.end(),
+                [](const planned_move &x, const planned_move &y) { return x.value < y.value; });
+            held.emplace_back(*least, *refused);
+            started.erase(least);
+            pending.insert(pending.begin(), started.begin(), started.end());
+        }
+        const bool all_refused = started.empty() && !held.empty();
+        if (all_refused) {
+            // Every move the wave could start was refused: drop the least valuable of them.
+            auto least =
+                std::min_element(held.begin(), held.end(), [](const auto &x, const auto &y) {
+                    return x.first.value < y.first.value;
+                });
+            for (guest_id g : least->first.guests) {
+                out.dropped.push_back({g, least->first.from, least->first.to, least->second});
+            }
+            out.notes.push_back("dropped the move of " + label(c, least->first.guests.front()) +
+                                ": " + least->second);
+            held.erase(least);
+        }
+        // The held moves keep their place ahead of the rest.
+        for (auto it = held.rbegin(); it != held.rend(); ++it) {
+            pending.insert(pending.begin(), it->first);
+        }
+        if (all_refused) {
+            --wave;
+            continue;
         }
         if (started.empty()) {
             // Nothing can start: a cycle (A needs B's room, B needs A's) or a move that only

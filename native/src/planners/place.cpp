@@ -2,6 +2,9 @@
 // Terraform/Ansible). Nodes where it fits are ranked by the objective after placing it; the
 // others are listed with the reason.
 #include "common.h"
+#include "ha_guard.h"
+
+#include <optional>
 
 #include <algorithm>
 #include <cmath>
@@ -86,7 +89,35 @@ result<placement_answer> plan_place(const cluster &c, const options &o,
             (placed_somewhere && n == gs->node) ? now : std::sqrt(obj.j_after(from, n, demand));
         ranked.push_back(rn);
     }
+    // keep-ha-capacity: nodes where the guest leaves the HA guests as safe as they are now
+    // come first. The guard sees the cluster as it stands, the guest on each candidate node.
+    if (!ranked.empty()) {
+        // The guard moves the guest's demand between nodes, so it needs the guest as a record:
+        // a new guest gets one in the guard's own copy of the cluster only (stopped, not
+        // HA-managed; its node means nothing, survives_with places it).
+        std::optional<cluster> with_new;
+        guest_id gg = g;
+        if (gs == nullptr) {
+            with_new = c;
+            guest ng;
+            ng.vmid = c.guests.empty() ? 100 : c.guests.back().vmid + 1;
+            ng.name = "new guest";
+            ng.node = ranked.front().node;
+            ng.status = "stopped";
+            with_new->guests.push_back(ng);
+            gg = static_cast<guest_id>(with_new->guests.size() - 1);
+        }
+        ha_guard guard(with_new ? *with_new : c, o);
+        for (ranked_node &rn : ranked) {
+            if (guard.keep() > 0 && !guard.survives_with(gg, rn.node, demand)) {
+                rn.lowers_ha_capacity = guard.refusal();
+            }
+        }
+    }
     std::stable_sort(ranked.begin(), ranked.end(), [](const ranked_node &x, const ranked_node &y) {
+        if (x.lowers_ha_capacity.has_value() != y.lowers_ha_capacity.has_value()) {
+            return !x.lowers_ha_capacity.has_value();
+        }
         if (std::fabs(x.objective_after - y.objective_after) > 1e-12) {
             return x.objective_after < y.objective_after;
         }
@@ -94,12 +125,18 @@ result<placement_answer> plan_place(const cluster &c, const options &o,
     });
     // Score 0..100: 100 for the best, scaled by how much worse the others leave the cluster.
     if (!ranked.empty()) {
-        const double best = ranked.front().objective_after;
-        const double worst = ranked.back().objective_after;
+        double best = ranked.front().objective_after, worst = best;
+        for (const ranked_node &rn : ranked) {
+            best = std::min(best, rn.objective_after);
+            worst = std::max(worst, rn.objective_after);
+        }
         for (ranked_node &rn : ranked) {
             rn.score = worst - best > 1e-12
                            ? 100.0 - 50.0 * (rn.objective_after - best) / (worst - best)
                            : 100.0;
+            if (rn.lowers_ha_capacity) {
+                rn.score *= 0.49; // below every node that keeps it (50 at least)
+            }
         }
     }
     ans.nodes = ranked;

@@ -85,6 +85,30 @@ std::vector<guest_id> recovery_solver::candidates(const std::vector<bool> &faile
     return out;
 }
 
+void recovery_solver::relocate(guest_id g, node_id n, const res *demand) {
+    const node_id from = state_.node_of(g);
+    if (demand != nullptr) {
+        state_.set_demand(g, *demand);
+    }
+    if (from == n) {
+        return;
+    }
+    if (n == no_node) {
+        state_.unplace(g);
+    } else {
+        state_.move(g, n);
+    }
+    if (needs_[g]) {
+        if (from != no_node) {
+            auto &list = needing_by_node_[from];
+            list.erase(std::remove(list.begin(), list.end(), g), list.end());
+        }
+        if (n != no_node) {
+            needing_by_node_[n].push_back(g); // candidates() sorts
+        }
+    }
+}
+
 const decision_context &recovery_solver::context_for(const std::vector<bool> &failed) const {
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (ctx_.failed(n) != static_cast<bool>(failed[n])) {
@@ -386,6 +410,37 @@ recovery_solver::answer recovery_solver::solve(const std::vector<bool> &failed, 
     }
     std::sort(out.unplaced.begin(), out.unplaced.end());
     return out;
+}
+
+bool recovery_solver::still_valid(const std::vector<bool> &failed,
+                                  const std::vector<std::pair<guest_id, node_id>> &placed) {
+    std::vector<guest_id> want, have;
+    for (guest_id g : candidates(failed)) {
+        if (recoverable_[g]) {
+            want.push_back(g);
+        }
+    }
+    for (const auto &[g, n] : placed) {
+        have.push_back(g);
+    }
+    std::sort(have.begin(), have.end());
+    if (want != have) {
+        return false;
+    }
+    const decision_context &ctx = context_for(failed);
+    auto t = state_.begin_trial(); // undone on return
+    for (guest_id g : want) {
+        state_.set_demand(g, demand_[g]);
+    }
+    for (const auto &[g, n] : placed) {
+        // Positive affinity follows the partners' majority: only solve() knows it.
+        if (a_.together[g] >= 0 || check_target(ctx, g, n, false) ||
+            check_state(ctx, state_, {g}, n, false)) {
+            return false;
+        }
+        state_.move(g, n);
+    }
+    return true;
 }
 
 bool recovery_solver::has_allowed_node(guest_id g, const std::vector<bool> &failed) const {

@@ -36,6 +36,16 @@ public:
     // Whether some surviving node passes the static checks (pins, HA node affinity,
     // precondition) for g: if none does, only a rule change helps, not more capacity.
     bool has_allowed_node(guest_id g, const std::vector<bool> &failed) const;
+    // Puts guest g on node n for every later scenario (a plan's intermediate state), with
+    // `demand` as its load there when given. Not while an outcome lives. Whether g is
+    // recoverable stays as its original node decided (local disks do not move in a balance).
+    void relocate(guest_id g, node_id n, const res *demand = nullptr);
+    // Whether `placed` (an earlier outcome's restarts, in order) is still a valid answer for
+    // `failed` as the overlay stands: the same guests to restart, each passing the checks
+    // where it went. Much cheaper than solve(); false says nothing (keep-together units and
+    // any change fall back to solve()).
+    bool still_valid(const std::vector<bool> &failed,
+                     const std::vector<std::pair<guest_id, node_id>> &placed);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
     std::vector<node_rejection> explain(const std::vector<bool> &failed, const answer &out,
                                         guest_id g);

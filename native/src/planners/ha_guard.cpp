@@ -1,0 +1,189 @@
+// N+k-safe plans: the HA capacity guard behind keep-ha-capacity (docs/ha.md).
+#include "ha_guard.h"
+
+#include <algorithm>
+
+namespace pvebal::detail {
+
+namespace {
+
+// The per-scenario search budget of `capacity` (capacity.cpp): the same answers.
+constexpr long search_budget = 20'000;
+// Failure sets one check may try; beyond, the level kept is lowered (and the plan says so).
+constexpr double max_sets = 2'000;
+
+double binomial(size_t n, int k) {
+    double r = 1;
+    for (int i = 1; i <= k; ++i) {
+        r = r * static_cast<double>(n - static_cast<size_t>(k) + static_cast<size_t>(i)) / i;
+    }
+    return r;
+}
+
+} // namespace
+
+ha_guard::ha_guard(const cluster &c, const options &o)
+    : c_(c), solver_(c, o, false), unrecoverable_(c.guests.size(), false) {
+    for (node_id n = 0; n < c.nodes.size(); ++n) {
+        if (c.nodes[n].online && !c.nodes[n].maintenance) {
+            active_.push_back(n);
+        }
+    }
+    where_.resize(c.guests.size());
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        where_[g] = solver_.state().node_of(g);
+    }
+    for (const auto &[g, why] : solver_.unrecoverable()) {
+        unrecoverable_[g] = true;
+    }
+    const bool any_ha = [&] {
+        for (guest_id g = 0; g < c.guests.size(); ++g) {
+            if (solver_.needs_recovery(g) && !unrecoverable_[g]) {
+                return true;
+            }
+        }
+        return false;
+    }();
+    const int asked = o.keep_ha_capacity.value_or(o.capacity_target);
+    if (asked <= 0 || !any_ha || active_.size() < 2) {
+        return;
+    }
+    int limit = std::min<int>(asked, static_cast<int>(active_.size()) - 1);
+    while (limit > 0 && binomial(active_.size(), limit) > max_sets) {
+        --limit;
+    }
+    int now = 0;
+    while (now < limit && check(now + 1)) {
+        ++now;
+    }
+    keep_ = now;
+    const std::string k = std::to_string(keep_);
+    if (keep_ == 0) {
+        note_ = "keep-ha-capacity: the HA guests do not survive one node failure now; no wave is "
+                "held back for HA capacity";
+    } else {
+        note_ = "keep-ha-capacity: every wave leaves the HA guests able to restart after any " + k +
+                " node failure(s), as before the plan";
+    }
+    if (limit < std::min<int>(asked, static_cast<int>(active_.size()) - 1)) {
+        note_ += " (asked " + std::to_string(asked) + "; more failure sets than one check tries)";
+    } else if (now < limit && o.keep_ha_capacity) {
+        note_ += " (asked " + std::to_string(asked) + ", survived before the plan: " + k + ")";
+    }
+    if (keep_ == 0) {
+        note_.clear(); // nothing to keep: no note
+    }
+}
+
+void ha_guard::apply(const std::vector<node_id> &placement) {
+    for (guest_id g = 0; g < placement.size(); ++g) {
+        if (placement[g] != where_[g]) {
+            solver_.relocate(g, placement[g]);
+            where_[g] = placement[g];
+        }
+    }
+}
+
+bool ha_guard::check(int k) {
+    std::vector<bool> failed(c_.nodes.size(), false);
+    auto fails = [&](const std::vector<node_id> &set) {
+        std::fill(failed.begin(), failed.end(), false);
+        for (node_id n : set) {
+            failed[n] = true;
+        }
+        auto known = answers_.find(set);
+        if (known != answers_.end() && solver_.still_valid(failed, known->second)) {
+            return false;
+        }
+        const recovery_solver::answer out = solver_.solve(failed, search_budget, false);
+        // Unrecoverable guests (local disks, devices) are lost anyway; an unproven failure
+        // counts as a failure, before the plan as in every wave.
+        const bool failing = std::any_of(out.unplaced.begin(), out.unplaced.end(),
+                                         [&](guest_id g) { return !unrecoverable_[g]; });
+        if (!failing) {
+            answers_[set] = out.placed;
+        }
+        return failing;
+    };
+    auto record = [&](const std::vector<node_id> &set) {
+        last_failing_ = set;
+        why_.clear();
+        for (node_id n : set) {
+            why_ += (why_.empty() ? "" : ", ") + c_.nodes[n].name;
+        }
+        return false;
+    };
+    if (static_cast<int>(last_failing_.size()) == k && fails(last_failing_)) {
+        return record(last_failing_);
+    }
+    const size_t n = active_.size();
+    std::vector<size_t> idx(static_cast<size_t>(k));
+    for (size_t i = 0; i < idx.size(); ++i) {
+        idx[i] = i;
+    }
+    std::vector<node_id> set(idx.size());
+    while (true) {
+        for (size_t i = 0; i < idx.size(); ++i) {
+            set[i] = active_[idx[i]];
+        }
+        if (set != last_failing_ && fails(set)) {
+            return record(set);
+        }
+        size_t i = idx.size();
+        while (i > 0 && idx[i - 1] == n - idx.size() + i - 1) {
+            --i;
+        }
+        if (i == 0) {
+            return true;
+        }
+        ++idx[i - 1];
+        for (size_t j = i; j < idx.size(); ++j) {
+            idx[j] = idx[j - 1] + 1;
+        }
+    }
+}
+
+bool ha_guard::survives(const std::vector<node_id> &placement) {
+    if (keep_ == 0) {
+        return true;
+    }
+    apply(placement);
+    return check(keep_);
+}
+
+bool ha_guard::survives_with(guest_id g, node_id n, const res &d) {
+    if (keep_ == 0) {
+        return true;
+    }
+    const node_id was = where_[g];
+    const res before = solver_.state().load().demand[g];
+    solver_.relocate(g, n, &d);
+    where_[g] = n;
+    const bool ok = check(keep_);
+    solver_.relocate(g, was, &before);
+    where_[g] = was;
+    return ok;
+}
+
+std::string ha_guard::refusal() const {
+    return "keep-ha-capacity: the HA guests would no longer survive " + std::to_string(keep_) +
+           " node failure(s) (not all could restart if " + why_ + " failed)";
+}
+
+wave_check ha_guard::waves() {
+    if (keep_ == 0) {
+        return {};
+    }
+    return [this](const overlay &s) -> std::optional<std::string> {
+        std::vector<node_id> placement(c_.guests.size());
+        for (guest_id g = 0; g < placement.size(); ++g) {
+            placement[g] = s.target_of(g) != no_node ? s.target_of(g) : s.node_of(g);
+        }
+        if (survives(placement)) {
+            return std::nullopt;
+        }
+        return refusal();
+    };
+}
+
+} // namespace pvebal::detail
