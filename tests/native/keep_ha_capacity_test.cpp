@@ -21,6 +21,7 @@ snapshot scenario() {
     if (!s) {
         throw std::runtime_error(s.error().to_string());
     }
+    s->opts.keep_ha_capacity = 1; // off unless set
     return *s;
 }
 
@@ -50,7 +51,7 @@ BOOST_AUTO_TEST_SUITE(keep_ha_capacity)
 
 BOOST_AUTO_TEST_CASE(option_parsing) {
     options o;
-    BOOST_TEST(!o.keep_ha_capacity.has_value()); // default: as the cluster survives now
+    BOOST_TEST(!o.keep_ha_capacity.has_value()); // default: off
     BOOST_TEST(o.capacity_target == 1);
     BOOST_TEST(apply_option(o, "keep-ha-capacity", "2").has_value());
     BOOST_TEST(*o.keep_ha_capacity == 2);
@@ -78,9 +79,9 @@ BOOST_AUTO_TEST_CASE(balance_keeps_what_the_cluster_survives) {
     BOOST_TEST(off.after.objective < kept.after.objective);
 }
 
-BOOST_AUTO_TEST_CASE(capacity_target_zero_turns_the_default_off) {
+BOOST_AUTO_TEST_CASE(off_by_default) {
     snapshot s = scenario();
-    s.opts.capacity_target = 0;
+    s.opts.keep_ha_capacity.reset();
     const plan p = plan_balance(s.c, s.opts);
     BOOST_TEST(moves(s, p, 102, "pve3"));
 }
@@ -126,7 +127,8 @@ BOOST_AUTO_TEST_CASE(evacuate_waves_keep_it) {
         ha.append(r);
     }
     b.extra()["ha"]["resources"] = ha;
-    const snapshot s = b.build();
+    snapshot s = b.build();
+    s.opts.keep_ha_capacity = 1; // off unless set
     // Draining pve4: vm 121 (60 GiB) fits only on pve2 (pve1 and pve3 would reach 142 GiB of
     // 115.2 usable), which is where vm 101 or 111 (60 GiB) restarts when pve1 or pve3 fails.
     const plan p = plan_evacuate(s.c, s.opts, {*s.c.find_node("pve4")});

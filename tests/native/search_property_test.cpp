@@ -130,7 +130,8 @@ BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_wave) {
         std::vector<int> place = g.start();
         const std::string text = g.json(place);
         const int before = tolerated(text, 1);
-        const snapshot s = parse(text);
+        snapshot s = parse(text);
+        s.opts.keep_ha_capacity = 1; // off unless set
         const plan p = plan_balance(s.c, s.opts);
         int wave = 0;
         for (size_t i = 0; i <= p.migrations.size(); ++i) {

@@ -175,8 +175,8 @@ const std::vector<option_row> &rows() {
         {{"keep-ha-capacity", t::integer, eng, "ha", 0, 64, "failures", {}, "",
           "Node failures the HA guests must still survive after every wave of a balance or "
           "evacuate plan; a move that would lower it is left out with the reason, and place "
-          "ranks nodes that keep it first. Unset: as many as they survive before the plan, at "
-          "most capacity-target; 0: off."},
+          "ranks nodes that keep it first, at most as many as they survive before the plan. "
+          "Unset or 0: off (it is costly on large clusters)."},
          {}, [](options &o, const option_value &v) {
              o.keep_ha_capacity = static_cast<int>(v.number);
          }},

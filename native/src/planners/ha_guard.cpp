@@ -44,7 +44,7 @@ ha_guard::ha_guard(const cluster &c, const options &o)
         }
         return false;
     }();
-    const int asked = o.keep_ha_capacity.value_or(o.capacity_target);
+    const int asked = o.keep_ha_capacity.value_or(0); // off unless set
     if (asked <= 0 || !any_ha || active_.size() < 2) {
         return;
     }
