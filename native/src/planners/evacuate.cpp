@@ -8,8 +8,8 @@
 #include "pvebal/deadline.h"
 
 #include <algorithm>
-#include <optional>
 #include <cmath>
+#include <optional>
 
 namespace pvebal {
 
