@@ -284,30 +284,8 @@ struct reference {
     bool fits(guest_id g, node_id n, const std::vector<res> &add,
               const std::vector<res> &add_assigned) const {
         const guest &gs = c.guests[g];
-        const res d = demand[g];
-        const res cap = v.capacity[n];
-        if (d[dimension::memory] > 0 &&
-            v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] >
-                usable(n)) {
-            return false;
-        }
-        if (d[dimension::cpu] > 0 &&
-            v.used[n][dimension::cpu] + add[n][dimension::cpu] + d[dimension::cpu] >
-                o.cpu_limit * cap[dimension::cpu]) {
-            return false;
-        }
-        if (runs[g] && o.max_vcpu_ratio &&
-            assigned[n][dimension::cpu] + add_assigned[n][dimension::cpu] + gs.maxcpu >
-                *o.max_vcpu_ratio * cap[dimension::cpu]) {
-            return false;
-        }
-        if (runs[g] && o.max_memory_ratio &&
-            assigned[n][dimension::memory] + add_assigned[n][dimension::memory] +
-                    static_cast<double>(gs.maxmem) >
-                *o.max_memory_ratio * cap[dimension::memory]) {
-            return false;
-        }
-        return true;
+        const res as = runs[g] ? res_of(gs.maxcpu, static_cast<double>(gs.maxmem)) : res{};
+        return fits_load(n, demand[g], as, runs[g], add, add_assigned);
     }
 
     // Whether a whole unit (guests that restart together) fits on n on top of `add` (limits only).
@@ -322,6 +300,13 @@ struct reference {
                 runs_any = true;
             }
         }
+        return fits_load(n, d, as, runs_any, add, add_assigned);
+    }
+
+    // The one room check: demand d (and assigned vCPUs/memory `as` when it runs) on top of what
+    // n has and what already arrives there.
+    bool fits_load(node_id n, const res &d, const res &as, bool runs_any,
+                   const std::vector<res> &add, const std::vector<res> &add_assigned) const {
         const res cap = v.capacity[n];
         if (d[dimension::memory] > 0 &&
             v.used[n][dimension::memory] + add[n][dimension::memory] + d[dimension::memory] >
