@@ -416,8 +416,9 @@ What capacity-aware mode knows of each node's own memory needs, for its per-node
 balancer's rule, docs/constraints.md "Room on the node"): C<< { NODE => { zfs => BYTES,
 'arc-max' => BYTES, 'arc-size' => BYTES } } >> from L<PVE::Balancer::State/read_node_memory>
 (the RRD, storage.cfg and the node info every node's pve-balancer broadcasts). Only in a
-process that talks to pmxcfs already, i.e. that has loaded PVE::Cluster (pve-ha-crm does,
-through pve-ha-manager's PVE::HA::Env::PVE2); elsewhere (the HA simulator, tests) and when
+process that talks to pmxcfs already, i.e. that has loaded pve-cluster's PVE::Cluster (pve-ha-crm
+does, through pve-ha-manager's PVE::HA::Env::PVE2; the HA simulator's stub has no
+C<get_node_kv>); elsewhere (the HA simulator, tests) and when
 reading fails (warned once) it is C<{}>: every node keeps the flat C<memory-reserve> plus what
 C<node-memory-reserve> says. C<$NODE_MEMORY_INFO>, when set, is called instead (tests).
 
@@ -427,7 +428,10 @@ our $NODE_MEMORY_INFO;
 
 sub node_memory_info {
     return $NODE_MEMORY_INFO->() if $NODE_MEMORY_INFO;
-    return {} if !$INC{'PVE/Cluster.pm'};
+    # pve-ha-manager's simulator installs a PVE::Cluster stub with get_nodelist only
+    # (src/PVE/HA/Sim/Cluster.pm): no pmxcfs there, so nothing to read and nothing to warn about
+    return {} if !$INC{'PVE/Cluster.pm'} || !PVE::Cluster->can('get_node_kv')
+        || !PVE::Cluster->can('rrd_dump');
     my $res = eval {
         require PVE::Balancer::State;
         PVE::Balancer::State::read_node_memory();

@@ -160,6 +160,14 @@ is_deeply(PVE::Balancer::State::read_node_memory(), {
     pve3 => { 'arc-max' => 8 * 2**30 },
 }, 'read_node_memory: ZFS pools, zfs_arc_max and ARC size per node');
 
+# the HA hook reads the same in a process that talks to pmxcfs (here the PVE::Cluster double)
+{
+    require PVE::Balancer::HAScheduler;
+    is_deeply(PVE::Balancer::HAScheduler::node_memory_info(),
+        PVE::Balancer::State::read_node_memory(),
+        'HAScheduler::node_memory_info is read_node_memory where PVE::Cluster is loaded');
+}
+
 # broadcast_node_info publishes this node's info under pve-balancer-node-info, only on change
 {
     local $sim->{kv_broadcasts} = 0;

@@ -248,6 +248,16 @@ SKIP: {
     };
     ok(!$INC{'PVE/Cluster.pm'} && !%{ PVE::Balancer::HAScheduler::node_memory_info() },
         'without pmxcfs (no PVE::Cluster loaded): no node memory info');
+    {
+        # pve-ha-manager's simulator stub (src/PVE/HA/Sim/Cluster.pm): get_nodelist only
+        local $INC{'PVE/Cluster.pm'} = 'Sim/Cluster.pm';
+        no warnings 'once';
+        local *PVE::Cluster::get_nodelist = sub { return };
+        @warnings = ();
+        is_deeply(PVE::Balancer::HAScheduler::node_memory_info(), {},
+            "the HA simulator's PVE::Cluster stub: no node memory info");
+        is(scalar(@warnings), 0, '... and no warning');
+    }
     set_config("ha-scheduler: capacity-aware\nnode-memory-reserve: node2:20G\n");
     ok($scores->()->{node2} < 0.7 && $scores->()->{node1} >= 0.7,
         'node-memory-reserve from balancer.cfg: node2 keeps 20 GiB free, the guest no longer fits');
