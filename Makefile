@@ -162,6 +162,7 @@ install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/pve-balancer
 	install -D -m 0755 bin/pve-balancer-inject $(DESTDIR)$(PREFIX)/sbin/pve-balancer-inject
 	install -D -m 0755 bin/pve-balancer-cycle $(DESTDIR)$(PREFIX)/share/pve-balancer/pve-balancer-cycle
+	install -D -m 0755 bin/pve-balancer-node-info $(DESTDIR)$(PREFIX)/share/pve-balancer/pve-balancer-node-info
 	install -d $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default
 	install -m 0644 templates/default/*.hbs $(DESTDIR)$(PREFIX)/share/pve-manager/templates/default/
 	$(MAKE) -C perl install DESTDIR=$(DESTDIR) BUILD=$(abspath $(BUILD))

@@ -29,6 +29,7 @@
 #include "hacompat/float_ops.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -173,17 +174,18 @@ _live_handles()
     RETVAL
 
 void
-_new(klass, kind, capacity_aware, normalize, options = &PL_sv_undef, problems = &PL_sv_undef)
+_new(klass, kind, capacity_aware, normalize, options = &PL_sv_undef, problems = &PL_sv_undef, nodes = &PL_sv_undef)
     SV *klass
     int kind
     int capacity_aware
     int normalize
     SV *options
     SV *problems
+    SV *nodes
   PPCODE:
     SV *result = nullptr;
     SV *err = new_handle(aTHX_ klass, kind == 0 ? K_STATIC : K_DYNAMIC, capacity_aware != 0,
-                         normalize != 0, options, problems, &result);
+                         normalize != 0, options, problems, nodes, &result);
     if (err) {
         croak_sv(err);
     }

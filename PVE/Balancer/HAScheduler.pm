@@ -410,17 +410,57 @@ sub describe {
         : "libpve-rs-perl's own scheduler ($d->{reason})";
 }
 
-=head3 create($class, $kind, $mode [, $imbalance [, $options]])
+=head3 node_memory_info()
+
+What capacity-aware mode knows of each node's own memory needs, for its per-node reserve (the
+balancer's rule, docs/constraints.md "Room on the node"): C<< { NODE => { zfs => BYTES,
+'arc-max' => BYTES, 'arc-size' => BYTES } } >> from L<PVE::Balancer::State/read_node_memory>
+(the RRD, storage.cfg and the node info every node's pve-balancer broadcasts). Only in a
+process that talks to pmxcfs already, i.e. that has loaded pve-cluster's PVE::Cluster (pve-ha-crm
+does, through pve-ha-manager's PVE::HA::Env::PVE2; the HA simulator's stub has no
+C<get_node_kv>); elsewhere (the HA simulator, tests) and when
+reading fails (warned once) it is C<{}>: every node keeps the flat C<memory-reserve> plus what
+C<node-memory-reserve> says. C<$NODE_MEMORY_INFO>, when set, is called instead (tests).
+
+=cut
+
+our $NODE_MEMORY_INFO;
+
+sub node_memory_info {
+    return $NODE_MEMORY_INFO->() if $NODE_MEMORY_INFO;
+    # pve-ha-manager's simulator installs a PVE::Cluster stub with get_nodelist only
+    # (src/PVE/HA/Sim/Cluster.pm): no pmxcfs there, so nothing to read and nothing to warn about
+    return {} if !$INC{'PVE/Cluster.pm'} || !PVE::Cluster->can('get_node_kv')
+        || !PVE::Cluster->can('rrd_dump');
+    my $res = eval {
+        require PVE::Balancer::State;
+        PVE::Balancer::State::read_node_memory();
+    };
+    if (my $err = $@) {
+        chomp $err;
+        warn_once("cannot read the nodes' ZFS and ARC sizes: $err - capacity-aware mode uses"
+            . " memory-reserve and node-memory-reserve only");
+        return {};
+    }
+    return $res // {};
+}
+
+=head3 create($class, $kind, $mode [, $imbalance [, $options [, $nodes]]])
 
 Creates one of pve-balancer's scheduler objects, blessed into C<$class>. C<$kind> is
 C<'static'> or C<'dynamic'>, C<$mode> C<'compatible'> or C<'capacity-aware'>, C<$imbalance>
 C<'normalized'> (default) or C<'raw'>, C<$options> engine options C<< { KEY => TEXT } >> for
-capacity-aware mode (bad ones are warned about once and left at their default).
+capacity-aware mode (bad ones are warned about once and left at their default), C<$nodes> the
+nodes' memory info as L</node_memory_info> returns it (default: L</node_memory_info> in
+capacity-aware mode). A node's memory reserve is then the balancer's: its
+C<node-memory-reserve> entry, else C<memory-reserve> plus its ZFS ARC allowance (Static: the
+configured zfs_arc_max, else 1 GiB per TiB of pool; Dynamic: less the ARC's current size, which
+the node's measured memory already holds).
 
 =cut
 
 sub create {
-    my ($class, $kind, $mode, $imbalance, $options) = @_;
+    my ($class, $kind, $mode, $imbalance, $options, $nodes) = @_;
 
     die "pve-balancer: unknown scheduler kind '" . ($kind // 'undef') . "'\n"
         if !defined($kind) || ($kind ne 'static' && $kind ne 'dynamic');
@@ -439,6 +479,7 @@ sub create {
         $imbalance eq 'normalized' ? 1 : 0,
         $options // {},
         $problems,
+        $nodes // ($mode eq 'capacity-aware' ? node_memory_info() : {}),
     );
     warn_once(config_path() . ": $_ - using its default") for @$problems;
     return $self;

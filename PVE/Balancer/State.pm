@@ -16,6 +16,8 @@ package PVE::Balancer::State;
 use strict;
 use warnings;
 
+use List::Util ();
+
 use PVE::Cluster;
 use PVE::INotify;
 
@@ -59,6 +61,140 @@ my sub content_string {
     my ($content) = @_;
 
     return join(',', sort grep { $content->{$_} } keys %{ $content // {} });
+}
+
+# The node key-value store key (pmxcfs kv/<key>, at most 32 KiB of text per node) under which
+# every node's pve-balancer publishes what other nodes cannot read: its CPU model and its
+# zfs_arc_max. JSON: {"cpu-model": "...", "arc-max": BYTES}; either may be missing.
+our $NODE_INFO_KEY = 'pve-balancer-node-info';
+
+# The ZFS module parameter (OpenZFS, module/os/linux/zfs/arc_os.c): the ARC's configured
+# maximum in bytes, 0 for the module's default. Absent while the zfs module is not loaded.
+our $ZFS_ARC_MAX_FILE = '/sys/module/zfs/parameters/zfs_arc_max';
+
+my $max_bytes = 2**56; # the engine's bound for byte counts (native/src/io/snapshot_parts.h)
+
+my sub check_arc_max {
+    my ($value, $what) = @_;
+
+    die "$what: expected a non-negative integer (bytes), got '$value'\n"
+        if $value !~ m/^[0-9]+$/ || $value > $max_bytes;
+    return $value + 0;
+}
+
+=head3 parse_node_info($text)
+
+The node info one node broadcast under C<$NODE_INFO_KEY>, checked: C<< { 'cpu-model' => TEXT,
+'arc-max' => BYTES } >> (either may be missing; C<arc-max> 0 means the ZFS default). Dies
+naming the field on anything else. Keys it does not know are skipped (a newer pve-balancer).
+
+=cut
+
+sub parse_node_info {
+    my ($text) = @_;
+
+    require JSON;
+    my $data = eval { JSON::decode_json($text) };
+    die "expected a JSON object\n" if $@ || ref($data) ne 'HASH';
+    my $res = {};
+    if (defined(my $model = $data->{'cpu-model'})) {
+        die "cpu-model: expected a string\n" if ref($model);
+        $res->{'cpu-model'} = "$model";
+    }
+    if (defined(my $arc = $data->{'arc-max'})) {
+        die "arc-max: expected a non-negative integer (bytes)\n" if ref($arc);
+        $res->{'arc-max'} = check_arc_max($arc, 'arc-max');
+    }
+    return $res;
+}
+
+=head3 local_node_info()
+
+This node's info as broadcast_node_info() publishes it: C<cpu-model> (pve-common
+PVE::ProcFSTools::read_cpuinfo, what GET /nodes/{node}/status shows as cpuinfo.model) and
+C<arc-max> (C<$ZFS_ARC_MAX_FILE>; missing without the zfs module). Returns the info and a list
+of errors (a part that cannot be read is left out).
+
+=cut
+
+sub local_node_info {
+    my $info = {};
+    my $errors = [];
+
+    eval {
+        require PVE::ProcFSTools;
+        my $cpuinfo = PVE::ProcFSTools::read_cpuinfo() // {};
+        my $model = $cpuinfo->{model};
+        $info->{'cpu-model'} = "$model"
+            if defined($model) && length($model) && $model ne 'unknown';
+    };
+    push @$errors, "cpu model: $@" if $@;
+
+    eval {
+        require PVE::Tools;
+        my $line = PVE::Tools::file_read_firstline($ZFS_ARC_MAX_FILE);
+        if (defined($line)) {
+            $line =~ s/^\s+|\s+$//g;
+            $info->{'arc-max'} = check_arc_max($line, $ZFS_ARC_MAX_FILE);
+        }
+    };
+    push @$errors, "zfs_arc_max: $@" if $@;
+
+    chomp(@$errors);
+    return ($info, $errors);
+}
+
+=head3 broadcast_node_info()
+
+Publishes local_node_info() in the node key-value store under C<$NODE_INFO_KEY> (pve-cluster
+PVE::Cluster::broadcast_node_kv, as pvestatd publishes C<cpuflags-kvm> and C<static-info>),
+so that the node building a snapshot knows every node's CPU model and zfs_arc_max. Only
+when it changed (pvestatd's update_node_static_info does the same). Needs root: pmxcfs
+refuses status updates from read-only (www-data) clients. Returns 1 when it broadcast.
+
+=cut
+
+sub broadcast_node_info {
+    my ($info, $errors) = local_node_info();
+    warn "pve-balancer: $_\n" for @$errors;
+
+    require JSON;
+    my $text = JSON->new->canonical->encode($info);
+    my $node = PVE::INotify::nodename();
+    my $old = PVE::Cluster::get_node_kv($NODE_INFO_KEY, $node) // {};
+    return 0 if defined($old->{$node}) && $old->{$node} eq $text;
+    PVE::Cluster::broadcast_node_kv($NODE_INFO_KEY, $text);
+    return 1;
+}
+
+# storage.cfg as the snapshot needs it: id, type, shared, content, the nodes where it is
+# enabled and, for a zfspool storage, its pool. Dies when storage.cfg cannot be read.
+my sub read_storage {
+    my ($nodelist) = @_;
+
+    require PVE::Storage;
+    my $cfg = PVE::Storage::config();
+    my $storage = [];
+    for my $storeid (sort(PVE::Storage::storage_ids($cfg))) {
+        my $scfg = PVE::Storage::storage_config($cfg, $storeid);
+        my $nodes = [
+            grep { PVE::Storage::storage_check_enabled($cfg, $storeid, $_, 1) }
+                @$nodelist
+        ];
+        push @$storage,
+            {
+                storage => $storeid,
+                type => $scfg->{type},
+                shared => $scfg->{shared} ? 1 : 0,
+                content => content_string($scfg->{content}),
+                nodes => $nodes,
+            };
+        # the ZFS pool of a zfspool storage (pve-storage PVE::Storage::ZFSPoolPlugin: `pool`
+        # is a pool or a dataset in it)
+        $storage->[-1]->{pool} = (split(m!/!, $scfg->{pool}))[0]
+            if $scfg->{type} eq 'zfspool' && defined($scfg->{pool});
+    }
+    return $storage;
 }
 
 =head3 read_inputs(%opts)
@@ -109,31 +245,7 @@ sub read_inputs {
     }
     $inputs->{configs} = $configs;
 
-    eval {
-        require PVE::Storage;
-        my $cfg = PVE::Storage::config();
-        my $storage = [];
-        for my $storeid (sort(PVE::Storage::storage_ids($cfg))) {
-            my $scfg = PVE::Storage::storage_config($cfg, $storeid);
-            my $nodes = [
-                grep { PVE::Storage::storage_check_enabled($cfg, $storeid, $_, 1) }
-                    $inputs->{nodelist}->@*
-            ];
-            push @$storage,
-                {
-                    storage => $storeid,
-                    type => $scfg->{type},
-                    shared => $scfg->{shared} ? 1 : 0,
-                    content => content_string($scfg->{content}),
-                    nodes => $nodes,
-                };
-            # the ZFS pool of a zfspool storage (pve-storage PVE::Storage::ZFSPoolPlugin: `pool`
-            # is a pool or a dataset in it)
-            $storage->[-1]->{pool} = (split(m!/!, $scfg->{pool}))[0]
-                if $scfg->{type} eq 'zfspool' && defined($scfg->{pool});
-        }
-        $inputs->{storage} = $storage;
-    };
+    eval { $inputs->{storage} = read_storage($inputs->{nodelist}) };
     push @$errors, "storage: $@" if $@;
 
     eval {
@@ -198,13 +310,29 @@ sub read_inputs {
         # (pve-manager PVE/Service/pvestatd.pm update_supported_cpuflags; qemu-server reads them
         # the same way in PVE::QemuServer::CPUFlags::query_available_cpu_flags)
         $inputs->{'cpu-flags'} = PVE::Cluster::get_node_kv('cpuflags-kvm') // {};
-        # the model is only known for this node (pve-common PVE::ProcFSTools::read_cpuinfo, as
-        # GET /nodes/{node}/status reports it in cpuinfo)
-        require PVE::ProcFSTools;
-        my $cpuinfo = PVE::ProcFSTools::read_cpuinfo() // {};
-        $inputs->{cpuinfo} = { model => $cpuinfo->{model} } if defined($cpuinfo->{model});
     };
     push @$errors, "cpu flags: $@" if $@;
+
+    # CPU model and zfs_arc_max: what each node's pve-balancer broadcast (broadcast_node_info),
+    # this node's own read now
+    my $info = {};
+    eval {
+        my $raw = PVE::Cluster::get_node_kv($NODE_INFO_KEY) // {};
+        for my $node (sort keys %$raw) {
+            my $decoded = eval { parse_node_info($raw->{$node}) };
+            if (my $err = $@) {
+                chomp $err;
+                push @$errors, "node info of $node ($NODE_INFO_KEY): $err";
+                next;
+            }
+            $info->{$node} = $decoded;
+        }
+    };
+    push @$errors, "node info: $@" if $@;
+    my ($local, $local_errors) = local_node_info();
+    $info->{ $inputs->{nodename} } = $local;
+    push @$errors, @$local_errors;
+    $inputs->{'node-info'} = $info;
 
     eval {
         # custom CPU models (qemu-server PVE::QemuServer::CPUConfig,
@@ -245,6 +373,88 @@ sub read_inputs {
     $inputs->{errors} = $errors;
 
     return $inputs;
+}
+
+# ZFS pools per node, from the zfspool storages among the storage entries: { node => { pool =>
+# bytes } }, a pool's size the largest maxdisk of its storages there (several storages may
+# share one pool).
+my sub zfs_pools {
+    my ($inputs, $entries) = @_;
+
+    my $zfs = {};
+    my %pool_of = map { $_->{storage} => $_->{pool} } grep { defined($_->{pool}) }
+        @{ $inputs->{storage} // [] };
+    for my $e (@$entries) {
+        next if ($e->{type} // '') ne 'storage' || !defined($e->{maxdisk});
+        my $pool = $pool_of{ $e->{storage} } // next;
+        my $size = $zfs->{ $e->{node} }->{$pool} // 0;
+        $zfs->{ $e->{node} }->{$pool} = $e->{maxdisk} if $e->{maxdisk} > $size;
+    }
+    return $zfs;
+}
+
+# The current ARC size of a node (bytes), from its pve-node-9.0 RRD record, or undef.
+my sub arc_size {
+    my ($record) = @_;
+
+    return undef if !$record || !$record->{pve9};
+    my $arc = $record->{arcsize};
+    return defined($arc) && length($arc) && $arc =~ m/^[0-9.eE+]+$/ && $arc > 0 ? int($arc)
+        : undef;
+}
+
+=head3 node_memory($inputs)
+
+What decides each node's memory reserve besides the options (docs/constraints.md, "Room on the
+node"): C<< { NODE => { zfs => BYTES, 'arc-max' => BYTES, 'arc-size' => BYTES } } >>, the sum
+of its ZFS pools, its zfs_arc_max and its current ARC size, each only where known. From the
+same inputs and rules as build_snapshot(); only C<nodelist>, C<rrd>, C<storage> and
+C<node-info> are needed. Pure.
+
+=cut
+
+sub node_memory {
+    my ($inputs) = @_;
+
+    my $zfs = zfs_pools($inputs, PVE::Balancer::State::Entries::storage_entries($inputs));
+    my $res = {};
+    for my $node (@{ $inputs->{nodelist} // [] }) {
+        my $m = {};
+        my $pools = $zfs->{$node} // {};
+        $m->{zfs} = 0 + List::Util::sum0(values %$pools) if %$pools;
+        my $arc_max = $inputs->{'node-info'}->{$node}->{'arc-max'};
+        $m->{'arc-max'} = $arc_max + 0 if defined($arc_max);
+        my $size = arc_size(PVE::Balancer::State::RRD::node_record($inputs->{rrd}, $node));
+        $m->{'arc-size'} = $size if defined($size);
+        $res->{$node} = $m if %$m;
+    }
+    return $res;
+}
+
+=head3 read_node_memory()
+
+node_memory() of the live cluster, read in-process: the node list, the RRD records, storage.cfg
+and every node's broadcast node info (this node's read now). For pve-ha-manager's scheduler
+hook (capacity-aware mode), which has no snapshot. Dies when a part cannot be read.
+
+=cut
+
+sub read_node_memory {
+    my $nodelist = [sort @{ PVE::Cluster::get_nodelist() // [] }];
+    my $info = {};
+    my $raw = PVE::Cluster::get_node_kv($NODE_INFO_KEY) // {};
+    for my $node (sort keys %$raw) {
+        my $decoded = eval { parse_node_info($raw->{$node}) } // next; # skipped: no ARC data
+        $info->{$node} = $decoded;
+    }
+    my ($local) = local_node_info();
+    $info->{ PVE::INotify::nodename() } = $local;
+    return node_memory({
+        nodelist => $nodelist,
+        rrd => PVE::Cluster::rrd_dump() // {},
+        storage => read_storage($nodelist),
+        'node-info' => $info,
+    });
 }
 
 =head3 build_snapshot($inputs, %opts)
@@ -301,17 +511,7 @@ sub build_snapshot {
         $guests->{$vmid} = $g if %$g;
     }
 
-    # ZFS pools per node, from the zfspool storages: a pool's size is the largest maxdisk of
-    # its storages there (several storages may share one pool)
-    my $zfs = {};
-    my %pool_of = map { $_->{storage} => $_->{pool} } grep { defined($_->{pool}) }
-        @{ $inputs->{storage} // [] };
-    for my $e (@$resources) {
-        next if ($e->{type} // '') ne 'storage' || !defined($e->{maxdisk});
-        my $pool = $pool_of{ $e->{storage} } // next;
-        my $size = $zfs->{ $e->{node} }->{$pool} // 0;
-        $zfs->{ $e->{node} }->{$pool} = $e->{maxdisk} if $e->{maxdisk} > $size;
-    }
+    my $zfs = zfs_pools($inputs, $resources);
 
     # nodes.<name>: CPU, ZFS pools, ARC size, PSI (docs/snapshot.md "Node details")
     my $node_details = {};
@@ -322,8 +522,8 @@ sub build_snapshot {
         }
         my $record = PVE::Balancer::State::RRD::node_record($inputs->{rrd}, $node);
         if ($record && $record->{pve9} && $node_entries->{$node}->{status} eq 'online') {
-            my $arc = $record->{arcsize};
-            $d->{'arc-size'} = int($arc) if defined($arc) && length($arc) && $arc > 0;
+            my $arc = arc_size($record);
+            $d->{'arc-size'} = $arc if defined($arc);
             # PSI: the RRD average over the window, else the last sample
             my $avg = $inputs->{'rrd-average'}->{"node/$node"}->{pressure};
             my $pressure = {};
@@ -338,9 +538,11 @@ sub build_snapshot {
         }
         my $flags = $inputs->{'cpu-flags'}->{$node};
         $d->{'cpu-flags'} = "$flags" if defined($flags) && length($flags);
-        if ($node eq ($inputs->{nodename} // '') && (my $cpuinfo = $inputs->{cpuinfo})) {
-            $d->{status}->{cpuinfo}->{model} = "$cpuinfo->{model}"
-                if defined($cpuinfo->{model}) && $cpuinfo->{model} ne 'unknown';
+        if (my $info = $inputs->{'node-info'}->{$node}) {
+            my $model = $info->{'cpu-model'};
+            $d->{status}->{cpuinfo}->{model} = "$model"
+                if defined($model) && length($model) && $model ne 'unknown';
+            $d->{'arc-max'} = $info->{'arc-max'} + 0 if defined($info->{'arc-max'});
         }
         $node_details->{$node} = $d if %$d;
     }

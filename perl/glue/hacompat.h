@@ -366,8 +366,81 @@ SV *invoke_method(pTHX_ hc::kind k, method m, SV **args, I32 items, SV **result)
  * are not engine options belong to other parts of pve-balancer and are skipped; a bad value is
  * skipped (its default stays) and its message pushed to `problems`, which the Perl side warns
  * about. */
-error_text to_settings(pTHX_ SV *options, AV *problems, ca::settings &out) {
-    pvebal::options o;
+/* A byte count of the node info: a non-negative integer (a number or its text). */
+bool node_bytes(pTHX_ SV *sv, std::uint64_t &out) {
+    SvGETMAGIC(sv);
+    if (!SvOK(sv) || SvROK(sv)) {
+        return false;
+    }
+    const std::string text = bytes_of(aTHX_ sv);
+    const char *end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, out);
+    return ec == std::errc() && ptr == end && !text.empty();
+}
+
+/* What the hook knows of each node's memory needs, from a hash {node => {zfs => BYTES,
+ * 'arc-max' => BYTES, 'arc-size' => BYTES}} (every key optional; PVE::Balancer::HAScheduler
+ * node_memory_info). A node whose entry is not of that form is skipped with a problem: it
+ * keeps the flat memory-reserve. */
+std::vector<ca::node_memory_info> to_node_memory(pTHX_ SV *nodes, AV *problems) {
+    std::vector<ca::node_memory_info> out;
+    auto problem = [&](const std::string &msg) {
+        if (problems) {
+            av_push(problems, newSVpvn_utf8(msg.data(), msg.size(), 1));
+        }
+    };
+    SvGETMAGIC(nodes);
+    if (!SvOK(nodes)) {
+        return out;
+    }
+    if (!SvROK(nodes) || SvTYPE(SvRV(nodes)) != SVt_PVHV) {
+        problem("node memory info: expected a HASH reference");
+        return out;
+    }
+    HV *hv = (HV *)SvRV(nodes);
+    hv_iterinit(hv);
+    while (HE *he = hv_iternext(hv)) {
+        ca::node_memory_info info;
+        info.name = bytes_of(aTHX_ hv_iterkeysv(he));
+        SV *v = HeVAL(he);
+        if (!SvROK(v) || SvTYPE(SvRV(v)) != SVt_PVHV) {
+            problem("node memory info of " + info.name + ": expected a HASH reference");
+            continue;
+        }
+        HV *entry = (HV *)SvRV(v);
+        bool ok = true;
+        for (const char *key : {"zfs", "arc-max", "arc-size"}) {
+            SV **field = hv_fetch(entry, key, static_cast<I32>(std::strlen(key)), 0);
+            if (!field || !SvOK(*field)) {
+                continue;
+            }
+            std::uint64_t bytes = 0;
+            if (!node_bytes(aTHX_ *field, bytes)) {
+                problem("node memory info of " + info.name + ": " + key +
+                        ": expected a non-negative integer (bytes)");
+                ok = false;
+                break;
+            }
+            if (std::strcmp(key, "zfs") == 0) {
+                info.zfs_pool_bytes = bytes;
+            } else if (std::strcmp(key, "arc-max") == 0) {
+                if (bytes > 0) { /* zfs_arc_max 0: the module's default */
+                    info.arc_max = bytes;
+                }
+            } else {
+                info.arc_size = bytes;
+            }
+        }
+        if (ok) {
+            out.push_back(std::move(info));
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto &a, const auto &b) { return a.name < b.name; });
+    return out;
+}
+
+error_text to_settings(pTHX_ SV *options, AV *problems, ca::settings &out, pvebal::options &o) {
     SvGETMAGIC(options);
     if (SvOK(options)) {
         if (!SvROK(options) || SvTYPE(SvRV(options)) != SVt_PVHV) {
@@ -403,7 +476,7 @@ error_text to_settings(pTHX_ SV *options, AV *problems, ca::settings &out) {
 }
 
 SV *new_handle(pTHX_ SV *klass, hc::kind k, bool capacity_aware, bool normalize, SV *options,
-               SV *problems, SV **result) {
+               SV *problems, SV *nodes, SV **result) {
     ha_handle *h = nullptr;
     SV *err = guarded(aTHX_ "pve-balancer: HA scheduler: ", [&]() -> error_text {
         AV *problem_list = nullptr;
@@ -412,8 +485,21 @@ SV *new_handle(pTHX_ SV *klass, hc::kind k, bool capacity_aware, bool normalize,
             problem_list = (AV *)SvRV(problems);
         }
         ca::settings cfg;
-        if (auto e = to_settings(aTHX_ options, problem_list, cfg)) {
+        pvebal::options o;
+        if (auto e = to_settings(aTHX_ options, problem_list, cfg, o)) {
             return e;
+        }
+        /* per-node reserves, the balancer's rule (node_memory_reserve): Static counts guests
+         * at their configured size, Dynamic their measured usage, which includes the ARC */
+        const auto node_memory = to_node_memory(aTHX_ nodes, problem_list);
+        auto with_nodes = ca::settings_of(
+            o, node_memory,
+            k == hc::kind::static_usage ? pvebal::load_mode::assigned : pvebal::load_mode::used);
+        if (with_nodes) {
+            cfg = std::move(*with_nodes);
+        } else if (problem_list) {
+            const std::string msg = with_nodes.error().to_string();
+            av_push(problem_list, newSVpvn_utf8(msg.data(), msg.size(), 1));
         }
         h = new ha_handle(k, capacity_aware, normalize, cfg);
         return std::nullopt;

@@ -3,6 +3,7 @@
 // per-resource spread where they are not), its balancing never overfills a target, and the
 // engine options reach it.
 #include "hacompat/capacity_aware.h"
+#include "pvebal/constraints.h"
 #include "pvebal/hacompat.h"
 #include "pvebal/io.h"
 
@@ -131,6 +132,86 @@ BOOST_AUTO_TEST_CASE(settings_from_engine_options) {
     BOOST_TEST(cfg.cpu_weight == 2.0);
     BOOST_TEST(ca::usable_memory(cfg, 64 * GiB) == 32.0 * GiB);
     BOOST_TEST(ca::memory_tier(cfg, 33.0 * GiB, 64 * GiB) == 1);
+}
+
+// Per-node reserves are the balancer's (pvebal::node_memory_reserve): node-memory-reserve, else
+// memory-reserve plus the ARC allowance (zfs_arc_max, else 1 GiB per TiB of pool), less the
+// current ARC size in used (Dynamic) mode only; a node the hook knows nothing of keeps
+// memory-reserve.
+BOOST_AUTO_TEST_CASE(per_node_reserves_follow_the_balancer_rule) {
+    constexpr std::uint64_t TiB = 1024 * GiB;
+    pvebal::options o;
+    BOOST_REQUIRE(pvebal::apply_option(o, "node-memory-reserve", "big:16G").has_value());
+    std::vector<ca::node_memory_info> nodes(3);
+    nodes[0].name = "zfs";
+    nodes[0].zfs_pool_bytes = 4 * TiB;
+    nodes[1].name = "arc";
+    nodes[1].zfs_pool_bytes = 4 * TiB;
+    nodes[1].arc_max = 8 * GiB;
+    nodes[1].arc_size = 6 * GiB;
+    nodes[2].name = "big";
+    nodes[2].arc_max = 64 * GiB; // node-memory-reserve replaces all of it
+    auto configured = ca::settings_of(o, nodes, pvebal::load_mode::assigned);
+    BOOST_REQUIRE(configured.has_value());
+    BOOST_TEST(ca::node_reserve(*configured, "zfs") == 5.0 * GiB);
+    BOOST_TEST(ca::node_reserve(*configured, "arc") == 9.0 * GiB);
+    BOOST_TEST(ca::node_reserve(*configured, "big") == 16.0 * GiB);
+    BOOST_TEST(ca::node_reserve(*configured, "plain") == 1.0 * GiB);
+    BOOST_TEST(ca::usable_memory(*configured, "zfs", 64 * GiB) ==
+               0.9 * static_cast<double>(64 * GiB)); // 0.9 x 64 < 64 - 5
+    BOOST_TEST(ca::usable_memory(*configured, "big", 64 * GiB) == 48.0 * GiB);
+    auto used = ca::settings_of(o, nodes, pvebal::load_mode::used);
+    BOOST_REQUIRE(used.has_value());
+    BOOST_TEST(ca::node_reserve(*used, "arc") == 3.0 * GiB); // 1 + 8 - 6: the rest is in mem
+    BOOST_TEST(ca::node_reserve(*used, "zfs") == 5.0 * GiB); // no ARC size known
+    // the very function the planners use, on the same node
+    pvebal::node nd;
+    nd.zfs_pool_bytes = 4 * TiB;
+    nd.arc_max = 8 * GiB;
+    nd.arc_size = 6 * GiB;
+    pvebal::options uo = o;
+    uo.mode = pvebal::load_mode::used;
+    BOOST_TEST(ca::node_reserve(*used, "arc") == pvebal::node_memory_reserve(uo, nd));
+
+    pvebal::options bad;
+    BOOST_REQUIRE(pvebal::apply_option(bad, "node-memory-reserve", "big").has_value());
+    auto err = ca::settings_of(bad, nodes, pvebal::load_mode::assigned);
+    BOOST_REQUIRE(!err.has_value());
+    BOOST_TEST(err.error().path == "node-memory-reserve");
+}
+
+// A start goes where the guest fits within the node's own reserve: with the flat reserve the
+// less loaded ZFS node wins, with its ARC allowance (16 TiB of pool: 17 GiB) it no longer fits.
+BOOST_AUTO_TEST_CASE(start_scoring_uses_the_node_reserve) {
+    scheduler s(kind::static_usage, scheduler_options{.normalize_imbalance = false});
+    BOOST_REQUIRE(s.add_static_node("zfs", 16, 64 * GiB).has_value());
+    BOOST_REQUIRE(s.add_static_node("plain", 16, 64 * GiB).has_value());
+    BOOST_REQUIRE(
+        s.add_resource("vm:101", static_service_stats(2, 40 * GiB), true, "zfs").has_value());
+    BOOST_REQUIRE(
+        s.add_resource("vm:102", static_service_stats(2, 50 * GiB), true, "plain").has_value());
+    pvebal::options o;
+    BOOST_REQUIRE(pvebal::apply_option(o, "memory-limit", "1").has_value());
+    auto best = [&](const ca::settings &cfg) {
+        auto scores = ca::score_nodes_to_start(s, static_service_stats(2, 8 * GiB), cfg);
+        BOOST_REQUIRE(scores.has_value());
+        std::string name;
+        double top = -1.0;
+        for (const auto &[n, v] : *scores) {
+            if (v > top) {
+                top = v;
+                name = n;
+            }
+        }
+        return name;
+    };
+    BOOST_TEST(best(ca::settings_of(o)) == "zfs");
+    std::vector<ca::node_memory_info> nodes(1);
+    nodes[0].name = "zfs";
+    nodes[0].zfs_pool_bytes = 16 * 1024 * GiB;
+    auto cfg = ca::settings_of(o, nodes, pvebal::load_mode::assigned);
+    BOOST_REQUIRE(cfg.has_value());
+    BOOST_TEST(best(*cfg) == "plain"); // zfs: 48 GiB > 64 - 17
 }
 
 // Balancing: ranked by the imbalance after the move (upstream's arithmetic), moves that would

@@ -114,8 +114,10 @@ is($snapshot->{nodes}->{pve1}->{status}->{cpuinfo}->{model}, 'AMD EPYC 7302 16-C
     'CPU model of the local node from read_cpuinfo');
 ok(!exists($snapshot->{nodes}->{pve1}->{status}->{cpuinfo}->{flags}),
     "no /proc/cpuinfo flags: one kind of flag list for every node");
-ok(!$snapshot->{nodes}->{pve2}->{status}, 'no model for another node');
-ok(!$snapshot->{nodes}->{pve3}, 'empty cpuflags-kvm (detection failed): nothing for the node');
+is($snapshot->{nodes}->{pve2}->{status}->{cpuinfo}->{model},
+    'Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz', "another node's model from its broadcast node info");
+ok(!exists($snapshot->{nodes}->{pve3}->{'cpu-flags'}),
+    'empty cpuflags-kvm (detection failed): no cpu-flags for the node');
 is_deeply($snapshot->{'cpu-models'},
     [{ cputype => 'custom-fast', flags => '+avx2;-pcid', 'reported-model' => 'EPYC' }],
     'custom CPU models as GET /cluster/qemu/custom-cpu-models lists them');
@@ -130,7 +132,75 @@ ok(!exists($snapshot->{nodes}->{pve2}->{'arc-size'}), 'no ARC: no arc-size');
 is_deeply($snapshot->{nodes}->{pve1}->{pressure},
     { 'cpu-some' => 0.1, 'io-some' => 0, 'io-full' => 0, 'memory-some' => 0, 'memory-full' => 0 },
     'PSI from rrd_dump indices 17-21 (pve-node-9.0)');
-ok(!$snapshot->{nodes}->{pve3}, 'old pve2-node record: no ARC, no PSI');
+ok(!exists($snapshot->{nodes}->{pve3}->{'arc-size'}) && !exists($snapshot->{nodes}->{pve3}->{pressure}),
+    'old pve2-node record: no ARC, no PSI');
+
+# zfs_arc_max: this node's from /sys/module/zfs/parameters/zfs_arc_max (read now, the stale
+# broadcast value is not used), the others' from their broadcast node info; 0 (the ZFS default)
+# is kept as given; a bad broadcast is an error naming the node and the field
+is($snapshot->{nodes}->{pve1}->{'arc-max'}, 16 * 2**30, "this node's zfs_arc_max from /sys");
+is($snapshot->{nodes}->{pve2}->{'arc-max'}, 0, "another node's zfs_arc_max 0 (ZFS default)");
+is($snapshot->{nodes}->{pve3}->{'arc-max'}, 8 * 2**30, "another node's zfs_arc_max");
+ok(!exists($snapshot->{nodes}->{pve4}), 'a bad broadcast leaves the node out');
+ok((grep { $_ eq "node info of pve4 (pve-balancer-node-info): arc-max: expected a non-negative"
+    . " integer (bytes), got 'lots'" } @{ $snapshot->{'x-pve-balancer'}->{errors} // [] }),
+    'the bad broadcast is listed in x-pve-balancer.errors')
+    or diag explain $snapshot->{'x-pve-balancer'}->{errors};
+
+# the engine reads the new fields: pve1's reserve is memory-reserve + zfs_arc_max - ARC size
+{
+    my $score = PVE::Balancer::Planner::call_engine('score', $snapshot);
+    ok($score && $score->{metrics}, 'the engine accepts the snapshot with arc-max and models');
+}
+
+# node_memory / read_node_memory: what capacity-aware HA scheduling takes from the same rules
+is_deeply(PVE::Balancer::State::read_node_memory(), {
+    pve1 => { zfs => 900 * 2**30, 'arc-max' => 16 * 2**30, 'arc-size' => 4 * 2**30 },
+    pve2 => { zfs => 900 * 2**30, 'arc-max' => 0 },
+    pve3 => { 'arc-max' => 8 * 2**30 },
+}, 'read_node_memory: ZFS pools, zfs_arc_max and ARC size per node');
+
+# the HA hook reads the same in a process that talks to pmxcfs (here the PVE::Cluster double)
+{
+    require PVE::Balancer::HAScheduler;
+    is_deeply(PVE::Balancer::HAScheduler::node_memory_info(),
+        PVE::Balancer::State::read_node_memory(),
+        'HAScheduler::node_memory_info is read_node_memory where PVE::Cluster is loaded');
+}
+
+# broadcast_node_info publishes this node's info under pve-balancer-node-info, only on change
+{
+    local $sim->{kv_broadcasts} = 0;
+    is(PVE::Balancer::State::broadcast_node_info(), 1, 'broadcast: the stale value is replaced');
+    is($sim->{kv}->{'pve-balancer-node-info'}->{pve1},
+        '{"arc-max":17179869184,"cpu-model":"AMD EPYC 7302 16-Core Processor"}',
+        'broadcast: canonical JSON of the local CPU model and zfs_arc_max');
+    is(PVE::Balancer::State::broadcast_node_info(), 0, 'broadcast: nothing when unchanged');
+    is($sim->{kv_broadcasts}, 1, 'broadcast: pmxcfs updated once');
+    is_deeply(PVE::Balancer::State::parse_node_info($sim->{kv}->{'pve-balancer-node-info'}->{pve1}),
+        { 'arc-max' => 16 * 2**30, 'cpu-model' => 'AMD EPYC 7302 16-Core Processor' },
+        'what is broadcast reads back');
+}
+
+# /sys: no zfs module, 0, garbage
+{
+    PVEBalancerTest::Setup::set_zfs_arc_max(undef);
+    my ($info, $errors) = PVE::Balancer::State::local_node_info();
+    ok(!exists($info->{'arc-max'}) && !@$errors, 'no zfs module: no arc-max, no error');
+    PVEBalancerTest::Setup::set_zfs_arc_max('0');
+    ($info, $errors) = PVE::Balancer::State::local_node_info();
+    is($info->{'arc-max'}, 0, 'zfs_arc_max 0 is read as 0');
+    my $file = PVEBalancerTest::Setup::set_zfs_arc_max('-1');
+    ($info, $errors) = PVE::Balancer::State::local_node_info();
+    ok(!exists($info->{'arc-max'}), 'a bad zfs_arc_max is left out');
+    is_deeply($errors, ["zfs_arc_max: $file: expected a non-negative integer (bytes), got '-1'"],
+        'and named');
+    for my $bad ('[1]', '{"arc-max":-5}', '{"arc-max":1.5}', '{"cpu-model":{}}', 'x') {
+        eval { PVE::Balancer::State::parse_node_info($bad) };
+        ok($@, "parse_node_info refuses $bad") or diag $@;
+    }
+    PVEBalancerTest::Setup::set_zfs_arc_max($sim->{zfs_arc_max});
+}
 
 # HA part in the API's format
 is_deeply(

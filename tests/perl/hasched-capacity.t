@@ -219,6 +219,31 @@ sub pooled_cv {
         'equal moves come in sid, then target order');
 }
 
+# --- the node's own reserve: Static keeps the ARC allowance, Dynamic less the ARC in mem --
+{
+    # node1: 64 GiB, zfs_arc_max 16 GiB, 10 GiB of ARC now; 40 GiB in use; an 8 GiB guest.
+    # Static: reserve 1 + 16 = 17 GiB, usable 47 < 48: beyond. Dynamic: the measured 40 GiB
+    # hold the 10 GiB ARC, reserve 1 + 16 - 10 = 7 GiB, usable 57 >= 48: fits.
+    my $nodes = { node1 => { 'arc-max' => 16 * $GiB, 'arc-size' => 10 * $GiB, zfs => 0 } };
+    my $st = PVE::Balancer::HAScheduler::Static->new_with_mode('capacity-aware', 'raw', {}, $nodes);
+    $st->add_node('node1', 16, 64 * $GiB);
+    $st->add_service('vm:1', { stats => { maxcpu => 1, maxmem => 40 * $GiB }, running => 1,
+        'current-node' => 'node1' });
+    my %s = map { @$_ } $st->score_nodes_to_start_service({ maxcpu => 1, maxmem => 8 * $GiB })->@*;
+    ok($s{node1} < 0.7, 'Static: the zfs_arc_max is reserved on top of memory-reserve');
+    my $dy = PVE::Balancer::HAScheduler::Dynamic->new_with_mode('capacity-aware', 'raw', {}, $nodes);
+    $dy->add_node('node1', { cpu => 1, maxcpu => 16, mem => 40 * $GiB, maxmem => 64 * $GiB });
+    my %d = map { @$_ } $dy->score_nodes_to_start_resource(
+        { cpu => 1, maxcpu => 1, mem => 8 * $GiB, maxmem => 8 * $GiB })->@*;
+    ok($d{node1} >= 0.7, 'Dynamic: the ARC already in the measured memory is not reserved twice');
+    my $flat = PVE::Balancer::HAScheduler::Static->new_with_mode('capacity-aware', 'raw', {}, {});
+    $flat->add_node('node1', 16, 64 * $GiB);
+    $flat->add_service('vm:1', { stats => { maxcpu => 1, maxmem => 40 * $GiB }, running => 1,
+        'current-node' => 'node1' });
+    %s = map { @$_ } $flat->score_nodes_to_start_service({ maxcpu => 1, maxmem => 8 * $GiB })->@*;
+    ok($s{node1} >= 0.7, 'without node info: the flat memory-reserve');
+}
+
 # --- degenerate nodes do not break it ------------------------------------------------------
 {
     my $s = scheduler('dynamic', 'capacity-aware');

@@ -234,6 +234,64 @@ SKIP: {
     is(scalar(@warnings), 0, 'warned once per process');
 }
 
+# --- per-node memory reserves in capacity-aware mode (the balancer's rule) -----------------
+{
+    # node2 (40 GiB assigned) fits an 8 GiB guest with the flat reserve; with its own reserve
+    # (node-memory-reserve, or 1 GiB + its ZFS ARC allowance) it does not
+    my $scores = sub {
+        my $s = PVE::RS::ResourceScheduling::Static->new;
+        $s->add_node($_, 16, 64 * $GiB) for qw(node1 node2);
+        $s->add_service('vm:1', { stats => { maxcpu => 1, maxmem => 20 * $GiB }, running => 1, 'current-node' => 'node1' });
+        $s->add_service('vm:2', { stats => { maxcpu => 1, maxmem => 40 * $GiB }, running => 1, 'current-node' => 'node2' });
+        my %score = map { @$_ } $s->score_nodes_to_start_service({ maxcpu => 1, maxmem => 8 * $GiB })->@*;
+        return \%score;
+    };
+    ok(!$INC{'PVE/Cluster.pm'} && !%{ PVE::Balancer::HAScheduler::node_memory_info() },
+        'without pmxcfs (no PVE::Cluster loaded): no node memory info');
+    {
+        # pve-ha-manager's simulator stub (src/PVE/HA/Sim/Cluster.pm): get_nodelist only
+        local $INC{'PVE/Cluster.pm'} = 'Sim/Cluster.pm';
+        no warnings 'once';
+        local *PVE::Cluster::get_nodelist = sub { return };
+        @warnings = ();
+        is_deeply(PVE::Balancer::HAScheduler::node_memory_info(), {},
+            "the HA simulator's PVE::Cluster stub: no node memory info");
+        is(scalar(@warnings), 0, '... and no warning');
+    }
+    set_config("ha-scheduler: capacity-aware\nnode-memory-reserve: node2:20G\n");
+    ok($scores->()->{node2} < 0.7 && $scores->()->{node1} >= 0.7,
+        'node-memory-reserve from balancer.cfg: node2 keeps 20 GiB free, the guest no longer fits');
+    set_config("ha-scheduler: capacity-aware\n");
+    {
+        # 16 TiB of ZFS pool: 1 + 16 GiB reserve, usable min(57.6, 47) GiB < 48
+        local $PVE::Balancer::HAScheduler::NODE_MEMORY_INFO = sub {
+            return { node2 => { zfs => 16 * 1024 * $GiB } };
+        };
+        ok($scores->()->{node2} < 0.7, 'ZFS pool of node2: its ARC allowance is reserved');
+        local $PVE::Balancer::HAScheduler::NODE_MEMORY_INFO = sub {
+            return { node2 => { zfs => 16 * 1024 * $GiB, 'arc-max' => 2 * $GiB } };
+        };
+        ok($scores->()->{node2} >= 0.7, 'zfs_arc_max 2 GiB replaces the per-TiB allowance: fits');
+        local $PVE::Balancer::HAScheduler::NODE_MEMORY_INFO = sub {
+            return { node2 => { zfs => 16 * 1024 * $GiB, 'arc-max' => 0 } };
+        };
+        ok($scores->()->{node2} < 0.7, 'zfs_arc_max 0 (the ZFS default): the per-TiB allowance');
+        @warnings = ();
+        local $PVE::Balancer::HAScheduler::NODE_MEMORY_INFO = sub {
+            return { node2 => { zfs => 'lots' } };
+        };
+        ok($scores->()->{node2} >= 0.7, 'bad node memory info: the node keeps memory-reserve');
+        like(join('', @warnings), qr/node memory info of node2: zfs: expected a non-negative integer/,
+            'and it is named once') or diag(join('', @warnings));
+    }
+    @warnings = ();
+    set_config("ha-scheduler: capacity-aware\nnode-memory-reserve: node2\n");
+    ok($scores->()->{node2} >= 0.7, 'a bad node-memory-reserve: the flat reserve');
+    like(join('', @warnings), qr/node-memory-reserve: expected 'node:size' pairs/,
+        'a bad node-memory-reserve is named') or diag(join('', @warnings));
+    set_config("ha-scheduler: capacity-aware\n");
+}
+
 # --- libpve-rs-perl's own scheduler for versions not verified ------------------------------
 {
     # A stand-in for a shimmed package and its diverted original (libpve-rs-perl's 4-line

@@ -32,7 +32,7 @@ L<PVE::Balancer::HAScheduler::Static>). Errors end in a newline.
 
 =head3 new($class)
 
-=head3 new_with_mode($class, $mode [, $imbalance [, $options]])
+=head3 new_with_mode($class, $mode [, $imbalance [, $options [, $nodes]]])
 
 =head3 mode()
 
@@ -84,8 +84,9 @@ sub new {
 }
 
 sub new_with_mode {
-    my ($class, $mode, $imbalance, $options) = @_;
-    return PVE::Balancer::HAScheduler::create($class, 'dynamic', $mode, $imbalance, $options);
+    my ($class, $mode, $imbalance, $options, $nodes) = @_;
+    return PVE::Balancer::HAScheduler::create($class, 'dynamic', $mode, $imbalance, $options,
+        $nodes);
 }
 
 sub score_nodes_to_start_resource {

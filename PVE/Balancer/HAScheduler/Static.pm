@@ -41,11 +41,13 @@ imbalance is C<normalized> where no verified version says otherwise). pve-ha-man
 call this: its C<< PVE::RS::ResourceScheduling::Static->new >> is the shim's, which may also
 return libpve-rs-perl's own scheduler.
 
-=head3 new_with_mode($class, $mode [, $imbalance [, $options]])
+=head3 new_with_mode($class, $mode [, $imbalance [, $options [, $nodes]]])
 
 The same with an explicit mode (C<compatible>, C<capacity-aware>), imbalance (C<normalized>
 (default) or C<raw>, the scale of both modes' imbalance) and engine options
-C<< { KEY => TEXT } >> for capacity-aware mode. A pve-balancer extension.
+C<< { KEY => TEXT } >> for capacity-aware mode, and the nodes' memory info C<< { NODE => { zfs,
+'arc-max', 'arc-size' } } >> for their own memory reserves (default: what
+L<PVE::Balancer::HAScheduler/node_memory_info> reads). A pve-balancer extension.
 
 =head3 mode()
 
@@ -115,8 +117,9 @@ sub new {
 }
 
 sub new_with_mode {
-    my ($class, $mode, $imbalance, $options) = @_;
-    return PVE::Balancer::HAScheduler::create($class, 'static', $mode, $imbalance, $options);
+    my ($class, $mode, $imbalance, $options, $nodes) = @_;
+    return PVE::Balancer::HAScheduler::create($class, 'static', $mode, $imbalance, $options,
+        $nodes);
 }
 
 sub score_nodes_to_start_service {

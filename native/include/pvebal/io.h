@@ -20,6 +20,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pvebal {
@@ -57,6 +58,11 @@ const std::vector<std::string> &option_keys();
 
 // Parses a byte size: a plain integer, or a number with a K/M/G/T suffix (powers of 1024).
 result<std::uint64_t> parse_size(const std::string &text);
+
+// Parses node-memory-reserve ("pve1:16G,pve2:8G"): (node, bytes) in the order given. Node
+// names are not checked here (bind_options checks them against the cluster).
+result<std::vector<std::pair<std::string, std::uint64_t>>>
+parse_node_memory_reserve(const std::string &text);
 
 enum class output_format { text, json };
 

@@ -1,6 +1,8 @@
 // capacity_aware: pve-balancer's scoring behind the upstream HA scheduler interface.
 #include "capacity_aware.h"
 
+#include "pvebal/constraints.h"
+#include "pvebal/io.h"
 #include "pvebal/load.h"
 #include "pvebal/options.h"
 #include "pvebal/scoring.h"
@@ -67,11 +69,85 @@ settings settings_of(const pvebal::options &o) {
     return cfg;
 }
 
-double usable_memory(const settings &cfg, std::uint64_t maxmem) {
+result<settings> settings_of(const pvebal::options &o, const std::vector<node_memory_info> &nodes,
+                             load_mode mode) {
+    auto explicit_reserves = parse_node_memory_reserve(o.node_memory_reserve);
+    if (!explicit_reserves) {
+        return std::unexpected(std::move(explicit_reserves.error()));
+    }
+    pvebal::options mode_options = o;
+    mode_options.mode = mode;
+    // One pvebal::node per name the hook or node-memory-reserve knows; the reserve itself is
+    // node_memory_reserve's, the balancer's rule.
+    std::vector<pvebal::node> known;
+    auto entry = [&](const std::string &name) -> pvebal::node & {
+        for (pvebal::node &nd : known) {
+            if (nd.name == name) {
+                return nd;
+            }
+        }
+        pvebal::node &nd = known.emplace_back();
+        nd.name = name;
+        return nd;
+    };
+    for (const node_memory_info &info : nodes) {
+        pvebal::node &nd = entry(info.name);
+        nd.zfs_pool_bytes = info.zfs_pool_bytes;
+        nd.arc_max = info.arc_max;
+        nd.arc_size = info.arc_size;
+    }
+    for (const auto &[name, bytes] : *explicit_reserves) {
+        entry(name).memory_reserve = bytes;
+    }
+    settings cfg = settings_of(o);
+    for (const pvebal::node &nd : known) {
+        cfg.node_reserves.emplace_back(nd.name, node_memory_reserve(mode_options, nd));
+    }
+    std::sort(cfg.node_reserves.begin(), cfg.node_reserves.end());
+    return cfg;
+}
+
+double node_reserve(const settings &cfg, std::string_view name) {
+    auto it = std::lower_bound(
+        cfg.node_reserves.begin(), cfg.node_reserves.end(), name,
+        [](const std::pair<std::string, double> &e, std::string_view n) { return e.first < n; });
+    if (it != cfg.node_reserves.end() && it->first == name) {
+        return it->second;
+    }
+    return static_cast<double>(cfg.memory_reserve);
+}
+
+namespace {
+
+double usable_with(const settings &cfg, double reserve, std::uint64_t maxmem) {
     const double total = static_cast<double>(maxmem);
     const double by_limit = cfg.memory_limit * total;
-    const double by_reserve = total - static_cast<double>(cfg.memory_reserve);
-    return std::max(0.0, std::min(by_limit, by_reserve));
+    return std::max(0.0, std::min(by_limit, total - reserve));
+}
+
+int tier_with(double usable, double mem_after, std::uint64_t maxmem) {
+    if (maxmem > 0 && mem_after <= usable) {
+        return 0;
+    }
+    if (maxmem > 0 && mem_after <= static_cast<double>(maxmem)) {
+        return 1;
+    }
+    return 2;
+}
+
+} // namespace
+
+double usable_memory(const settings &cfg, std::uint64_t maxmem) {
+    return usable_with(cfg, static_cast<double>(cfg.memory_reserve), maxmem);
+}
+
+double usable_memory(const settings &cfg, std::string_view name, std::uint64_t maxmem) {
+    return usable_with(cfg, node_reserve(cfg, name), maxmem);
+}
+
+int memory_tier(const settings &cfg, std::string_view name, double mem_after,
+                std::uint64_t maxmem) {
+    return tier_with(usable_memory(cfg, name, maxmem), mem_after, maxmem);
 }
 
 int memory_tier(const settings &cfg, double mem_after, std::uint64_t maxmem) {
@@ -185,7 +261,7 @@ score_best_balancing_migrations(const scheduler &s,
         }
         const node_stats &target = nodes[to].stats;
         const double mem_after = static_cast<double>(target.mem) + static_cast<double>(c.stats.mem);
-        if (memory_tier(cfg, mem_after, target.maxmem) != 0) {
+        if (memory_tier(cfg, nodes[to].name, mem_after, target.maxmem) != 0) {
             continue; // never propose a move that overfills the target
         }
         // The same arithmetic as upstream's candidate scoring: the bundle's running usage
@@ -216,7 +292,7 @@ score_nodes_to_start(const scheduler &s, const service_stats &r, const settings 
         // A guest without CPU limit may use the whole node (as upstream counts it).
         const double cpu = r.maxcpu == 0.0 ? static_cast<double>(st.maxcpu) : r.maxcpu;
         const double mem = static_cast<double>(r.maxmem);
-        tier[n] = memory_tier(cfg, static_cast<double>(st.mem) + mem, st.maxmem);
+        tier[n] = memory_tier(cfg, nodes[n].name, static_cast<double>(st.mem) + mem, st.maxmem);
         j[n] = finite_or_inf(base.j_after(no_node, n, res_of(cpu, mem)));
     }
 

@@ -6,7 +6,9 @@
 //
 //   - start scoring: a node where the guest does not fit in memory never ranks above one where
 //     it fits. Nodes fall into three tiers by the memory they would have in use after the start:
-//     0 = within the usable memory (min(memory-limit x maxmem, maxmem - memory-reserve)),
+//     0 = within the usable memory (min(memory-limit x maxmem, maxmem - the node's reserve);
+//     the reserve is pvebal::node_memory_reserve's, as for the balancer: node-memory-reserve,
+//     else memory-reserve plus the ZFS ARC allowance of what the hook knows of the node),
 //     1 = beyond that but within maxmem, 2 = beyond maxmem. Within a tier, nodes rank by
 //     pve-balancer's objective after the start (per-resource variance plus pressure, see
 //     pvebal/scoring.h). The score lies in [0.7, 1] for tier 0, [0.35, 0.65] for tier 1 and
@@ -37,12 +39,15 @@
 #ifndef PVEBAL_SRC_HACOMPAT_CAPACITY_AWARE_H_
 #define PVEBAL_SRC_HACOMPAT_CAPACITY_AWARE_H_
 
+#include "pvebal/error.h"
 #include "pvebal/hacompat.h"
 #include "pvebal/options.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,6 +61,17 @@ struct settings {
     double memory_weight = 1.0;                // memory-weight
     double pressure_threshold = 0.80;          // pressure-threshold
     double pressure_weight = 10.0;             // pressure-weight
+    // Per node, its whole memory reserve (bytes), sorted by name; a node not listed keeps
+    // memory_reserve.
+    std::vector<std::pair<std::string, double>> node_reserves;
+};
+
+// What the HA hook knows of a node's own memory needs (docs/snapshot.md "Node details").
+struct node_memory_info {
+    std::string name;
+    std::uint64_t zfs_pool_bytes = 0;
+    std::optional<std::uint64_t> arc_max;  // zfs_arc_max, 0 already dropped
+    std::optional<std::uint64_t> arc_size; // current ARC size
 };
 
 // Settings taken from the engine's option defaults.
@@ -64,11 +80,23 @@ settings default_settings();
 // The settings of the given engine options (balancer.cfg, see docs/options.md).
 settings settings_of(const pvebal::options &o);
 
-// Memory a node may use for guests: min(memory_limit * maxmem, maxmem - memory_reserve), >= 0.
+// The same with per-node reserves: pvebal::node_memory_reserve of each node of `nodes` and of
+// node-memory-reserve, in load mode `mode` (assigned for Static, used for Dynamic: only then
+// does the current ARC size count as already used). A bad node-memory-reserve is an error.
+result<settings> settings_of(const pvebal::options &o, const std::vector<node_memory_info> &nodes,
+                             load_mode mode);
+
+// The memory reserve of node `name` (bytes).
+double node_reserve(const settings &cfg, std::string_view name);
+
+// Memory a node may use for guests: min(memory_limit * maxmem, maxmem - reserve), >= 0; the
+// first form takes memory_reserve, the second the node's own reserve.
 double usable_memory(const settings &cfg, std::uint64_t maxmem);
+double usable_memory(const settings &cfg, std::string_view name, std::uint64_t maxmem);
 
 // 0: fits within the usable memory, 1: within maxmem only, 2: does not fit.
 int memory_tier(const settings &cfg, double mem_after, std::uint64_t maxmem);
+int memory_tier(const settings &cfg, std::string_view name, double mem_after, std::uint64_t maxmem);
 
 // The objective sqrt(J) of the given nodes (every node takes part).
 double objective(const std::vector<node_usage> &nodes, const settings &cfg);

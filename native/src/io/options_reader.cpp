@@ -81,6 +81,26 @@ result<std::uint64_t> parse_size(const std::string &text) {
     return static_cast<std::uint64_t>(std::llround(bytes));
 }
 
+result<std::vector<std::pair<std::string, std::uint64_t>>>
+parse_node_memory_reserve(const std::string &text) {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    for (const std::string &item : split_tags(text)) {
+        const size_t colon = item.find(':');
+        if (colon == std::string::npos || colon == 0) {
+            return fail("node-memory-reserve",
+                        "expected 'node:size' pairs such as 'pve1:16G', got \"" + item + "\"");
+        }
+        std::string name = item.substr(0, colon);
+        auto bytes = parse_size(item.substr(colon + 1));
+        if (!bytes) {
+            return fail("node-memory-reserve", "expected a size such as 16G for node " + name +
+                                                   ", got \"" + item.substr(colon + 1) + "\"");
+        }
+        out.emplace_back(std::move(name), *bytes);
+    }
+    return out;
+}
+
 result<options> apply_options_json(options base, std::string_view json_text,
                                    const std::string &path) {
     try {

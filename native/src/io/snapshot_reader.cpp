@@ -407,23 +407,16 @@ result<void> bind_options(cluster &c, const options &o) {
     for (node &nd : c.nodes) {
         nd.memory_reserve.reset();
     }
-    for (const std::string &item : split_tags(o.node_memory_reserve)) {
-        const size_t colon = item.find(':');
-        if (colon == std::string::npos || colon == 0) {
-            return fail("node-memory-reserve",
-                        "expected 'node:size' pairs such as 'pve1:16G', got \"" + item + "\"");
-        }
-        const std::string name = item.substr(0, colon);
+    auto reserves = parse_node_memory_reserve(o.node_memory_reserve);
+    if (!reserves) {
+        return std::unexpected(std::move(reserves.error()));
+    }
+    for (const auto &[name, bytes] : *reserves) {
         auto n = c.find_node(name);
         if (!n) {
             return fail("node-memory-reserve", "unknown node \"" + name + "\"");
         }
-        auto bytes = parse_size(item.substr(colon + 1));
-        if (!bytes) {
-            return fail("node-memory-reserve", "expected a size such as 16G for node " + name +
-                                                   ", got \"" + item.substr(colon + 1) + "\"");
-        }
-        c.nodes[*n].memory_reserve = *bytes;
+        c.nodes[*n].memory_reserve = bytes;
     }
     return {};
 }

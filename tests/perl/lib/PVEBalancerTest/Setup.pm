@@ -57,6 +57,29 @@ sub fixture {
     return "$root/tests/perl/fixtures/api/$name";
 }
 
+=head3 set_zfs_arc_max($text)
+
+Points PVE::Balancer::State at a /sys/module/zfs/parameters/zfs_arc_max of the test's own
+holding C<$text> (as the kernel writes it: the number and a newline), or at a missing file
+(the zfs module not loaded) when C<$text> is undef. Never the real /sys of the test machine.
+
+=cut
+
+sub set_zfs_arc_max {
+    my ($text) = @_;
+
+    require PVE::Balancer::State;
+    my $dir = tempdir(CLEANUP => 1);
+    my $file = "$dir/zfs_arc_max";
+    if (defined($text)) {
+        open(my $fh, '>', $file) or die "$file: $!\n";
+        print $fh "$text\n";
+        close($fh);
+    }
+    $PVE::Balancer::State::ZFS_ARC_MAX_FILE = $file;
+    return $file;
+}
+
 =head3 cluster($fixture, %opts)
 
 Starts a simulated cluster from a fixture, an empty /etc/pve in a temporary directory, makes
@@ -71,6 +94,7 @@ sub cluster {
 
     my $sim = PVEBalancerTest::SimCluster->load(fixture($fixture));
     my $cfs = tempdir(CLEANUP => 1);
+    set_zfs_arc_max($sim->{zfs_arc_max});
     $PVE::Balancer::Env::default_plug = 'PVEBalancerTest::Env';
     $PVE::Balancer::Env::default_args = { cfs_root => $cfs };
 

@@ -9,6 +9,8 @@ package PVEBalancerTest::SimCluster;
 # tests/perl/fixtures/api/cluster.json):
 #
 #   nodename   the local node
+#   zfs_arc_max  the local node's /sys/module/zfs/parameters/zfs_arc_max (absent: no zfs module)
+#   kv         { key => { node => text } }   the pmxcfs node key-value store (get/broadcast_node_kv)
 #   time       the clock (seconds)
 #   nodes      { name => { online, id, maxcpu, cpu, maxmem, mem, rootfs => [total, used],
 #                          level, uptime, rrd => '9.0' | 'old' | 'none', static => {...} } }

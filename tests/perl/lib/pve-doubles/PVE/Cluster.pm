@@ -62,6 +62,30 @@ sub get_node_kv {
     return { %$kv };
 }
 
+# pve-cluster PVE::Cluster::broadcast_node_kv: this node's (the simulated cluster's nodename)
+# value of kv/<key>; a reference dies, 32 KiB or more dies (pmxcfs' limit), undef or '' removes
+# it (pmxcfs kventry_hash_set drops an entry of length 0). A read-only client (www-data) is
+# refused by pmxcfs with EPERM, which the real function only warns about.
+sub broadcast_node_kv {
+    my ($key, $data) = @_;
+
+    my $sim = sim() or return;
+    my $node = $sim->{nodename};
+    if (!defined($data) || !length($data)) {
+        delete $sim->{kv}->{$key}->{$node};
+        return;
+    }
+    die "cannot send a reference\n" if ref($data);
+    die "data for '$key' too big\n" if length($data) >= 32 * 1024;
+    if ($sim->{kv_read_only}) {
+        warn "ipcc_update_status failed: Operation not permitted\n";
+        return;
+    }
+    $sim->{kv}->{$key}->{$node} = "$data";
+    $sim->{kv_broadcasts}++;
+    return;
+}
+
 sub get_guest_config_properties {
     my ($properties, $vmid) = @_;
 

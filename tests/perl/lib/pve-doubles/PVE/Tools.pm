@@ -11,6 +11,22 @@ use base 'Exporter';
 our @EXPORT_OK = qw(split_list extract_param template_replace file_get_contents
     file_set_contents);
 
+# pve-common PVE::Tools::file_read_firstline (PVE::File::file_read_first_line): the first line,
+# chomped; undef when the file does not exist; dies when it exists but cannot be opened.
+sub file_read_firstline {
+    my ($filename) = @_;
+
+    my $fh;
+    if (!open($fh, '<', $filename)) {
+        return undef if $!{ENOENT};
+        die "file '$filename' exists but open for reading failed - $!\n";
+    }
+    my $res = <$fh>;
+    chomp $res if $res;
+    close($fh);
+    return $res;
+}
+
 sub file_get_contents {
     my ($filename, $max) = @_;
 
