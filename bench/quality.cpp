@@ -40,10 +40,12 @@ struct Row {
 // "ours": the defaults, what a user gets (the plan stops once the objective is within
 // `threshold`, by design against thrashing). "ours t=0": the same with threshold 0, so that it
 // spends the budget like every other planner here: the search quality at the same stopping rule.
-const char *kPlanners[] = {"ours",       "ours t=0", "ProxLB mem",  "ProxLB cpu",
-                           "CRS",        "CRS t=0",  "CRS t=0 m=0", "MILP"};
+const char *kPlanners[] = {"ours", "ours t=0", "ProxLB mem",  "ProxLB cpu",
+                           "CRS",  "CRS t=0",  "CRS t=0 m=0", "MILP"};
 const char *kOurs[] = {"ours", "ours t=0"};
-bool is_ours(const std::string &pn) { return pn.rfind("ours", 0) == 0; }
+bool is_ours(const std::string &pn) {
+    return pn.rfind("ours", 0) == 0;
+}
 
 Scenario planetlab_snapshot(const std::string &day, int slot, std::uint64_t seed) {
     const PlanetLabDay d =
@@ -204,8 +206,8 @@ int main(int argc, char **argv) {
             if (pn == "ours") {
                 r.p = plan_ours(s, s.place, fmt("{\"max-migrations\":%d}", s.budget));
             } else if (pn == "ours t=0") {
-                r.p = plan_ours(s, s.place,
-                                fmt("{\"max-migrations\":%d,\"threshold\":0}", s.budget));
+                r.p =
+                    plan_ours(s, s.place, fmt("{\"max-migrations\":%d,\"threshold\":0}", s.budget));
             } else if (pn == "ProxLB mem" || pn == "ProxLB cpu") {
                 ProxlbConfig pc;
                 pc.cpu_method = pn == "ProxLB cpu";
@@ -340,9 +342,9 @@ int main(int argc, char **argv) {
         };
         head_obj << "| " << s.name << " | " << s.nodes.size() << " / " << s.guests.size() << " | "
                  << s.budget << " | " << num(before.objective) << " | " << cell("ours", false)
-                 << " | " << cell("ours t=0", false) << " | " << cell("ProxLB mem", false) << " | " << cell("ProxLB cpu", false)
-                 << " | " << cell("CRS", false) << " | " << cell("CRS t=0", false) << " | "
-                 << cell("CRS t=0 m=0", false) << " | ";
+                 << " | " << cell("ours t=0", false) << " | " << cell("ProxLB mem", false) << " | "
+                 << cell("ProxLB cpu", false) << " | " << cell("CRS", false) << " | "
+                 << cell("CRS t=0", false) << " | " << cell("CRS t=0 m=0", false) << " | ";
         const Row *milp = find("MILP");
         if (milp && milp->p.ok) {
             head_obj << num(milp->m.objective);
@@ -351,9 +353,10 @@ int main(int argc, char **argv) {
         }
         head_obj << " |\n";
         head_imb << "| " << s.name << " | " << num(before.imbalance) << " | " << cell("ours", true)
-                 << " | " << cell("ours t=0", true) << " | " << cell("ProxLB mem", true) << " | " << cell("ProxLB cpu", true) << " | "
-                 << cell("CRS", true) << " | " << cell("CRS t=0", true) << " | "
-                 << cell("CRS t=0 m=0", true) << " | " << cell("MILP", true) << " |\n";
+                 << " | " << cell("ours t=0", true) << " | " << cell("ProxLB mem", true) << " | "
+                 << cell("ProxLB cpu", true) << " | " << cell("CRS", true) << " | "
+                 << cell("CRS t=0", true) << " | " << cell("CRS t=0 m=0", true) << " | "
+                 << cell("MILP", true) << " |\n";
         if (milp && milp->p.ok && milp->m.proxy > 0) {
             ++milp_cases;
             const bool proven = milp->p.status.rfind("Optimal", 0) == 0;
@@ -408,8 +411,9 @@ int main(int argc, char **argv) {
         auto why_of = [&](const Row *r) {
             std::string why = r->p.status;
             if (why.empty()) {
-                why = r->moves >= s.budget ? "budget spent"
-                      : "no further move gains min-improvement net of its cost";
+                why = r->moves >= s.budget
+                          ? "budget spent"
+                          : "no further move gains min-improvement net of its cost";
             }
             return why;
         };
@@ -427,9 +431,10 @@ int main(int argc, char **argv) {
         }
         targets << "| " << s.name << " | " << s.budget << " | " << num(ours->m.objective) << " ("
                 << ours->moves << ") | " << num(ours0->m.objective) << " (" << ours0->moves
-                << ") | " << (peer ? peer->planner + " " + num(peer->m.objective) + " (" +
-                                         std::to_string(peer->moves) + ")"
-                                   : std::string("—"))
+                << ") | "
+                << (peer ? peer->planner + " " + num(peer->m.objective) + " (" +
+                               std::to_string(peer->moves) + ")"
+                         : std::string("—"))
                 << " | ";
         if (milp && milp->p.ok && milp->m.proxy > 0) {
             targets << num(milp->m.objective) << " (" << milp->moves << ") | "
@@ -437,8 +442,7 @@ int main(int argc, char **argv) {
         } else {
             targets << "— | —";
         }
-        targets << " | "
-                << (!peer || ours0->m.objective <= peer->m.objective + 1e-9 ? "yes" : "no")
+        targets << " | " << (!peer || ours0->m.objective <= peer->m.objective + 1e-9 ? "yes" : "no")
                 << " |\n";
         const Row *crs0 = find("CRS t=0 m=0");
         crs_beats_imb += crs0->m.imbalance < ours0->m.imbalance - 1e-9;
@@ -514,7 +518,8 @@ int main(int argc, char **argv) {
     md << "\nWhere another planner (or the MILP) reaches a lower objective than ours or ours "
           "t=0:\n\n"
        << (losses.str().empty() ? std::string("- nowhere.\n") : losses.str());
-    md << "\nWhy ours stopped (the engine's first note, else derived from the result; a stop within "
+    md << "\nWhy ours stopped (the engine's first note, else derived from the result; a stop "
+          "within "
           "`threshold` is by design):\n\n"
           "| scenario | ours: migrations used | ours: reason | ours t=0: migrations used | "
           "ours t=0: reason |\n|---|---|---|---|---|\n"
