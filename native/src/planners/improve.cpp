@@ -95,9 +95,14 @@ std::vector<plan_change> lns(plan_search &s, double floor) {
     std::vector<size_t> planned;
     std::vector<cand> cands;
     size_t refusals = 0;
+    size_t last_change = 0;
+    constexpr size_t stale_rounds = 1000;
     for (size_t round = 0; round < rounds; ++round) {
         if ((round & 63) == 63 && s.dl.expired()) {
             break;
+        }
+        if (round - last_change > stale_rounds) {
+            break; // a local optimum for this neighbourhood, most likely
         }
         planned.clear();
         unsigned used = 0;
@@ -203,6 +208,7 @@ std::vector<plan_change> lns(plan_search &s, double floor) {
             s.units[i].node = n;
         }
         best = value;
+        last_change = round;
         // The plan's reasons: each new move shares the gain, "in place of" the first unit
         // taken back (moves lists those first).
         const size_t out =
