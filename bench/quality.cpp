@@ -507,7 +507,7 @@ int main(int argc, char **argv) {
         crs_beats_imb, cases_n);
     md << "\nTargets per scenario (objective, migrations used in brackets; the ratio is of "
           "the MILP's proxy objective, as in the ratio table):\n\n"
-       << targets.str();
+       << targets.str() << "\n";
     md << "- Violations in intermediate states (capacity + rules):";
     for (const char *pn : kPlanners) {
         if (std::string(pn) != "MILP") {
