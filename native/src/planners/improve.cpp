@@ -117,6 +117,7 @@ std::vector<plan_change> lns(plan_search &s, double floor) {
         if (planned.empty()) {
             break;
         }
+        const double kept_objective = obj.value();
         auto t = s.state.begin_trial();
         const std::vector<node_id> kept = at;
         // Take 1-4 planned moves back. Home may be over a limit until the refill moves
@@ -173,7 +174,9 @@ std::vector<plan_change> lns(plan_search &s, double floor) {
         }
         const double value = total();
         // The final state holds every limit and rule where a unit arrived or returned.
-        bool valid = value < best - floor;
+        // Lower net of cost, and the objective itself not higher: the search does not trade
+        // balance for cheaper migrations (a plan with repairs could end above its start).
+        bool valid = value < best - floor && obj.value() <= kept_objective + 1e-12;
         for (size_t i = 0; i < n_units && valid; ++i) {
             valid =
                 at[i] == kept[i] || !check_state(s.ctx, s.state, s.units[i].guests, at[i], false);
