@@ -239,13 +239,22 @@ PlanOut plan_milp(const Scenario &s, const std::vector<int> &place0, const MilpC
     }
     lp << "End\n";
     const std::string stem = cfg.workdir + "/" + cfg.tag;
-    {
+    // PVEBAL_BENCH_MILP_CACHE=1: reuse the last solve of exactly this model (same .lp text)
+    // while tuning a planner; CBC takes 20-30 s per scenario. Never for BENCHMARKS.md.
+    bool cached = false;
+    if (const char *c = std::getenv("PVEBAL_BENCH_MILP_CACHE"); c != nullptr && *c == '1') {
+        std::ifstream old_lp(stem + ".lp"), old_sol(stem + ".sol"), old_log(stem + ".log");
+        std::ostringstream prev;
+        prev << old_lp.rdbuf();
+        cached = old_lp && old_sol && old_log && prev.str() == lp.str();
+    }
+    if (!cached) {
         std::ofstream f(stem + ".lp");
         f << lp.str();
     }
     const std::string cmd = fmt("cbc %s.lp sec %g threads 1 solve solu %s.sol > %s.log 2>&1",
                                 stem.c_str(), cfg.time_limit, stem.c_str(), stem.c_str());
-    const int rc = std::system(cmd.c_str());
+    const int rc = cached ? 0 : std::system(cmd.c_str());
     out.ms = now_ms() - t0;
     std::ifstream logf(stem + ".log");
     std::string line, log_status;

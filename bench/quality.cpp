@@ -37,9 +37,15 @@ struct Row {
     PlanOut p;
 };
 
-const char *kPlanners[] = {"ours",    "ProxLB mem",  "ProxLB cpu", "CRS",
-                           "CRS t=0", "CRS t=0 m=0", "MILP"};
-const char *kBaselines[] = {"ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0", "CRS t=0 m=0"};
+// "ours": the defaults, what a user gets (the plan stops once the objective is within
+// `threshold`, by design against thrashing). "ours t=0": the same with threshold 0, so that it
+// spends the budget like every other planner here: the search quality at the same stopping rule.
+const char *kPlanners[] = {"ours", "ours t=0", "ProxLB mem",  "ProxLB cpu",
+                           "CRS",  "CRS t=0",  "CRS t=0 m=0", "MILP"};
+const char *kOurs[] = {"ours", "ours t=0"};
+bool is_ours(const std::string &pn) {
+    return pn.rfind("ours", 0) == 0;
+}
 
 Scenario planetlab_snapshot(const std::string &day, int slot, std::uint64_t seed) {
     const PlanetLabDay d =
@@ -146,20 +152,24 @@ int main(int argc, char **argv) {
     std::map<std::string, Violations> viol_total;
     std::map<std::string, int> moves_total;
     std::map<std::string, double> ms_total;
-    std::ostringstream losses, stops;
-    int ours_best_obj = 0, ours_best_imb = 0, cases_n = 0, crs_beats_imb = 0, milp_cases = 0,
-        ours_le_milp = 0;
-    double worst_ratio = 0;
-    std::string worst_ratio_case;
-    head_obj << "| scenario | nodes / guests | budget | before | ours | ProxLB mem | ProxLB cpu | "
-                "CRS | CRS t=0 | CRS t=0 m=0 | MILP |\n"
-                "|---|---|---|---|---|---|---|---|---|---|---|\n";
-    head_imb << "| scenario | before | ours | ProxLB mem | ProxLB cpu | CRS | CRS t=0 | CRS t=0 "
-                "m=0 | MILP |\n"
-                "|---|---|---|---|---|---|---|---|---|\n";
-    head_ratio << "| scenario | MILP status | MILP proxy | lower bound | ours | ProxLB mem | "
-                  "ProxLB cpu | CRS | CRS t=0 | CRS t=0 m=0 |\n"
-                  "|---|---|---|---|---|---|---|---|---|---|\n";
+    std::ostringstream losses, stops, targets;
+    // Per variant of ours (kOurs): lowest of the non-MILP planners, at most 1.10x the MILP.
+    std::map<std::string, int> ours_best_obj, ours_best_imb, ours_le_milp, ours_within_110;
+    std::map<std::string, double> worst_ratio;
+    std::map<std::string, std::string> worst_ratio_case;
+    int cases_n = 0, crs_beats_imb = 0, milp_cases = 0;
+    head_obj << "| scenario | nodes / guests | budget | before | ours | ours t=0 | ProxLB mem | "
+                "ProxLB cpu | CRS | CRS t=0 | CRS t=0 m=0 | MILP |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    head_imb << "| scenario | before | ours | ours t=0 | ProxLB mem | ProxLB cpu | CRS | CRS t=0 | "
+                "CRS t=0 m=0 | MILP |\n"
+                "|---|---|---|---|---|---|---|---|---|---|\n";
+    head_ratio << "| scenario | MILP status | MILP proxy | lower bound | ours | ours t=0 | "
+                  "ProxLB mem | ProxLB cpu | CRS | CRS t=0 | CRS t=0 m=0 |\n"
+                  "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    targets << "| scenario | budget | ours (migr.) | ours t=0 (migr.) | best other non-MILP "
+               "(migr.) | MILP (migr.) | ours t=0 / MILP (proxy) | ours t=0 lowest non-MILP |\n"
+               "|---|---|---|---|---|---|---|---|\n";
     scen << "| scenario | source | budget |\n|---|---|---|\n";
     for (Case &c : cases) {
         Scenario &s = c.s;
@@ -173,6 +183,10 @@ int main(int argc, char **argv) {
             return 1;
         }
         const pvebal::cluster &cl = snap->c;
+        // PVEBAL_BENCH_DUMP=DIR: write each scenario's snapshot (for tuning with the CLI).
+        if (const char *dump = std::getenv("PVEBAL_BENCH_DUMP"); dump != nullptr && *dump != 0) {
+            std::ofstream(std::string(dump) + "/" + s.name + ".json") << to_json(s, s.place);
+        }
         const Metrics before = metrics_of(s, usage_of(s, s.place));
         std::vector<Row> rows;
         for (const char *name : kPlanners) {
@@ -191,6 +205,9 @@ int main(int argc, char **argv) {
             r.planner = pn;
             if (pn == "ours") {
                 r.p = plan_ours(s, s.place, fmt("{\"max-migrations\":%d}", s.budget));
+            } else if (pn == "ours t=0") {
+                r.p =
+                    plan_ours(s, s.place, fmt("{\"max-migrations\":%d,\"threshold\":0}", s.budget));
             } else if (pn == "ProxLB mem" || pn == "ProxLB cpu") {
                 ProxlbConfig pc;
                 pc.cpu_method = pn == "ProxLB cpu";
@@ -233,7 +250,7 @@ int main(int argc, char **argv) {
             for (auto &[w, t] : wave_time) {
                 r.seconds += t;
             }
-            if (pn == "ours" && std::fabs(r.p.engine_objective_after - r.m.objective) > 0.002) {
+            if (is_ours(pn) && std::fabs(r.p.engine_objective_after - r.m.objective) > 0.002) {
                 std::cerr << "  note: engine objective " << r.p.engine_objective_after
                           << " vs bench " << r.m.objective << "\n";
             }
@@ -325,9 +342,9 @@ int main(int argc, char **argv) {
         };
         head_obj << "| " << s.name << " | " << s.nodes.size() << " / " << s.guests.size() << " | "
                  << s.budget << " | " << num(before.objective) << " | " << cell("ours", false)
-                 << " | " << cell("ProxLB mem", false) << " | " << cell("ProxLB cpu", false)
-                 << " | " << cell("CRS", false) << " | " << cell("CRS t=0", false) << " | "
-                 << cell("CRS t=0 m=0", false) << " | ";
+                 << " | " << cell("ours t=0", false) << " | " << cell("ProxLB mem", false) << " | "
+                 << cell("ProxLB cpu", false) << " | " << cell("CRS", false) << " | "
+                 << cell("CRS t=0", false) << " | " << cell("CRS t=0 m=0", false) << " | ";
         const Row *milp = find("MILP");
         if (milp && milp->p.ok) {
             head_obj << num(milp->m.objective);
@@ -336,9 +353,10 @@ int main(int argc, char **argv) {
         }
         head_obj << " |\n";
         head_imb << "| " << s.name << " | " << num(before.imbalance) << " | " << cell("ours", true)
-                 << " | " << cell("ProxLB mem", true) << " | " << cell("ProxLB cpu", true) << " | "
-                 << cell("CRS", true) << " | " << cell("CRS t=0", true) << " | "
-                 << cell("CRS t=0 m=0", true) << " | " << cell("MILP", true) << " |\n";
+                 << " | " << cell("ours t=0", true) << " | " << cell("ProxLB mem", true) << " | "
+                 << cell("ProxLB cpu", true) << " | " << cell("CRS", true) << " | "
+                 << cell("CRS t=0", true) << " | " << cell("CRS t=0 m=0", true) << " | "
+                 << cell("MILP", true) << " |\n";
         if (milp && milp->p.ok && milp->m.proxy > 0) {
             ++milp_cases;
             const bool proven = milp->p.status.rfind("Optimal", 0) == 0;
@@ -347,56 +365,87 @@ int main(int argc, char **argv) {
                                   : "time limit, gap " +
                                         fmt("%.0f%%", 100 * (1 - milp->p.bound / milp->m.proxy)))
                        << " | " << num(milp->m.proxy) << " | " << num(milp->p.bound);
-            for (const char *pn :
-                 {"ours", "ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0", "CRS t=0 m=0"}) {
+            for (const char *pn : {"ours", "ours t=0", "ProxLB mem", "ProxLB cpu", "CRS", "CRS t=0",
+                                   "CRS t=0 m=0"}) {
                 const Row *r = find(pn);
                 const double ratio = r->m.proxy / milp->m.proxy;
                 head_ratio << " | " << fmt("%.2f", ratio);
-                if (std::string(pn) == "ours" && ratio > worst_ratio) {
-                    worst_ratio = ratio;
-                    worst_ratio_case = s.name;
-                }
-                if (std::string(pn) == "ours") {
-                    ours_le_milp += ratio <= 1.0 + 1e-6;
+                if (is_ours(pn)) {
+                    if (ratio > worst_ratio[pn]) {
+                        worst_ratio[pn] = ratio;
+                        worst_ratio_case[pn] = s.name;
+                    }
+                    ours_le_milp[pn] += ratio <= 1.0 + 1e-6;
+                    ours_within_110[pn] += ratio <= 1.10 + 1e-9;
                 }
             }
             head_ratio << " |\n";
         }
         // Summary counters (baselines only; the MILP is a reference).
         ++cases_n;
+        // Each variant of ours against the baselines (not against the other variant).
+        for (const char *on : kOurs) {
+            const Row *ours = find(on);
+            bool best_obj = true, best_imb = true;
+            for (const Row &r : rows) {
+                if (is_ours(r.planner) || r.planner == "MILP") {
+                    continue;
+                }
+                best_obj = best_obj && ours->m.objective <= r.m.objective + 1e-9;
+                best_imb = best_imb && ours->m.imbalance <= r.m.imbalance + 1e-9;
+            }
+            for (const Row &r : rows) {
+                if (is_ours(r.planner)) {
+                    continue;
+                }
+                if (r.m.objective < ours->m.objective - 1e-9) {
+                    losses << fmt("- %s: %s reaches objective %.4f, %s %.4f (%d vs %d "
+                                  "migrations).\n",
+                                  s.name.c_str(), r.planner.c_str(), r.m.objective, on,
+                                  ours->m.objective, r.moves, ours->moves);
+                }
+            }
+            ours_best_obj[on] += best_obj;
+            ours_best_imb[on] += best_imb;
+        }
+        auto why_of = [&](const Row *r) {
+            std::string why = r->p.status;
+            if (why.empty()) {
+                why = r->moves >= s.budget
+                          ? "budget spent"
+                          : "no further move gains min-improvement net of its cost";
+            }
+            return why;
+        };
         const Row *ours = find("ours");
-        bool best_obj = true, best_imb = true;
+        const Row *ours0 = find("ours t=0");
+        stops << "| " << s.name << " | " << ours->moves << " of " << s.budget << " | "
+              << why_of(ours) << " | " << ours0->moves << " | " << why_of(ours0) << " |\n";
+        // The targets row: ours t=0 against the best other non-MILP planner and the MILP.
+        const Row *peer = nullptr;
         for (const Row &r : rows) {
-            if (r.planner == "ours" || r.planner == "MILP") {
-                continue;
-            }
-            (void)kBaselines;
-            best_obj = best_obj && ours->m.objective <= r.m.objective + 1e-9;
-            best_imb = best_imb && ours->m.imbalance <= r.m.imbalance + 1e-9;
-        }
-        for (const Row &r : rows) {
-            if (r.planner == "ours") {
-                continue;
-            }
-            if (r.m.objective < ours->m.objective - 1e-9) {
-                losses << fmt("- %s: %s reaches objective %.4f, ours %.4f (%d vs %d migrations).\n",
-                              s.name.c_str(), r.planner.c_str(), r.m.objective, ours->m.objective,
-                              r.moves, ours->moves);
+            if (!is_ours(r.planner) && r.planner != "MILP" &&
+                (!peer || r.m.objective < peer->m.objective - 1e-12)) {
+                peer = &r;
             }
         }
-        std::string why = ours->p.status;
-        if (why.empty()) {
-            why = ours->moves >= s.budget ? "budget spent"
-                  : ours->m.objective <= 0.02
-                      ? "objective within the threshold 0.02"
-                      : "no further move gains min-improvement net of its cost";
+        targets << "| " << s.name << " | " << s.budget << " | " << num(ours->m.objective) << " ("
+                << ours->moves << ") | " << num(ours0->m.objective) << " (" << ours0->moves
+                << ") | "
+                << (peer ? peer->planner + " " + num(peer->m.objective) + " (" +
+                               std::to_string(peer->moves) + ")"
+                         : std::string("—"))
+                << " | ";
+        if (milp && milp->p.ok && milp->m.proxy > 0) {
+            targets << num(milp->m.objective) << " (" << milp->moves << ") | "
+                    << fmt("%.2f", ours0->m.proxy / milp->m.proxy);
+        } else {
+            targets << "— | —";
         }
-        stops << "| " << s.name << " | " << ours->moves << " of " << s.budget << " | " << why
-              << " |\n";
-        ours_best_obj += best_obj;
-        ours_best_imb += best_imb;
+        targets << " | " << (!peer || ours0->m.objective <= peer->m.objective + 1e-9 ? "yes" : "no")
+                << " |\n";
         const Row *crs0 = find("CRS t=0 m=0");
-        crs_beats_imb += crs0->m.imbalance < ours->m.imbalance - 1e-9;
+        crs_beats_imb += crs0->m.imbalance < ours0->m.imbalance - 1e-9;
     }
     std::ofstream md(outdir + "/quality.md");
     md << "### Scenarios\n\n" << scen.str() << "\n";
@@ -432,21 +481,33 @@ int main(int argc, char **argv) {
            << " | " << t.rules << " | " << t.states << " | " << num(ms_total[pn], 1) << " |\n";
     }
     md << "\n### Summary (computed)\n\n";
-    md << fmt("- Ours has the lowest objective of all (non-MILP) planners in %d of %d scenarios, "
-              "and the lowest Proxmox "
-              "imbalance in %d of %d.\n",
-              ours_best_obj, cases_n, ours_best_imb, cases_n);
+    md << "The search-quality targets (issue 17: lowest of the non-MILP planners, within 1.10x "
+          "of the MILP) are judged on **ours t=0**: ours with `threshold` 0, which like every "
+          "other planner here (and the MILP) spends the whole budget. **ours** (the defaults, "
+          "what a user gets) stops once the objective is within `threshold` (0.02), by design "
+          "against thrashing, so on the well-balanced scenarios it stops earlier and higher. "
+          "Every planner has the same migration budget; the migrations each used are in the "
+          "targets table below.\n\n";
+    for (const char *on : kOurs) {
+        md << fmt("- %s has the lowest objective of all non-MILP planners in %d of %d "
+                  "scenarios, and the lowest Proxmox imbalance in %d of %d.\n",
+                  on, ours_best_obj[on], cases_n, ours_best_imb[on], cases_n);
+        if (milp_cases) {
+            md << fmt("- On the %d scenarios with a MILP reference, %s is at most %.2fx the "
+                      "MILP's proxy objective (worst: %s), within 1.10x in %d of them; it "
+                      "matches or beats the MILP's placement in %d.\n",
+                      milp_cases, on, worst_ratio[on], worst_ratio_case[on].c_str(),
+                      ours_within_110[on], ours_le_milp[on]);
+        }
+    }
     md << fmt(
         "- CRS brute force without threshold and margin (t=0 m=0) reaches a lower Proxmox "
-        "imbalance than ours in %d of %d "
+        "imbalance than ours t=0 in %d of %d "
         "scenarios (it optimises exactly that number; ours optimises per-resource balance).\n",
         crs_beats_imb, cases_n);
-    if (milp_cases) {
-        md << fmt("- On the %d scenarios with a MILP reference, ours is at most %.2fx the MILP's "
-                  "proxy objective (worst: %s); "
-                  "it matches or beats the MILP's placement in %d of them.\n",
-                  milp_cases, worst_ratio, worst_ratio_case.c_str(), ours_le_milp);
-    }
+    md << "\nTargets per scenario (objective, migrations used in brackets; the ratio is of "
+          "the MILP's proxy objective, as in the ratio table):\n\n"
+       << targets.str() << "\n";
     md << "- Violations in intermediate states (capacity + rules):";
     for (const char *pn : kPlanners) {
         if (std::string(pn) != "MILP") {
@@ -454,11 +515,14 @@ int main(int argc, char **argv) {
         }
     }
     md << "\n";
-    md << "\nWhere another planner (or the MILP) reaches a lower objective than ours:\n\n"
+    md << "\nWhere another planner (or the MILP) reaches a lower objective than ours or ours "
+          "t=0:\n\n"
        << (losses.str().empty() ? std::string("- nowhere.\n") : losses.str());
-    md << "\nWhy ours stopped (the engine's note, else derived from the result; a stop within "
+    md << "\nWhy ours stopped (the engine's first note, else derived from the result; a stop "
+          "within "
           "`threshold` is by design):\n\n"
-          "| scenario | migrations used | reason |\n|---|---|---|\n"
+          "| scenario | ours: migrations used | ours: reason | ours t=0: migrations used | "
+          "ours t=0: reason |\n|---|---|---|---|---|\n"
        << stops.str();
     md << "\n### Method notes\n\n- MILP: " << milp_description
        << "\n- PlanetLab snapshots: " << planetlab_sizing_text

@@ -67,7 +67,7 @@ private:
     double cost_penalty(double seconds) const {
         return o_.cost_weight * scale() / active_ * seconds / 60.0;
     }
-    void greedy();
+    void greedy(unsigned limit);
     void improve();
     void consider_single(candidate &best);
     void consider_pairs(candidate &best);
@@ -93,7 +93,7 @@ private:
         return !refused_.empty() && refused_.count(moves) > 0;
     }
     bool guard_accepts(const candidate &cand);
-    bool orderable(const std::vector<std::pair<size_t, node_id>> &changes) const;
+    std::optional<size_t> temporaries(const std::vector<std::pair<size_t, node_id>> &changes) const;
     deadline deadline_;
 };
 
@@ -298,9 +298,11 @@ bool balancer::guard_accepts(const candidate &cand) {
     return ok;
 }
 
-// Whether the plan with these changes has a safe order that drops nothing: the greedy's swaps
-// and chains check that one half can go first, a change of the improvement phase may undo it.
-bool balancer::orderable(const std::vector<std::pair<size_t, node_id>> &changes) const {
+// Whether the plan with these changes has a safe order that drops nothing (the greedy's swaps
+// and chains check that one half can go first, a change of the improvement phase may undo it),
+// and then how many temporary parkings that order needs (each one more migration).
+std::optional<size_t>
+balancer::temporaries(const std::vector<std::pair<size_t, node_id>> &changes) const {
     std::vector<node_id> at(units_.size());
     for (size_t i = 0; i < units_.size(); ++i) {
         at[i] = units_[i].node;
@@ -330,7 +332,11 @@ bool balancer::orderable(const std::vector<std::pair<size_t, node_id>> &changes)
     overlay scratch(c_, o_, a_);
     plan trial;
     order_moves(ctx_, scratch, moves, trial);
-    return trial.dropped.empty();
+    if (!trial.dropped.empty()) {
+        return std::nullopt;
+    }
+    return static_cast<size_t>(std::count_if(trial.migrations.begin(), trial.migrations.end(),
+                                             [](const migration &m) { return m.temporary; }));
 }
 
 void balancer::apply(const candidate &cand) {
@@ -370,8 +376,9 @@ void balancer::apply(const candidate &cand) {
     }
 }
 
-// Greedy best improvement: the best single move (else pair) at each step, within the budget.
-void balancer::greedy() {
+// Greedy best improvement: the best single move (else pair) at each step, within the budget
+// and at most `limit` migrations.
+void balancer::greedy(unsigned limit) {
     // Refusals are bounded: each costs a search step and a capacity check.
     constexpr size_t max_refused = 64;
     // The plan stops once the objective is within the threshold: going on below it doubled the
@@ -387,6 +394,13 @@ void balancer::greedy() {
         if (best.moves.empty()) {
             break;
         }
+        unsigned adds = 0;
+        for (const auto &[i, n] : best.moves) {
+            adds += static_cast<unsigned>(units_[i].guests.size());
+        }
+        if (migrations_ + adds > limit) {
+            break;
+        }
         if (!guard_accepts(best)) {
             continue;
         }
@@ -395,11 +409,15 @@ void balancer::greedy() {
 }
 
 // The improvement phase (improve.cpp) on the greedy plan, then the greedy again for what the
-// budget has left; the plan's moves follow the changes.
+// changes freed (never more migrations than the greedy plan had: where it stopped short of the
+// budget, it did so by its rules); the plan's moves follow the changes.
 void balancer::improve() {
     if (!o_.improve_plan) {
         return;
     }
+    const unsigned limit = migrations_;
+    // Nor more temporary parkings than the greedy plan's order has.
+    const size_t parkings = temporaries({}).value_or(0);
     // Repairs are mandatory: the improvement phase neither takes them back nor moves them on.
     std::vector<bool> fixed(units_.size(), false);
     for (const planned_move &m : chosen_) {
@@ -421,7 +439,8 @@ void balancer::improve() {
                       [&](const std::vector<std::pair<size_t, node_id>> &moves) {
                           candidate cand;
                           cand.moves = moves;
-                          return orderable(moves) && guard_accepts(cand);
+                          const std::optional<size_t> t = temporaries(moves);
+                          return t && *t <= parkings && guard_accepts(cand);
                       }};
         const double before = obj_.value();
         const std::vector<plan_change> changes = improve_plan(s);
@@ -483,7 +502,7 @@ void balancer::improve() {
                 migrations_ += static_cast<unsigned>(units_[i].guests.size());
             }
         }
-        greedy();
+        greedy(limit);
     }
 }
 
@@ -550,7 +569,7 @@ plan balancer::run() {
             p.notes.push_back("keep-ha-capacity is not applied to a plan that repairs broken "
                               "rules or limits (the next plan, without repairs, applies it)");
         }
-        greedy();
+        greedy(o_.max_migrations);
         improve();
         if (!refused_.empty()) {
             p.notes.push_back("keep-ha-capacity: " + std::to_string(refused_.size()) +

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <set>
 #include <tuple>
 
@@ -26,6 +27,208 @@ bool better(const scored_move &a, const scored_move &b) {
         return a.score > b.score;
     }
     return std::tie(a.unit, a.to) < std::tie(b.unit, b.to);
+}
+
+// A bounded large-neighbourhood search on small problems, once the exchanges above find
+// nothing: take a few planned moves back at random and refill the freed budget with the best
+// single moves (the first of them among the best three, at random), keeping the result when
+// the objective net of migration cost is lower. The random stream is a fixed-seed splitmix64
+// over the units in their canonical order, and the number of rounds depends only on the
+// problem's size: the same input gives the same plan (unless the deadline stops it).
+std::vector<plan_change> lns(plan_search &s, double floor) {
+    std::vector<plan_change> changes;
+    const options &o = s.ctx.o;
+    const objective_state &obj = s.state.objective();
+    const size_t n_units = s.units.size();
+    const double size = static_cast<double>(n_units) * s.active_nodes;
+    if (size > 5000 || s.max_migrations < 2) {
+        return changes;
+    }
+    // About 4 million move evaluations at most (each round refills a few moves).
+    const size_t rounds = std::min<size_t>(
+        3000, static_cast<size_t>(4e6 / (size * std::min(4.0, double(s.max_migrations)))));
+    const double scale = obj.value(); // the cost penalty's scale, fixed for comparisons
+    if (scale <= 0) {
+        return changes;
+    }
+    auto penalty = [&](double seconds) {
+        return o.cost_weight * scale / s.active_nodes * seconds / 60.0;
+    };
+    auto movable = [&](const unit &u) {
+        return u.demand[dimension::cpu] != 0 || u.demand[dimension::memory] != 0;
+    };
+    std::vector<node_id> at(n_units);
+    auto total = [&] { // objective plus the penalties of the moves planned
+        double t = obj.value();
+        for (size_t i = 0; i < n_units; ++i) {
+            if (at[i] != s.origin[i]) {
+                t += penalty(s.units[i].cost_seconds);
+            }
+        }
+        return t;
+    };
+    for (size_t i = 0; i < n_units; ++i) {
+        at[i] = s.units[i].node;
+    }
+    double best = total();
+    // No more migrations than the plan has: the greedy may have stopped below the budget on
+    // purpose (within `threshold`), and the refill must not spend what it left.
+    unsigned cap = 0;
+    for (size_t i = 0; i < n_units; ++i) {
+        if (at[i] != s.origin[i]) {
+            cap += static_cast<unsigned>(s.units[i].guests.size());
+        }
+    }
+    cap = std::min(cap, s.max_migrations);
+    std::uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    auto next = [&](std::uint64_t bound) { // splitmix64, then a plain modulo (bound is small)
+        std::uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return (z ^ (z >> 31)) % bound;
+    };
+    struct cand {
+        double score;
+        size_t unit;
+        node_id to;
+    };
+    std::vector<size_t> planned;
+    std::vector<cand> cands;
+    size_t refusals = 0;
+    size_t last_change = 0;
+    constexpr size_t stale_rounds = 1000;
+    for (size_t round = 0; round < rounds; ++round) {
+        if ((round & 63) == 63 && s.dl.expired()) {
+            break;
+        }
+        if (round - last_change > stale_rounds) {
+            break; // a local optimum for this neighbourhood, most likely
+        }
+        planned.clear();
+        unsigned used = 0;
+        for (size_t i = 0; i < n_units; ++i) {
+            if (at[i] != s.origin[i]) {
+                used += static_cast<unsigned>(s.units[i].guests.size());
+                if (!s.fixed[i]) {
+                    planned.push_back(i);
+                }
+            }
+        }
+        if (planned.empty()) {
+            break;
+        }
+        const double kept_objective = obj.value();
+        auto t = s.state.begin_trial();
+        const std::vector<node_id> kept = at;
+        // Take 1-4 planned moves back. Home may be over a limit until the refill moves
+        // others off it: only the final state is checked (below), the order by `accept`.
+        const size_t k = 1 + next(std::min<size_t>(4, planned.size()));
+        for (size_t x = 0; x < k; ++x) {
+            const size_t pick = x + next(planned.size() - x);
+            std::swap(planned[x], planned[pick]);
+            const size_t i = planned[x];
+            s.state.move(s.units[i].guests, s.origin[i]);
+            at[i] = s.origin[i];
+            used -= static_cast<unsigned>(s.units[i].guests.size());
+        }
+        // Refill with single moves of units at home.
+        for (int step = 0; used < cap; ++step) {
+            const double cur = obj.value();
+            cands.clear();
+            for (size_t j = 0; j < n_units; ++j) {
+                const unit &u = s.units[j];
+                if (at[j] != s.origin[j] || !movable(u) || used + u.guests.size() > cap) {
+                    continue;
+                }
+                const double pen = penalty(u.cost_seconds);
+                const objective_state::departure leaving = obj.leave(at[j], u.demand);
+                for (node_id n : u.allowed) {
+                    if (n != at[j]) {
+                        cands.push_back({cur - std::sqrt(obj.j_arrive(leaving, n)) - pen, j, n});
+                    }
+                }
+            }
+            const size_t top = std::min<size_t>(8, cands.size());
+            std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(top),
+                              cands.end(), [](const cand &a, const cand &b) {
+                                  if (std::fabs(a.score - b.score) > 1e-12) {
+                                      return a.score > b.score;
+                                  }
+                                  return std::tie(a.unit, a.to) < std::tie(b.unit, b.to);
+                              });
+            std::vector<cand> fit;
+            for (size_t c = 0; c < top && fit.size() < 3; ++c) {
+                if ((step == 0 || cands[c].score > 0) &&
+                    !check_state(s.ctx, s.state, s.units[cands[c].unit].guests, cands[c].to,
+                                 false)) {
+                    fit.push_back(cands[c]);
+                }
+            }
+            if (fit.empty()) {
+                break;
+            }
+            const cand &c = fit[step == 0 ? next(fit.size()) : 0];
+            s.state.move(s.units[c.unit].guests, c.to);
+            at[c.unit] = c.to;
+            used += static_cast<unsigned>(s.units[c.unit].guests.size());
+        }
+        const double value = total();
+        // The final state holds every limit and rule where a unit arrived or returned.
+        // Lower net of cost, and the objective itself not higher: the search does not trade
+        // balance for cheaper migrations (a plan with repairs could end above its start).
+        bool valid = value < best - floor && obj.value() <= kept_objective + 1e-12;
+        for (size_t i = 0; i < n_units && valid; ++i) {
+            valid =
+                at[i] == kept[i] || !check_state(s.ctx, s.state, s.units[i].guests, at[i], false);
+        }
+        std::vector<std::pair<size_t, node_id>> moves;
+        for (size_t i = 0; i < n_units; ++i) {
+            if (at[i] != kept[i] && at[i] == s.origin[i]) {
+                moves.emplace_back(i, at[i]); // back home first
+            }
+        }
+        for (size_t i = 0; i < n_units; ++i) {
+            if (at[i] != kept[i] && at[i] != s.origin[i]) {
+                moves.emplace_back(i, at[i]);
+            }
+        }
+        t.undo();
+        if (!valid || moves.empty()) {
+            at = kept;
+            continue;
+        }
+        if (s.accept && !s.accept(moves)) {
+            at = kept;
+            // Each refusal costs an ordering (and a capacity check): a bounded number.
+            if (++refusals >= 64) {
+                break;
+            }
+            continue;
+        }
+        const double before = obj.value();
+        for (const auto &[i, n] : moves) {
+            s.state.move(s.units[i].guests, n);
+            s.units[i].node = n;
+        }
+        best = value;
+        last_change = round;
+        // The plan's reasons: each new move shares the gain, "in place of" the first unit
+        // taken back (moves lists those first).
+        const size_t out =
+            moves.front().second == s.origin[moves.front().first] ? moves.front().first : n_units;
+        size_t arrivals = 0;
+        for (const auto &[i, n] : moves) {
+            arrivals += n != s.origin[i];
+        }
+        const double gain =
+            (before - obj.value()) / static_cast<double>(std::max<size_t>(1, arrivals));
+        for (const auto &[i, n] : moves) {
+            if (n != s.origin[i]) {
+                changes.push_back({out == n_units ? i : out, i, n, gain});
+            }
+        }
+    }
+    return changes;
 }
 
 } // namespace
@@ -160,6 +363,10 @@ std::vector<plan_change> improve_plan(plan_search &s) {
             pair_tried = true;
             const double pairs = static_cast<double>(planned.size() * planned.size()) / 2;
             const double work = pairs * static_cast<double>(s.units.size()) * s.active_nodes;
+            // The first pick ranges over the best first_k single moves: more on small
+            // problems, where one plan change matters most and costs little to find.
+            const size_t first_k =
+                std::clamp<size_t>(static_cast<size_t>(2e6 / std::max(work, 1.0)), 1, 16);
             if (work <= 0.6e6 && pair_rounds++ < 3) {
                 double pair_best = floor;
                 for (size_t x = 0; x < planned.size(); ++x) {
@@ -180,28 +387,73 @@ std::vector<plan_change> improve_plan(plan_search &s) {
                                         static_cast<unsigned>(s.units[a].guests.size() +
                                                               s.units[b].guests.size()) -
                                         used;
-                        std::vector<std::pair<size_t, node_id>> picks;
-                        for (int step = 0; step < 2; ++step) {
-                            const double cur = obj.value();
+                        // Refill the freed budget: the first pick among the best few single
+                        // moves (not only the best: the two picks are chosen together), then
+                        // the best second move after it; or the first alone.
+                        const double cur = obj.value();
+                        auto here = [&](size_t j) { return j == a || j == b || !moved(j); };
+                        auto again = [&](size_t j, node_id n) { // a planned move put back
+                            return (j == a && n == s.units[a].node) ||
+                                   (j == b && n == s.units[b].node);
+                        };
+                        std::vector<scored_move> firsts;
+                        for (size_t j = 0; j < s.units.size(); ++j) {
+                            const unit &u = s.units[j];
+                            if (!here(j) || !movable(u) || u.guests.size() > left) {
+                                continue;
+                            }
+                            const double pen = penalty(now, u.cost_seconds);
+                            const objective_state::departure leaving = obj.leave(u.node, u.demand);
+                            for (node_id n : u.allowed) {
+                                if (n == u.node || again(j, n)) {
+                                    continue;
+                                }
+                                const scored_move m{cur - std::sqrt(obj.j_arrive(leaving, n)) - pen,
+                                                    j, n};
+                                if (firsts.size() < first_k) {
+                                    firsts.push_back(m);
+                                    std::push_heap(firsts.begin(), firsts.end(), better);
+                                } else if (better(m, firsts.front())) {
+                                    std::pop_heap(firsts.begin(), firsts.end(), better);
+                                    firsts.back() = m;
+                                    std::push_heap(firsts.begin(), firsts.end(), better);
+                                }
+                            }
+                        }
+                        std::sort(firsts.begin(), firsts.end(), better);
+                        for (const scored_move &f : firsts) {
+                            const unit &uf = s.units[f.unit];
+                            if (!fits(uf, f.to)) {
+                                continue;
+                            }
+                            auto t1 = s.state.begin_trial();
+                            s.state.move(uf.guests, f.to);
+                            const double cost1 = delta_cost - penalty(now, uf.cost_seconds);
+                            // The first alone (one migration fewer).
+                            const double alone = now - obj.value() + cost1;
+                            if (alone > pair_best + 1e-15) {
+                                pair_best = alone;
+                                moves = {{a, s.origin[a]}, {b, s.origin[b]}, {f.unit, f.to}};
+                            }
+                            const unsigned left2 = left - static_cast<unsigned>(uf.guests.size());
+                            const double cur2 = obj.value();
                             scored_move pick{0, 0, 0};
                             bool any = false;
                             for (size_t j = 0; j < s.units.size(); ++j) {
                                 const unit &u = s.units[j];
-                                const bool here = (j == a || j == b) ? true : !moved(j);
-                                if (!here || !movable(u) || u.guests.size() > left ||
-                                    std::any_of(picks.begin(), picks.end(),
-                                                [&](const auto &p) { return p.first == j; })) {
+                                if (j == f.unit || !here(j) || !movable(u) ||
+                                    u.guests.size() > left2) {
                                     continue;
                                 }
                                 const double pen = penalty(now, u.cost_seconds);
                                 const objective_state::departure leaving =
                                     obj.leave(u.node, u.demand);
                                 for (node_id n : u.allowed) {
-                                    if (n == u.node) {
+                                    if (n == u.node || again(j, n)) {
                                         continue;
                                     }
                                     const scored_move m{
-                                        cur - std::sqrt(obj.j_arrive(leaving, n)) - pen, j, n};
+                                        cur2 - std::sqrt(obj.j_arrive(leaving, n)) - pen, j, n};
                                     if (m.score > 0 && (!any || better(m, pick)) && fits(u, n)) {
                                         pick = m;
                                         any = true;
@@ -209,29 +461,25 @@ std::vector<plan_change> improve_plan(plan_search &s) {
                                 }
                             }
                             if (!any) {
-                                break;
+                                continue;
                             }
-                            s.state.move(s.units[pick.unit].guests, pick.to);
-                            delta_cost -= penalty(now, s.units[pick.unit].cost_seconds);
-                            left -= static_cast<unsigned>(s.units[pick.unit].guests.size());
-                            picks.emplace_back(pick.unit, pick.to);
-                        }
-                        const double delta = now - obj.value() + delta_cost;
-                        const bool same =
-                            picks.size() == 2 &&
-                            ((picks[0].first == a && picks[0].second == s.units[a].node) ||
-                             (picks[1].first == b && picks[1].second == s.units[b].node));
-                        if (delta > pair_best + 1e-15 && !same) {
-                            pair_best = delta;
-                            moves.clear();
-                            moves.emplace_back(a, s.origin[a]);
-                            moves.emplace_back(b, s.origin[b]);
-                            moves.insert(moves.end(), picks.begin(), picks.end());
+                            // pick.score = cur2 - (objective after both) - its penalty
+                            const double both = now - cur2 + pick.score + cost1;
+                            if (both > pair_best + 1e-15) {
+                                pair_best = both;
+                                moves = {{a, s.origin[a]},
+                                         {b, s.origin[b]},
+                                         {f.unit, f.to},
+                                         {pick.unit, pick.to}};
+                            }
                         }
                     }
                 }
             }
             if (moves.empty()) {
+                // Last: the large-neighbourhood search (small problems only).
+                const std::vector<plan_change> more = lns(s, floor);
+                changes.insert(changes.end(), more.begin(), more.end());
                 break;
             }
             best = {moves[0].first, moves.size() > 2 ? moves[2].first : moves[0].first,
