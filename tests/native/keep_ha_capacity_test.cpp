@@ -4,6 +4,7 @@
 // restart anywhere if pve1 failed.
 #include "test_util.h"
 
+#include "pvebal/deadline.h"
 #include "pvebal/io.h"
 #include "pvebal/report.h"
 
@@ -140,6 +141,56 @@ BOOST_AUTO_TEST_CASE(evacuate_waves_keep_it) {
     options off = s.opts;
     off.keep_ha_capacity = 0;
     BOOST_TEST(plan_evacuate(s.c, off, {*s.c.find_node("pve4")}).migrations.size() == 1u);
+}
+
+// The wave check obeys `deadline`: once it cannot check a wave, the plan ends before that wave
+// (every wave in the plan was checked) with a note, and the moves left are dropped with it.
+BOOST_AUTO_TEST_CASE(wave_check_stops_at_the_deadline) {
+    snapshot_builder b;
+    b.node("pve1", 32, 256 * GiB, 0.1, 82 * GiB);
+    b.node("pve2", 32, 256 * GiB, 0.1, 42 * GiB);
+    b.node("pve3", 32, 256 * GiB, 0.1, 42 * GiB);
+    b.node("pve4", 32, 256 * GiB, 0.1, 42 * GiB);
+    Json::Value ha(Json::arrayValue);
+    for (std::uint32_t i = 0; i < 8; ++i) {
+        b.guest(101 + i, "pve1", 2, 10 * GiB, 0.2, 10 * GiB);
+        b.guest(201 + i, i % 2 ? "pve2" : "pve3", 2, 5 * GiB, 0.2, 5 * GiB);
+        for (std::uint32_t vmid : {101 + i, 201 + i}) {
+            Json::Value r(Json::objectValue);
+            r["sid"] = "vm:" + std::to_string(vmid);
+            r["state"] = "started";
+            ha.append(r);
+        }
+    }
+    b.extra()["ha"]["resources"] = ha;
+    snapshot s = b.build();
+    s.opts.keep_ha_capacity = 1;
+    s.opts.max_parallel = 1;
+    const node_id drained = *s.c.find_node("pve1");
+    const plan full = plan_evacuate(s.c, s.opts, {drained});
+    BOOST_REQUIRE(full.migrations.size() == 8u);
+    BOOST_TEST(full.dropped.empty());
+    // A clock that advances one second per read: the guard reads it before each scenario.
+    double now = 0;
+    scoped_clock ticking([&] { return now += 1; });
+    s.opts.deadline = 10;
+    const plan cut = plan_evacuate(s.c, s.opts, {drained});
+    BOOST_TEST(!cut.migrations.empty());
+    BOOST_TEST(cut.migrations.size() < full.migrations.size());
+    BOOST_TEST(cut.migrations.size() + cut.dropped.size() == full.migrations.size());
+    const bool noted = std::any_of(cut.notes.begin(), cut.notes.end(), [](const std::string &n) {
+        return n.find("stopped early: the deadline (10 s) was reached; keep-ha-capacity could "
+                      "not check the next wave") != std::string::npos;
+    });
+    BOOST_TEST(noted);
+    for (const dropped_move &d : cut.dropped) {
+        BOOST_TEST(d.reason.find("keep-ha-capacity could not check") != std::string::npos);
+    }
+    // The waves it holds are the first waves of the full plan.
+    for (size_t i = 0; i < cut.migrations.size(); ++i) {
+        BOOST_TEST(cut.migrations[i].guest == full.migrations[i].guest);
+        BOOST_TEST(cut.migrations[i].to == full.migrations[i].to);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -261,8 +261,8 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     // Off unless keep-ha-capacity is set: the check per wave made evacuating one node of 64
     // nodes / 10,000 guests 80 times slower (BENCHMARKS.md).
     std::optional<ha_guard> guard;
-    if (o.keep_ha_capacity.value_or(0) > 0) {
-        guard.emplace(c, o);
+    if (ha_guard::asked(o) > 0) {
+        guard.emplace(c, o, &dl);
     }
     order_moves(ctx, ordering_state, moves, p, guard ? guard->waves() : wave_check{});
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
