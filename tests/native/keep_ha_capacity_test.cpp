@@ -170,10 +170,21 @@ BOOST_AUTO_TEST_CASE(wave_check_stops_at_the_deadline) {
     const plan full = plan_evacuate(s.c, s.opts, {drained});
     BOOST_REQUIRE(full.migrations.size() == 8u);
     BOOST_TEST(full.dropped.empty());
-    // A clock that advances one second per read: the guard reads it before each scenario.
-    double now = 0;
-    scoped_clock ticking([&] { return now += 1; });
-    s.opts.deadline = 10;
+    // The clock is read once when the plan starts and before each failure scenario the guard
+    // solves. Count the reads of the whole plan (time frozen), then let time jump past the
+    // deadline halfway through them.
+    int reads = 0;
+    {
+        scoped_clock frozen([&] {
+            ++reads;
+            return 0.0;
+        });
+        s.opts.deadline = 10;
+        BOOST_TEST(plan_evacuate(s.c, s.opts, {drained}).migrations.size() == 8u);
+    }
+    BOOST_REQUIRE(reads > 4);
+    int read = 0;
+    scoped_clock jumping([&] { return ++read > reads / 2 ? 1000.0 : 0.0; });
     const plan cut = plan_evacuate(s.c, s.opts, {drained});
     BOOST_TEST(!cut.migrations.empty());
     BOOST_TEST(cut.migrations.size() < full.migrations.size());

@@ -29,6 +29,12 @@ int ha_guard::asked(const options &o) {
 ha_guard::ha_guard(const cluster &c, const options &o, deadline *dl)
     : c_(c), solver_(c, o, false), dl_(dl), unrecoverable_(c.guests.size(), false),
       changed_(c.nodes.size(), 0), arrived_(c.nodes.size(), 0) {
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        const int k = solver_.affinity().together[g];
+        if (k != no_group && static_cast<size_t>(k) >= group_moved_.size()) {
+            group_moved_.resize(static_cast<size_t>(k) + 1, 0);
+        }
+    }
     solver_.set_deadline(dl);
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         if (c.nodes[n].online && !c.nodes[n].maintenance) {
@@ -99,6 +105,9 @@ void ha_guard::move_guest(guest_id g, node_id n, const res *demand) {
         changed_[n] = clock_;
         arrived_[n] = clock_;
     }
+    if (const int k = solver_.affinity().together[g]; k != no_group) {
+        group_moved_[static_cast<size_t>(k)] = clock_;
+    }
 }
 
 void ha_guard::apply(const std::vector<node_id> &placement) {
@@ -110,8 +119,10 @@ void ha_guard::apply(const std::vector<node_id> &placement) {
 }
 
 bool ha_guard::fresh(const std::vector<node_id> &set, const known_answer &a) const {
-    if (a.together) {
-        return false; // its partners may have moved anywhere
+    for (int k : a.groups) {
+        if (group_moved_[static_cast<size_t>(k)] > a.stamp) {
+            return false; // the partners' majority may have changed
+        }
     }
     for (node_id n : set) {
         if (changed_[n] > a.stamp) {
@@ -127,6 +138,11 @@ bool ha_guard::fresh(const std::vector<node_id> &set, const known_answer &a) con
 }
 
 bool ha_guard::check(int k) {
+    // Once the deadline is reached no state counts as checked, however cheap its check.
+    if (dl_ != nullptr && dl_->expired()) {
+        unchecked_ = true;
+        return false;
+    }
     std::vector<bool> failed(c_.nodes.size(), false);
     auto fails = [&](const std::vector<node_id> &set) {
         std::fill(failed.begin(), failed.end(), false);
@@ -138,7 +154,30 @@ bool ha_guard::check(int k) {
             if (fresh(set, known->second)) {
                 return false;
             }
-            if (solver_.still_valid(failed, known->second.placed)) {
+            const bool partners_stayed =
+                std::all_of(known->second.groups.begin(), known->second.groups.end(), [&](int k) {
+                    return group_moved_[static_cast<size_t>(k)] <= known->second.stamp;
+                });
+            if (partners_stayed) {
+                std::vector<bool> dirty(c_.nodes.size(), false);
+                for (node_id n = 0; n < c_.nodes.size(); ++n) {
+                    dirty[n] = arrived_[n] > known->second.stamp;
+                }
+                if (solver_.revalidate(failed, dirty, known->second.placed)) {
+                    known_answer &a = known->second;
+                    a.stamp = clock_;
+                    a.targets.clear();
+                    for (const auto &[g, n] : a.placed) {
+                        a.targets.push_back(n);
+                    }
+                    // The groups stay those of the answer: revalidate() keeps together guests
+                    // only where they were and places none anew.
+                    std::sort(a.targets.begin(), a.targets.end());
+                    a.targets.erase(std::unique(a.targets.begin(), a.targets.end()),
+                                    a.targets.end());
+                    return false;
+                }
+            } else if (solver_.still_valid(failed, known->second.placed)) {
                 known->second.stamp = clock_;
                 return false;
             }
@@ -162,8 +201,12 @@ bool ha_guard::check(int k) {
             a.stamp = clock_;
             for (const auto &[g, n] : out.placed) {
                 a.targets.push_back(n);
-                a.together = a.together || solver_.affinity().together[g] != no_group;
+                if (const int k = solver_.affinity().together[g]; k != no_group) {
+                    a.groups.push_back(k);
+                }
             }
+            std::sort(a.groups.begin(), a.groups.end());
+            a.groups.erase(std::unique(a.groups.begin(), a.groups.end()), a.groups.end());
             std::sort(a.targets.begin(), a.targets.end());
             a.targets.erase(std::unique(a.targets.begin(), a.targets.end()), a.targets.end());
             answers_[set] = std::move(a);

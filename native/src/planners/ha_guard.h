@@ -51,7 +51,7 @@ private:
         std::vector<std::pair<guest_id, node_id>> placed;
         std::vector<node_id> targets; // the nodes it restarts guests on (sorted, unique)
         long stamp = 0;
-        bool together = false; // a keep-together guest restarts: its partners decide the node
+        std::vector<int> groups; // keep-together groups of the guests it restarts
     };
     // Every set of exactly k failed nodes; the last failing set is tried first.
     bool check(int k);
@@ -60,7 +60,7 @@ private:
     // Nothing the answer depends on changed since it was confirmed: the failed nodes ran the
     // same guests, and no guest arrived at a node it restarts guests on (arrivals are the only
     // change that can take room away; memory, CPU, ratios and keep-apart counts only grow
-    // with them).
+    // with them), and no partner of a keep-together guest it restarts moved.
     bool fresh(const std::vector<node_id> &set, const known_answer &a) const;
 
     const cluster &c_;
@@ -74,8 +74,9 @@ private:
     // still_valid), solved again only when it no longer holds.
     std::map<std::vector<node_id>, known_answer> answers_;
     long clock_ = 0;
-    std::vector<long> changed_; // per node: last change of its guests or their demand
-    std::vector<long> arrived_; // per node: last arrival (or demand change) there
+    std::vector<long> changed_;     // per node: last change of its guests or their demand
+    std::vector<long> arrived_;     // per node: last arrival (or demand change) there
+    std::vector<long> group_moved_; // per keep-together group: last move of a member
     int keep_ = 0;
     bool unchecked_ = false;
     std::string note_, why_;

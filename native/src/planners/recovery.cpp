@@ -641,6 +641,80 @@ bool recovery_solver::still_valid(const std::vector<bool> &failed,
     return true;
 }
 
+bool recovery_solver::revalidate(const std::vector<bool> &failed, const std::vector<bool> &dirty,
+                                 std::vector<std::pair<guest_id, node_id>> &placed) {
+    end_extend();
+    std::vector<guest_id> want;
+    for (guest_id g : candidates(failed)) {
+        if (recoverable_[g]) {
+            want.push_back(g); // sorted
+        }
+    }
+    const decision_context &ctx = context_for(failed);
+    auto t = state_.begin_trial(); // undone on return
+    for (guest_id g : want) {
+        state_.set_demand(g, demand_[g]);
+    }
+    std::vector<bool> done(c_.guests.size(), false);
+    std::vector<std::pair<guest_id, node_id>> kept;
+    std::vector<guest_id> one(1);
+    for (const auto &[g, n] : placed) {
+        if (!std::binary_search(want.begin(), want.end(), g)) {
+            continue; // no longer on a failed node
+        }
+        one[0] = g;
+        if (dirty[n] && (a_.together[g] != no_group || check_target(ctx, g, n, false) ||
+                         check_state(ctx, state_, one, n, false))) {
+            return false;
+        }
+        state_.move(g, n);
+        done[g] = true;
+        kept.emplace_back(g, n);
+    }
+    std::vector<guest_id> extra;
+    for (guest_id g : want) {
+        if (!done[g]) {
+            if (a_.together[g] != no_group) {
+                return false;
+            }
+            extra.push_back(g);
+        }
+    }
+    std::sort(extra.begin(), extra.end(), [&](guest_id a, guest_id b) {
+        if (priority_[a] != priority_[b]) {
+            return priority_[a] > priority_[b];
+        }
+        if (demand_[a][dimension::memory] != demand_[b][dimension::memory]) {
+            return demand_[a][dimension::memory] > demand_[b][dimension::memory];
+        }
+        return a < b;
+    });
+    for (guest_id g : extra) {
+        one[0] = g;
+        node_id best = no_node;
+        double best_free = 0;
+        for (node_id n = 0; n < c_.nodes.size(); ++n) {
+            if (!ctx.usable(n)) {
+                continue;
+            }
+            const double free = usable_memory_[n] - state_.load().used[n][dimension::memory];
+            if ((best == no_node || free > best_free) &&
+                (ctx.node_state_only(g) || !check_target(ctx, g, n, false)) &&
+                !check_state(ctx, state_, one, n, false)) {
+                best = n;
+                best_free = free;
+            }
+        }
+        if (best == no_node) {
+            return false;
+        }
+        state_.move(g, best);
+        kept.emplace_back(g, best);
+    }
+    placed = std::move(kept);
+    return true;
+}
+
 bool recovery_solver::has_allowed_node(guest_id g, const std::vector<bool> &failed) const {
     const decision_context &ctx = context_for(failed);
     for (node_id n = 0; n < c_.nodes.size(); ++n) {

@@ -60,6 +60,15 @@ public:
                 const std::vector<std::pair<guest_id, node_id>> &base_placed, node_id x,
                 std::vector<std::pair<guest_id, node_id>> &placed);
     void end_extend();
+    // The guard's shortcut: `placed` was a valid answer for `failed`; since then guests
+    // arrived only at the nodes marked in `dirty` (or the failed nodes' guests changed). Keeps
+    // every restart on a clean node (its room only grew), checks again those on dirty nodes in
+    // order, drops guests no longer to restart and places the new ones greedily (most free
+    // memory first). True with the new answer in `placed`; false says nothing (solve()
+    // decides). A keep-together guest is only kept on a clean node, and only when the caller
+    // knows none of its group moved (its partners decide the node).
+    bool revalidate(const std::vector<bool> &failed, const std::vector<bool> &dirty,
+                    std::vector<std::pair<guest_id, node_id>> &placed);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
     std::vector<node_rejection> explain(const std::vector<bool> &failed, const answer &out,
                                         guest_id g);
