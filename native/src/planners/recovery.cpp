@@ -651,10 +651,14 @@ bool recovery_solver::revalidate(const std::vector<bool> &failed, const std::vec
         }
     }
     const decision_context &ctx = context_for(failed);
-    auto t = state_.begin_trial(); // undone on return
-    for (guest_id g : want) {
-        state_.set_demand(g, demand_[g]);
+    size_t still = 0;
+    for (const auto &[g, n] : placed) {
+        still += std::binary_search(want.begin(), want.end(), g) ? 1 : 0;
     }
+    // Without new guests to place, only the dirty nodes are looked at: only the restarts
+    // there need to be in the overlay.
+    const bool extras = still < want.size();
+    auto t = state_.begin_trial(); // undone on return
     std::vector<bool> done(c_.guests.size(), false);
     std::vector<std::pair<guest_id, node_id>> kept;
     std::vector<guest_id> one(1);
@@ -662,14 +666,18 @@ bool recovery_solver::revalidate(const std::vector<bool> &failed, const std::vec
         if (!std::binary_search(want.begin(), want.end(), g)) {
             continue; // no longer on a failed node
         }
+        done[g] = true;
+        kept.emplace_back(g, n);
+        if (!extras && !dirty[n]) {
+            continue;
+        }
+        state_.set_demand(g, demand_[g]);
         one[0] = g;
         if (dirty[n] && (a_.together[g] != no_group || check_target(ctx, g, n, false) ||
                          check_state(ctx, state_, one, n, false))) {
             return false;
         }
         state_.move(g, n);
-        done[g] = true;
-        kept.emplace_back(g, n);
     }
     std::vector<guest_id> extra;
     for (guest_id g : want) {
@@ -677,6 +685,7 @@ bool recovery_solver::revalidate(const std::vector<bool> &failed, const std::vec
             if (a_.together[g] != no_group) {
                 return false;
             }
+            state_.set_demand(g, demand_[g]);
             extra.push_back(g);
         }
     }
