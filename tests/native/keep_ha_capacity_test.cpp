@@ -4,6 +4,7 @@
 // restart anywhere if pve1 failed.
 #include "test_util.h"
 
+#include "pvebal/deadline.h"
 #include "pvebal/io.h"
 #include "pvebal/report.h"
 
@@ -140,6 +141,102 @@ BOOST_AUTO_TEST_CASE(evacuate_waves_keep_it) {
     options off = s.opts;
     off.keep_ha_capacity = 0;
     BOOST_TEST(plan_evacuate(s.c, off, {*s.c.find_node("pve4")}).migrations.size() == 1u);
+}
+
+// Evacuate chooses a target that keeps the level: vm 121 (50 GiB) fits best on the emptiest
+// node, pve2, but then vm 101 (60 GiB, HA) could not restart anywhere if pve1 failed (pve2 is
+// its only room: 115.2 GiB usable per node); pve5 keeps N+1.
+BOOST_AUTO_TEST_CASE(evacuate_chooses_targets_that_keep_it) {
+    snapshot_builder b;
+    b.node("pve1", 32, 128 * GiB, 0.1, 62 * GiB);
+    b.node("pve2", 32, 128 * GiB, 0.1, 12 * GiB);
+    b.node("pve3", 32, 128 * GiB, 0.1, 82 * GiB);
+    b.node("pve4", 32, 128 * GiB, 0.1, 52 * GiB);
+    b.node("pve5", 32, 128 * GiB, 0.1, 60 * GiB);
+    b.guest(101, "pve1", 8, 60 * GiB, 0.2, 60 * GiB);
+    b.guest(111, "pve3", 8, 80 * GiB, 0.2, 80 * GiB);
+    b.guest(121, "pve4", 8, 50 * GiB, 0.2, 50 * GiB);
+    b.guest(131, "pve5", 8, 58 * GiB, 0.2, 58 * GiB);
+    b.guest(141, "pve2", 8, 10 * GiB, 0.2, 10 * GiB);
+    Json::Value ha(Json::arrayValue);
+    Json::Value r(Json::objectValue);
+    r["sid"] = "vm:101";
+    r["state"] = "started";
+    ha.append(r);
+    b.extra()["ha"]["resources"] = ha;
+    snapshot s = b.build();
+    const node_id pve4 = *s.c.find_node("pve4");
+    s.opts.keep_ha_capacity = 0;
+    const plan off = plan_evacuate(s.c, s.opts, {pve4});
+    BOOST_REQUIRE(off.migrations.size() == 1u);
+    BOOST_TEST(s.c.nodes[off.migrations[0].to].name == "pve2");
+    s.opts.keep_ha_capacity = 1;
+    const plan kept = plan_evacuate(s.c, s.opts, {pve4});
+    BOOST_REQUIRE(kept.migrations.size() == 1u);
+    BOOST_TEST(s.c.nodes[kept.migrations[0].to].name == "pve5");
+    BOOST_TEST(kept.dropped.empty());
+    BOOST_TEST(kept.unplaced.empty());
+}
+
+// The wave check obeys `deadline`: once it cannot check a wave, the plan ends before that wave
+// (every wave in the plan was checked) with a note, and the moves left are dropped with it.
+BOOST_AUTO_TEST_CASE(wave_check_stops_at_the_deadline) {
+    snapshot_builder b;
+    b.node("pve1", 32, 256 * GiB, 0.1, 82 * GiB);
+    b.node("pve2", 32, 256 * GiB, 0.1, 42 * GiB);
+    b.node("pve3", 32, 256 * GiB, 0.1, 42 * GiB);
+    b.node("pve4", 32, 256 * GiB, 0.1, 42 * GiB);
+    Json::Value ha(Json::arrayValue);
+    for (std::uint32_t i = 0; i < 8; ++i) {
+        b.guest(101 + i, "pve1", 2, 10 * GiB, 0.2, 10 * GiB);
+        b.guest(201 + i, i % 2 ? "pve2" : "pve3", 2, 5 * GiB, 0.2, 5 * GiB);
+        for (std::uint32_t vmid : {101 + i, 201 + i}) {
+            Json::Value r(Json::objectValue);
+            r["sid"] = "vm:" + std::to_string(vmid);
+            r["state"] = "started";
+            ha.append(r);
+        }
+    }
+    b.extra()["ha"]["resources"] = ha;
+    snapshot s = b.build();
+    s.opts.keep_ha_capacity = 1;
+    s.opts.max_parallel = 1;
+    const node_id drained = *s.c.find_node("pve1");
+    const plan full = plan_evacuate(s.c, s.opts, {drained});
+    BOOST_REQUIRE(full.migrations.size() == 8u);
+    BOOST_TEST(full.dropped.empty());
+    // The clock is read when the plan starts, once per guard check and before each failure
+    // scenario the guard solves. Count the reads of the whole plan (time frozen), then let time
+    // jump past the deadline for the last reads (the last waves' checks).
+    int reads = 0;
+    {
+        scoped_clock frozen([&] {
+            ++reads;
+            return 0.0;
+        });
+        s.opts.deadline = 10;
+        BOOST_TEST(plan_evacuate(s.c, s.opts, {drained}).migrations.size() == 8u);
+    }
+    BOOST_REQUIRE(reads > 4);
+    int read = 0;
+    scoped_clock jumping([&] { return ++read > reads - 3 ? 1000.0 : 0.0; });
+    const plan cut = plan_evacuate(s.c, s.opts, {drained});
+    BOOST_TEST(!cut.migrations.empty());
+    BOOST_TEST(cut.migrations.size() < full.migrations.size());
+    BOOST_TEST(cut.migrations.size() + cut.dropped.size() == full.migrations.size());
+    const bool noted = std::any_of(cut.notes.begin(), cut.notes.end(), [](const std::string &n) {
+        return n.find("stopped early: the deadline (10 s) was reached; keep-ha-capacity could "
+                      "not check the next wave") != std::string::npos;
+    });
+    BOOST_TEST(noted);
+    for (const dropped_move &d : cut.dropped) {
+        BOOST_TEST(d.reason.find("keep-ha-capacity could not check") != std::string::npos);
+    }
+    // The waves it holds are the first waves of the full plan.
+    for (size_t i = 0; i < cut.migrations.size(); ++i) {
+        BOOST_TEST(cut.migrations[i].guest == full.migrations[i].guest);
+        BOOST_TEST(cut.migrations[i].to == full.migrations[i].to);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -292,8 +292,15 @@ void decision_context::refresh() {
         usable_[n] = c.nodes[n].online && !c.nodes[n].maintenance && !failed(n);
     }
     rule_best_.resize(c.ha.node_affinity.size());
+    // As ha_best_priority(), from the table (recovery asks this once per failure scenario).
     for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
-        rule_best_[i] = ha_best_priority(c.ha.node_affinity[i], usable_);
+        int best = none_usable_priority;
+        for (node_id n = 0; n < c.nodes.size(); ++n) {
+            if (usable_[n] && rule_priority_[i][n] != no_priority) {
+                best = std::max(best, rule_priority_[i][n]);
+            }
+        }
+        rule_best_[i] = best;
     }
 }
 

@@ -562,9 +562,9 @@ plan balancer::run() {
         for (guest_id g = 0; g < c_.guests.size() && !recovered; ++g) {
             recovered = c_.ha.recovered(g);
         }
-        const bool guarded = o_.keep_ha_capacity.value_or(0) > 0; // off unless set
+        const bool guarded = ha_guard::asked(o_) > 0;
         if (repairs == 0 && guarded) {
-            guard_ = std::make_unique<ha_guard>(c_, o_);
+            guard_ = std::make_unique<ha_guard>(c_, o_, &deadline_);
         } else if (guarded && recovered) {
             p.notes.push_back("keep-ha-capacity is not applied to a plan that repairs broken "
                               "rules or limits (the next plan, without repairs, applies it)");

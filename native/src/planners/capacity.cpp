@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace pvebal {
 
@@ -101,12 +102,15 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
 
     // One scenario: fails when a recoverable guest cannot restart.
     const long search_budget = 20'000;
+    // placed: where everyone restarted, when everyone did (for extend at the next level).
+    std::vector<std::pair<guest_id, node_id>> placed;
     auto run = [&](const std::vector<node_id> &subset, bool keep_guests) {
         std::vector<bool> failed(c.nodes.size(), false);
         for (node_id n : subset) {
             failed[n] = true;
         }
         recovery_solver::answer out = solver.solve(failed, search_budget, false);
+        placed = out.placed;
         failure_scenario s;
         s.failed = subset;
         for (guest_id g : out.unplaced) {
@@ -165,6 +169,10 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         true; // ... and that failure is certain (a failing scenario's search did not run out)
     bool out_of_budget = false;
     const int last_k = std::min(std::max(target, r.upper_bound + 1), r.nodes - 1);
+    using answer_map = std::map<std::vector<node_id>, std::vector<std::pair<guest_id, node_id>>>;
+    answer_map answers, next_answers; // passing scenarios of the last level and this one
+    const std::vector<std::pair<guest_id, node_id>> no_answer;
+    std::vector<node_id> base;
     for (int k = 1; k <= last_k; ++k) {
         const double count = binomial(r.nodes, k);
         if (count > static_cast<double>(budget_left)) {
@@ -176,12 +184,32 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         bool any_proven = false; // one proven failing scenario is enough to rule k out
         std::optional<failure_scenario> worst;
         bool timed_out = false;
+        // Answers of this level are kept while the next level may be checked.
+        const bool keep_answers = k < last_k;
+        next_answers.clear();
         for_each_subset(active, k, [&](const std::vector<node_id> &subset) {
             if (dl.expired()) {
                 timed_out = true;
                 return false;
             }
+            // First the previous level's answer without the last node's guests, extended by
+            // them (and by what it sent there): when everyone restarts so, the scenario passes
+            // as solve() would find; otherwise solve() decides.
+            base.assign(subset.begin(), subset.end() - 1);
+            auto known = base.empty() ? answers.end() : answers.find(base);
+            if ((base.empty() || known != answers.end()) &&
+                solver.extend(base, base.empty() ? no_answer : known->second, subset.back(),
+                              placed)) {
+                ++r.scenarios_checked;
+                if (keep_answers) {
+                    next_answers.emplace(subset, std::move(placed));
+                }
+                return true;
+            }
             auto [s, proven] = run(subset, false);
+            if (s.unplaced == 0 && keep_answers) {
+                next_answers.emplace(subset, std::move(placed));
+            }
             if (s.unplaced > 0) {
                 all_ok = false;
                 any_proven = any_proven || proven;
@@ -191,6 +219,8 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
             }
             return true;
         });
+        solver.end_extend();
+        answers.swap(next_answers);
         if (timed_out) {
             out_of_budget = true; // k not fully checked: as when scenarios run out
             break;

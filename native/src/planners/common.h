@@ -34,7 +34,13 @@ struct planned_move {
 // `wave_check`, when given, accepts or refuses the state after each wave (guests in flight
 // counted at their targets) and says why it refuses: refused moves wait for a later wave, and
 // when a wave would be empty the least valuable of them is dropped with that reason.
-using wave_check = std::function<std::optional<std::string>(const overlay &)>;
+// A refusal with `stop` means the check could not decide (the deadline): the plan ends before
+// that wave and the moves left are dropped with the reason.
+struct wave_refusal {
+    std::string reason;
+    bool stop = false;
+};
+using wave_check = std::function<std::optional<wave_refusal>(const overlay &)>;
 void order_moves(const decision_context &ctx, overlay &state, std::vector<planned_move> moves,
                  plan &out, const wave_check &check = {});
 

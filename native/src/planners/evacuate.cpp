@@ -133,9 +133,17 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
         others_on[others[k].node].push_back(k);
     }
 
+    // N+k-safe waves: the drained nodes count as down already (they are never a failure to
+    // survive); the guests leaving them must not leave the rest unable to absorb the failures
+    // the HA guests survive now. Targets are chosen to keep it too.
+    std::optional<ha_guard> guard;
+    if (ha_guard::asked(o) > 0) {
+        guard.emplace(c, o, &dl);
+    }
     for (const unit &u : units) {
         node_id best = no_node;
         double best_j = 0;
+        std::vector<std::pair<double, node_id>> fitting;
         for (node_id n : u.allowed) {
             if (!fits(u.guests, n)) {
                 continue;
@@ -145,9 +153,31 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                                  ? state.load().used[n][dimension::memory] /
                                        std::max(1.0, state.load().capacity[n][dimension::memory])
                                  : obj.j_after(u.node, n, u.demand);
+            fitting.emplace_back(j, n);
             if (best == no_node || j < best_j - 1e-15) {
                 best = n;
                 best_j = j;
+            }
+        }
+        if (guard && guard->keep() > 0 && fitting.size() > 1) {
+            // keep-ha-capacity: the best target after which the HA guests still survive the
+            // failures kept (in the final state; the ordering checks every wave again). None:
+            // the best, and the wave check decides.
+            std::sort(fitting.begin(), fitting.end());
+            std::stable_partition(fitting.begin(), fitting.end(),
+                                  [&](const auto &x) { return x.second == best; });
+            for (const auto &[j, n] : fitting) {
+                auto t = state.begin_trial();
+                state.move(u.guests, n);
+                const bool ok = guard->survives(state.load().placement);
+                t.undo();
+                if (ok) {
+                    best = n;
+                    break;
+                }
+                if (guard->unchecked()) {
+                    break; // the deadline: the wave check ends the plan
+                }
             }
         }
         if (best != no_node) {
@@ -255,15 +285,7 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
 
     overlay ordering_state(c, o, a);
-    // N+k-safe waves: the drained nodes count as down already (they are never a failure to
-    // survive); the guests leaving them must not leave the rest unable to absorb the failures
-    // the HA guests survive now.
-    // Off unless keep-ha-capacity is set: the check per wave made evacuating one node of 64
-    // nodes / 10,000 guests 80 times slower (BENCHMARKS.md).
-    std::optional<ha_guard> guard;
-    if (o.keep_ha_capacity.value_or(0) > 0) {
-        guard.emplace(c, o);
-    }
+    // Off unless keep-ha-capacity is set (docs/ha.md gives its cost).
     order_moves(ctx, ordering_state, moves, p, guard ? guard->waves() : wave_check{});
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
     for (const dropped_move &d : p.dropped) {

@@ -22,8 +22,20 @@ double binomial(size_t n, int k) {
 
 } // namespace
 
-ha_guard::ha_guard(const cluster &c, const options &o)
-    : c_(c), solver_(c, o, false), unrecoverable_(c.guests.size(), false) {
+int ha_guard::asked(const options &o) {
+    return o.keep_ha_capacity.value_or(0); // off unless set
+}
+
+ha_guard::ha_guard(const cluster &c, const options &o, deadline *dl)
+    : c_(c), solver_(c, o, false), dl_(dl), unrecoverable_(c.guests.size(), false),
+      changed_(c.nodes.size(), 0), arrived_(c.nodes.size(), 0) {
+    for (guest_id g = 0; g < c.guests.size(); ++g) {
+        const int k = solver_.affinity().together[g];
+        if (k != no_group && static_cast<size_t>(k) >= group_moved_.size()) {
+            group_moved_.resize(static_cast<size_t>(k) + 1, 0);
+        }
+    }
+    solver_.set_deadline(dl);
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         if (c.nodes[n].online && !c.nodes[n].maintenance) {
             active_.push_back(n);
@@ -44,7 +56,7 @@ ha_guard::ha_guard(const cluster &c, const options &o)
         }
         return false;
     }();
-    const int asked = o.keep_ha_capacity.value_or(0); // off unless set
+    const int asked = ha_guard::asked(o);
     if (asked <= 0 || !any_ha || active_.size() < 2) {
         return;
     }
@@ -57,6 +69,12 @@ ha_guard::ha_guard(const cluster &c, const options &o)
         ++now;
     }
     keep_ = now;
+    if (unchecked_) {
+        // The deadline cut the check of the level now: keep the level being checked, so the
+        // plan's first wave (unchecked too) ends the plan.
+        keep_ = now + 1;
+        return;
+    }
     const std::string k = std::to_string(keep_);
     if (keep_ == 0) {
         note_ = "keep-ha-capacity: the HA guests do not survive one node failure now; no wave is "
@@ -75,16 +93,56 @@ ha_guard::ha_guard(const cluster &c, const options &o)
     }
 }
 
+void ha_guard::move_guest(guest_id g, node_id n, const res *demand) {
+    const node_id from = where_[g];
+    solver_.relocate(g, n, demand);
+    where_[g] = n;
+    ++clock_;
+    if (from != no_node) {
+        changed_[from] = clock_;
+    }
+    if (n != no_node) {
+        changed_[n] = clock_;
+        arrived_[n] = clock_;
+    }
+    if (const int k = solver_.affinity().together[g]; k != no_group) {
+        group_moved_[static_cast<size_t>(k)] = clock_;
+    }
+}
+
 void ha_guard::apply(const std::vector<node_id> &placement) {
     for (guest_id g = 0; g < placement.size(); ++g) {
         if (placement[g] != where_[g]) {
-            solver_.relocate(g, placement[g]);
-            where_[g] = placement[g];
+            move_guest(g, placement[g]);
         }
     }
 }
 
+bool ha_guard::fresh(const std::vector<node_id> &set, const known_answer &a) const {
+    for (int k : a.groups) {
+        if (group_moved_[static_cast<size_t>(k)] > a.stamp) {
+            return false; // the partners' majority may have changed
+        }
+    }
+    for (node_id n : set) {
+        if (changed_[n] > a.stamp) {
+            return false;
+        }
+    }
+    for (node_id n : a.targets) {
+        if (arrived_[n] > a.stamp) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool ha_guard::check(int k) {
+    // Once the deadline is reached no state counts as checked, however cheap its check.
+    if (dl_ != nullptr && dl_->expired()) {
+        unchecked_ = true;
+        return false;
+    }
     std::vector<bool> failed(c_.nodes.size(), false);
     auto fails = [&](const std::vector<node_id> &set) {
         std::fill(failed.begin(), failed.end(), false);
@@ -92,20 +150,73 @@ bool ha_guard::check(int k) {
             failed[n] = true;
         }
         auto known = answers_.find(set);
-        if (known != answers_.end() && solver_.still_valid(failed, known->second)) {
-            return false;
+        if (known != answers_.end()) {
+            if (fresh(set, known->second)) {
+                return false;
+            }
+            const bool partners_stayed =
+                std::all_of(known->second.groups.begin(), known->second.groups.end(), [&](int k) {
+                    return group_moved_[static_cast<size_t>(k)] <= known->second.stamp;
+                });
+            if (partners_stayed) {
+                std::vector<bool> dirty(c_.nodes.size(), false);
+                for (node_id n = 0; n < c_.nodes.size(); ++n) {
+                    dirty[n] = arrived_[n] > known->second.stamp;
+                }
+                if (solver_.revalidate(failed, dirty, known->second.placed)) {
+                    known_answer &a = known->second;
+                    a.stamp = clock_;
+                    a.targets.clear();
+                    for (const auto &[g, n] : a.placed) {
+                        a.targets.push_back(n);
+                    }
+                    // The groups stay those of the answer: revalidate() keeps together guests
+                    // only where they were and places none anew.
+                    std::sort(a.targets.begin(), a.targets.end());
+                    a.targets.erase(std::unique(a.targets.begin(), a.targets.end()),
+                                    a.targets.end());
+                    return false;
+                }
+            } else if (solver_.still_valid(failed, known->second.placed)) {
+                known->second.stamp = clock_;
+                return false;
+            }
+        }
+        if (dl_ != nullptr && dl_->expired()) {
+            unchecked_ = true;
+            return true;
         }
         const recovery_solver::answer out = solver_.solve(failed, search_budget, false);
         // Unrecoverable guests (local disks, devices) are lost anyway; an unproven failure
         // counts as a failure, before the plan as in every wave.
         const bool failing = std::any_of(out.unplaced.begin(), out.unplaced.end(),
                                          [&](guest_id g) { return !unrecoverable_[g]; });
+        if (failing && !out.proven && dl_ != nullptr && dl_->hit()) {
+            unchecked_ = true; // the deadline, not the cluster, stopped the search
+            return true;
+        }
         if (!failing) {
-            answers_[set] = out.placed;
+            known_answer a;
+            a.placed = out.placed;
+            a.stamp = clock_;
+            for (const auto &[g, n] : out.placed) {
+                a.targets.push_back(n);
+                if (const int k = solver_.affinity().together[g]; k != no_group) {
+                    a.groups.push_back(k);
+                }
+            }
+            std::sort(a.groups.begin(), a.groups.end());
+            a.groups.erase(std::unique(a.groups.begin(), a.groups.end()), a.groups.end());
+            std::sort(a.targets.begin(), a.targets.end());
+            a.targets.erase(std::unique(a.targets.begin(), a.targets.end()), a.targets.end());
+            answers_[set] = std::move(a);
         }
         return failing;
     };
     auto record = [&](const std::vector<node_id> &set) {
+        if (unchecked_) {
+            return false; // not a failure of the cluster: nothing to remember
+        }
         last_failing_ = set;
         why_.clear();
         for (node_id n : set) {
@@ -147,6 +258,7 @@ bool ha_guard::survives(const std::vector<node_id> &placement) {
     if (keep_ == 0) {
         return true;
     }
+    unchecked_ = false;
     apply(placement);
     return check(keep_);
 }
@@ -155,13 +267,12 @@ bool ha_guard::survives_with(guest_id g, node_id n, const res &d) {
     if (keep_ == 0) {
         return true;
     }
+    unchecked_ = false;
     const node_id was = where_[g];
     const res before = solver_.state().load().demand[g];
-    solver_.relocate(g, n, &d);
-    where_[g] = n;
+    move_guest(g, n, &d);
     const bool ok = check(keep_);
-    solver_.relocate(g, was, &before);
-    where_[g] = was;
+    move_guest(g, was, &before);
     return ok;
 }
 
@@ -174,7 +285,7 @@ wave_check ha_guard::waves() {
     if (keep_ == 0) {
         return {};
     }
-    return [this](const overlay &s) -> std::optional<std::string> {
+    return [this](const overlay &s) -> std::optional<wave_refusal> {
         std::vector<node_id> placement(c_.guests.size());
         for (guest_id g = 0; g < placement.size(); ++g) {
             placement[g] = s.target_of(g) != no_node ? s.target_of(g) : s.node_of(g);
@@ -182,7 +293,12 @@ wave_check ha_guard::waves() {
         if (survives(placement)) {
             return std::nullopt;
         }
-        return refusal();
+        if (unchecked_) {
+            return wave_refusal{dl_->note("keep-ha-capacity could not check the next wave, so "
+                                          "the plan ends before it"),
+                                true};
+        }
+        return wave_refusal{refusal(), false};
     };
 }
 

@@ -5,6 +5,7 @@
 #define PVEBAL_PLANNERS_HA_GUARD_H_
 
 #include "common.h"
+#include "pvebal/deadline.h"
 #include "recovery.h"
 
 #include <map>
@@ -16,11 +17,13 @@ namespace pvebal::detail {
 
 class ha_guard {
 public:
+    // The level asked for: keep-ha-capacity when set, else 0 (off).
+    static int asked(const options &o);
     // Failure sets are drawn from the active nodes of `c` (online, not in maintenance: a node
-    // being drained is not counted as one that can fail). The level to keep is
-    // o.keep_ha_capacity, or by default o.capacity_target, lowered to what the cluster
-    // survives now.
-    ha_guard(const cluster &c, const options &o);
+    // being drained is not counted as one that can fail). The level to keep is asked(o),
+    // lowered to what the cluster survives now. With a deadline, no check runs past it: a
+    // check it cuts short counts as not passed and unchecked() says so.
+    ha_guard(const cluster &c, const options &o, deadline *dl = nullptr);
 
     // Failures to keep (0: the guard is off and every check passes).
     int keep() const { return keep_; }
@@ -34,26 +37,48 @@ public:
     // original placement.
     bool survives_with(guest_id g, node_id n, const res &d);
     const std::string &why() const { return why_; }
+    // Whether the deadline stopped the last check before it could decide.
+    bool unchecked() const { return unchecked_; }
     // Why a state that does not survive is refused (for dropped moves and notes).
     std::string refusal() const;
-    // For order_moves: refuses a wave after which the HA guests survive fewer failures.
+    // For order_moves: refuses a wave after which the HA guests survive fewer failures, and
+    // stops the plan when the deadline leaves a wave unchecked.
     wave_check waves();
 
 private:
+    // A failure set's last restart assignment and when it was found or confirmed.
+    struct known_answer {
+        std::vector<std::pair<guest_id, node_id>> placed;
+        std::vector<node_id> targets; // the nodes it restarts guests on (sorted, unique)
+        long stamp = 0;
+        std::vector<int> groups; // keep-together groups of the guests it restarts
+    };
     // Every set of exactly k failed nodes; the last failing set is tried first.
     bool check(int k);
     void apply(const std::vector<node_id> &placement);
+    void move_guest(guest_id g, node_id n, const res *demand = nullptr);
+    // Nothing the answer depends on changed since it was confirmed: the failed nodes ran the
+    // same guests, and no guest arrived at a node it restarts guests on (arrivals are the only
+    // change that can take room away; memory, CPU, ratios and keep-apart counts only grow
+    // with them), and no partner of a keep-together guest it restarts moved.
+    bool fresh(const std::vector<node_id> &set, const known_answer &a) const;
 
     const cluster &c_;
     recovery_solver solver_;
+    deadline *dl_;
     std::vector<node_id> active_;
     std::vector<node_id> where_; // the solver's current placement
     std::vector<bool> unrecoverable_;
     std::vector<node_id> last_failing_;
-    // The last restart assignment found per failure set: checked first (still_valid), solved
-    // again only when it no longer holds.
-    std::map<std::vector<node_id>, std::vector<std::pair<guest_id, node_id>>> answers_;
+    // The last restart assignment found per failure set: checked first (fresh, then
+    // still_valid), solved again only when it no longer holds.
+    std::map<std::vector<node_id>, known_answer> answers_;
+    long clock_ = 0;
+    std::vector<long> changed_;     // per node: last change of its guests or their demand
+    std::vector<long> arrived_;     // per node: last arrival (or demand change) there
+    std::vector<long> group_moved_; // per keep-together group: last move of a member
     int keep_ = 0;
+    bool unchecked_ = false;
     std::string note_, why_;
 };
 

@@ -62,7 +62,7 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
                 }
                 ++i;
             }
-            std::optional<std::string> refused;
+            std::optional<wave_refusal> refused;
             if (check && !started.empty()) {
                 refused = check(state);
             }
@@ -70,12 +70,28 @@ void order_moves(const decision_context &ctx, overlay &state, std::vector<planne
                 t.commit();
                 break;
             }
-            // Hold back the least valuable move of the wave and form it again without.
             t.undo();
+            if (refused->stop) {
+                // The check could not decide: no unchecked wave starts, the plan ends here.
+                pending.insert(pending.begin(), started.begin(), started.end());
+                for (const auto &[m, why] : held) {
+                    pending.insert(pending.begin(), m);
+                }
+                for (const planned_move &m : pending) {
+                    for (guest_id g : m.guests) {
+                        out.dropped.push_back({g, m.from, m.to, refused->reason});
+                    }
+                }
+                out.notes.push_back(refused->reason + " (" + std::to_string(pending.size()) +
+                                    " move(s) left out)");
+                out.waves = wave - 1;
+                return;
+            }
+            // Hold back the least valuable move of the wave and form it again without.
             auto least = std::min_element(
                 started.begin(), started.end(),
                 [](const planned_move &x, const planned_move &y) { return x.value < y.value; });
-            held.emplace_back(*least, *refused);
+            held.emplace_back(*least, refused->reason);
             started.erase(least);
             pending.insert(pending.begin(), started.begin(), started.end());
         }

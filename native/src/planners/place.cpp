@@ -91,7 +91,7 @@ result<placement_answer> plan_place(const cluster &c, const options &o,
     }
     // keep-ha-capacity: nodes where the guest leaves the HA guests as safe as they are now
     // come first. The guard sees the cluster as it stands, the guest on each candidate node.
-    if (!ranked.empty() && o.keep_ha_capacity.value_or(0) > 0) {
+    if (!ranked.empty() && ha_guard::asked(o) > 0) {
         // The guard moves the guest's demand between nodes, so it needs the guest as a record:
         // a new guest gets one in the guard's own copy of the cluster only (stopped, not
         // HA-managed; its node means nothing, survives_with places it).

@@ -8,6 +8,7 @@
 #include "pvebal/deadline.h"
 #include "pvebal/report.h"
 
+#include <optional>
 #include <vector>
 
 namespace pvebal::detail {
@@ -46,6 +47,28 @@ public:
     // any change fall back to solve()).
     bool still_valid(const std::vector<bool> &failed,
                      const std::vector<std::pair<guest_id, node_id>> &placed);
+    // capacity's shortcut for a failure set F = base + {x}: `base` failed with every
+    // recoverable guest restarted as `base_placed` says. That answer still holds without x for
+    // every guest it did not send to x (x's death only takes room away on x, and the rules
+    // are re-checked), so only x's guests and those sent to x need a node: placed greedily
+    // (most free memory first, each checked like solve()'s). True with the whole answer for F
+    // in `placed` when everyone restarts; false says nothing (solve() decides). A keep-
+    // together group is re-placed whole when x held a member or the base sent it to x (its
+    // partners' majority decides its node, as in solve()). The base answer stays
+    // applied between calls with the same base; end_extend() (or solve()) takes it back.
+    bool extend(const std::vector<node_id> &base,
+                const std::vector<std::pair<guest_id, node_id>> &base_placed, node_id x,
+                std::vector<std::pair<guest_id, node_id>> &placed);
+    void end_extend();
+    // The guard's shortcut: `placed` was a valid answer for `failed`; since then guests
+    // arrived only at the nodes marked in `dirty` (or the failed nodes' guests changed). Keeps
+    // every restart on a clean node (its room only grew), checks again those on dirty nodes in
+    // order, drops guests no longer to restart and places the new ones greedily (most free
+    // memory first). True with the new answer in `placed`; false says nothing (solve()
+    // decides). A keep-together guest is only kept on a clean node, and only when the caller
+    // knows none of its group moved (its partners decide the node).
+    bool revalidate(const std::vector<bool> &failed, const std::vector<bool> &dirty,
+                    std::vector<std::pair<guest_id, node_id>> &placed);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
     std::vector<node_rejection> explain(const std::vector<bool> &failed, const answer &out,
                                         guest_id g);
@@ -68,6 +91,7 @@ private:
         res demand;
         int priority = 0;
         std::vector<node_id> allowed;
+        double share = 0; // dominant share of the survivors' capacity (restart order)
     };
     std::vector<unit> make_units(const std::vector<bool> &failed,
                                  const std::vector<bool> &alive) const;
@@ -88,10 +112,16 @@ private:
     std::vector<bool> recoverable_;
     std::vector<int> priority_;
     std::vector<res> demand_;
-    std::vector<std::vector<guest_id>> needing_by_node_; // guests that need recovery, per node
+    std::vector<std::vector<guest_id>> needing_by_node_;  // guests that need recovery, per node
+    std::vector<std::vector<guest_id>> together_members_; // per keep-together group
+    std::vector<double> usable_memory_;                   // per node (fixed for the cluster)
     std::vector<std::pair<guest_id, rejection>> unrecoverable_;
     deadline *deadline_ = nullptr;
     long steps_ = 0;
+    std::optional<overlay::trial> base_trial_; // extend(): the base answer applied
+    std::vector<node_id> base_set_;
+    std::vector<guest_id> base_guests_; // the guests the base answer moved
+    std::vector<bool> in_base_;
 };
 
 } // namespace pvebal::detail
