@@ -78,11 +78,14 @@ int main(int argc, char **argv) {
     }
     const std::string outdir = argv[1], cli = argv[2];
     const bool quick = argc > 3 && std::string(argv[3]) == "--quick";
+    // Seeds fixed per size, so that adding a size leaves the others' clusters as they were;
+    // 32 / 3,000 is issue 17's `capacity` target.
     struct Size {
         int nodes, guests;
+        std::uint64_t seed;
     };
-    std::vector<Size> sizes = {{8, 100},   {16, 500},   {32, 2000},
-                               {64, 5000}, {64, 10000}, {64, 20000}};
+    std::vector<Size> sizes = {{8, 100, 501},   {16, 500, 502},   {32, 2000, 503}, {32, 3000, 507},
+                               {64, 5000, 504}, {64, 10000, 505}, {64, 20000, 506}};
     if (quick) {
         sizes.resize(3);
     }
@@ -99,13 +102,12 @@ int main(int argc, char **argv) {
     cl << "| nodes | guests | score | plan | evacuate | failover | capacity | peak RSS score / "
           "plan / evacuate / failover / capacity |\n"
           "|---|---|---|---|---|---|---|---|\n";
-    std::uint64_t seed = 500;
     for (const Size &z : sizes) {
         GenSpec g;
         g.nodes = z.nodes;
         g.guests = z.guests;
         g.rules = true;
-        g.seed = ++seed;
+        g.seed = z.seed;
         const Scenario s = generate(g, fmt("speed-%d-%d", z.nodes, z.guests));
         const std::string text = to_json(s, s.place);
         const std::string file = outdir + fmt("/speed-%d-%d.json", z.nodes, z.guests);
