@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 namespace pvebal::detail {
 
@@ -22,19 +23,18 @@ public:
 
     void run() {
         ws();
-        if (i_ < t_.size() && t_[i_] == '[') {
-            value(array_root_, 0);
-        } else {
-            value(object_root_, 0);
-        }
+        stack_.resize(1);
+        stack_[0].key = i_ < t_.size() && t_[i_] == '[' ? nullptr : "";
+        value(0);
     }
     bool found = false;
+    std::size_t keys = 0; // object members read (duplicates counted): see parse_json
     bool stopped = false;
     std::string path;
     std::string literal;
 
 private:
-    static constexpr int max_depth = 256; // deeper input fails in jsoncpp (stackLimit)
+    static constexpr size_t max_depth = 256; // deeper input fails in jsoncpp (stackLimit)
 
     bool done() const { return found || stopped; }
     void ws() {
@@ -67,7 +67,7 @@ private:
         ++i_;
         return true;
     }
-    void number(const std::string &p) {
+    void number(size_t depth) {
         const size_t start = i_;
         while (i_ < t_.size() &&
                (std::isdigit(static_cast<unsigned char>(t_[i_])) || t_[i_] == '-' ||
@@ -87,7 +87,7 @@ private:
             return;
         }
         found = true;
-        path = p;
+        path = path_of(depth);
         literal = std::string(tok.substr(0, 40)) + (tok.size() > 40 ? "..." : "");
     }
     // Out of range one way or the other: the decimal exponent of the first significant digit
@@ -118,11 +118,30 @@ private:
         }
         return significant && e10 > 0;
     }
-    void value(const std::string &p, int depth) {
+    // The path of the current value, built only when a bad number is found: one segment per
+    // level (a key, or an array index when `key` is null).
+    struct segment {
+        const char *key = nullptr;
+        size_t key_size = 0;
+        Json::ArrayIndex index = 0;
+    };
+    std::string path_of(size_t depth) const {
+        std::string p = stack_.empty() || stack_[0].key != nullptr ? object_root_ : array_root_;
+        for (size_t k = 1; k <= depth && k < stack_.size(); ++k) {
+            const segment &s = stack_[k];
+            p = s.key != nullptr ? key_path(p, std::string(s.key, s.key_size))
+                                 : index_path(p, s.index);
+        }
+        return p;
+    }
+    void value(size_t depth) {
         ws();
         if (i_ >= t_.size() || depth > max_depth) {
             stopped = true;
             return;
+        }
+        if (stack_.size() <= depth + 1) {
+            stack_.resize(depth + 2);
         }
         const char c = t_[i_];
         if (c == '{') {
@@ -137,7 +156,9 @@ private:
                     stopped = true;
                     return;
                 }
-                value(key_path(p, std::string(key)), depth + 1);
+                ++keys;
+                stack_[depth + 1] = {key.data(), key.size(), 0};
+                value(depth + 1);
                 if (done()) {
                     return;
                 }
@@ -150,7 +171,8 @@ private:
             }
             Json::ArrayIndex n = 0;
             do {
-                value(index_path(p, n++), depth + 1);
+                stack_[depth + 1] = {nullptr, 0, n++};
+                value(depth + 1);
                 if (done()) {
                     return;
                 }
@@ -160,7 +182,7 @@ private:
             std::string_view s;
             stopped = !string(s);
         } else if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
-            number(p);
+            number(depth);
         } else {
             // true, false, null, or not JSON
             while (i_ < t_.size() && std::isalpha(static_cast<unsigned char>(t_[i_]))) {
@@ -169,6 +191,7 @@ private:
         }
     }
 
+    std::vector<segment> stack_;
     std::string_view t_;
     size_t i_ = 0;
     std::string object_root_;
@@ -206,12 +229,43 @@ std::string describe(const Json::Value &v) {
     }
 }
 
-Json::Value parse_json(std::string_view text, const std::string &what,
-                       const std::string &object_root, const std::string &array_root) {
+namespace {
+
+// Object members in the parsed tree (a duplicate key counts once).
+std::size_t count_members(const Json::Value &v) {
+    std::size_t n = 0;
+    if (v.isObject()) {
+        n += v.size();
+    }
+    if (v.isObject() || v.isArray()) {
+        for (const Json::Value &child : v) {
+            if (child.isObject() || child.isArray()) {
+                n += count_members(child);
+            }
+        }
+    }
+    return n;
+}
+
+bool parse_with(bool reject_dup_keys, std::string_view text, const std::string &what,
+                Json::Value &root, std::string &errs) {
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_);
     b["stackLimit"] = 200;
+    b["rejectDupKeys"] = reject_dup_keys;
     std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+    try {
+        return reader->parse(text.data(), text.data() + text.size(), &root, &errs);
+    } catch (const Json::Exception &e) {
+        // jsoncpp throws (instead of reporting) when nesting exceeds stackLimit.
+        reject(what, std::string("invalid JSON (") + e.what() + ")");
+    }
+}
+
+} // namespace
+
+Json::Value parse_json(std::string_view text, const std::string &what,
+                       const std::string &object_root, const std::string &array_root) {
     Json::Value root;
     std::string errs;
     if (text.empty()) {
@@ -223,12 +277,16 @@ Json::Value parse_json(std::string_view text, const std::string &what,
         reject(scan.path,
                "expected a finite number (at most 1.8e308 in magnitude), got " + scan.literal);
     }
-    bool ok = false;
-    try {
-        ok = reader->parse(text.data(), text.data() + text.size(), &root, &errs);
-    } catch (const Json::Exception &e) {
-        // jsoncpp throws (instead of reporting) when nesting exceeds stackLimit.
-        reject(what, std::string("invalid JSON (") + e.what() + ")");
+    // Duplicate keys are rejected. jsoncpp's own check looks every key up in its object while
+    // parsing (a third of the parse of a large snapshot); instead the scan counts the keys, the
+    // tree counts the distinct ones; when they differ, or on any error, the strict parse runs
+    // (again) so that errors are jsoncpp's, exactly as before.
+    bool ok = !scan.stopped && parse_with(false, text, what, root, errs) &&
+              count_members(root) == scan.keys;
+    if (!ok) {
+        root = Json::Value();
+        errs.clear();
+        ok = parse_with(true, text, what, root, errs);
     }
     if (!ok) {
         // jsoncpp formats "* Line N, Column M\n  message"; keep it on one line.
@@ -299,6 +357,9 @@ std::optional<std::string> opt_string(const Json::Value &obj, const char *key,
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
+    if (v->isString()) {
+        return v->asString(); // the path is built only for an error
+    }
     return as_string(*v, key_path(path, key));
 }
 
@@ -316,6 +377,12 @@ std::optional<double> opt_number(const Json::Value &obj, const char *key, const 
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
+    if (v->isNumeric() && !v->isBool()) {
+        const double d = v->asDouble();
+        if (std::isfinite(d) && d >= lo && d <= hi) {
+            return d;
+        }
+    }
     return as_number(*v, key_path(path, key), lo, hi, expected);
 }
 
@@ -326,6 +393,9 @@ std::optional<std::uint64_t> opt_uint(const Json::Value &obj, const char *key,
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
+    if (v->isNumeric() && !v->isBool() && v->isUInt64() && v->asUInt64() <= hi) {
+        return v->asUInt64();
+    }
     return as_uint(*v, key_path(path, key), hi, expected);
 }
 
@@ -333,6 +403,9 @@ std::optional<bool> opt_bool(const Json::Value &obj, const char *key, const std:
     const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
+    }
+    if (v->isBool()) {
+        return v->asBool();
     }
     return as_bool(*v, key_path(path, key));
 }

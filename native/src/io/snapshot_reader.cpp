@@ -233,8 +233,9 @@ snapshot read(std::string_view text) {
     std::size_t node_count = 0, guest_count = 0;
     for (const Json::Value &e : *resources) {
         const Json::Value *t = e.isObject() ? e.find("type", "type" + 4) : nullptr;
-        if (t != nullptr && t->isString()) {
-            const std::string type = t->asString();
+        const char *b = nullptr, *end = nullptr;
+        if (t != nullptr && t->isString() && t->getString(&b, &end)) {
+            const std::string_view type(b, static_cast<std::size_t>(end - b));
             node_count += type == "node" ? 1 : 0;
             guest_count += type == "qemu" || type == "lxc" ? 1 : 0;
         }
@@ -244,10 +245,13 @@ snapshot read(std::string_view text) {
 
     cluster &c = out.c;
     std::vector<raw_guest> guests;
+    guests.reserve(guest_count);
+    c.nodes.reserve(node_count);
     std::vector<raw_storage> storages;
     std::map<std::string, std::string> node_paths;
-    for (Json::ArrayIndex i = 0; i < resources->size(); ++i) {
-        const Json::Value &e = (*resources)[i];
+    Json::ArrayIndex i = 0;
+    for (auto it = resources->begin(); it != resources->end(); ++it, ++i) {
+        const Json::Value &e = *it;
         const std::string p = index_path(rpath, i);
         check_object(e, p, "a resource object");
         const std::string type = req_string(e, "type", p);
@@ -268,24 +272,42 @@ snapshot read(std::string_view text) {
     std::sort(c.nodes.begin(), c.nodes.end(),
               [](const node &a, const node &b) { return a.name < b.name; });
 
-    std::map<std::uint32_t, std::string> vmid_paths;
-    for (raw_guest &r : guests) {
+    // By vmid (input order among equal ones); the guests themselves move once, into place.
+    std::vector<std::uint32_t> order(guests.size());
+    for (std::uint32_t k = 0; k < order.size(); ++k) {
+        order[k] = k;
+    }
+    std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+        return guests[x].g.vmid != guests[y].g.vmid ? guests[x].g.vmid < guests[y].g.vmid : x < y;
+    });
+    // The first entry (in input order) that repeats a vmid, and the entry it repeats.
+    std::size_t dup = guests.size(), dup_of = 0;
+    for (std::size_t j = 1; j < order.size(); ++j) {
+        if (guests[order[j]].g.vmid == guests[order[j - 1]].g.vmid && order[j] < dup) {
+            dup = order[j];
+            std::size_t first = j - 1;
+            while (first > 0 && guests[order[first - 1]].g.vmid == guests[order[j]].g.vmid) {
+                --first;
+            }
+            dup_of = order[first];
+        }
+    }
+    for (std::size_t k = 0; k < guests.size(); ++k) {
+        raw_guest &r = guests[k];
         auto n = c.find_node(r.node_name);
         if (!n) {
             reject(key_path(r.path, "node"),
                    "unknown node \"" + r.node_name + "\" (no node entry with that name)");
         }
         r.g.node = *n;
-        auto [it, fresh] = vmid_paths.emplace(r.g.vmid, r.path);
-        if (!fresh) {
-            reject(key_path(r.path, "vmid"),
-                   "duplicate vmid " + std::to_string(r.g.vmid) + " (also " + it->second + ")");
+        if (k == dup) {
+            reject(key_path(r.path, "vmid"), "duplicate vmid " + std::to_string(r.g.vmid) +
+                                                 " (also " + guests[dup_of].path + ")");
         }
     }
-    std::sort(guests.begin(), guests.end(),
-              [](const raw_guest &a, const raw_guest &b) { return a.g.vmid < b.g.vmid; });
-    for (raw_guest &r : guests) {
-        c.guests.push_back(std::move(r.g));
+    c.guests.reserve(guests.size());
+    for (std::uint32_t k : order) {
+        c.guests.push_back(std::move(guests[k].g));
     }
     for (raw_storage &r : storages) {
         auto n = c.find_node(r.node_name);
@@ -334,8 +356,9 @@ snapshot read(std::string_view text) {
         check_object(gs, "guests", "an object keyed by vmid");
         for (const std::string &key : gs.getMemberNames()) {
             const std::string p = key_path("guests", key);
-            static const std::regex digits("^[0-9]{1,9}$");
-            if (!std::regex_match(key, digits)) {
+            if (key.empty() || key.size() > 9 || !std::all_of(key.begin(), key.end(), [](char ch) {
+                    return ch >= '0' && ch <= '9';
+                })) {
                 reject(p, "expected a vmid as key");
             }
             auto g = c.find_guest(static_cast<std::uint32_t>(std::stoul(key)));
