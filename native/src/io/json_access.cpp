@@ -28,7 +28,6 @@ public:
         value(0);
     }
     bool found = false;
-    std::size_t keys = 0; // object members read (duplicates counted): see parse_json
     bool stopped = false;
     std::string path;
     std::string literal;
@@ -156,7 +155,6 @@ private:
                     stopped = true;
                     return;
                 }
-                ++keys;
                 stack_[depth + 1] = {key.data(), key.size(), 0};
                 value(depth + 1);
                 if (done()) {
@@ -229,43 +227,12 @@ std::string describe(const Json::Value &v) {
     }
 }
 
-namespace {
-
-// Object members in the parsed tree (a duplicate key counts once).
-std::size_t count_members(const Json::Value &v) {
-    std::size_t n = 0;
-    if (v.isObject()) {
-        n += v.size();
-    }
-    if (v.isObject() || v.isArray()) {
-        for (const Json::Value &child : v) {
-            if (child.isObject() || child.isArray()) {
-                n += count_members(child);
-            }
-        }
-    }
-    return n;
-}
-
-bool parse_with(bool reject_dup_keys, std::string_view text, const std::string &what,
-                Json::Value &root, std::string &errs) {
+Json::Value parse_json(std::string_view text, const std::string &what,
+                       const std::string &object_root, const std::string &array_root) {
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_);
     b["stackLimit"] = 200;
-    b["rejectDupKeys"] = reject_dup_keys;
     std::unique_ptr<Json::CharReader> reader(b.newCharReader());
-    try {
-        return reader->parse(text.data(), text.data() + text.size(), &root, &errs);
-    } catch (const Json::Exception &e) {
-        // jsoncpp throws (instead of reporting) when nesting exceeds stackLimit.
-        reject(what, std::string("invalid JSON (") + e.what() + ")");
-    }
-}
-
-} // namespace
-
-Json::Value parse_json(std::string_view text, const std::string &what,
-                       const std::string &object_root, const std::string &array_root) {
     Json::Value root;
     std::string errs;
     if (text.empty()) {
@@ -277,16 +244,12 @@ Json::Value parse_json(std::string_view text, const std::string &what,
         reject(scan.path,
                "expected a finite number (at most 1.8e308 in magnitude), got " + scan.literal);
     }
-    // Duplicate keys are rejected. jsoncpp's own check looks every key up in its object while
-    // parsing (a third of the parse of a large snapshot); instead the scan counts the keys, the
-    // tree counts the distinct ones; when they differ, or on any error, the strict parse runs
-    // (again) so that errors are jsoncpp's, exactly as before.
-    bool ok = !scan.stopped && parse_with(false, text, what, root, errs) &&
-              count_members(root) == scan.keys;
-    if (!ok) {
-        root = Json::Value();
-        errs.clear();
-        ok = parse_with(true, text, what, root, errs);
+    bool ok = false;
+    try {
+        ok = reader->parse(text.data(), text.data() + text.size(), &root, &errs);
+    } catch (const Json::Exception &e) {
+        // jsoncpp throws (instead of reporting) when nesting exceeds stackLimit.
+        reject(what, std::string("invalid JSON (") + e.what() + ")");
     }
     if (!ok) {
         // jsoncpp formats "* Line N, Column M\n  message"; keep it on one line.
