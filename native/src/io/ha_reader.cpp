@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
-#include <regex>
 #include <set>
 
 namespace pvebal::detail {
@@ -79,20 +78,37 @@ std::vector<std::pair<std::string, int>>
 parse_node_list(const cluster &c, const Json::Value &v, const std::string &path,
                 std::vector<std::string> &notes, const std::string &what, bool &had_priority) {
     std::vector<std::string> items = v.isString() ? split_tags(v.asString()) : name_list(v, path);
-    static const std::regex re("^([A-Za-z0-9][A-Za-z0-9.-]*)(?::([0-9]{1,4}))?$");
+    auto alnum = [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+    };
+    auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
     std::map<std::string, int> out;
     for (const std::string &item : items) {
-        std::smatch m;
-        if (!std::regex_match(item, m, re)) {
+        // NAME[:PRIO]: NAME of [A-Za-z0-9][A-Za-z0-9.-]*, PRIO of 1 to 4 digits.
+        const size_t colon = item.find(':');
+        const std::string_view name = std::string_view(item).substr(0, colon);
+        const std::string_view prio = colon == std::string::npos
+                                          ? std::string_view()
+                                          : std::string_view(item).substr(colon + 1);
+        const bool ok =
+            !name.empty() && alnum(name[0]) &&
+            std::all_of(name.begin(), name.end(),
+                        [&](char ch) { return alnum(ch) || ch == '.' || ch == '-'; }) &&
+            (colon == std::string::npos ||
+             (!prio.empty() && prio.size() <= 4 && std::all_of(prio.begin(), prio.end(), digit)));
+        if (!ok) {
             reject(path, "expected \"node[:priority]\" entries, got \"" + item + "\"");
         }
-        if (m[2].matched) {
+        int priority = 0;
+        if (colon != std::string::npos) {
             had_priority = true;
+            std::from_chars(prio.data(), prio.data() + prio.size(), priority);
         }
-        if (!c.find_node(m[1].str())) {
-            notes.push_back(what + ": node " + m[1].str() + " is not in this cluster");
+        const std::string node_name(name);
+        if (!c.find_node(node_name)) {
+            notes.push_back(what + ": node " + node_name + " is not in this cluster");
         }
-        out.emplace(m[1].str(), m[2].matched ? std::stoi(m[2].str()) : 0);
+        out.emplace(node_name, priority);
     }
     if (items.empty()) {
         reject(path, "expected at least one node");
