@@ -196,6 +196,26 @@ private:
     std::string array_root_;
 };
 
+// Whether any number literal could be beyond a double: only one with an exponent or of 309
+// digits or more can. A quick pass over the bytes (strings included, so it may say yes for
+// nothing), to skip the structured scan in the usual case.
+bool may_overflow(std::string_view t) {
+    size_t run = 0; // digits in a row
+    for (const char ch : t) {
+        if (ch >= '0' && ch <= '9') {
+            if (++run >= 309) {
+                return true;
+            }
+        } else {
+            if (run > 0 && (ch == 'e' || ch == 'E')) {
+                return true;
+            }
+            run = 0;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 std::string describe(const Json::Value &v) {
@@ -239,7 +259,9 @@ Json::Value parse_json(std::string_view text, const std::string &what,
         reject(what, "empty input, expected JSON");
     }
     number_scan scan(text, object_root, array_root);
-    scan.run();
+    if (may_overflow(text)) {
+        scan.run();
+    }
     if (scan.found) {
         reject(scan.path,
                "expected a finite number (at most 1.8e308 in magnitude), got " + scan.literal);
