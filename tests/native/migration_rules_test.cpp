@@ -217,4 +217,89 @@ BOOST_AUTO_TEST_CASE(registry_lists_every_unit_once_in_order) {
     }
 }
 
+// The registry's per-guest precheck lets check_target skip the guest-specific target units that
+// cannot reject a guest. Each kind of restriction must still be checked in full: every case
+// below fails if the precheck wrongly skips its unit (n3 would then be allowed).
+BOOST_AUTO_TEST_CASE(target_precheck_keeps_every_guest_specific_unit) {
+    struct restriction {
+        const char *kind;
+        void (*apply)(snapshot_builder &);
+    };
+    const restriction all[] = {
+        {"pin",
+         [](snapshot_builder &b) {
+             b.resources()[b.resources().size() - 1]["tags"] = "pvebal-pin-n2";
+         }},
+        {"ha-node-affinity",
+         [](snapshot_builder &b) {
+             Json::Value r;
+             r["sid"] = "vm:100";
+             r["state"] = "started";
+             b.extra()["ha"]["resources"].append(r);
+             Json::Value rule;
+             rule["rule"] = "keep-n1-n2";
+             rule["type"] = "node-affinity";
+             rule["resources"] = "vm:100";
+             rule["nodes"] = "n1,n2";
+             rule["strict"] = 1;
+             b.extra()["ha"]["rules"].append(rule);
+         }},
+        {"precondition",
+         [](snapshot_builder &b) {
+             b.extra()["guests"]["100"]["migrate"]["not_allowed_nodes"]["n3"]
+                      ["unavailable_storages"]
+                          .append("local");
+         }},
+        {"mapped-device",
+         [](snapshot_builder &b) {
+             b.extra()["guests"]["100"]["config"]["hostpci0"] = "mapping=gpu";
+             Json::Value &m = b.extra()["mappings"]["pci"]["gpu"];
+             m["nodes"].append("n1");
+             m["nodes"].append("n2");
+         }},
+        {"replication",
+         [](snapshot_builder &b) {
+             Json::Value job;
+             job["id"] = "100-0";
+             job["target"] = "n2";
+             b.extra()["guests"]["100"]["replication"].append(job);
+         }},
+        {"storage",
+         [](snapshot_builder &b) {
+             b.storage("n1", "nvme", false).storage("n2", "nvme", false);
+             b.extra()["guests"]["100"]["config"]["scsi0"] = "nvme:vm-100-disk-0,size=8G";
+         }},
+        {"cpu-model",
+         [](snapshot_builder &b) {
+             b.extra()["guests"]["100"]["config"]["cpu"] = "x86-64-v2";
+             b.extra()["nodes"]["n3"]["cpu-flags"] = "avx";
+         }},
+    };
+    for (const restriction &r : all) {
+        BOOST_TEST_CONTEXT(r.kind) {
+            snapshot_builder b = cluster3();
+            r.apply(b);
+            checked f(b);
+            const detail::decision_context ctx = f.ctx();
+            const node_id n2 = *f.s.c.find_node("n2");
+            const node_id n3 = *f.s.c.find_node("n3");
+            BOOST_TEST(ctx.concerned(0) != 0u);
+            for (bool explain : {false, true}) {
+                std::optional<rejection> why = detail::check_target(ctx, 0, n3, explain);
+                BOOST_TEST(why.has_value());
+                BOOST_TEST((why ? std::string(constraint_name(why->kind)) : "none") == r.kind);
+                BOOST_TEST(!detail::check_target(ctx, 0, n2, explain));
+            }
+        }
+    }
+    // No restriction: only the node's state and the current node decide.
+    checked f(cluster3());
+    const detail::decision_context ctx = f.ctx();
+    BOOST_TEST(!detail::check_target(ctx, 0, *f.s.c.find_node("n3"), false));
+    std::optional<rejection> here = detail::check_target(ctx, 0, *f.s.c.find_node("n1"));
+    BOOST_REQUIRE(here);
+    BOOST_TEST(here->kind == "current-node");
+    BOOST_TEST(detail::decision_context::mode_units(false) != 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

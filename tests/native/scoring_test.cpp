@@ -5,6 +5,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <random>
+#include <string>
 
 using namespace pvebal;
 using namespace pvebal::test;
@@ -79,6 +81,57 @@ BOOST_AUTO_TEST_CASE(inactive_nodes_do_not_count) {
     BOOST_TEST(m.pve_imbalance == 0.0, tt::tolerance(1e-12));
     BOOST_TEST(m.stats[dimension::cpu].min == 0.5, tt::tolerance(1e-12));
     BOOST_TEST(!m.nodes[2].active);
+}
+
+// The balance search skips a unit when this floor says no target can be good enough: it must
+// never be above the J of any real arrival (random clusters, pressure and PSI on, some nodes
+// inactive, capacities unequal).
+BOOST_AUTO_TEST_CASE(arrival_floor_is_below_every_arrival) {
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<double> frac(0.0, 1.0);
+    int checked = 0;
+    for (int round = 0; round < 40; ++round) {
+        snapshot_builder b;
+        const int nodes = 2 + round % 7;
+        for (int n = 0; n < nodes; ++n) {
+            const double cpus = 4 + 4 * (n % 4);
+            const std::uint64_t mem = static_cast<std::uint64_t>(16 + 16 * ((n + round) % 3)) * GiB;
+            const bool online = n == 0 || frac(rng) > 0.15;
+            b.node("n" + std::to_string(n), cpus, mem, 0.95 * frac(rng),
+                   static_cast<std::uint64_t>(0.9 * frac(rng) * static_cast<double>(mem)), online);
+            if (round % 2 == 1 && frac(rng) > 0.5) {
+                b.extra()["nodes"]["n" + std::to_string(n)]["pressure"]["cpu-some"] =
+                    40.0 * frac(rng);
+            }
+        }
+        for (std::uint32_t v = 100; v < 112; ++v) {
+            b.guest(v, "n" + std::to_string(static_cast<int>(v) % nodes), 1 + v % 4,
+                    (2 + v % 8) * GiB, frac(rng), (1 + v % 2) * GiB);
+        }
+        snapshot s = b.build();
+        options o = s.opts;
+        o.pressure_threshold = 0.3 + 0.5 * frac(rng);
+        const load_view v = make_load_view(s.c, o.mode);
+        const objective_state st(s.c, v, o);
+        const objective_state::arrival_floor f = st.floor_of_arrivals();
+        BOOST_TEST_REQUIRE(f.usable);
+        for (guest_id g = 0; g < s.c.guests.size(); ++g) {
+            for (double scale : {1.0, 10.0}) {
+                res d = v.demand[g];
+                for (double &x : d.v) {
+                    x *= scale;
+                }
+                const auto dep = st.leave(v.placement[g], d);
+                const std::optional<double> floor = st.j_arrive_floor(f, dep);
+                BOOST_TEST_REQUIRE(floor.has_value());
+                for (node_id n = 0; n < s.c.nodes.size(); ++n) {
+                    BOOST_TEST(*floor <= st.j_arrive(dep, n) + 1e-12);
+                    ++checked;
+                }
+            }
+        }
+    }
+    BOOST_TEST(checked > 1000);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

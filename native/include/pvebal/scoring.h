@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
 
 namespace pvebal {
@@ -84,6 +85,18 @@ public:
     departure leave(node_id from, const res &d) const;
     double j_arrive(const departure &dep, node_id to) const;
     void apply(node_id from, node_id to, const res &d);
+    // Pruning a scan over many targets: a lower bound of j_arrive(dep, to) for every `to` at
+    // once (any target's utilisation is at least the lowest, its capacity at least the smallest;
+    // an arrival only adds pressure). Exact arithmetic; callers leave a margin for rounding.
+    // Not usable (no bound) with a negative weight or departing demand.
+    struct arrival_floor {
+        res util_min;
+        res cap_min;
+        bool usable = false;
+    };
+    arrival_floor floor_of_arrivals() const;
+    // nullopt: no bound for this departure.
+    std::optional<double> j_arrive_floor(const arrival_floor &f, const departure &dep) const;
     // Utilisation of node n, per dimension, as the state sees it.
     double util(node_id n, dimension d) const { return util_[n][d]; }
     bool active(node_id n) const { return active_[n]; }
@@ -135,6 +148,8 @@ private:
     }
     template <std::size_t N> void leave_n(departure &dep, node_id from) const;
     template <std::size_t N> double j_arrive_n(const departure &dep, node_id to) const;
+    template <std::size_t N>
+    std::optional<double> j_arrive_floor_n(const arrival_floor &f, const departure &dep) const;
     double pressure(double u) const {
         const double x = u - theta_;
         return x > 0 ? x * x : 0;

@@ -7,6 +7,7 @@
 #include "constraints/ha_rules.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -443,15 +444,24 @@ void compile_ha_rules(cluster &c, std::vector<ha_rule_input> in) {
     create_implicit_positive_node_affinity(rules);
 
     // The compiled set on the guests and nodes of this cluster.
-    std::map<std::string, guest_id> by_sid;
-    for (guest_id g = 0; g < c.guests.size(); ++g) {
-        by_sid.emplace(c.guests[g].sid(), g);
-    }
+    // The guest whose sid() is exactly `sid` (guests are sorted by vmid: no map of every sid).
+    auto guest_of = [&](const std::string &sid) -> std::optional<guest_id> {
+        std::uint32_t vmid = 0;
+        const char *end = sid.data() + sid.size();
+        if (sid.size() < 4 || std::from_chars(sid.data() + 3, end, vmid).ptr != end) {
+            return std::nullopt;
+        }
+        auto g = c.find_guest(vmid);
+        if (!g || c.guests[*g].sid() != sid) {
+            return std::nullopt;
+        }
+        return g;
+    };
     auto guests_of = [&](const sid_list &sids) {
         std::vector<guest_id> out;
         for (int s : sids) {
-            if (auto it = by_sid.find(names[static_cast<size_t>(s)]); it != by_sid.end()) {
-                out.push_back(it->second);
+            if (auto g = guest_of(names[static_cast<size_t>(s)])) {
+                out.push_back(*g);
             }
         }
         std::sort(out.begin(), out.end());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <map>
 
 namespace pvebal {
@@ -154,13 +155,57 @@ struct guest_row {
     unit_info info;
     guest_fn fn;
 };
+// Whether a target unit can reject guest g on some node (false: it passes g everywhere).
+using concerns_fn = bool (*)(const decision_context &, guest_id);
 struct target_row {
     unit_info info;
     target_fn fn;
     // Applies to a newcomer (place, a guest not created yet): the unit reads only the node and
     // the guest's policy (ctx.policy), never its record.
     bool newcomer = false;
+    // nullptr: a node-state unit (decided by decision_context::usable). Otherwise the per-guest
+    // precheck; it must answer true whenever fn could reject g, and may err towards true.
+    concerns_fn concerns = nullptr;
 };
+
+bool c_pin(const decision_context &ctx, guest_id g) {
+    return !ctx.policy(g).pinned.empty();
+}
+bool c_ha_node_affinity(const decision_context &ctx, guest_id g) {
+    return ctx.a.node_rule[g] != no_group;
+}
+bool c_precondition(const decision_context &ctx, guest_id g) {
+    return !ctx.c.guests[g].blocked_targets.empty();
+}
+bool c_mapped_device(const decision_context &ctx, guest_id g) {
+    return !ctx.c.guests[g].mapped_devices.empty();
+}
+bool c_replication(const decision_context &ctx, guest_id g) {
+    return !ctx.c.guests[g].replication.empty();
+}
+// t_storage passes a volume on shared storage, or on a node whose storage the snapshot omits.
+bool c_storage(const decision_context &ctx, guest_id g) {
+    const guest &gs = ctx.c.guests[g];
+    const node &src = ctx.c.nodes[gs.node];
+    auto local = [&](const std::string &storage) {
+        const storage_info *s = src.find_storage(storage);
+        return s == nullptr ? !src.storages.empty() : !s->shared;
+    };
+    return std::any_of(gs.disks.begin(), gs.disks.end(),
+                       [&](const guest_disk &d) { return local(d.storage); }) ||
+           std::any_of(gs.local_disk_volids.begin(), gs.local_disk_volids.end(),
+                       [&](const std::string &v) { return local(v.substr(0, v.find(':'))); });
+}
+// t_cpu_model judges running VMs only, and only on nodes whose flags are known.
+bool c_cpu_model(const decision_context &ctx, guest_id g) {
+    const guest &gs = ctx.c.guests[g];
+    return gs.running && gs.type == guest_type::qemu &&
+           std::any_of(ctx.c.nodes.begin(), ctx.c.nodes.end(),
+                       [](const node &n) { return n.cpu_flags_known; });
+}
+bool c_always(const decision_context &, guest_id) {
+    return true;
+}
 struct state_row {
     unit_info info;
     state_fn fn;
@@ -201,29 +246,46 @@ constexpr std::array target_rows{
                t_maintenance,
                true},
     target_row{{constraint::failed, T, false, true, "the node fails in the scenario"}, t_failed},
-    target_row{
-        {constraint::pin, T, true, true, "pvebal-pin-<node> / plb_pin_<node> tags"}, t_pin, true},
+    target_row{{constraint::pin, T, true, true, "pvebal-pin-<node> / plb_pin_<node> tags"},
+               t_pin,
+               true,
+               c_pin},
     target_row{{constraint::ha_node_affinity, T, true, true,
                 "HA node affinity (strict, priorities, failback)"},
-               t_ha_node_affinity},
+               t_ha_node_affinity,
+               false,
+               c_ha_node_affinity},
     target_row{
         {constraint::precondition, T, true, true, "not_allowed_nodes of the migrate precondition"},
-        t_precondition},
+        t_precondition,
+        false,
+        c_precondition},
     target_row{{constraint::mapped_device, T, true, true,
                 "the node has the guest's PCI/USB/directory mappings"},
-               t_mapped_device},
+               t_mapped_device,
+               false,
+               c_mapped_device},
     target_row{{constraint::replication, T, true, false,
                 "a replicated guest goes to a replication target"},
-               t_replication},
+               t_replication,
+               false,
+               c_replication},
     target_row{{constraint::storage, T, true, false,
                 "local disks need their storage (or a storage-map target) on the node"},
-               t_storage},
+               t_storage,
+               false,
+               c_storage},
     target_row{{constraint::cpu_model, T, true, false,
                 "a running VM's CPU type (host, flags) is offered by the node"},
-               t_cpu_model},
+               t_cpu_model,
+               false,
+               c_cpu_model},
     target_row{{constraint::current_node, T, true, false, "the guest is already there"},
-               t_current_node},
+               t_current_node,
+               false,
+               c_always},
 };
+static_assert(target_rows.size() <= 32, "decision_context keeps one bit per target unit");
 
 constexpr std::array state_rows{
     state_row{{constraint::memory, S, true, true, "memory-limit and memory-reserve"}, s_memory},
@@ -271,11 +333,14 @@ decision_context::decision_context(const cluster &c_, const options &o_, const a
             }
         }
     }
-    node_state_only_.assign(c.guests.size(), false);
+    // The registry's per-guest precheck: which guest-specific target units can reject the guest.
+    concerned_.assign(c.guests.size(), 0);
     for (guest_id g = 0; g < c.guests.size(); ++g) {
-        const guest &gs = c.guests[g];
-        node_state_only_[g] = a.policies[g].pinned.empty() && a.node_rule[g] == no_group &&
-                              gs.blocked_targets.empty() && gs.mapped_devices.empty();
+        for (size_t i = 0; i < target_rows.size(); ++i) {
+            if (target_rows[i].concerns != nullptr && target_rows[i].concerns(*this, g)) {
+                concerned_[g] |= std::uint32_t{1} << i;
+            }
+        }
     }
     refresh();
 }
@@ -319,22 +384,41 @@ std::vector<rejection> immovable_reasons(const decision_context &ctx, guest_id g
     return out;
 }
 
+std::uint32_t decision_context::mode_units(bool recovery) {
+    static const std::array<std::uint32_t, 2> masks = [] {
+        std::array<std::uint32_t, 2> m{};
+        for (size_t i = 0; i < target_rows.size(); ++i) {
+            m[0] |= target_rows[i].info.planning ? std::uint32_t{1} << i : 0;
+            m[1] |= target_rows[i].info.recovery ? std::uint32_t{1} << i : 0;
+        }
+        return m;
+    }();
+    return masks[recovery ? 1 : 0];
+}
+
+bool decision_context::node_state_only(guest_id g) const {
+    return (concerned_[g] & mode_units(true)) == 0;
+}
+
 std::optional<rejection> check_target(const decision_context &ctx, guest_id g, node_id n,
                                       bool explain) {
-    const bool recovery = ctx.recovery();
-    if (recovery && ctx.usable(n) && ctx.node_state_only(g)) {
-        return std::nullopt; // the search loops of failover and capacity ask this a lot
-    }
     // The node-state units (offline, maintenance, failed) reject exactly the nodes the context
-    // marks unusable: on a usable node they are skipped.
+    // marks unusable: on a usable node they are skipped, and so is every guest-specific unit
+    // the precheck found cannot reject g (the search loops ask this for every guest and node).
     const bool usable = ctx.usable(n);
-    for (const target_row &r : target_rows) {
-        if (recovery ? !r.info.recovery : !r.info.planning) {
-            continue;
+    const std::uint32_t run = ctx.concerned(g) & decision_context::mode_units(ctx.recovery());
+    if (usable && (run & (run - 1)) == 0) {
+        // At most one unit concerns g here (usually current_node): run just that one.
+        if (run == 0) {
+            return std::nullopt;
         }
-        if (usable &&
-            (r.info.name == constraint::offline || r.info.name == constraint::maintenance ||
-             r.info.name == constraint::failed)) {
+        return target_rows[static_cast<size_t>(std::countr_zero(run))].fn(ctx, g, n, explain);
+    }
+    for (size_t i = 0; i < target_rows.size(); ++i) {
+        const target_row &r = target_rows[i];
+        const bool node_state = r.concerns == nullptr;
+        if (node_state ? usable || (ctx.recovery() ? !r.info.recovery : !r.info.planning)
+                       : (run & (std::uint32_t{1} << i)) == 0) {
             continue;
         }
         if (auto why = r.fn(ctx, g, n, explain)) {

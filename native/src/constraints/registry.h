@@ -38,7 +38,12 @@ public:
     bool failback(guest_id g) const { return failback_[g]; }
     // No pin, HA node affinity, precondition or mapped device: in recovery, only the node's
     // state can reject a node for this guest (the target units that remain).
-    bool node_state_only(guest_id g) const { return node_state_only_[g]; }
+    bool node_state_only(guest_id g) const;
+    // The registry's per-guest precheck: bit i set when target unit i (registry order) may
+    // reject g on some node. Node-state units (offline, maintenance, failed) have no bit.
+    std::uint32_t concerned(guest_id g) const { return concerned_[g]; }
+    // Bits of the target units that apply in planning (false) or in recovery (true).
+    static std::uint32_t mode_units(bool recovery);
     // Online, not in maintenance and (in recovery) not failed.
     bool usable(node_id n) const { return usable_[n]; }
     const std::vector<bool> &usable_nodes() const { return usable_; }
@@ -61,7 +66,7 @@ private:
     void refresh();
 
     std::vector<bool> failback_;
-    std::vector<bool> node_state_only_;
+    std::vector<std::uint32_t> concerned_;
     std::vector<std::vector<int>> rule_priority_;
     std::vector<bool> failed_;
     std::vector<bool> usable_;

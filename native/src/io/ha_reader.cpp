@@ -5,8 +5,8 @@
 #include "io/snapshot_parts.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
-#include <regex>
 #include <set>
 
 namespace pvebal::detail {
@@ -18,14 +18,25 @@ struct sid_ref {
     std::uint32_t vmid;
 };
 
+// [vm:|ct:]ID, ID of 3 to 9 digits (no regex: every HA resource and rule member passes here).
 sid_ref parse_sid(const std::string &s, const std::string &path) {
-    static const std::regex re("^(?:(vm|ct):)?([0-9]{3,9})$");
-    std::smatch m;
-    if (!std::regex_match(s, m, re)) {
+    std::string_view rest = s;
+    guest_type type = guest_type::qemu;
+    if (rest.starts_with("vm:")) {
+        rest.remove_prefix(3);
+    } else if (rest.starts_with("ct:")) {
+        type = guest_type::lxc;
+        rest.remove_prefix(3);
+    }
+    std::uint32_t vmid = 0;
+    const bool ok =
+        rest.size() >= 3 && rest.size() <= 9 &&
+        std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!ok) {
         reject(path, "expected an HA resource id like \"vm:100\" or \"ct:101\", got \"" + s + "\"");
     }
-    return {m[1].str() == "ct" ? guest_type::lxc : guest_type::qemu,
-            static_cast<std::uint32_t>(std::stoul(m[2].str()))};
+    std::from_chars(rest.data(), rest.data() + rest.size(), vmid);
+    return {type, vmid};
 }
 
 std::vector<std::string> sid_list(const Json::Value &v, const std::string &path) {
@@ -67,20 +78,37 @@ std::vector<std::pair<std::string, int>>
 parse_node_list(const cluster &c, const Json::Value &v, const std::string &path,
                 std::vector<std::string> &notes, const std::string &what, bool &had_priority) {
     std::vector<std::string> items = v.isString() ? split_tags(v.asString()) : name_list(v, path);
-    static const std::regex re("^([A-Za-z0-9][A-Za-z0-9.-]*)(?::([0-9]{1,4}))?$");
+    auto alnum = [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+    };
+    auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
     std::map<std::string, int> out;
     for (const std::string &item : items) {
-        std::smatch m;
-        if (!std::regex_match(item, m, re)) {
+        // NAME[:PRIO]: NAME of [A-Za-z0-9][A-Za-z0-9.-]*, PRIO of 1 to 4 digits.
+        const size_t colon = item.find(':');
+        const std::string_view name = std::string_view(item).substr(0, colon);
+        const std::string_view prio = colon == std::string::npos
+                                          ? std::string_view()
+                                          : std::string_view(item).substr(colon + 1);
+        const bool ok =
+            !name.empty() && alnum(name[0]) &&
+            std::all_of(name.begin(), name.end(),
+                        [&](char ch) { return alnum(ch) || ch == '.' || ch == '-'; }) &&
+            (colon == std::string::npos ||
+             (!prio.empty() && prio.size() <= 4 && std::all_of(prio.begin(), prio.end(), digit)));
+        if (!ok) {
             reject(path, "expected \"node[:priority]\" entries, got \"" + item + "\"");
         }
-        if (m[2].matched) {
+        int priority = 0;
+        if (colon != std::string::npos) {
             had_priority = true;
+            std::from_chars(prio.data(), prio.data() + prio.size(), priority);
         }
-        if (!c.find_node(m[1].str())) {
-            notes.push_back(what + ": node " + m[1].str() + " is not in this cluster");
+        const std::string node_name(name);
+        if (!c.find_node(node_name)) {
+            notes.push_back(what + ": node " + node_name + " is not in this cluster");
         }
-        out.emplace(m[1].str(), m[2].matched ? std::stoi(m[2].str()) : 0);
+        out.emplace(node_name, priority);
     }
     if (items.empty()) {
         reject(path, "expected at least one node");
@@ -91,11 +119,14 @@ parse_node_list(const cluster &c, const Json::Value &v, const std::string &path,
 void read_ha_resources(cluster &c, const Json::Value &v, const std::string &path) {
     const Json::Value &arr = v.isObject() && v.isMember("data") ? v["data"] : v;
     check_array(arr, path, "an array of HA resources (GET /cluster/ha/resources)");
-    std::set<guest_id> seen;
-    for (Json::ArrayIndex i = 0; i < arr.size(); ++i) {
+    std::vector<bool> seen(c.guests.size(), false);
+    c.ha.resources.reserve(arr.size());
+    Json::ArrayIndex i = 0;
+    for (auto it = arr.begin(); it != arr.end(); ++it, ++i) {
+        const Json::Value &e = *it; // arr[i] would look the index up in jsoncpp's map
         const std::string p = index_path(path, i);
-        check_object(arr[i], p, "an HA resource object");
-        const std::string sid = req_string(arr[i], "sid", p);
+        check_object(e, p, "an HA resource object");
+        const std::string sid = req_string(e, "sid", p);
         sid_ref ref = parse_sid(sid, key_path(p, "sid"));
         auto g = c.find_guest(ref.vmid);
         if (!g) {
@@ -107,13 +138,14 @@ void read_ha_resources(cluster &c, const Json::Value &v, const std::string &path
                    sid + " does not match guest " + std::to_string(ref.vmid) + " (a " +
                        (c.guests[*g].type == guest_type::qemu ? "VM" : "container") + ")");
         }
-        if (!seen.insert(*g).second) {
+        if (seen[*g]) {
             reject(key_path(p, "sid"), "duplicate HA resource " + sid);
         }
+        seen[*g] = true;
         ha_resource r;
         r.sid = c.guests[*g].sid();
         r.guest = *g;
-        const std::string state = opt_string(arr[i], "state", p).value_or("started");
+        const std::string state = opt_string(e, "state", p).value_or("started");
         static const std::map<std::string, ha_request_state> states = {
             {"started", ha_request_state::started},
             {"enabled", ha_request_state::started},
@@ -127,12 +159,12 @@ void read_ha_resources(cluster &c, const Json::Value &v, const std::string &path
                        "\"");
         }
         r.state = st->second;
-        r.group = opt_string(arr[i], "group", p).value_or("");
-        r.failback = opt_bool(arr[i], "failback", p).value_or(true);
+        r.group = opt_string(e, "group", p).value_or("");
+        r.failback = opt_bool(e, "failback", p).value_or(true);
         r.max_restart = static_cast<int>(
-            opt_uint(arr[i], "max_restart", p, 10, "an integer from 0 to 10").value_or(1));
+            opt_uint(e, "max_restart", p, 10, "an integer from 0 to 10").value_or(1));
         r.max_relocate = static_cast<int>(
-            opt_uint(arr[i], "max_relocate", p, 10, "an integer from 0 to 10").value_or(1));
+            opt_uint(e, "max_relocate", p, 10, "an integer from 0 to 10").value_or(1));
         c.ha.resources.push_back(std::move(r));
     }
     std::sort(c.ha.resources.begin(), c.ha.resources.end(),

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 namespace pvebal::detail {
 
@@ -22,11 +23,9 @@ public:
 
     void run() {
         ws();
-        if (i_ < t_.size() && t_[i_] == '[') {
-            value(array_root_, 0);
-        } else {
-            value(object_root_, 0);
-        }
+        stack_.resize(1);
+        stack_[0].key = i_ < t_.size() && t_[i_] == '[' ? nullptr : "";
+        value(0);
     }
     bool found = false;
     bool stopped = false;
@@ -34,7 +33,7 @@ public:
     std::string literal;
 
 private:
-    static constexpr int max_depth = 256; // deeper input fails in jsoncpp (stackLimit)
+    static constexpr size_t max_depth = 256; // deeper input fails in jsoncpp (stackLimit)
 
     bool done() const { return found || stopped; }
     void ws() {
@@ -67,7 +66,7 @@ private:
         ++i_;
         return true;
     }
-    void number(const std::string &p) {
+    void number(size_t depth) {
         const size_t start = i_;
         while (i_ < t_.size() &&
                (std::isdigit(static_cast<unsigned char>(t_[i_])) || t_[i_] == '-' ||
@@ -87,7 +86,7 @@ private:
             return;
         }
         found = true;
-        path = p;
+        path = path_of(depth);
         literal = std::string(tok.substr(0, 40)) + (tok.size() > 40 ? "..." : "");
     }
     // Out of range one way or the other: the decimal exponent of the first significant digit
@@ -118,11 +117,30 @@ private:
         }
         return significant && e10 > 0;
     }
-    void value(const std::string &p, int depth) {
+    // The path of the current value, built only when a bad number is found: one segment per
+    // level (a key, or an array index when `key` is null).
+    struct segment {
+        const char *key = nullptr;
+        size_t key_size = 0;
+        Json::ArrayIndex index = 0;
+    };
+    std::string path_of(size_t depth) const {
+        std::string p = stack_.empty() || stack_[0].key != nullptr ? object_root_ : array_root_;
+        for (size_t k = 1; k <= depth && k < stack_.size(); ++k) {
+            const segment &s = stack_[k];
+            p = s.key != nullptr ? key_path(p, std::string(s.key, s.key_size))
+                                 : index_path(p, s.index);
+        }
+        return p;
+    }
+    void value(size_t depth) {
         ws();
         if (i_ >= t_.size() || depth > max_depth) {
             stopped = true;
             return;
+        }
+        if (stack_.size() <= depth + 1) {
+            stack_.resize(depth + 2);
         }
         const char c = t_[i_];
         if (c == '{') {
@@ -137,7 +155,8 @@ private:
                     stopped = true;
                     return;
                 }
-                value(key_path(p, std::string(key)), depth + 1);
+                stack_[depth + 1] = {key.data(), key.size(), 0};
+                value(depth + 1);
                 if (done()) {
                     return;
                 }
@@ -150,7 +169,8 @@ private:
             }
             Json::ArrayIndex n = 0;
             do {
-                value(index_path(p, n++), depth + 1);
+                stack_[depth + 1] = {nullptr, 0, n++};
+                value(depth + 1);
                 if (done()) {
                     return;
                 }
@@ -160,7 +180,7 @@ private:
             std::string_view s;
             stopped = !string(s);
         } else if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
-            number(p);
+            number(depth);
         } else {
             // true, false, null, or not JSON
             while (i_ < t_.size() && std::isalpha(static_cast<unsigned char>(t_[i_]))) {
@@ -169,11 +189,32 @@ private:
         }
     }
 
+    std::vector<segment> stack_;
     std::string_view t_;
     size_t i_ = 0;
     std::string object_root_;
     std::string array_root_;
 };
+
+// Whether any number literal could be beyond a double: only one with an exponent or of 309
+// digits or more can. A quick pass over the bytes (strings included, so it may say yes for
+// nothing), to skip the structured scan in the usual case.
+bool may_overflow(std::string_view t) {
+    size_t run = 0; // digits in a row
+    for (const char ch : t) {
+        if (ch >= '0' && ch <= '9') {
+            if (++run >= 309) {
+                return true;
+            }
+        } else {
+            if (run > 0 && (ch == 'e' || ch == 'E')) {
+                return true;
+            }
+            run = 0;
+        }
+    }
+    return false;
+}
 
 } // namespace
 
@@ -218,7 +259,9 @@ Json::Value parse_json(std::string_view text, const std::string &what,
         reject(what, "empty input, expected JSON");
     }
     number_scan scan(text, object_root, array_root);
-    scan.run();
+    if (may_overflow(text)) {
+        scan.run();
+    }
     if (scan.found) {
         reject(scan.path,
                "expected a finite number (at most 1.8e308 in magnitude), got " + scan.literal);
@@ -299,6 +342,9 @@ std::optional<std::string> opt_string(const Json::Value &obj, const char *key,
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
+    if (v->isString()) {
+        return v->asString(); // the path is built only for an error
+    }
     return as_string(*v, key_path(path, key));
 }
 
@@ -316,6 +362,12 @@ std::optional<double> opt_number(const Json::Value &obj, const char *key, const 
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
+    if (v->isNumeric() && !v->isBool()) {
+        const double d = v->asDouble();
+        if (std::isfinite(d) && d >= lo && d <= hi) {
+            return d;
+        }
+    }
     return as_number(*v, key_path(path, key), lo, hi, expected);
 }
 
@@ -326,6 +378,9 @@ std::optional<std::uint64_t> opt_uint(const Json::Value &obj, const char *key,
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
     }
+    if (v->isNumeric() && !v->isBool() && v->isUInt64() && v->asUInt64() <= hi) {
+        return v->asUInt64();
+    }
     return as_uint(*v, key_path(path, key), hi, expected);
 }
 
@@ -333,6 +388,9 @@ std::optional<bool> opt_bool(const Json::Value &obj, const char *key, const std:
     const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
+    }
+    if (v->isBool()) {
+        return v->asBool();
     }
     return as_bool(*v, key_path(path, key));
 }

@@ -21,8 +21,8 @@ constexpr std::uint64_t min_vmid = 100;
 constexpr std::uint64_t max_vmid = 999999999;
 
 // Entities as read, with the path of their entry for later errors.
+// A guest is read straight into cluster::guests; where it came from stays beside it.
 struct raw_guest {
-    guest g;
     std::string node_name;
     std::string path;
 };
@@ -102,10 +102,9 @@ node read_node(const Json::Value &e, const std::string &path) {
     return n;
 }
 
-raw_guest read_guest(const Json::Value &e, const std::string &path, guest_type type) {
+raw_guest read_guest(const Json::Value &e, const std::string &path, guest_type type, guest &g) {
     raw_guest r;
     r.path = path;
-    guest &g = r.g;
     g.type = type;
     auto vmid = opt_uint(e, "vmid", path, max_vmid, "a VM id from 100 to 999999999");
     if (!vmid) {
@@ -233,8 +232,9 @@ snapshot read(std::string_view text) {
     std::size_t node_count = 0, guest_count = 0;
     for (const Json::Value &e : *resources) {
         const Json::Value *t = e.isObject() ? e.find("type", "type" + 4) : nullptr;
-        if (t != nullptr && t->isString()) {
-            const std::string type = t->asString();
+        const char *b = nullptr, *end = nullptr;
+        if (t != nullptr && t->isString() && t->getString(&b, &end)) {
+            const std::string_view type(b, static_cast<std::size_t>(end - b));
             node_count += type == "node" ? 1 : 0;
             guest_count += type == "qemu" || type == "lxc" ? 1 : 0;
         }
@@ -244,10 +244,14 @@ snapshot read(std::string_view text) {
 
     cluster &c = out.c;
     std::vector<raw_guest> guests;
+    guests.reserve(guest_count);
+    c.guests.reserve(guest_count);
+    c.nodes.reserve(node_count);
     std::vector<raw_storage> storages;
     std::map<std::string, std::string> node_paths;
-    for (Json::ArrayIndex i = 0; i < resources->size(); ++i) {
-        const Json::Value &e = (*resources)[i];
+    Json::ArrayIndex i = 0;
+    for (auto it = resources->begin(); it != resources->end(); ++it, ++i) {
+        const Json::Value &e = *it;
         const std::string p = index_path(rpath, i);
         check_object(e, p, "a resource object");
         const std::string type = req_string(e, "type", p);
@@ -259,7 +263,8 @@ snapshot read(std::string_view text) {
             }
             c.nodes.push_back(std::move(n));
         } else if (type == "qemu" || type == "lxc") {
-            guests.push_back(read_guest(e, p, type == "qemu" ? guest_type::qemu : guest_type::lxc));
+            guests.push_back(read_guest(e, p, type == "qemu" ? guest_type::qemu : guest_type::lxc,
+                                        c.guests.emplace_back()));
         } else if (type == "storage") {
             storages.push_back(read_storage(e, p));
         }
@@ -268,24 +273,55 @@ snapshot read(std::string_view text) {
     std::sort(c.nodes.begin(), c.nodes.end(),
               [](const node &a, const node &b) { return a.name < b.name; });
 
-    std::map<std::uint32_t, std::string> vmid_paths;
-    for (raw_guest &r : guests) {
+    // By vmid (input order among equal ones).
+    std::vector<std::uint32_t> order(guests.size());
+    for (std::uint32_t k = 0; k < order.size(); ++k) {
+        order[k] = k;
+    }
+    auto vmid = [&](std::size_t k) { return c.guests[k].vmid; };
+    std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+        return vmid(x) != vmid(y) ? vmid(x) < vmid(y) : x < y;
+    });
+    // The first entry (in input order) that repeats a vmid, and the entry it repeats.
+    std::size_t dup = guests.size(), dup_of = 0;
+    for (std::size_t j = 1; j < order.size(); ++j) {
+        if (vmid(order[j]) == vmid(order[j - 1]) && order[j] < dup) {
+            dup = order[j];
+            std::size_t first = j - 1;
+            while (first > 0 && vmid(order[first - 1]) == vmid(order[j])) {
+                --first;
+            }
+            dup_of = order[first];
+        }
+    }
+    for (std::size_t k = 0; k < guests.size(); ++k) {
+        const raw_guest &r = guests[k];
         auto n = c.find_node(r.node_name);
         if (!n) {
             reject(key_path(r.path, "node"),
                    "unknown node \"" + r.node_name + "\" (no node entry with that name)");
         }
-        r.g.node = *n;
-        auto [it, fresh] = vmid_paths.emplace(r.g.vmid, r.path);
-        if (!fresh) {
-            reject(key_path(r.path, "vmid"),
-                   "duplicate vmid " + std::to_string(r.g.vmid) + " (also " + it->second + ")");
+        c.guests[k].node = *n;
+        if (k == dup) {
+            reject(key_path(r.path, "vmid"), "duplicate vmid " + std::to_string(vmid(k)) +
+                                                 " (also " + guests[dup_of].path + ")");
         }
     }
-    std::sort(guests.begin(), guests.end(),
-              [](const raw_guest &a, const raw_guest &b) { return a.g.vmid < b.g.vmid; });
-    for (raw_guest &r : guests) {
-        c.guests.push_back(std::move(r.g));
+    // Into vmid order in place (each cycle of the permutation with one temporary).
+    std::vector<bool> placed(order.size(), false);
+    for (std::size_t start = 0; start < order.size(); ++start) {
+        if (placed[start] || order[start] == start) {
+            continue;
+        }
+        guest tmp = std::move(c.guests[start]);
+        std::size_t j = start;
+        while (order[j] != start) {
+            c.guests[j] = std::move(c.guests[order[j]]);
+            placed[j] = true;
+            j = order[j];
+        }
+        c.guests[j] = std::move(tmp);
+        placed[j] = true;
     }
     for (raw_storage &r : storages) {
         auto n = c.find_node(r.node_name);
@@ -334,8 +370,9 @@ snapshot read(std::string_view text) {
         check_object(gs, "guests", "an object keyed by vmid");
         for (const std::string &key : gs.getMemberNames()) {
             const std::string p = key_path("guests", key);
-            static const std::regex digits("^[0-9]{1,9}$");
-            if (!std::regex_match(key, digits)) {
+            if (key.empty() || key.size() > 9 || !std::all_of(key.begin(), key.end(), [](char ch) {
+                    return ch >= '0' && ch <= '9';
+                })) {
                 reject(p, "expected a vmid as key");
             }
             auto g = c.find_guest(static_cast<std::uint32_t>(std::stoul(key)));

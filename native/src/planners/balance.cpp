@@ -100,6 +100,11 @@ private:
 void balancer::consider_single(candidate &best) {
     const double now = obj_.value();
     const double floor = min_gain();
+    // A unit none of whose targets could pass the gain tests below is skipped whole: its
+    // best conceivable gain (from a lower bound of J over every target, plus a margin far
+    // above rounding) already fails them. The same candidates pass, so the same plan.
+    const objective_state::arrival_floor targets = obj_.floor_of_arrivals();
+    const double margin = 1e-9 * (1 + now);
     for (size_t i = 0; i < units_.size(); ++i) {
         // Out of time: the best move of the units seen so far still lowers the objective.
         if ((i & 1023) == 1023 && deadline_.expired()) {
@@ -115,6 +120,12 @@ void balancer::consider_single(candidate &best) {
         const double penalty = cost_penalty(u.cost_seconds);
         // The source side once per unit; then only each target's side (same value as j_after).
         const objective_state::departure leaving = obj_.leave(u.node, u.demand);
+        if (auto j_min = obj_.j_arrive_floor(targets, leaving)) {
+            const double best_gain = now - std::sqrt(std::max(0.0, *j_min)) + margin;
+            if (best_gain < floor || best_gain - penalty <= best.score) {
+                continue;
+            }
+        }
         for (node_id n : u.allowed) {
             const double after = std::sqrt(obj_.j_arrive(leaving, n));
             const double gain = now - after;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace pvebal {
 
@@ -198,6 +199,74 @@ double objective_state::j_arrive_n(const departure &dep, node_id to) const {
         const double mean = sum / n_;
         const double var = std::max(0.0, sumsq / n_ - mean * mean);
         j += w_.v[r] * (var + p_ * press / n_ + psi / n_);
+        wsum += w_.v[r];
+    }
+    return wsum > 0 ? j / wsum : 0;
+}
+
+objective_state::arrival_floor objective_state::floor_of_arrivals() const {
+    arrival_floor f;
+    f.usable = p_ >= 0;
+    for (std::size_t r = 0; r < dimension_count; ++r) {
+        f.usable = f.usable && w_.v[r] >= 0;
+        f.util_min.v[r] = std::numeric_limits<double>::infinity();
+        f.cap_min.v[r] = std::numeric_limits<double>::infinity();
+    }
+    for (double coef : psi_coef_) {
+        f.usable = f.usable && coef >= 0;
+    }
+    for (node_id n = 0; n < cap_.size(); ++n) {
+        if (!active_[n]) {
+            continue; // an inactive target changes nothing: the bound's growth 0
+        }
+        for (std::size_t r = 0; r < dimension_count; ++r) {
+            f.util_min.v[r] = std::min(f.util_min.v[r], util_[n].v[r]);
+            if (cap_[n].v[r] > 0) {
+                f.cap_min.v[r] = std::min(f.cap_min.v[r], cap_[n].v[r]);
+            }
+        }
+    }
+    return f;
+}
+
+std::optional<double> objective_state::j_arrive_floor(const arrival_floor &f,
+                                                      const departure &dep) const {
+    if (!f.usable) {
+        return std::nullopt;
+    }
+    return all_dims_ ? j_arrive_floor_n<dimension_count>(f, dep)
+                     : j_arrive_floor_n<always_on_dimensions>(f, dep);
+}
+
+// An arrival of d on a node of utilisation u and capacity c grows the dimension's utilisation
+// by x = d / c, in [0, d / cap_min], and its variance by (2x/N)(u - mean) + x^2 (N-1)/N^2, where
+// mean is after the departure: with u >= util_min, at least the minimum over x of
+// A x^2 - B x (A = (N-1)/N^2, B = 2 (mean - util_min)/N). Pressure and PSI only grow.
+template <std::size_t N>
+std::optional<double> objective_state::j_arrive_floor_n(const arrival_floor &f,
+                                                        const departure &dep) const {
+    if (n_ < 1) {
+        return 0.0;
+    }
+    double j = 0;
+    double wsum = 0;
+    for (std::size_t r = 0; r < N; ++r) {
+        const double d = dep.dv.v[r];
+        if (d < 0) {
+            return std::nullopt;
+        }
+        const double mean = dep.t.sum.v[r] / n_;
+        const double var = dep.t.sumsq.v[r] / n_ - mean * mean;
+        double growth = 0;
+        const double b = 2 * (mean - f.util_min.v[r]) / n_;
+        if (b > 0 && d > 0 && std::isfinite(f.cap_min.v[r])) {
+            const double a = (n_ - 1) / (n_ * n_);
+            const double x_max = d / f.cap_min.v[r];
+            const double x = a > 0 ? std::min(x_max, b / (2 * a)) : x_max;
+            growth = a * x * x - b * x;
+        }
+        j += w_.v[r] *
+             (std::max(0.0, var + growth) + p_ * dep.t.press.v[r] / n_ + dep.t.psi.v[r] / n_);
         wsum += w_.v[r];
     }
     return wsum > 0 ? j / wsum : 0;
