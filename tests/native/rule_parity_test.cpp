@@ -341,7 +341,7 @@ BOOST_AUTO_TEST_CASE(rule_property_no_command_breaks_a_keep_apart_rule) {
             }
         };
         note("plan", replay(c, plan_balance(c, o), pairs));
-        const node_id drain = seed % c.nodes.size();
+        const auto drain = static_cast<node_id>(seed % c.nodes.size());
         note("evacuate", replay(c, plan_evacuate(c, o, {drain}), pairs));
         std::vector<bool> gone(c.nodes.size(), false);
         gone[drain] = true;

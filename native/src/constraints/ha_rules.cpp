@@ -32,17 +32,6 @@ struct rule {
 
 using rule_map = std::map<std::string, rule>; // by id
 
-bool disjoint(const sid_list &a, const sid_list &b) {
-    auto i = a.begin(), j = b.begin();
-    while (i != a.end() && j != b.end()) {
-        if (*i == *j) {
-            return false;
-        }
-        *i < *j ? ++i : ++j;
-    }
-    return true;
-}
-
 sid_list intersect(const sid_list &a, const sid_list &b) {
     sid_list out;
     std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));

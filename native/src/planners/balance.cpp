@@ -329,7 +329,8 @@ balancer::temporaries(const std::vector<std::pair<size_t, node_id>> &changes) co
             if (units_[i].guests == m.guests) {
                 listed[i] = true;
                 if (at[i] != origin_[i]) {
-                    moves.push_back({m.guests, origin_[i], at[i], m.value, "", false});
+                    moves.push_back(
+                        {m.guests, origin_[i], at[i], m.value, "", false, std::nullopt});
                 }
                 break;
             }
@@ -337,7 +338,7 @@ balancer::temporaries(const std::vector<std::pair<size_t, node_id>> &changes) co
     }
     for (size_t i = 0; i < units_.size(); ++i) {
         if (!listed[i] && at[i] != origin_[i]) {
-            moves.push_back({units_[i].guests, origin_[i], at[i], 0, "", false});
+            moves.push_back({units_[i].guests, origin_[i], at[i], 0, "", false, std::nullopt});
         }
     }
     overlay scratch(c_, o_, a_);
@@ -503,8 +504,8 @@ void balancer::improve() {
                 it->value += gain;
                 it->reason = reason;
             } else {
-                chosen_.push_back(
-                    {units_[i].guests, origin_[i], units_[i].node, gain, reason, false});
+                chosen_.push_back({units_[i].guests, origin_[i], units_[i].node, gain, reason,
+                                   false, std::nullopt});
             }
         }
         migrations_ = 0;

@@ -154,9 +154,9 @@ bool ha_guard::check(int k) {
             if (fresh(set, known->second)) {
                 return false;
             }
-            const bool partners_stayed =
-                std::all_of(known->second.groups.begin(), known->second.groups.end(), [&](int k) {
-                    return group_moved_[static_cast<size_t>(k)] <= known->second.stamp;
+            const bool partners_stayed = std::all_of(
+                known->second.groups.begin(), known->second.groups.end(), [&](int group) {
+                    return group_moved_[static_cast<size_t>(group)] <= known->second.stamp;
                 });
             if (partners_stayed) {
                 std::vector<bool> dirty(c_.nodes.size(), false);
@@ -201,8 +201,8 @@ bool ha_guard::check(int k) {
             a.stamp = clock_;
             for (const auto &[g, n] : out.placed) {
                 a.targets.push_back(n);
-                if (const int k = solver_.affinity().together[g]; k != no_group) {
-                    a.groups.push_back(k);
+                if (const int group = solver_.affinity().together[g]; group != no_group) {
+                    a.groups.push_back(group);
                 }
             }
             std::sort(a.groups.begin(), a.groups.end());

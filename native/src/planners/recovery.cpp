@@ -47,14 +47,14 @@ recovery_solver::recovery_solver(const cluster &c, const options &o, bool all_gu
             continue;
         }
         const node &src = c.nodes[gs.node];
-        for (const guest_disk &d : gs.disks) {
-            const storage_info *s = src.find_storage(d.storage);
-            if (!d.cdrom && s != nullptr && !s->shared) {
+        for (const guest_disk &disk : gs.disks) {
+            const storage_info *s = src.find_storage(disk.storage);
+            if (!disk.cdrom && s != nullptr && !s->shared) {
                 recoverable_[g] = false;
-                unrecoverable_.push_back(
-                    {g,
-                     {constraint::local_storage, "disk " + d.key + " is on local storage '" +
-                                                     d.storage + "' and is lost with its node"}});
+                unrecoverable_.push_back({g,
+                                          {constraint::local_storage,
+                                           "disk " + disk.key + " is on local storage '" +
+                                               disk.storage + "' and is lost with its node"}});
                 break;
             }
         }
@@ -749,14 +749,14 @@ std::vector<node_rejection> recovery_solver::explain(const std::vector<bool> &fa
     const std::vector<bool> &alive = ctx.usable_nodes();
     // A keep-together guest restarts as one unit with its recovering partners, on the node of
     // its surviving partners if it has any (as make_units decides).
-    std::vector<guest_id> unit{g};
+    std::vector<guest_id> members{g};
     std::optional<node_id> majority;
     const int group = a_.together[g];
     if (group >= 0) {
-        unit.clear();
+        members.clear();
         for (guest_id h : candidates(failed)) {
             if (recoverable_[h] && a_.together[h] == group) {
-                unit.push_back(h);
+                members.push_back(h);
             }
         }
         std::map<node_id, int> count;
@@ -783,7 +783,7 @@ std::vector<node_rejection> recovery_solver::explain(const std::vector<bool> &fa
                           "kept together (" + a_.together_names[static_cast<size_t>(group)] +
                               ") with partners on " + c_.nodes[*majority].name};
         }
-        for (guest_id h : unit) {
+        for (guest_id h : members) {
             if (r) {
                 break;
             }
@@ -795,7 +795,7 @@ std::vector<node_rejection> recovery_solver::explain(const std::vector<bool> &fa
             }
         }
         if (!r) {
-            r = check_state(ctx, state_, unit, n, true);
+            r = check_state(ctx, state_, members, n, true);
         }
         if (r) {
             out.push_back({n, *r});
