@@ -1,0 +1,299 @@
+// Recovery answers carried from one failure set to the next (capacity and keep-ha-capacity):
+// `extend` starts a scenario from the passing answer of its first k-1 failed nodes and places
+// only what the last one changes; `still_valid` / `revalidate` decide whether an earlier answer
+// holds after the placement moved. A failing scenario is always left to `solve` (recovery.cpp).
+#include "recovery.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace pvebal::detail {
+
+void recovery_solver::end_extend() {
+    base_trial_.reset(); // undoes the base answer
+    for (guest_id g : base_guests_) {
+        in_base_[g] = false;
+    }
+    base_guests_.clear();
+    base_set_.clear();
+}
+
+bool recovery_solver::extend(const std::vector<node_id> &base,
+                             const std::vector<std::pair<guest_id, node_id>> &base_placed,
+                             node_id x, std::vector<std::pair<guest_id, node_id>> &placed) {
+    std::vector<bool> failed(c_.nodes.size(), false);
+    for (node_id n : base) {
+        failed[n] = true;
+    }
+    failed[x] = true;
+    const decision_context &ctx = context_for(failed);
+    for (const auto &[g, n] : base_placed) {
+        if (n != x && !ctx.node_state_only(g) && check_target(ctx, g, n, false)) {
+            return false; // x's death changed which nodes its rule allows
+        }
+    }
+    in_base_.resize(c_.guests.size(), false);
+    if (base_set_ != base) {
+        end_extend();
+        base_trial_.emplace(state_.begin_trial());
+        for (const auto &[g, n] : base_placed) {
+            state_.set_demand(g, demand_[g]);
+            state_.move(g, n);
+            in_base_[g] = true;
+            base_guests_.push_back(g);
+        }
+        base_set_ = base;
+    }
+    // Home: where a guest was before the base answer moved it (only those count as partners).
+    auto home_on = [&](guest_id h, node_id n) { return !in_base_[h] && state_.node_of(h) == n; };
+    struct move_unit {
+        std::vector<guest_id> guests;
+        std::optional<node_id> majority;
+        double memory = 0;
+        int priority = INT32_MIN;
+    };
+    std::vector<move_unit> units;
+    std::vector<bool> displaced(c_.guests.size(), false);
+    // Keep-together groups with a guest to restart: re-placed whole when x held a member (the
+    // partners' majority changes) or the base answer sent them to x; else their node stands.
+    std::vector<int> groups;
+    for (const auto &[g, n] : base_placed) {
+        if (a_.together[g] != no_group) {
+            groups.push_back(a_.together[g]);
+        }
+    }
+    for (guest_id g : needing_by_node_[x]) {
+        if (recoverable_[g] && a_.together[g] != no_group) {
+            groups.push_back(a_.together[g]);
+        }
+    }
+    std::sort(groups.begin(), groups.end());
+    groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+    for (int k : groups) {
+        const std::vector<guest_id> &members = together_members_[static_cast<size_t>(k)];
+        const bool hit = std::any_of(members.begin(), members.end(), [&](guest_id h) {
+            return home_on(h, x) || (in_base_[h] && state_.node_of(h) == x);
+        });
+        if (!hit) {
+            continue;
+        }
+        move_unit u;
+        std::map<node_id, int> count;
+        for (guest_id h : members) {
+            const node_id at = state_.node_of(h);
+            if (in_base_[h] || (home_on(h, x) && needs_[h] && recoverable_[h])) {
+                u.guests.push_back(h);
+                displaced[h] = true;
+            } else if (!in_base_[h] && at != no_node && ctx.usable(at)) {
+                ++count[at];
+            }
+        }
+        int top = 0;
+        for (const auto &[n, c] : count) {
+            if (c > top) {
+                top = c;
+                u.majority = n;
+            }
+        }
+        if (!u.guests.empty()) {
+            units.push_back(std::move(u));
+        }
+    }
+    for (guest_id g : needing_by_node_[x]) {
+        if (recoverable_[g] && a_.together[g] == no_group) {
+            units.push_back({{g}, std::nullopt, 0, INT32_MIN});
+        }
+    }
+    for (const auto &[g, n] : base_placed) {
+        if (n == x && a_.together[g] == no_group) {
+            units.push_back({{g}, std::nullopt, 0, INT32_MIN});
+        }
+    }
+    auto t = state_.begin_trial(); // x's part, undone on return
+    for (guest_id g : needing_by_node_[x]) {
+        state_.set_demand(g, demand_[g]);
+    }
+    for (move_unit &u : units) {
+        for (guest_id g : u.guests) {
+            u.memory += demand_[g][dimension::memory];
+            u.priority = std::max(u.priority, priority_[g]);
+            displaced[g] = true;
+        }
+    }
+    // Highest priority, then largest memory first (then by id): the hardest to fit while
+    // there is most room.
+    std::sort(units.begin(), units.end(), [](const move_unit &a, const move_unit &b) {
+        if (a.priority != b.priority) {
+            return a.priority > b.priority;
+        }
+        if (a.memory != b.memory) {
+            return a.memory > b.memory;
+        }
+        return a.guests.front() < b.guests.front();
+    });
+    std::vector<node_id> by_free;
+    auto free_mem = [&](node_id n) {
+        return usable_memory_[n] - state_.load().used[n][dimension::memory];
+    };
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        if (ctx.usable(n)) {
+            by_free.push_back(n);
+        }
+    }
+    std::stable_sort(by_free.begin(), by_free.end(),
+                     [&](node_id a, node_id b) { return free_mem(a) > free_mem(b); });
+    std::vector<std::pair<guest_id, node_id>> fresh;
+    for (const move_unit &u : units) {
+        node_id best = no_node;
+        for (node_id n : by_free) {
+            if (u.majority && n != *u.majority) {
+                continue;
+            }
+            const bool allowed = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
+                return ctx.node_state_only(g) || !check_target(ctx, g, n, false);
+            });
+            if (allowed && !check_state(ctx, state_, u.guests, n, false)) {
+                best = n;
+                break;
+            }
+        }
+        if (best == no_node) {
+            return false;
+        }
+        state_.move(u.guests, best);
+        for (guest_id g : u.guests) {
+            fresh.emplace_back(g, best);
+        }
+        auto it = std::find(by_free.begin(), by_free.end(), best);
+        while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
+            std::iter_swap(it, it + 1);
+            ++it;
+        }
+    }
+    placed.clear();
+    for (const auto &[g, n] : base_placed) {
+        if (!displaced[g]) {
+            placed.emplace_back(g, n);
+        }
+    }
+    placed.insert(placed.end(), fresh.begin(), fresh.end());
+    return true;
+}
+
+bool recovery_solver::still_valid(const std::vector<bool> &failed,
+                                  const std::vector<std::pair<guest_id, node_id>> &placed) {
+    end_extend();
+    std::vector<guest_id> want, have;
+    for (guest_id g : candidates(failed)) {
+        if (recoverable_[g]) {
+            want.push_back(g);
+        }
+    }
+    for (const auto &[g, n] : placed) {
+        have.push_back(g);
+    }
+    std::sort(have.begin(), have.end());
+    if (want != have) {
+        return false;
+    }
+    const decision_context &ctx = context_for(failed);
+    auto t = state_.begin_trial(); // undone on return
+    for (guest_id g : want) {
+        state_.set_demand(g, demand_[g]);
+    }
+    for (const auto &[g, n] : placed) {
+        // Positive affinity follows the partners' majority: only solve() knows it.
+        if (a_.together[g] >= 0 || check_target(ctx, g, n, false) ||
+            check_state(ctx, state_, {g}, n, false)) {
+            return false;
+        }
+        state_.move(g, n);
+    }
+    return true;
+}
+
+bool recovery_solver::revalidate(const std::vector<bool> &failed, const std::vector<bool> &dirty,
+                                 std::vector<std::pair<guest_id, node_id>> &placed) {
+    end_extend();
+    std::vector<guest_id> want;
+    for (guest_id g : candidates(failed)) {
+        if (recoverable_[g]) {
+            want.push_back(g); // sorted
+        }
+    }
+    const decision_context &ctx = context_for(failed);
+    size_t still = 0;
+    for (const auto &[g, n] : placed) {
+        still += std::binary_search(want.begin(), want.end(), g) ? 1 : 0;
+    }
+    // Without new guests to place, only the dirty nodes are looked at: only the restarts
+    // there need to be in the overlay.
+    const bool extras = still < want.size();
+    auto t = state_.begin_trial(); // undone on return
+    std::vector<bool> done(c_.guests.size(), false);
+    std::vector<std::pair<guest_id, node_id>> kept;
+    std::vector<guest_id> one(1);
+    for (const auto &[g, n] : placed) {
+        if (!std::binary_search(want.begin(), want.end(), g)) {
+            continue; // no longer on a failed node
+        }
+        done[g] = true;
+        kept.emplace_back(g, n);
+        if (!extras && !dirty[n]) {
+            continue;
+        }
+        state_.set_demand(g, demand_[g]);
+        one[0] = g;
+        if (dirty[n] && (a_.together[g] != no_group || check_target(ctx, g, n, false) ||
+                         check_state(ctx, state_, one, n, false))) {
+            return false;
+        }
+        state_.move(g, n);
+    }
+    std::vector<guest_id> extra;
+    for (guest_id g : want) {
+        if (!done[g]) {
+            if (a_.together[g] != no_group) {
+                return false;
+            }
+            state_.set_demand(g, demand_[g]);
+            extra.push_back(g);
+        }
+    }
+    std::sort(extra.begin(), extra.end(), [&](guest_id a, guest_id b) {
+        if (priority_[a] != priority_[b]) {
+            return priority_[a] > priority_[b];
+        }
+        if (demand_[a][dimension::memory] != demand_[b][dimension::memory]) {
+            return demand_[a][dimension::memory] > demand_[b][dimension::memory];
+        }
+        return a < b;
+    });
+    for (guest_id g : extra) {
+        one[0] = g;
+        node_id best = no_node;
+        double best_free = 0;
+        for (node_id n = 0; n < c_.nodes.size(); ++n) {
+            if (!ctx.usable(n)) {
+                continue;
+            }
+            const double free = usable_memory_[n] - state_.load().used[n][dimension::memory];
+            if ((best == no_node || free > best_free) &&
+                (ctx.node_state_only(g) || !check_target(ctx, g, n, false)) &&
+                !check_state(ctx, state_, one, n, false)) {
+                best = n;
+                best_free = free;
+            }
+        }
+        if (best == no_node) {
+            return false;
+        }
+        state_.move(g, best);
+        kept.emplace_back(g, best);
+    }
+    placed = std::move(kept);
+    return true;
+}
+
+} // namespace pvebal::detail
