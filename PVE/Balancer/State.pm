@@ -11,7 +11,8 @@ package PVE::Balancer::State;
 #   build_snapshot()  pure: inputs -> snapshot. Its entries (nodes, guests, storages, the HA
 #                     part) are PVE::Balancer::State::Entries; the field mapping mirrors
 #                     PVE::API2Tools::extract_{node,vm,storage}_stats.
-# The RRD records and averages (layout and files) are PVE::Balancer::State::RRD.
+# The RRD records and averages (layout and files) are PVE::Balancer::State::RRD; what each node
+# publishes of itself for the others (CPU model, zfs_arc_max) is PVE::Balancer::State::NodeInfo.
 
 use strict;
 use warnings;
@@ -22,6 +23,7 @@ use PVE::Cluster;
 use PVE::INotify;
 
 use PVE::Balancer::State::Entries;
+use PVE::Balancer::State::NodeInfo;
 use PVE::Balancer::State::RRD;
 
 # Guest config keys the engine reads (docs/snapshot.md "Guest details"); everything else in a
@@ -61,110 +63,6 @@ my sub content_string {
     my ($content) = @_;
 
     return join(',', sort grep { $content->{$_} } keys %{ $content // {} });
-}
-
-# The node key-value store key (pmxcfs kv/<key>, at most 32 KiB of text per node) under which
-# every node's pve-balancer publishes what other nodes cannot read: its CPU model and its
-# zfs_arc_max. JSON: {"cpu-model": "...", "arc-max": BYTES}; either may be missing.
-our $NODE_INFO_KEY = 'pve-balancer-node-info';
-
-# The ZFS module parameter (OpenZFS, module/os/linux/zfs/arc_os.c): the ARC's configured
-# maximum in bytes, 0 for the module's default. Absent while the zfs module is not loaded.
-our $ZFS_ARC_MAX_FILE = '/sys/module/zfs/parameters/zfs_arc_max';
-
-my $max_bytes = 2**56; # the engine's bound for byte counts (native/src/io/snapshot_parts.h)
-
-my sub check_arc_max {
-    my ($value, $what) = @_;
-
-    die "$what: expected a non-negative integer (bytes), got '$value'\n"
-        if $value !~ m/^[0-9]+$/ || $value > $max_bytes;
-    return $value + 0;
-}
-
-=head3 parse_node_info($text)
-
-The node info one node broadcast under C<$NODE_INFO_KEY>, checked: C<< { 'cpu-model' => TEXT,
-'arc-max' => BYTES } >> (either may be missing; C<arc-max> 0 means the ZFS default). Dies
-naming the field on anything else. Keys it does not know are skipped (a newer pve-balancer).
-
-=cut
-
-sub parse_node_info {
-    my ($text) = @_;
-
-    require JSON;
-    my $data = eval { JSON::decode_json($text) };
-    die "expected a JSON object\n" if $@ || ref($data) ne 'HASH';
-    my $res = {};
-    if (defined(my $model = $data->{'cpu-model'})) {
-        die "cpu-model: expected a string\n" if ref($model);
-        $res->{'cpu-model'} = "$model";
-    }
-    if (defined(my $arc = $data->{'arc-max'})) {
-        die "arc-max: expected a non-negative integer (bytes)\n" if ref($arc);
-        $res->{'arc-max'} = check_arc_max($arc, 'arc-max');
-    }
-    return $res;
-}
-
-=head3 local_node_info()
-
-This node's info as broadcast_node_info() publishes it: C<cpu-model> (pve-common
-PVE::ProcFSTools::read_cpuinfo, what GET /nodes/{node}/status shows as cpuinfo.model) and
-C<arc-max> (C<$ZFS_ARC_MAX_FILE>; missing without the zfs module). Returns the info and a list
-of errors (a part that cannot be read is left out).
-
-=cut
-
-sub local_node_info {
-    my $info = {};
-    my $errors = [];
-
-    eval {
-        require PVE::ProcFSTools;
-        my $cpuinfo = PVE::ProcFSTools::read_cpuinfo() // {};
-        my $model = $cpuinfo->{model};
-        $info->{'cpu-model'} = "$model"
-            if defined($model) && length($model) && $model ne 'unknown';
-    };
-    push @$errors, "cpu model: $@" if $@;
-
-    eval {
-        require PVE::Tools;
-        my $line = PVE::Tools::file_read_firstline($ZFS_ARC_MAX_FILE);
-        if (defined($line)) {
-            $line =~ s/^\s+|\s+$//g;
-            $info->{'arc-max'} = check_arc_max($line, $ZFS_ARC_MAX_FILE);
-        }
-    };
-    push @$errors, "zfs_arc_max: $@" if $@;
-
-    chomp(@$errors);
-    return ($info, $errors);
-}
-
-=head3 broadcast_node_info()
-
-Publishes local_node_info() in the node key-value store under C<$NODE_INFO_KEY> (pve-cluster
-PVE::Cluster::broadcast_node_kv, as pvestatd publishes C<cpuflags-kvm> and C<static-info>),
-so that the node building a snapshot knows every node's CPU model and zfs_arc_max. Only
-when it changed (pvestatd's update_node_static_info does the same). Needs root: pmxcfs
-refuses status updates from read-only (www-data) clients. Returns 1 when it broadcast.
-
-=cut
-
-sub broadcast_node_info {
-    my ($info, $errors) = local_node_info();
-    warn "pve-balancer: $_\n" for @$errors;
-
-    require JSON;
-    my $text = JSON->new->canonical->encode($info);
-    my $node = PVE::INotify::nodename();
-    my $old = PVE::Cluster::get_node_kv($NODE_INFO_KEY, $node) // {};
-    return 0 if defined($old->{$node}) && $old->{$node} eq $text;
-    PVE::Cluster::broadcast_node_kv($NODE_INFO_KEY, $text);
-    return 1;
 }
 
 # storage.cfg as the snapshot needs it: id, type, shared, content, the nodes where it is
@@ -313,23 +211,23 @@ sub read_inputs {
     };
     push @$errors, "cpu flags: $@" if $@;
 
-    # CPU model and zfs_arc_max: what each node's pve-balancer broadcast (broadcast_node_info),
+    # CPU model and zfs_arc_max: what each node's pve-balancer broadcast (NodeInfo::broadcast),
     # this node's own read now
     my $info = {};
     eval {
-        my $raw = PVE::Cluster::get_node_kv($NODE_INFO_KEY) // {};
+        my $raw = PVE::Cluster::get_node_kv($PVE::Balancer::State::NodeInfo::KEY) // {};
         for my $node (sort keys %$raw) {
-            my $decoded = eval { parse_node_info($raw->{$node}) };
+            my $decoded = eval { PVE::Balancer::State::NodeInfo::parse($raw->{$node}) };
             if (my $err = $@) {
                 chomp $err;
-                push @$errors, "node info of $node ($NODE_INFO_KEY): $err";
+                push @$errors, "node info of $node ($PVE::Balancer::State::NodeInfo::KEY): $err";
                 next;
             }
             $info->{$node} = $decoded;
         }
     };
     push @$errors, "node info: $@" if $@;
-    my ($local, $local_errors) = local_node_info();
+    my ($local, $local_errors) = PVE::Balancer::State::NodeInfo::local_info();
     $info->{ $inputs->{nodename} } = $local;
     push @$errors, @$local_errors;
     $inputs->{'node-info'} = $info;
@@ -442,12 +340,12 @@ hook (capacity-aware mode), which has no snapshot. Dies when a part cannot be re
 sub read_node_memory {
     my $nodelist = [sort @{ PVE::Cluster::get_nodelist() // [] }];
     my $info = {};
-    my $raw = PVE::Cluster::get_node_kv($NODE_INFO_KEY) // {};
+    my $raw = PVE::Cluster::get_node_kv($PVE::Balancer::State::NodeInfo::KEY) // {};
     for my $node (sort keys %$raw) {
-        my $decoded = eval { parse_node_info($raw->{$node}) } // next; # skipped: no ARC data
+        my $decoded = eval { PVE::Balancer::State::NodeInfo::parse($raw->{$node}) } // next; # skipped: no ARC data
         $info->{$node} = $decoded;
     }
-    my ($local) = local_node_info();
+    my ($local) = PVE::Balancer::State::NodeInfo::local_info();
     $info->{ PVE::INotify::nodename() } = $local;
     return node_memory({
         nodelist => $nodelist,

@@ -168,16 +168,16 @@ is_deeply(PVE::Balancer::State::read_node_memory(), {
         'HAScheduler::node_memory_info is read_node_memory where PVE::Cluster is loaded');
 }
 
-# broadcast_node_info publishes this node's info under pve-balancer-node-info, only on change
+# NodeInfo::broadcast publishes this node's info under pve-balancer-node-info, only on change
 {
     local $sim->{kv_broadcasts} = 0;
-    is(PVE::Balancer::State::broadcast_node_info(), 1, 'broadcast: the stale value is replaced');
+    is(PVE::Balancer::State::NodeInfo::broadcast(), 1, 'broadcast: the stale value is replaced');
     is($sim->{kv}->{'pve-balancer-node-info'}->{pve1},
         '{"arc-max":17179869184,"cpu-model":"AMD EPYC 7302 16-Core Processor"}',
         'broadcast: canonical JSON of the local CPU model and zfs_arc_max');
-    is(PVE::Balancer::State::broadcast_node_info(), 0, 'broadcast: nothing when unchanged');
+    is(PVE::Balancer::State::NodeInfo::broadcast(), 0, 'broadcast: nothing when unchanged');
     is($sim->{kv_broadcasts}, 1, 'broadcast: pmxcfs updated once');
-    is_deeply(PVE::Balancer::State::parse_node_info($sim->{kv}->{'pve-balancer-node-info'}->{pve1}),
+    is_deeply(PVE::Balancer::State::NodeInfo::parse($sim->{kv}->{'pve-balancer-node-info'}->{pve1}),
         { 'arc-max' => 16 * 2**30, 'cpu-model' => 'AMD EPYC 7302 16-Core Processor' },
         'what is broadcast reads back');
 }
@@ -185,19 +185,19 @@ is_deeply(PVE::Balancer::State::read_node_memory(), {
 # /sys: no zfs module, 0, garbage
 {
     PVEBalancerTest::Setup::set_zfs_arc_max(undef);
-    my ($info, $errors) = PVE::Balancer::State::local_node_info();
+    my ($info, $errors) = PVE::Balancer::State::NodeInfo::local_info();
     ok(!exists($info->{'arc-max'}) && !@$errors, 'no zfs module: no arc-max, no error');
     PVEBalancerTest::Setup::set_zfs_arc_max('0');
-    ($info, $errors) = PVE::Balancer::State::local_node_info();
+    ($info, $errors) = PVE::Balancer::State::NodeInfo::local_info();
     is($info->{'arc-max'}, 0, 'zfs_arc_max 0 is read as 0');
     my $file = PVEBalancerTest::Setup::set_zfs_arc_max('-1');
-    ($info, $errors) = PVE::Balancer::State::local_node_info();
+    ($info, $errors) = PVE::Balancer::State::NodeInfo::local_info();
     ok(!exists($info->{'arc-max'}), 'a bad zfs_arc_max is left out');
     is_deeply($errors, ["zfs_arc_max: $file: expected a non-negative integer (bytes), got '-1'"],
         'and named');
     for my $bad ('[1]', '{"arc-max":-5}', '{"arc-max":1.5}', '{"cpu-model":{}}', 'x') {
-        eval { PVE::Balancer::State::parse_node_info($bad) };
-        ok($@, "parse_node_info refuses $bad") or diag $@;
+        eval { PVE::Balancer::State::NodeInfo::parse($bad) };
+        ok($@, "NodeInfo::parse refuses $bad") or diag $@;
     }
     PVEBalancerTest::Setup::set_zfs_arc_max($sim->{zfs_arc_max});
 }

@@ -59,7 +59,7 @@ sub fixture {
 
 =head3 set_zfs_arc_max($text)
 
-Points PVE::Balancer::State at a /sys/module/zfs/parameters/zfs_arc_max of the test's own
+Points PVE::Balancer::State::NodeInfo at a /sys/module/zfs/parameters/zfs_arc_max of the test's own
 holding C<$text> (as the kernel writes it: the number and a newline), or at a missing file
 (the zfs module not loaded) when C<$text> is undef. Never the real /sys of the test machine.
 
@@ -68,7 +68,7 @@ holding C<$text> (as the kernel writes it: the number and a newline), or at a mi
 sub set_zfs_arc_max {
     my ($text) = @_;
 
-    require PVE::Balancer::State;
+    require PVE::Balancer::State::NodeInfo;
     my $dir = tempdir(CLEANUP => 1);
     my $file = "$dir/zfs_arc_max";
     if (defined($text)) {
@@ -76,7 +76,7 @@ sub set_zfs_arc_max {
         print $fh "$text\n";
         close($fh);
     }
-    $PVE::Balancer::State::ZFS_ARC_MAX_FILE = $file;
+    $PVE::Balancer::State::NodeInfo::ZFS_ARC_MAX_FILE = $file;
     return $file;
 }
 
