@@ -17,6 +17,18 @@ using namespace pvebal::test;
 
 namespace {
 
+// The snapshot's HA part: these guests HA-managed, requested started.
+void ha_started(snapshot_builder &b, const std::vector<std::uint32_t> &vmids) {
+    Json::Value ha(Json::arrayValue);
+    for (std::uint32_t vmid : vmids) {
+        Json::Value r(Json::objectValue);
+        r["sid"] = "vm:" + std::to_string(vmid);
+        r["state"] = "started";
+        ha.append(r);
+    }
+    b.extra()["ha"]["resources"] = ha;
+}
+
 snapshot scenario() {
     auto s = read_snapshot(read_text(data_path("scenarios/ha-keep-capacity/snapshot.json")));
     if (!s) {
@@ -120,14 +132,7 @@ BOOST_AUTO_TEST_CASE(evacuate_waves_keep_it) {
     b.guest(111, "pve3", 8, 60 * GiB, 0.2, 60 * GiB);
     b.guest(112, "pve3", 8, 20 * GiB, 0.2, 20 * GiB);
     b.guest(121, "pve4", 8, 60 * GiB, 0.2, 60 * GiB);
-    Json::Value ha(Json::arrayValue);
-    for (const char *sid : {"vm:101", "vm:111"}) {
-        Json::Value r(Json::objectValue);
-        r["sid"] = sid;
-        r["state"] = "started";
-        ha.append(r);
-    }
-    b.extra()["ha"]["resources"] = ha;
+    ha_started(b, {101, 111});
     snapshot s = b.build();
     s.opts.keep_ha_capacity = 1; // off unless set
     // Draining pve4: vm 121 (60 GiB) fits only on pve2 (pve1 and pve3 would reach 142 GiB of
@@ -158,12 +163,7 @@ BOOST_AUTO_TEST_CASE(evacuate_chooses_targets_that_keep_it) {
     b.guest(121, "pve4", 8, 50 * GiB, 0.2, 50 * GiB);
     b.guest(131, "pve5", 8, 58 * GiB, 0.2, 58 * GiB);
     b.guest(141, "pve2", 8, 10 * GiB, 0.2, 10 * GiB);
-    Json::Value ha(Json::arrayValue);
-    Json::Value r(Json::objectValue);
-    r["sid"] = "vm:101";
-    r["state"] = "started";
-    ha.append(r);
-    b.extra()["ha"]["resources"] = ha;
+    ha_started(b, {101});
     snapshot s = b.build();
     const node_id pve4 = *s.c.find_node("pve4");
     s.opts.keep_ha_capacity = 0;
@@ -186,18 +186,13 @@ BOOST_AUTO_TEST_CASE(wave_check_stops_at_the_deadline) {
     b.node("pve2", 32, 256 * GiB, 0.1, 42 * GiB);
     b.node("pve3", 32, 256 * GiB, 0.1, 42 * GiB);
     b.node("pve4", 32, 256 * GiB, 0.1, 42 * GiB);
-    Json::Value ha(Json::arrayValue);
+    std::vector<std::uint32_t> managed;
     for (std::uint32_t i = 0; i < 8; ++i) {
         b.guest(101 + i, "pve1", 2, 10 * GiB, 0.2, 10 * GiB);
         b.guest(201 + i, i % 2 ? "pve2" : "pve3", 2, 5 * GiB, 0.2, 5 * GiB);
-        for (std::uint32_t vmid : {101 + i, 201 + i}) {
-            Json::Value r(Json::objectValue);
-            r["sid"] = "vm:" + std::to_string(vmid);
-            r["state"] = "started";
-            ha.append(r);
-        }
+        managed.insert(managed.end(), {101 + i, 201 + i});
     }
-    b.extra()["ha"]["resources"] = ha;
+    ha_started(b, managed);
     snapshot s = b.build();
     s.opts.keep_ha_capacity = 1;
     s.opts.max_parallel = 1;
