@@ -201,18 +201,22 @@ SKIP: {
     is(scalar(@warnings), 1, 'unreadable path: one warning');
 }
 
+# Two 64 GiB nodes with 20 (node1) and 40 GiB (node2) assigned: each node's score for starting
+# an 8 GiB guest, under the balancer.cfg of the moment.
+sub two_node_scores {
+    my $s = PVE::RS::ResourceScheduling::Static->new;
+    $s->add_node($_, 16, 64 * $GiB) for qw(node1 node2);
+    $s->add_service('vm:1', { stats => { maxcpu => 1, maxmem => 20 * $GiB }, running => 1, 'current-node' => 'node1' });
+    $s->add_service('vm:2', { stats => { maxcpu => 1, maxmem => 40 * $GiB }, running => 1, 'current-node' => 'node2' });
+    my %score = map { @$_ } $s->score_nodes_to_start_service({ maxcpu => 1, maxmem => 8 * $GiB })->@*;
+    return \%score;
+}
+
 # --- engine options from balancer.cfg in capacity-aware mode -------------------------------
 {
     # Two 64 GiB nodes with 20 and 40 GiB assigned; an 8 GiB guest fits both within the default
     # memory-limit 0.9, only node1 within 0.5.
-    my $scores = sub {
-        my $s = PVE::RS::ResourceScheduling::Static->new;
-        $s->add_node($_, 16, 64 * $GiB) for qw(node1 node2);
-        $s->add_service('vm:1', { stats => { maxcpu => 1, maxmem => 20 * $GiB }, running => 1, 'current-node' => 'node1' });
-        $s->add_service('vm:2', { stats => { maxcpu => 1, maxmem => 40 * $GiB }, running => 1, 'current-node' => 'node2' });
-        my %score = map { @$_ } $s->score_nodes_to_start_service({ maxcpu => 1, maxmem => 8 * $GiB })->@*;
-        return \%score;
-    };
+    my $scores = \&two_node_scores;
     set_config("ha-scheduler: capacity-aware\n");
     ok($scores->()->{node2} >= 0.7, 'default memory-limit: node2 fits (score >= 0.7)');
     set_config("ha-scheduler: capacity-aware\nmemory-limit: 0.5\n");
@@ -238,14 +242,7 @@ SKIP: {
 {
     # node2 (40 GiB assigned) fits an 8 GiB guest with the flat reserve; with its own reserve
     # (node-memory-reserve, or 1 GiB + its ZFS ARC allowance) it does not
-    my $scores = sub {
-        my $s = PVE::RS::ResourceScheduling::Static->new;
-        $s->add_node($_, 16, 64 * $GiB) for qw(node1 node2);
-        $s->add_service('vm:1', { stats => { maxcpu => 1, maxmem => 20 * $GiB }, running => 1, 'current-node' => 'node1' });
-        $s->add_service('vm:2', { stats => { maxcpu => 1, maxmem => 40 * $GiB }, running => 1, 'current-node' => 'node2' });
-        my %score = map { @$_ } $s->score_nodes_to_start_service({ maxcpu => 1, maxmem => 8 * $GiB })->@*;
-        return \%score;
-    };
+    my $scores = \&two_node_scores;
     ok(!$INC{'PVE/Cluster.pm'} && !%{ PVE::Balancer::HAScheduler::node_memory_info() },
         'without pmxcfs (no PVE::Cluster loaded): no node memory info');
     {
