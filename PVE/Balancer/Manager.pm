@@ -29,6 +29,7 @@ use PVE::Balancer::Config;
 use PVE::Balancer::Executor;
 use PVE::Balancer::History;
 use PVE::Balancer::Lease;
+use PVE::Balancer::Manager::Capacity;
 use PVE::Balancer::Manager::Knowledge;
 use PVE::Balancer::Manager::Rules;
 use PVE::Balancer::Notify;
@@ -331,31 +332,10 @@ sub cycle {
 
     my $k = PVE::Balancer::Manager::Knowledge::read($env);
 
-    if (my $target = $eff->{'capacity-target'}) {
-        my $cap = eval {
-            PVE::Balancer::Planner::call_engine('capacity', $raw, 'target-failures' => $target)
-        };
-        if (my $err = $@) {
-            chomp $err;
-            $env->log('warn', "HA capacity check failed - $err");
-        } elsif (($cap->{'ha-guests'} // 0) > 0) {
-            my $tolerated = $cap->{'tolerated-failures'} // 0;
-            my $below = $tolerated < $target ? 1 : 0;
-            my $was = $k->{capacity} ? $k->{capacity}->{below} : 0;
-            $c->{capacity} = { tolerated => 0 + $tolerated, target => 0 + $target };
-            if ($below != ($was // 0)) {
-                $env->log($below ? 'warn' : 'info', "HA capacity: survives $tolerated node"
-                    . " failure(s), target $target" . ($below ? ' - below target' : ''));
-                eval { PVE::Balancer::Notify::capacity($env, $eff, $below, $cap, $target) };
-            }
-            push @changes, sub {
-                my ($k) = @_;
-                my $since = $k->{capacity} && ($k->{capacity}->{below} // 0) == $below
-                    ? $k->{capacity}->{since} : $now;
-                $k->{capacity} = { tolerated => 0 + $tolerated, target => 0 + $target,
-                    below => $below, since => $since };
-            };
-        }
+    if (my ($capacity, $change) = PVE::Balancer::Manager::Capacity::watch($env, $eff, $raw, $k,
+        $now)) {
+        $c->{capacity} = $capacity;
+        push @changes, $change;
     }
 
     # --- analyse: guests found moved by someone else, and what automatic balancing leaves alone
