@@ -439,6 +439,7 @@ void balancer::improve() {
             }
         }
     }
+    std::vector<node_id> lns_gave_up_at; // see plan_search
     for (int pass = 0; pass < 3 && !chosen_.empty() && !deadline_.expired(); ++pass) {
         plan_search s{ctx_,
                       state_,
@@ -453,7 +454,8 @@ void balancer::improve() {
                           cand.moves = moves;
                           const std::optional<size_t> t = temporaries(moves);
                           return t && *t <= parkings && guard_accepts(cand);
-                      }};
+                      },
+                      &lns_gave_up_at};
         const double before = obj_.value();
         const std::vector<plan_change> changes = improve_plan(s);
         if (changes.empty()) {
