@@ -4,9 +4,16 @@
 #include "pvebal/api.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace pvebal::cli {
 
@@ -19,8 +26,9 @@ namespace {
 
 // Reads at most one byte more than the input limit: a huge file or an endless stdin is refused
 // without first taking its size in memory (read_snapshot names the limit).
-std::string read_capped(std::istream &in) {
+std::string read_capped(std::istream &in, std::size_t expected = 0) {
     std::string out;
+    out.reserve(std::min(expected, max_snapshot_bytes) + 1); // a file's size: no regrowing
     char buf[65536];
     while (out.size() <= max_snapshot_bytes && in.read(buf, sizeof buf).gcount() > 0) {
         if (out.size() > max_snapshot_bytes / 2 && out.capacity() <= max_snapshot_bytes) {
@@ -41,11 +49,41 @@ std::optional<std::string> read_file(const std::string &path, const char *what) 
         std::cerr << "pve-balancer: cannot read " << what << " '" << detail::esc(path) << "'\n";
         return std::nullopt;
     }
-    return read_capped(in);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return read_capped(in, ec ? 0 : static_cast<std::size_t>(size));
+}
+
+// The CLI runs one command and exits: its heap only grows. A large snapshot (64 nodes, 10,000
+// guests) touches about 40 MiB, and faulting that in 4 KiB pages was a sixth of `plan`'s CPU
+// time. So the heap grows in one step, is never trimmed, also holds the large buffers (not
+// separate mmaps), and is backed by transparent huge pages where the kernel offers them
+// (madvise mode, the default). Only the range this call adds to the heap is advised: under a
+// sanitizer's allocator the break does not move and nothing is advised.
+void tune_heap_for_one_command() {
+    constexpr std::size_t heap_step = 64u << 20;
+    constexpr std::uintptr_t huge_page = 2u << 20;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); // glibc's largest
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, heap_step);
+    const auto before = reinterpret_cast<std::uintptr_t>(sbrk(0));
+    // Beyond the initial heap: grows it by heap_step (volatile: the pair must not be elided).
+    void *volatile probe = std::malloc(1 << 20);
+    const auto after = reinterpret_cast<std::uintptr_t>(sbrk(0));
+    const std::uintptr_t lo = (before + huge_page - 1) & ~(huge_page - 1);
+    const std::uintptr_t hi = after & ~(huge_page - 1);
+    if (hi > lo) {
+        madvise(reinterpret_cast<void *>(lo), hi - lo, MADV_HUGEPAGE); // a hint: errors ignored
+    }
+    std::free(probe);
 }
 
 // Every command runs through pvebal::execute(), the same path the XS module takes.
 int run(const invocation &inv) {
+    // The process ends after this one command: the heap only grows, and the snapshot's JSON
+    // tree is not freed (about a tenth of the CPU time of a large plan; pvebal/api.h).
+    tune_heap_for_one_command();
+    keep_input_trees_until_exit();
     request r;
     r.command = inv.command;
     r.format = inv.format;

@@ -1,5 +1,8 @@
 #include "io/json_access.h"
 
+#include "pvebal/api.h"
+
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -216,7 +219,23 @@ bool may_overflow(std::string_view t) {
     return false;
 }
 
+std::atomic<bool> keep_trees{false};
+
 } // namespace
+
+input_tree::~input_tree() {
+    if (!keep_trees.load(std::memory_order_relaxed)) {
+        return;
+    }
+    try {
+        // Reachable from this static until exit, never freed (pvebal/api.h says why).
+        static auto *const kept = new std::vector<std::unique_ptr<Json::Value>>();
+        kept->push_back(std::make_unique<Json::Value>());
+        kept->back()->swap(root);
+    } catch (const std::bad_alloc &) {
+        // Out of memory: the tree is freed as usual.
+    }
+}
 
 std::string describe(const Json::Value &v) {
     switch (v.type()) {
@@ -396,3 +415,11 @@ std::optional<bool> opt_bool(const Json::Value &obj, const char *key, const std:
 }
 
 } // namespace pvebal::detail
+
+namespace pvebal {
+
+void keep_input_trees_until_exit() {
+    detail::keep_trees.store(true, std::memory_order_relaxed);
+}
+
+} // namespace pvebal

@@ -31,6 +31,16 @@ std::string describe(const Json::Value &v);
 Json::Value parse_json(std::string_view text, const std::string &what,
                        const std::string &object_root, const std::string &array_root);
 
+// A parsed input tree: freed when it goes out of scope, or moved into a holder that is never
+// freed once keep_input_trees_until_exit() was called (pvebal/api.h says why).
+struct input_tree {
+    Json::Value root;
+    explicit input_tree(Json::Value v) : root(std::move(v)) {}
+    input_tree(const input_tree &) = delete;
+    input_tree &operator=(const input_tree &) = delete;
+    ~input_tree();
+};
+
 inline std::string key_path(const std::string &base, const std::string &key) {
     return base.empty() ? key : base + "." + key;
 }

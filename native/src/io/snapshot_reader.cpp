@@ -196,7 +196,8 @@ snapshot read(std::string_view text) {
         reject("snapshot", "larger than the input limit of " + mib(max_snapshot_bytes) + " (got " +
                                std::to_string(text.size()) + " bytes)");
     }
-    const Json::Value root = parse_json(text, "snapshot", "", "resources");
+    const input_tree tree(parse_json(text, "snapshot", "", "resources"));
+    const Json::Value &root = tree.root;
     snapshot out;
     const Json::Value *resources = nullptr;
     std::string rpath;

@@ -1,101 +1,14 @@
 // Balance: a local search over single moves, swaps and two-move chains that lowers the
 // objective, within a migration budget, each move worth its cost; then a safe order.
-#include "common.h"
-#include "ha_guard.h"
-#include "improve.h"
-
-#include "pvebal/deadline.h"
+#include "balance.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 
-namespace pvebal {
-
-using namespace detail;
-
-namespace {
-
-// A candidate step of the search: one unit move, a swap of two, or a chain of two.
-struct candidate {
-    double score = 0; // gain - cost penalty (objective units)
-    double gain = 0;
-    double seconds = 0;
-    std::vector<std::pair<size_t, node_id>> moves; // (unit index, target), in execution intent
-    std::string kind;
-
-    // Better: higher score; then cheaper; then lower unit index; then lower node id.
-    bool better_than(const candidate &o) const {
-        constexpr double eps = 1e-12; // float noise is not a preference
-        if (std::fabs(score - o.score) > eps) {
-            return score > o.score;
-        }
-        if (std::fabs(seconds - o.seconds) > eps) {
-            return seconds < o.seconds;
-        }
-        return moves < o.moves;
-    }
-};
-
-class balancer {
-public:
-    balancer(const cluster &c, const options &o)
-        : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_),
-          state_(c, o, a_, active_nodes(c)), obj_(state_.objective()), deadline_(o.deadline) {
-        const std::vector<bool> active = active_nodes(c);
-        active_ = std::max<double>(
-            1, static_cast<double>(std::count(active.begin(), active.end(), true)));
-    }
-
-    plan run();
-
-private:
-    bool fits(const unit &u, node_id n) const {
-        return !check_state(ctx_, state_, u.guests, n, false);
-    }
-    // Thresholds are relative to the current objective and per active node: one move on a
-    // 64-node cluster gains about 1/16 of what the same move gains on 4 nodes, and must still
-    // qualify when it is worth it.
-    // Below the threshold (where the improvement phase may still exchange planned moves) the
-    // threshold is the scale: gains keep a floor and do not shrink to noise.
-    double scale() const { return std::max(obj_.value(), o_.threshold); }
-    double min_gain() const { return o_.min_improvement * scale() / active_; }
-    double cost_penalty(double seconds) const {
-        return o_.cost_weight * scale() / active_ * seconds / 60.0;
-    }
-    void greedy(unsigned limit);
-    void improve();
-    void consider_single(candidate &best);
-    void consider_pairs(candidate &best);
-    std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
-    void apply(const candidate &cand);
-
-    const cluster &c_;
-    const options &o_;
-    affinity_groups a_;
-    decision_context ctx_;
-    overlay state_;              // placement, loads and the objective, changed together
-    const objective_state &obj_; // state_'s objective
-    std::vector<unit> units_;
-    std::vector<node_id> origin_; // where each unit starts
-    std::vector<bool> moved_;
-    std::vector<planned_move> chosen_;
-    unsigned migrations_ = 0;
-    double active_ = 1; // active nodes (at least 1)
-    // keep-ha-capacity: candidates whose final state it refused, never proposed again.
-    std::unique_ptr<ha_guard> guard_;
-    std::set<std::vector<std::pair<size_t, node_id>>> refused_;
-    bool refused(const std::vector<std::pair<size_t, node_id>> &moves) const {
-        return !refused_.empty() && refused_.count(moves) > 0;
-    }
-    bool guard_accepts(const candidate &cand);
-    std::optional<size_t> temporaries(const std::vector<std::pair<size_t, node_id>> &changes) const;
-    deadline deadline_;
-};
+namespace pvebal::detail {
 
 void balancer::consider_single(candidate &best) {
     const double now = obj_.value();
@@ -291,66 +204,6 @@ void balancer::consider_pairs(candidate &best) {
     }
 }
 
-// keep-ha-capacity during the search: the state after the candidate must still survive the
-// failures kept (the ordering checks every wave again).
-bool balancer::guard_accepts(const candidate &cand) {
-    if (!guard_ || guard_->keep() == 0) {
-        return true;
-    }
-    auto t = state_.begin_trial();
-    for (const auto &[i, n] : cand.moves) {
-        state_.move(units_[i].guests, n);
-    }
-    const bool ok = guard_->survives(state_.load().placement);
-    t.undo();
-    if (!ok) {
-        refused_.insert(cand.moves);
-    }
-    return ok;
-}
-
-// Whether the plan with these changes has a safe order that drops nothing (the greedy's swaps
-// and chains check that one half can go first, a change of the improvement phase may undo it),
-// and then how many temporary parkings that order needs (each one more migration).
-std::optional<size_t>
-balancer::temporaries(const std::vector<std::pair<size_t, node_id>> &changes) const {
-    std::vector<node_id> at(units_.size());
-    for (size_t i = 0; i < units_.size(); ++i) {
-        at[i] = units_[i].node;
-    }
-    for (const auto &[i, n] : changes) {
-        at[i] = n;
-    }
-    // The plan's order as improve() leaves it: kept entries in place, new ones at the end.
-    std::vector<planned_move> moves;
-    std::vector<bool> listed(units_.size(), false);
-    for (const planned_move &m : chosen_) {
-        for (size_t i = 0; i < units_.size(); ++i) {
-            if (units_[i].guests == m.guests) {
-                listed[i] = true;
-                if (at[i] != origin_[i]) {
-                    moves.push_back(
-                        {m.guests, origin_[i], at[i], m.value, "", false, std::nullopt});
-                }
-                break;
-            }
-        }
-    }
-    for (size_t i = 0; i < units_.size(); ++i) {
-        if (!listed[i] && at[i] != origin_[i]) {
-            moves.push_back({units_[i].guests, origin_[i], at[i], 0, "", false, std::nullopt});
-        }
-    }
-    overlay scratch(c_, o_, a_);
-    plan trial;
-    order_moves(ctx_, scratch, moves, trial);
-    if (!trial.dropped.empty()) {
-        return std::nullopt;
-    }
-    return static_cast<size_t>(std::count_if(trial.migrations.begin(), trial.migrations.end(),
-                                             [](const migration &m) { return m.temporary; }));
-}
-
 void balancer::apply(const candidate &cand) {
     const double before = obj_.value();
     std::vector<node_id> from;
@@ -417,104 +270,6 @@ void balancer::greedy(unsigned limit) {
             continue;
         }
         apply(best);
-    }
-}
-
-// The improvement phase (improve.cpp) on the greedy plan, then the greedy again for what the
-// changes freed (never more migrations than the greedy plan had: where it stopped short of the
-// budget, it did so by its rules); the plan's moves follow the changes.
-void balancer::improve() {
-    if (!o_.improve_plan) {
-        return;
-    }
-    const unsigned limit = migrations_;
-    // Nor more temporary parkings than the greedy plan's order has.
-    const size_t parkings = temporaries({}).value_or(0);
-    // Repairs are mandatory: the improvement phase neither takes them back nor moves them on.
-    std::vector<bool> fixed(units_.size(), false);
-    for (const planned_move &m : chosen_) {
-        if (m.repair) {
-            for (size_t i = 0; i < units_.size(); ++i) {
-                fixed[i] = fixed[i] || units_[i].guests == m.guests;
-            }
-        }
-    }
-    for (int pass = 0; pass < 3 && !chosen_.empty() && !deadline_.expired(); ++pass) {
-        plan_search s{ctx_,
-                      state_,
-                      units_,
-                      origin_,
-                      fixed,
-                      o_.max_migrations,
-                      active_,
-                      deadline_,
-                      [&](const std::vector<std::pair<size_t, node_id>> &moves) {
-                          candidate cand;
-                          cand.moves = moves;
-                          const std::optional<size_t> t = temporaries(moves);
-                          return t && *t <= parkings && guard_accepts(cand);
-                      }};
-        const double before = obj_.value();
-        const std::vector<plan_change> changes = improve_plan(s);
-        if (changes.empty()) {
-            break;
-        }
-        auto entry = [&](size_t i) {
-            return std::find_if(chosen_.begin(), chosen_.end(), [&](const planned_move &m) {
-                return m.guests == units_[i].guests;
-            });
-        };
-        // The plan follows the state: units back home leave it, moved units get their target
-        // and the reason of the change that sent them there.
-        std::map<size_t, const plan_change *> why;
-        for (const plan_change &ch : changes) {
-            why[ch.in] = &ch;
-        }
-        for (size_t i = 0; i < units_.size(); ++i) {
-            if (fixed[i]) {
-                continue;
-            }
-            auto it = entry(i);
-            if (units_[i].node == origin_[i]) {
-                if (it != chosen_.end()) {
-                    chosen_.erase(it);
-                }
-                moved_[i] = false;
-                continue;
-            }
-            moved_[i] = true;
-            if (it != chosen_.end() && it->to == units_[i].node) {
-                continue;
-            }
-            const plan_change *ch = why.count(i) ? why[i] : nullptr;
-            const double gain = ch ? ch->gain : 0;
-            char buf[160];
-            std::snprintf(buf, sizeof buf, "lowers the objective by %.4f (%.1f%%)", gain,
-                          before > 0 ? 100.0 * gain / before : 0.0);
-            std::string reason = buf;
-            if (ch && ch->out != ch->in) {
-                reason += " (in place of " +
-                          std::to_string(c_.guests[units_[ch->out].guests.front()].vmid) + ")";
-            }
-            if (units_[i].guests.size() > 1) {
-                reason += " (moves with its affinity group)";
-            }
-            if (it != chosen_.end()) {
-                it->to = units_[i].node;
-                it->value += gain;
-                it->reason = reason;
-            } else {
-                chosen_.push_back({units_[i].guests, origin_[i], units_[i].node, gain, reason,
-                                   false, std::nullopt});
-            }
-        }
-        migrations_ = 0;
-        for (size_t i = 0; i < units_.size(); ++i) {
-            if (units_[i].node != origin_[i]) {
-                migrations_ += static_cast<unsigned>(units_[i].guests.size());
-            }
-        }
-        greedy(limit);
     }
 }
 
@@ -616,10 +371,12 @@ plan balancer::run() {
     return p;
 }
 
-} // namespace
+} // namespace pvebal::detail
+
+namespace pvebal {
 
 plan plan_balance(const cluster &c, const options &o) {
-    return balancer(c, o).run();
+    return detail::balancer(c, o).run();
 }
 
 } // namespace pvebal

@@ -70,6 +70,12 @@ std::vector<plan_change> lns(plan_search &s, double floor) {
     for (size_t i = 0; i < n_units; ++i) {
         at[i] = s.units[i].node;
     }
+    // Another pass of the improvement phase that reaches this search with the placement it
+    // last gave up on: 1,000 more random rounds from there found nothing on any bench or
+    // golden case, and they were most of the CPU time of a small plan.
+    if (s.lns_gave_up_at != nullptr && *s.lns_gave_up_at == at) {
+        return changes;
+    }
     double best = total();
     // No more migrations than the plan has: the greedy may have stopped below the budget on
     // purpose (within `threshold`), and the refill must not spend what it left.
@@ -102,6 +108,9 @@ std::vector<plan_change> lns(plan_search &s, double floor) {
             break;
         }
         if (round - last_change > stale_rounds) {
+            if (s.lns_gave_up_at != nullptr) {
+                *s.lns_gave_up_at = at;
+            }
             break; // a local optimum for this neighbourhood, most likely
         }
         planned.clear();

@@ -26,6 +26,10 @@ struct plan_search {
     deadline &dl;
     // Whether the state after these (unit, target) moves may be kept (keep-ha-capacity).
     std::function<bool(const std::vector<std::pair<size_t, node_id>> &)> accept;
+    // Where the units stood when the large-neighbourhood search last gave up (1,000 rounds
+    // without a kept change); it does not start again from there. Kept across the passes of
+    // one plan by the caller; null: no memory.
+    std::vector<node_id> *lns_gave_up_at = nullptr;
 };
 
 // One accepted change: unit `out` went home (or moved on, when out == in), unit `in` to `to`.
