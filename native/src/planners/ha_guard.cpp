@@ -163,9 +163,15 @@ bool ha_guard::check(int k) {
                 for (node_id n = 0; n < c_.nodes.size(); ++n) {
                     dirty[n] = arrived_[n] > known->second.stamp;
                 }
-                if (solver_.revalidate(failed, dirty, known->second.placed)) {
+                const bool same_guests = std::all_of(set.begin(), set.end(), [&](node_id n) {
+                    return changed_[n] <= known->second.stamp;
+                });
+                if (solver_.revalidate(failed, dirty, known->second.placed, same_guests)) {
                     known_answer &a = known->second;
                     a.stamp = clock_;
+                    if (same_guests) {
+                        return false; // the same restarts, the same targets
+                    }
                     a.targets.clear();
                     for (const auto &[g, n] : a.placed) {
                         a.targets.push_back(n);
