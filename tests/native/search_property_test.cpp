@@ -163,7 +163,6 @@ BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_wave) {
         const std::string text = g.json(place);
         const int before = tolerated(text, 1);
         snapshot s = parse(text);
-        s.opts.keep_ha_capacity = 1; // off unless set
         const plan p = plan_balance(s.c, s.opts);
         int wave = 0;
         for (size_t i = 0; i <= p.migrations.size(); ++i) {
@@ -208,7 +207,7 @@ BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_evacuate_wave) {
         const node_id drained = 0; // the generator's fullest node
         const int before = level(g.json(place), drained);
         snapshot s = parse(g.json(place));
-        s.opts.keep_ha_capacity = 1;
+        // keep-ha-capacity as by default: capacity-target (1).
         s.opts.max_parallel = 2;
         const plan p = plan_evacuate(s.c, s.opts, {drained});
         for (size_t i = 0; i < p.migrations.size();) {

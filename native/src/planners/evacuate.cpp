@@ -285,7 +285,6 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
 
     overlay ordering_state(c, o, a);
-    // Off unless keep-ha-capacity is set (docs/ha.md gives its cost).
     order_moves(ctx, ordering_state, moves, p, guard ? guard->waves() : wave_check{});
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
     for (const dropped_move &d : p.dropped) {

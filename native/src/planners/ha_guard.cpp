@@ -23,7 +23,9 @@ double binomial(size_t n, int k) {
 } // namespace
 
 int ha_guard::asked(const options &o) {
-    return o.keep_ha_capacity.value_or(0); // off unless set
+    // Unset: capacity-target (balancer.cfg's N+k goal, default 1); the constructor lowers it to
+    // what the HA guests survive before the plan.
+    return o.keep_ha_capacity.value_or(o.capacity_target);
 }
 
 ha_guard::ha_guard(const cluster &c, const options &o, deadline *dl)

@@ -17,7 +17,7 @@ namespace pvebal::detail {
 
 class ha_guard {
 public:
-    // The level asked for: keep-ha-capacity when set, else 0 (off).
+    // The level asked for: keep-ha-capacity when set, else capacity-target (0: off).
     static int asked(const options &o);
     // Failure sets are drawn from the active nodes of `c` (online, not in maintenance: a node
     // being drained is not counted as one that can fail). The level to keep is asked(o),
