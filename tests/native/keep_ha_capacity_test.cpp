@@ -34,7 +34,6 @@ snapshot scenario() {
     if (!s) {
         throw std::runtime_error(s.error().to_string());
     }
-    s->opts.keep_ha_capacity = 1; // off unless set
     return *s;
 }
 
@@ -64,7 +63,7 @@ BOOST_AUTO_TEST_SUITE(keep_ha_capacity)
 
 BOOST_AUTO_TEST_CASE(option_parsing) {
     options o;
-    BOOST_TEST(!o.keep_ha_capacity.has_value()); // default: off
+    BOOST_TEST(!o.keep_ha_capacity.has_value()); // default: capacity-target
     BOOST_TEST(o.capacity_target == 1);
     BOOST_TEST(apply_option(o, "keep-ha-capacity", "2").has_value());
     BOOST_TEST(*o.keep_ha_capacity == 2);
@@ -92,9 +91,9 @@ BOOST_AUTO_TEST_CASE(balance_keeps_what_the_cluster_survives) {
     BOOST_TEST(off.after.objective < kept.after.objective);
 }
 
-BOOST_AUTO_TEST_CASE(off_by_default) {
+BOOST_AUTO_TEST_CASE(capacity_target_zero_turns_the_default_off) {
     snapshot s = scenario();
-    s.opts.keep_ha_capacity.reset();
+    s.opts.capacity_target = 0;
     const plan p = plan_balance(s.c, s.opts);
     BOOST_TEST(moves(s, p, 102, "pve3"));
 }
@@ -134,7 +133,6 @@ BOOST_AUTO_TEST_CASE(evacuate_waves_keep_it) {
     b.guest(121, "pve4", 8, 60 * GiB, 0.2, 60 * GiB);
     ha_started(b, {101, 111});
     snapshot s = b.build();
-    s.opts.keep_ha_capacity = 1; // off unless set
     // Draining pve4: vm 121 (60 GiB) fits only on pve2 (pve1 and pve3 would reach 142 GiB of
     // 115.2 usable), which is where vm 101 or 111 (60 GiB) restarts when pve1 or pve3 fails.
     const plan p = plan_evacuate(s.c, s.opts, {*s.c.find_node("pve4")});

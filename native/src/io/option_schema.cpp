@@ -176,7 +176,7 @@ const std::vector<option_row> &rows() {
           "Node failures the HA guests must still survive after every wave of a balance or "
           "evacuate plan; a move that would lower it is left out with the reason, and place "
           "ranks nodes that keep it first, at most as many as they survive before the plan. "
-          "Unset or 0: off (it is costly on large clusters)."},
+          "Unset: capacity-target (default 1); 0: off."},
          {}, [](options &o, const option_value &v) {
              o.keep_ha_capacity = static_cast<int>(v.number);
          }},

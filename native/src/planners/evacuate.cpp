@@ -140,10 +140,13 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     if (ha_guard::asked(o) > 0) {
         guard.emplace(c, o, &dl);
     }
-    for (const unit &u : units) {
+    // The best target of a unit as the state stands (no_node: none fits), with every fitting
+    // target and its objective.
+    std::vector<std::pair<double, node_id>> fitting;
+    auto best_target = [&](const unit &u) {
         node_id best = no_node;
         double best_j = 0;
-        std::vector<std::pair<double, node_id>> fitting;
+        fitting.clear();
         for (node_id n : u.allowed) {
             if (!fits(u.guests, n)) {
                 continue;
@@ -159,6 +162,22 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
                 best_j = j;
             }
         }
+        return best;
+    };
+    if (guard && guard->keep() > 0) {
+        // One check of where the units go to their best targets: when that passes, each state
+        // on the way there (fewer guests arrived) passes without a check of its own
+        // (ha_guard::survives_as_reference); otherwise the checks below decide as they would.
+        auto t = state.begin_trial();
+        for (const unit &u : units) {
+            if (const node_id best = best_target(u); best != no_node) {
+                state.move(u.guests, best);
+            }
+        }
+        guard->survives_as_reference(state.load().placement);
+    }
+    for (const unit &u : units) {
+        node_id best = best_target(u);
         if (guard && guard->keep() > 0 && fitting.size() > 1) {
             // keep-ha-capacity: the best target after which the HA guests still survive the
             // failures kept (in the final state; the ordering checks every wave again). None:
@@ -285,7 +304,6 @@ plan plan_evacuate(const cluster &c_in, const options &o, const std::vector<node
     }
 
     overlay ordering_state(c, o, a);
-    // Off unless keep-ha-capacity is set (docs/ha.md gives its cost).
     order_moves(ctx, ordering_state, moves, p, guard ? guard->waves() : wave_check{});
     // A dropped evacuation move leaves its guest behind: report it as unplaced too.
     for (const dropped_move &d : p.dropped) {

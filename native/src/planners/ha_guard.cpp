@@ -23,7 +23,9 @@ double binomial(size_t n, int k) {
 } // namespace
 
 int ha_guard::asked(const options &o) {
-    return o.keep_ha_capacity.value_or(0); // off unless set
+    // Unset: capacity-target (balancer.cfg's N+k goal, default 1); the constructor lowers it to
+    // what the HA guests survive before the plan.
+    return o.keep_ha_capacity.value_or(o.capacity_target);
 }
 
 ha_guard::ha_guard(const cluster &c, const options &o, deadline *dl)
@@ -36,9 +38,11 @@ ha_guard::ha_guard(const cluster &c, const options &o, deadline *dl)
         }
     }
     solver_.set_deadline(dl);
+    active_node_.assign(c.nodes.size(), false);
     for (node_id n = 0; n < c.nodes.size(); ++n) {
         if (c.nodes[n].online && !c.nodes[n].maintenance) {
             active_.push_back(n);
+            active_node_[n] = true;
         }
     }
     where_.resize(c.guests.size());
@@ -163,9 +167,15 @@ bool ha_guard::check(int k) {
                 for (node_id n = 0; n < c_.nodes.size(); ++n) {
                     dirty[n] = arrived_[n] > known->second.stamp;
                 }
-                if (solver_.revalidate(failed, dirty, known->second.placed)) {
+                const bool same_guests = std::all_of(set.begin(), set.end(), [&](node_id n) {
+                    return changed_[n] <= known->second.stamp;
+                });
+                if (solver_.revalidate(failed, dirty, known->second.placed, same_guests)) {
                     known_answer &a = known->second;
                     a.stamp = clock_;
+                    if (same_guests) {
+                        return false; // the same restarts, the same targets
+                    }
                     a.targets.clear();
                     for (const auto &[g, n] : a.placed) {
                         a.targets.push_back(n);
@@ -254,13 +264,58 @@ bool ha_guard::check(int k) {
     }
 }
 
+bool ha_guard::within_passed(const std::vector<node_id> &placement) const {
+    return within(placement, passed_) || within(placement, reference_);
+}
+
+bool ha_guard::within(const std::vector<node_id> &placement,
+                      const std::vector<node_id> &passed) const {
+    if (passed.empty()) {
+        return false;
+    }
+    const std::vector<int> &together = solver_.affinity().together;
+    auto off = [&](node_id n) { return n == no_node || !active_node_[n]; };
+    std::vector<int> groups; // keep-together groups with a member that differs
+    for (guest_id g = 0; g < placement.size(); ++g) {
+        if (placement[g] == passed[g]) {
+            continue;
+        }
+        if (!off(placement[g])) {
+            return false;
+        }
+        if (together[g] != no_group) {
+            groups.push_back(together[g]);
+        }
+    }
+    if (groups.empty()) {
+        return true;
+    }
+    std::sort(groups.begin(), groups.end());
+    groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+    for (guest_id g = 0; g < placement.size(); ++g) {
+        if (together[g] != no_group &&
+            std::binary_search(groups.begin(), groups.end(), together[g]) && !off(placement[g])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool ha_guard::survives(const std::vector<node_id> &placement) {
     if (keep_ == 0) {
         return true;
     }
     unchecked_ = false;
+    // Once the deadline is reached no state counts as checked (check() says so).
+    if ((dl_ == nullptr || !dl_->expired()) && within_passed(placement)) {
+        return true;
+    }
     apply(placement);
-    return check(keep_);
+    const bool ok = check(keep_);
+    if (ok) {
+        passed_ = placement;
+    }
+    return ok;
 }
 
 bool ha_guard::survives_with(guest_id g, node_id n, const res &d) {
@@ -268,11 +323,21 @@ bool ha_guard::survives_with(guest_id g, node_id n, const res &d) {
         return true;
     }
     unchecked_ = false;
+    passed_.clear(); // the demand changes: no placement passed with it
+    reference_.clear();
     const node_id was = where_[g];
     const res before = solver_.state().load().demand[g];
     move_guest(g, n, &d);
     const bool ok = check(keep_);
     move_guest(g, was, &before);
+    return ok;
+}
+
+bool ha_guard::survives_as_reference(const std::vector<node_id> &placement) {
+    const bool ok = survives(placement);
+    if (ok && keep_ > 0) {
+        reference_ = placement;
+    }
     return ok;
 }
 

@@ -17,7 +17,7 @@ namespace pvebal::detail {
 
 class ha_guard {
 public:
-    // The level asked for: keep-ha-capacity when set, else 0 (off).
+    // The level asked for: keep-ha-capacity when set, else capacity-target (0: off).
     static int asked(const options &o);
     // Failure sets are drawn from the active nodes of `c` (online, not in maintenance: a node
     // being drained is not counted as one that can fail). The level to keep is asked(o),
@@ -36,6 +36,10 @@ public:
     // The same for one more guest placed on `n` with demand `d` (place), on top of the
     // original placement.
     bool survives_with(guest_id g, node_id n, const res &d);
+    // survives(), and the placement is kept as a reference for later checks: a placement that
+    // differs from one that passed only by guests on no active node passes without a check
+    // (evacuate checks where the units would all go first, then the states on the way there).
+    bool survives_as_reference(const std::vector<node_id> &placement);
     const std::string &why() const { return why_; }
     // Whether the deadline stopped the last check before it could decide.
     bool unchecked() const { return unchecked_; }
@@ -62,6 +66,15 @@ private:
     // change that can take room away; memory, CPU, ratios and keep-apart counts only grow
     // with them), and no partner of a keep-together guest it restarts moved.
     bool fresh(const std::vector<node_id> &set, const known_answer &a) const;
+    // Whether `placement` differs from the last placement that passed (or the reference) only
+    // by guests that sit
+    // on no active node in it (not yet arrived from a drained node, say) and whose keep-together
+    // partners all sit on no active node either. Then it survives too: every failure set has
+    // fewer guests to restart, every survivor as much room or more, and each partners'
+    // majority is the same, so the restarts found for the passed placement, minus those of the
+    // guests gone, are still valid (the checks only ever compare load with limits).
+    bool within_passed(const std::vector<node_id> &placement) const;
+    bool within(const std::vector<node_id> &placement, const std::vector<node_id> &passed) const;
 
     const cluster &c_;
     recovery_solver solver_;
@@ -74,9 +87,12 @@ private:
     // still_valid), solved again only when it no longer holds.
     std::map<std::vector<node_id>, known_answer> answers_;
     long clock_ = 0;
-    std::vector<long> changed_;     // per node: last change of its guests or their demand
-    std::vector<long> arrived_;     // per node: last arrival (or demand change) there
-    std::vector<long> group_moved_; // per keep-together group: last move of a member
+    std::vector<long> changed_;      // per node: last change of its guests or their demand
+    std::vector<long> arrived_;      // per node: last arrival (or demand change) there
+    std::vector<long> group_moved_;  // per keep-together group: last move of a member
+    std::vector<bool> active_node_;  // per node: one of active_
+    std::vector<node_id> passed_;    // the last placement that passed (empty: none)
+    std::vector<node_id> reference_; // survives_as_reference's, when it passed
     int keep_ = 0;
     bool unchecked_ = false;
     std::string note_, why_;

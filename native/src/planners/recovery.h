@@ -65,10 +65,13 @@ public:
     // every restart on a clean node (its room only grew), checks again those on dirty nodes in
     // order, drops guests no longer to restart and places the new ones greedily (most free
     // memory first). True with the new answer in `placed`; false says nothing (solve()
-    // decides). A keep-together guest is only kept on a clean node, and only when the caller
-    // knows none of its group moved (its partners decide the node).
+    // decides). Only when the caller knows no member of a keep-together group it restarts
+    // moved (its partners decide the node): such a group on a dirty node is checked again as
+    // one unit, on the partners' majority, as solve() forms it; a new one falls back to solve().
+    // same_guests: the caller knows the failed nodes run the same guests as when `placed` was
+    // found; then only the room on the dirty nodes is checked again (`placed` stays).
     bool revalidate(const std::vector<bool> &failed, const std::vector<bool> &dirty,
-                    std::vector<std::pair<guest_id, node_id>> &placed);
+                    std::vector<std::pair<guest_id, node_id>> &placed, bool same_guests = false);
     // Why guest g cannot restart on each node, after solve() left it unplaced.
     std::vector<node_rejection> explain(const std::vector<bool> &failed, const answer &out,
                                         guest_id g);

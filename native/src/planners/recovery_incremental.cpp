@@ -214,42 +214,108 @@ bool recovery_solver::still_valid(const std::vector<bool> &failed,
 }
 
 bool recovery_solver::revalidate(const std::vector<bool> &failed, const std::vector<bool> &dirty,
-                                 std::vector<std::pair<guest_id, node_id>> &placed) {
+                                 std::vector<std::pair<guest_id, node_id>> &placed,
+                                 bool same_guests) {
     end_extend();
+    if (same_guests) {
+        // The same restarts, and check_target's answers stand (they do not depend on loads):
+        // only the room on the dirty nodes is checked again. check_state reads the context's
+        // mode (recovery), not which nodes failed, so the context is not switched.
+        auto t = state_.begin_trial(); // undone on return
+        std::vector<guest_id> arriving;
+        for (const auto &[g, n] : placed) {
+            if (!dirty[n] || state_.node_of(g) == n) {
+                continue; // not looked at, or moved in with its keep-together unit
+            }
+            arriving.assign(1, g);
+            if (const int k = a_.together[g]; k != no_group) {
+                arriving.clear(); // the unit solve() formed: every member it restarts, at once
+                for (const auto &[h, m] : placed) {
+                    if (a_.together[h] == k) {
+                        if (m != n) {
+                            return false;
+                        }
+                        arriving.push_back(h);
+                    }
+                }
+            }
+            for (guest_id h : arriving) {
+                state_.set_demand(h, demand_[h]);
+            }
+            if (check_state(ctx_, state_, arriving, n, false)) {
+                return false;
+            }
+            state_.move(arriving, n);
+        }
+        return true;
+    }
     std::vector<guest_id> want;
     for (guest_id g : candidates(failed)) {
         if (recoverable_[g]) {
             want.push_back(g); // sorted
         }
     }
-    const decision_context &ctx = context_for(failed);
     size_t still = 0;
     for (const auto &[g, n] : placed) {
         still += std::binary_search(want.begin(), want.end(), g) ? 1 : 0;
     }
     // Without new guests to place, only the dirty nodes are looked at: only the restarts
-    // there need to be in the overlay.
+    // there need to be in the overlay. A kept restart is checked for room only: check_target
+    // answered for the same failed nodes and the same node, and loads do not change it.
     const bool extras = still < want.size();
     auto t = state_.begin_trial(); // undone on return
     std::vector<bool> done(c_.guests.size(), false);
     std::vector<std::pair<guest_id, node_id>> kept;
-    std::vector<guest_id> one(1);
+    std::vector<guest_id> arriving;
+    auto wanted = [&](guest_id g) { return std::binary_search(want.begin(), want.end(), g); };
+    auto alive = [&](node_id n) {
+        return c_.nodes[n].online && !c_.nodes[n].maintenance && !failed[n];
+    };
     for (const auto &[g, n] : placed) {
-        if (!std::binary_search(want.begin(), want.end(), g)) {
+        if (!wanted(g)) {
             continue; // no longer on a failed node
         }
         done[g] = true;
         kept.emplace_back(g, n);
-        if (!extras && !dirty[n]) {
-            continue;
+        if ((!extras && !dirty[n]) || state_.node_of(g) == n) {
+            continue; // not looked at, or moved in with its keep-together unit
         }
-        state_.set_demand(g, demand_[g]);
-        one[0] = g;
-        if (dirty[n] && (a_.together[g] != no_group || check_target(ctx, g, n, false) ||
-                         check_state(ctx, state_, one, n, false))) {
+        arriving.assign(1, g);
+        if (const int k = a_.together[g]; k != no_group && dirty[n]) {
+            // The unit as solve() forms it: every recovering member, on the partners' majority
+            // (as make_units counts it) when one survives; checked at once.
+            std::map<node_id, int> count;
+            arriving.clear();
+            for (guest_id h : together_members_[static_cast<size_t>(k)]) {
+                if (wanted(h)) {
+                    arriving.push_back(h);
+                } else if (alive(state_.node_of(h))) {
+                    ++count[state_.node_of(h)];
+                }
+            }
+            int top = 0;
+            std::optional<node_id> majority;
+            for (const auto &[m, c] : count) {
+                if (c > top) {
+                    top = c;
+                    majority = m;
+                }
+            }
+            const bool same_node = std::all_of(arriving.begin(), arriving.end(), [&](guest_id h) {
+                return std::any_of(placed.begin(), placed.end(),
+                                   [&](const auto &x) { return x.first == h && x.second == n; });
+            });
+            if (!same_node || (majority && *majority != n)) {
+                return false;
+            }
+        }
+        for (guest_id h : arriving) {
+            state_.set_demand(h, demand_[h]);
+        }
+        if (dirty[n] && check_state(ctx_, state_, arriving, n, false)) {
             return false;
         }
-        state_.move(g, n);
+        state_.move(arriving, n);
     }
     std::vector<guest_id> extra;
     for (guest_id g : want) {
@@ -270,6 +336,9 @@ bool recovery_solver::revalidate(const std::vector<bool> &failed, const std::vec
         }
         return a < b;
     });
+    // Only new guests to place ask check_target: the context follows the failure set then.
+    const decision_context &ctx = extra.empty() ? ctx_ : context_for(failed);
+    std::vector<guest_id> one(1);
     for (guest_id g : extra) {
         one[0] = g;
         node_id best = no_node;
