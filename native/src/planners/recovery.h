@@ -122,6 +122,17 @@ private:
     std::vector<node_id> base_set_;
     std::vector<guest_id> base_guests_; // the guests the base answer moved
     std::vector<bool> in_base_;
+    // extend()'s part for the last failed node, on plain arrays (no overlay journal): the
+    // per-node loads and configured sizes taken from the overlay with the base answer applied,
+    // and what this part added to the keep-apart counts (zero between calls).
+    struct lean_state {
+        std::vector<res> used, assigned;
+        std::vector<std::vector<int>> apart;
+        std::vector<std::pair<int, node_id>> touched;
+    };
+    lean_state lean_;
+    bool lean_fits(const std::vector<guest_id> &gs, node_id n) const;
+    void lean_move(const std::vector<guest_id> &gs, node_id to);
 };
 
 } // namespace pvebal::detail

@@ -110,10 +110,6 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             units.push_back({{g}, std::nullopt, 0, INT32_MIN});
         }
     }
-    auto t = state_.begin_trial(); // x's part, undone on return
-    for (guest_id g : needing_by_node_[x]) {
-        state_.set_demand(g, demand_[g]);
-    }
     for (move_unit &u : units) {
         for (guest_id g : u.guests) {
             u.memory += demand_[g][dimension::memory];
@@ -132,10 +128,30 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         }
         return a.guests.front() < b.guests.front();
     });
+    // x's part on plain per-node arrays taken from the overlay (the base answer applied), not
+    // on the overlay's journal: every guest moved here demands demand_[g] (x's guests would get
+    // it by set_demand, which only changes x's own row, unused), and each move adds and
+    // subtracts in the overlay's order, so the numbers are the overlay's bit for bit.
+    lean_state &w = lean_;
+    w.used.assign(state_.load().used.begin(), state_.load().used.end());
+    w.assigned.resize(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        w.assigned[n] = state_.assigned(n);
+    }
+    if (w.apart.size() != a_.apart_names.size()) {
+        w.apart.assign(a_.apart_names.size(), std::vector<int>(c_.nodes.size(), 0));
+    }
+    struct reset_apart { // the scratch counts back to zero on every return
+        lean_state &w;
+        ~reset_apart() {
+            for (const auto &[k, n] : w.touched) {
+                w.apart[static_cast<size_t>(k)][n] = 0;
+            }
+            w.touched.clear();
+        }
+    } reset{w};
     std::vector<node_id> by_free;
-    auto free_mem = [&](node_id n) {
-        return usable_memory_[n] - state_.load().used[n][dimension::memory];
-    };
+    auto free_mem = [&](node_id n) { return usable_memory_[n] - w.used[n][dimension::memory]; };
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (ctx.usable(n)) {
             by_free.push_back(n);
@@ -153,7 +169,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             const bool allowed = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
                 return ctx.node_state_only(g) || !check_target(ctx, g, n, false);
             });
-            if (allowed && !check_state(ctx, state_, u.guests, n, false)) {
+            if (allowed && lean_fits(u.guests, n)) {
                 best = n;
                 break;
             }
@@ -161,7 +177,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         if (best == no_node) {
             return false;
         }
-        state_.move(u.guests, best);
+        lean_move(u.guests, best);
         for (guest_id g : u.guests) {
             fresh.emplace_back(g, best);
         }
@@ -179,6 +195,75 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     }
     placed.insert(placed.end(), fresh.begin(), fresh.end());
     return true;
+}
+
+// check_state()'s recovery rows (memory, cpu, vcpu and memory ratios, keep apart; no cpu
+// relief and no storage space in recovery) on extend()'s arrays, summed as check_state sums.
+bool recovery_solver::lean_fits(const std::vector<guest_id> &gs, node_id n) const {
+    const lean_state &w = lean_;
+    res demand, assigned;
+    for (guest_id g : gs) {
+        if (state_.node_of(g) == n) {
+            continue;
+        }
+        demand += demand_[g];
+        const guest &gg = c_.guests[g];
+        if (gg.running) {
+            assigned += {gg.maxcpu, static_cast<double>(gg.maxmem)};
+        }
+    }
+    const res cap = state_.load().capacity[n];
+    const double mem = demand[dimension::memory], cpu = demand[dimension::cpu];
+    if ((mem > 0 && w.used[n][dimension::memory] + mem > usable_memory_[n]) ||
+        (cpu > 0 && w.used[n][dimension::cpu] + cpu > o_.cpu_limit * cap[dimension::cpu])) {
+        return false;
+    }
+    if (o_.max_vcpu_ratio && assigned[dimension::cpu] > 0 &&
+        w.assigned[n][dimension::cpu] + assigned[dimension::cpu] >
+            *o_.max_vcpu_ratio * cap[dimension::cpu]) {
+        return false;
+    }
+    if (o_.max_memory_ratio && assigned[dimension::memory] > 0 &&
+        w.assigned[n][dimension::memory] + assigned[dimension::memory] >
+            *o_.max_memory_ratio * cap[dimension::memory]) {
+        return false;
+    }
+    for (guest_id g : gs) {
+        if (state_.node_of(g) == n) {
+            continue;
+        }
+        for (int k : a_.apart[g]) {
+            if (state_.apart_count(k, n) + w.apart[static_cast<size_t>(k)][n] > 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+// overlay::move(gs, to) on the arrays: each guest arrives at `to`, then leaves its node.
+void recovery_solver::lean_move(const std::vector<guest_id> &gs, node_id to) {
+    lean_state &w = lean_;
+    auto add = [&](guest_id g, node_id n, int sign) {
+        const guest &gg = c_.guests[g];
+        if (gg.running) {
+            const double s = sign;
+            w.assigned[n] += {s * gg.maxcpu, s * static_cast<double>(gg.maxmem)};
+        }
+        for (int k : a_.apart[g]) {
+            w.apart[static_cast<size_t>(k)][n] += sign;
+            w.touched.emplace_back(k, n);
+        }
+    };
+    for (guest_id g : gs) {
+        const node_id from = state_.node_of(g);
+        w.used[to] += demand_[g];
+        add(g, to, +1);
+        if (from != no_node) {
+            w.used[from] -= demand_[g];
+            add(g, from, -1);
+        }
+    }
 }
 
 bool recovery_solver::still_valid(const std::vector<bool> &failed,
