@@ -20,25 +20,26 @@ using namespace pvebal::test;
 
 namespace {
 
-std::string cluster_json(std::uint32_t seed) {
+std::string cluster_json(std::uint32_t seed, int min_nodes = 4, int max_nodes = 7) {
     std::mt19937 r(seed);
     auto uniform = [&](int lo, int hi) {
         return lo + static_cast<int>(r() % static_cast<std::uint32_t>(hi - lo + 1));
     };
     snapshot_builder b;
-    const int nodes = uniform(4, 7);
+    const int nodes = uniform(min_nodes, max_nodes);
     const int guests = uniform(3 * nodes, 7 * nodes);
     std::vector<std::uint64_t> mem(static_cast<size_t>(nodes), 2 * GiB);
-    std::vector<std::string> where;
+    std::vector<int> where;
     for (int i = 0; i < guests; ++i) {
-        where.push_back("pve" + std::to_string(uniform(1, nodes)));
+        where.push_back(uniform(1, nodes));
     }
     Json::Value ha(Json::arrayValue);
     for (int i = 0; i < guests; ++i) {
         const std::uint64_t m = static_cast<std::uint64_t>(uniform(1, 12)) * GiB;
         const std::uint32_t vmid = static_cast<std::uint32_t>(100 + i);
-        b.guest(vmid, where[static_cast<size_t>(i)], uniform(1, 8), m, uniform(1, 40) / 100.0, m);
-        mem[static_cast<size_t>(where[static_cast<size_t>(i)][3] - '1')] += m;
+        const int at = where[static_cast<size_t>(i)];
+        b.guest(vmid, "pve" + std::to_string(at), uniform(1, 8), m, uniform(1, 40) / 100.0, m);
+        mem[static_cast<size_t>(at - 1)] += m;
         Json::Value res(Json::objectValue);
         res["sid"] = "vm:" + std::to_string(vmid);
         res["state"] = "started";
@@ -185,6 +186,43 @@ BOOST_AUTO_TEST_CASE(extended_answers_pass_the_registry_checks) {
     // Not vacuous: both outcomes occur.
     BOOST_TEST(passes > 200);
     BOOST_TEST(refused > 20);
+}
+
+// Two workers give the single worker's report, field by field (levels of 256 scenarios or more
+// run on two; generated clusters of 14 to 18 nodes reach such a level, some with failures).
+BOOST_AUTO_TEST_CASE(two_workers_give_the_same_report) {
+    int parallel = 0, failing = 0;
+    for (std::uint32_t seed = 1; seed <= 12; ++seed) {
+        auto snap = read_snapshot(cluster_json(seed, 14, 18));
+        BOOST_REQUIRE(snap.has_value());
+        const capacity_report one = plan_capacity(snap->c, snap->opts, 3, false, 20000, 1);
+        const capacity_report two = plan_capacity(snap->c, snap->opts, 3, false, 20000, 2);
+        BOOST_TEST_CONTEXT("seed " << seed) {
+            BOOST_TEST(one.tolerated == two.tolerated);
+            BOOST_TEST(one.upper_bound == two.upper_bound);
+            BOOST_TEST(one.exact == two.exact);
+            BOOST_TEST(one.method == two.method);
+            BOOST_TEST(one.scenarios_checked == two.scenarios_checked);
+            BOOST_TEST(one.target_met == two.target_met);
+            BOOST_TEST((one.reserve_needed == two.reserve_needed));
+            for (const auto &[a, b] : {std::pair{&one.worst, &two.worst},
+                                       std::pair{&one.worst_at_target, &two.worst_at_target}}) {
+                BOOST_TEST(a->has_value() == b->has_value());
+                if (a->has_value() && b->has_value()) {
+                    BOOST_TEST(((*a)->failed == (*b)->failed));
+                    BOOST_TEST((*a)->unplaced == (*b)->unplaced);
+                    BOOST_TEST((*a)->rule_blocked == (*b)->rule_blocked);
+                    BOOST_TEST(((*a)->shortfall == (*b)->shortfall));
+                    BOOST_TEST(((*a)->guests == (*b)->guests));
+                }
+            }
+        }
+        parallel += one.scenarios_checked >= 256 ? 1 : 0;
+        failing += one.worst.has_value() && one.worst->failed.size() >= 3 ? 1 : 0;
+    }
+    BOOST_TEST_MESSAGE("two workers: " << parallel << " clusters with a parallel level, " << failing
+                                       << " failing at k >= 3");
+    BOOST_TEST(parallel >= 3);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
