@@ -260,7 +260,12 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         answer_map next_answers;
         for (outcome &out : outcomes) {
             if (!out.done) {
-                timed_out = true; // a worker's deadline came first
+                // A worker's deadline came first. The helper's started later, so this one is
+                // up too: marked here for the method's note.
+                timed_out = true;
+                if (!dl.hit()) {
+                    dl.expired();
+                }
                 break;
             }
             ++r.scenarios_checked;
