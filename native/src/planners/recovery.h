@@ -145,7 +145,8 @@ private:
         std::vector<node_id> by_free;
         std::vector<bool> displaced;
         std::vector<node_id> fresh_node;
-        std::vector<res> assigned_of; // per guest: what it adds to assigned() (running)
+        std::vector<res> assigned_of;          // per guest: what it adds to assigned() (running)
+        std::vector<char> running, state_only; // per guest (state_only: node_state_only())
         std::vector<res> used, assigned;
         std::vector<std::vector<int>> apart;
         std::vector<std::pair<int, node_id>> touched;

@@ -28,8 +28,24 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     }
     failed[x] = true;
     const decision_context &ctx = context_for(failed);
+    lean_state &w = lean_;
+    if (w.displaced.size() != c_.guests.size()) { // what never changes per guest, once
+        w.displaced.assign(c_.guests.size(), false);
+        w.fresh_node.assign(c_.guests.size(), no_node);
+        w.assigned_of.assign(c_.guests.size(), res{});
+        w.running.assign(c_.guests.size(), 0);
+        w.state_only.assign(c_.guests.size(), 0);
+        for (guest_id g = 0; g < c_.guests.size(); ++g) {
+            const guest &gg = c_.guests[g];
+            if (gg.running) {
+                w.assigned_of[g] = {gg.maxcpu, static_cast<double>(gg.maxmem)};
+                w.running[g] = 1;
+            }
+            w.state_only[g] = ctx.node_state_only(g) ? 1 : 0; // the registry's per-guest precheck
+        }
+    }
     for (const auto &[g, n] : base_placed) {
-        if (n != x && !ctx.node_state_only(g) && check_target(ctx, g, n, false)) {
+        if (n != x && w.state_only[g] == 0 && check_target(ctx, g, n, false)) {
             return false; // x's death changed which nodes its rule allows
         }
     }
@@ -52,20 +68,8 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     // journal. Every guest moved here demands demand_[g] (x's guests would get it by
     // set_demand, which only changes x's own row, unused), and each move adds and subtracts in
     // the overlay's order, so the numbers are the overlay's bit for bit.
-    lean_state &w = lean_;
     w.members.clear();
     w.units.clear();
-    if (w.displaced.size() != c_.guests.size()) {
-        w.displaced.assign(c_.guests.size(), false);
-        w.fresh_node.assign(c_.guests.size(), no_node);
-        w.assigned_of.assign(c_.guests.size(), res{});
-        for (guest_id g = 0; g < c_.guests.size(); ++g) {
-            const guest &gg = c_.guests[g];
-            if (gg.running) {
-                w.assigned_of[g] = {gg.maxcpu, static_cast<double>(gg.maxmem)};
-            }
-        }
-    }
     if (w.apart.size() != a_.apart_names.size()) {
         w.apart.assign(a_.apart_names.size(), std::vector<int>(c_.nodes.size(), 0));
     }
@@ -204,7 +208,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
                 continue;
             }
             const bool allowed = std::all_of(gs.begin(), gs.end(), [&](guest_id g) {
-                return ctx.node_state_only(g) || !check_target(ctx, g, n, false);
+                return w.state_only[g] != 0 || !check_target(ctx, g, n, false);
             });
             if (allowed && lean_fits(u, gs, n)) {
                 best = n;
@@ -287,7 +291,7 @@ bool recovery_solver::lean_fits(const lean_unit &u, std::span<const guest_id> gs
 void recovery_solver::lean_move(std::span<const guest_id> gs, node_id to) {
     lean_state &w = lean_;
     auto add = [&](guest_id g, node_id n, int sign) {
-        if (c_.guests[g].running) {
+        if (w.running[g] != 0) {
             const double s = sign;
             const res &a = w.assigned_of[g];
             w.assigned[n] += {s * a[dimension::cpu], s * a[dimension::memory]};
