@@ -151,8 +151,10 @@ struct capacity_report {
     std::vector<node_headroom> headroom;
 };
 
+// threads: workers for the failure scenarios (1 or 2; the answer is the same, merged in
+// scenario order).
 capacity_report plan_capacity(const cluster &c, const options &o, int target_failures,
-                              bool all_guests, long max_scenarios);
+                              bool all_guests, long max_scenarios, int threads = 1);
 
 // Place: ranked nodes for a guest that is about to start (or a new one).
 struct placement_request {

@@ -333,6 +333,18 @@ decision_context::decision_context(const cluster &c_, const options &o_, const a
             }
         }
     }
+    // Each rule's nodes with a priority, highest first.
+    rule_order_.resize(c.ha.node_affinity.size());
+    for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
+        for (node_id n = 0; n < c.nodes.size(); ++n) {
+            if (rule_priority_[i][n] != no_priority) {
+                rule_order_[i].push_back(n);
+            }
+        }
+        std::stable_sort(rule_order_[i].begin(), rule_order_[i].end(), [&](node_id a, node_id b) {
+            return rule_priority_[i][a] > rule_priority_[i][b];
+        });
+    }
     // The registry's per-guest precheck: which guest-specific target units can reject the guest.
     concerned_.assign(c.guests.size(), 0);
     for (guest_id g = 0; g < c.guests.size(); ++g) {
@@ -357,12 +369,14 @@ void decision_context::refresh() {
         usable_[n] = c.nodes[n].online && !c.nodes[n].maintenance && !failed(n);
     }
     rule_best_.resize(c.ha.node_affinity.size());
-    // As ha_best_priority(), from the table (recovery asks this once per failure scenario).
+    // As ha_best_priority(): the first usable node in the rule's priority order (recovery asks
+    // this once per failure scenario, capacity for thousands of them).
     for (size_t i = 0; i < c.ha.node_affinity.size(); ++i) {
         int best = none_usable_priority;
-        for (node_id n = 0; n < c.nodes.size(); ++n) {
-            if (usable_[n] && rule_priority_[i][n] != no_priority) {
+        for (node_id n : rule_order_[i]) {
+            if (usable_[n]) {
                 best = std::max(best, rule_priority_[i][n]);
+                break;
             }
         }
         rule_best_[i] = best;

@@ -68,6 +68,7 @@ private:
     std::vector<bool> failback_;
     std::vector<std::uint32_t> concerned_;
     std::vector<std::vector<int>> rule_priority_;
+    std::vector<std::vector<node_id>> rule_order_; // per rule: nodes with a priority, highest first
     std::vector<bool> failed_;
     std::vector<bool> usable_;
     std::vector<int> rule_best_;

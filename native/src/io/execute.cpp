@@ -4,6 +4,7 @@
 #include "pvebal/report.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace pvebal {
 
@@ -228,8 +229,11 @@ result<std::string> execute(const request &r) {
         if (!all) {
             return std::unexpected(all.error());
         }
+        // Two workers where two cores are (same answer; docs/ha.md).
+        const int threads = std::thread::hardware_concurrency() >= 2 ? 2 : 1;
         return render_capacity(
-            c, plan_capacity(c, x.opts, static_cast<int>(*target), *all, *max_scenarios), r.format);
+            c, plan_capacity(c, x.opts, static_cast<int>(*target), *all, *max_scenarios, threads),
+            r.format);
     }
     return run_place(x);
 }

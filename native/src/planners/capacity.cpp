@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <thread>
+#include <tuple>
 
 namespace pvebal {
 
@@ -64,7 +66,7 @@ bool worse(const failure_scenario &a, const failure_scenario &b) {
 } // namespace
 
 capacity_report plan_capacity(const cluster &c, const options &o, int target, bool all_guests,
-                              long max_scenarios) {
+                              long max_scenarios, int threads) {
     capacity_report r;
     r.target = target;
     recovery_solver solver(c, o, all_guests);
@@ -100,16 +102,16 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         r.headroom.push_back(h);
     }
 
-    // One scenario: fails when a recoverable guest cannot restart.
+    // One scenario: fails when a recoverable guest cannot restart. `placed`: where everyone
+    // restarted, when everyone did (for extend at the next level).
     const long search_budget = 20'000;
-    // placed: where everyone restarted, when everyone did (for extend at the next level).
-    std::vector<std::pair<guest_id, node_id>> placed;
-    auto run = [&](const std::vector<node_id> &subset, bool keep_guests) {
+    auto run = [&](recovery_solver &sv, const std::vector<node_id> &subset, bool keep_guests,
+                   std::vector<std::pair<guest_id, node_id>> &placed) {
         std::vector<bool> failed(c.nodes.size(), false);
         for (node_id n : subset) {
             failed[n] = true;
         }
-        recovery_solver::answer out = solver.solve(failed, search_budget, false);
+        recovery_solver::answer out = sv.solve(failed, search_budget, false);
         placed = out.placed;
         failure_scenario s;
         s.failed = subset;
@@ -119,15 +121,14 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                 if (keep_guests) {
                     s.guests.push_back(g);
                 }
-                if (solver.has_allowed_node(g, failed)) {
-                    s.shortfall += solver.demand(g);
+                if (sv.has_allowed_node(g, failed)) {
+                    s.shortfall += sv.demand(g);
                 } else {
                     ++s.rule_blocked;
                 }
             }
         }
         const bool proven = out.proven; // out's end puts the solver's overlay back
-        ++r.scenarios_checked;
         return std::pair{s, proven};
     };
 
@@ -170,9 +171,56 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
     bool out_of_budget = false;
     const int last_k = std::min(std::max(target, r.upper_bound + 1), r.nodes - 1);
     using answer_map = std::map<std::vector<node_id>, std::vector<std::pair<guest_id, node_id>>>;
-    answer_map answers, next_answers; // passing scenarios of the last level and this one
+    answer_map answers; // passing scenarios of the last level
     const std::vector<std::pair<guest_id, node_id>> no_answer;
-    std::vector<node_id> base;
+    // A scenario's outcome, computed by one worker, merged in scenario order.
+    struct outcome {
+        bool done = false;
+        bool proven = true;
+        failure_scenario s; // s.unplaced == 0: passes
+        std::vector<std::pair<guest_id, node_id>> placed;
+    };
+    std::vector<std::vector<node_id>> subsets;
+    std::vector<size_t> base_of; // per scenario: the ordinal of its first k-1 nodes
+    std::vector<outcome> outcomes;
+    // Worker t checks the scenarios whose base ordinal is t modulo `workers` (consecutive
+    // scenarios share a base: extend() applies it once). Each worker owns its solver and
+    // deadline; they share only what no one writes (the cluster, the last level's answers).
+    auto work = [&](recovery_solver &sv, deadline &d, size_t t, size_t workers, bool keep) {
+        std::vector<node_id> base;
+        std::vector<std::pair<guest_id, node_id>> placed;
+        for (size_t i = 0; i < subsets.size(); ++i) {
+            if (base_of[i] % workers != t) {
+                continue;
+            }
+            if (d.expired()) {
+                return;
+            }
+            const std::vector<node_id> &subset = subsets[i];
+            outcome &out = outcomes[i];
+            out.done = true;
+            // First the previous level's answer without the last node's guests, extended by
+            // them (and by what it sent there): when everyone restarts so, the scenario passes
+            // as solve() would find; otherwise solve() decides.
+            base.assign(subset.begin(), subset.end() - 1);
+            auto known = base.empty() ? answers.end() : answers.find(base);
+            if ((base.empty() || known != answers.end()) &&
+                sv.extend(base, base.empty() ? no_answer : known->second, subset.back(), placed)) {
+                out.s.failed = subset;
+            } else {
+                std::tie(out.s, out.proven) = run(sv, subset, false, placed);
+            }
+            if (keep && out.s.unplaced == 0) {
+                out.placed = std::move(placed);
+            }
+        }
+        sv.end_extend();
+    };
+    // A second worker on its own solver for levels with many scenarios (built once, on its
+    // thread); small levels stay on this thread.
+    std::optional<recovery_solver> helper;
+    std::optional<deadline> helper_dl;
+    constexpr size_t parallel_from = 256;
     for (int k = 1; k <= last_k; ++k) {
         const double count = binomial(r.nodes, k);
         if (count > static_cast<double>(budget_left)) {
@@ -186,47 +234,62 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         bool timed_out = false;
         // Answers of this level are kept while the next level may be checked.
         const bool keep_answers = k < last_k;
-        next_answers.clear();
+        subsets.clear();
+        base_of.clear();
         for_each_subset(active, k, [&](const std::vector<node_id> &subset) {
-            if (dl.expired()) {
-                timed_out = true;
-                return false;
-            }
-            // First the previous level's answer without the last node's guests, extended by
-            // them (and by what it sent there): when everyone restarts so, the scenario passes
-            // as solve() would find; otherwise solve() decides.
-            base.assign(subset.begin(), subset.end() - 1);
-            auto known = base.empty() ? answers.end() : answers.find(base);
-            if ((base.empty() || known != answers.end()) &&
-                solver.extend(base, base.empty() ? no_answer : known->second, subset.back(),
-                              placed)) {
-                ++r.scenarios_checked;
-                if (keep_answers) {
-                    next_answers.emplace(subset, std::move(placed));
-                }
-                return true;
-            }
-            auto [s, proven] = run(subset, false);
-            if (s.unplaced == 0 && keep_answers) {
-                next_answers.emplace(subset, std::move(placed));
-            }
-            if (s.unplaced > 0) {
-                all_ok = false;
-                any_proven = any_proven || proven;
-                if (!worst || worse(s, *worst)) {
-                    worst = s;
-                }
-            }
+            const bool same_base = !subsets.empty() && std::equal(subset.begin(), subset.end() - 1,
+                                                                  subsets.back().begin());
+            base_of.push_back(subsets.empty() ? 0 : base_of.back() + (same_base ? 0 : 1));
+            subsets.push_back(subset);
             return true;
         });
-        solver.end_extend();
+        outcomes.assign(subsets.size(), outcome{});
+        if (threads > 1 && subsets.size() >= parallel_from) {
+            std::jthread other([&] {
+                if (!helper) {
+                    helper.emplace(c, o, all_guests);
+                    helper_dl.emplace(o.deadline);
+                    helper->set_deadline(&*helper_dl);
+                }
+                work(*helper, *helper_dl, 1, 2, keep_answers);
+            });
+            work(solver, dl, 0, 2, keep_answers);
+        } else {
+            work(solver, dl, 0, 1, keep_answers);
+        }
+        answer_map next_answers;
+        for (outcome &out : outcomes) {
+            if (!out.done) {
+                // A worker's deadline came first. The helper's started later, so this one is
+                // up too: marked here for the method's note.
+                timed_out = true;
+                if (!dl.hit()) {
+                    dl.expired();
+                }
+                break;
+            }
+            ++r.scenarios_checked;
+            if (out.s.unplaced == 0) {
+                if (keep_answers) {
+                    next_answers.emplace(out.s.failed, std::move(out.placed));
+                }
+                continue;
+            }
+            all_ok = false;
+            any_proven = any_proven || out.proven;
+            if (!worst || worse(out.s, *worst)) {
+                worst = out.s;
+            }
+        }
         answers.swap(next_answers);
         if (timed_out) {
             out_of_budget = true; // k not fully checked: as when scenarios run out
             break;
         }
         if (worst) {
-            worst = run(worst->failed, true).first; // again, to list its guests
+            std::vector<std::pair<guest_id, node_id>> unused;
+            worst = run(solver, worst->failed, true, unused).first; // again, to list its guests
+            ++r.scenarios_checked;
         }
         if (k == target) {
             r.target_met = all_ok;

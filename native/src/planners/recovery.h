@@ -8,7 +8,9 @@
 #include "pvebal/deadline.h"
 #include "pvebal/report.h"
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace pvebal::detail {
@@ -125,6 +127,36 @@ private:
     std::vector<node_id> base_set_;
     std::vector<guest_id> base_guests_; // the guests the base answer moved
     std::vector<bool> in_base_;
+    // extend()'s part for the last failed node, on plain arrays (no overlay journal): the
+    // units to place (ranges of `members`), the per-node loads and configured sizes taken from
+    // the overlay with the base answer applied, and what this part added to the keep-apart
+    // counts and displaced marks (zero between calls). Buffers kept between calls.
+    struct lean_unit {
+        std::uint32_t begin = 0, end = 0;
+        node_id majority = no_node; // keep-together: its partners' node
+        double memory = 0;
+        int priority = INT32_MIN;
+        guest_id front = 0;
+        bool on_usable = false; // a member is on a usable node (the sums below may not hold)
+        res demand, assigned;   // summed over the members, in order
+    };
+    struct lean_state {
+        std::vector<guest_id> members;
+        std::vector<lean_unit> units;
+        std::vector<int> groups;
+        std::vector<int> count; // per node: partners there (zero between groups)
+        std::vector<node_id> by_free;
+        std::vector<bool> displaced;
+        std::vector<node_id> fresh_node;
+        std::vector<res> assigned_of;          // per guest: what it adds to assigned() (running)
+        std::vector<char> running, state_only; // per guest (state_only: node_state_only())
+        std::vector<res> used, assigned;
+        std::vector<std::vector<int>> apart;
+        std::vector<std::pair<int, node_id>> touched;
+    };
+    lean_state lean_;
+    bool lean_fits(const lean_unit &u, std::span<const guest_id> gs, node_id n) const;
+    void lean_move(std::span<const guest_id> gs, node_id to);
 };
 
 } // namespace pvebal::detail

@@ -28,8 +28,24 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     }
     failed[x] = true;
     const decision_context &ctx = context_for(failed);
+    lean_state &w = lean_;
+    if (w.displaced.size() != c_.guests.size()) { // what never changes per guest, once
+        w.displaced.assign(c_.guests.size(), false);
+        w.fresh_node.assign(c_.guests.size(), no_node);
+        w.assigned_of.assign(c_.guests.size(), res{});
+        w.running.assign(c_.guests.size(), 0);
+        w.state_only.assign(c_.guests.size(), 0);
+        for (guest_id g = 0; g < c_.guests.size(); ++g) {
+            const guest &gg = c_.guests[g];
+            if (gg.running) {
+                w.assigned_of[g] = {gg.maxcpu, static_cast<double>(gg.maxmem)};
+                w.running[g] = 1;
+            }
+            w.state_only[g] = ctx.node_state_only(g) ? 1 : 0; // the registry's per-guest precheck
+        }
+    }
     for (const auto &[g, n] : base_placed) {
-        if (n != x && !ctx.node_state_only(g) && check_target(ctx, g, n, false)) {
+        if (n != x && w.state_only[g] == 0 && check_target(ctx, g, n, false)) {
             return false; // x's death changed which nodes its rule allows
         }
     }
@@ -47,17 +63,43 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     }
     // Home: where a guest was before the base answer moved it (only those count as partners).
     auto home_on = [&](guest_id h, node_id n) { return !in_base_[h] && state_.node_of(h) == n; };
-    struct move_unit {
-        std::vector<guest_id> guests;
-        std::optional<node_id> majority;
-        double memory = 0;
-        int priority = INT32_MIN;
+    // x's part on plain arrays (lean_): the units as ranges of w.members, the per-node loads
+    // and configured sizes taken from the overlay (the base answer applied), not the overlay's
+    // journal. Every guest moved here demands demand_[g] (x's guests would get it by
+    // set_demand, which only changes x's own row, unused), and each move adds and subtracts in
+    // the overlay's order, so the numbers are the overlay's bit for bit.
+    w.members.clear();
+    w.units.clear();
+    if (w.apart.size() != a_.apart_names.size()) {
+        w.apart.assign(a_.apart_names.size(), std::vector<int>(c_.nodes.size(), 0));
+    }
+    struct reset_scratch { // displaced marks and keep-apart counts back to zero on every return
+        lean_state &w;
+        ~reset_scratch() {
+            for (guest_id g : w.members) {
+                w.displaced[g] = false;
+            }
+            for (const auto &[k, n] : w.touched) {
+                w.apart[static_cast<size_t>(k)][n] = 0;
+            }
+            w.touched.clear();
+        }
+    } reset{w};
+    auto add_unit = [&](node_id majority) {
+        lean_unit u;
+        u.begin = u.end = static_cast<std::uint32_t>(w.members.size());
+        u.majority = majority;
+        w.units.push_back(u);
     };
-    std::vector<move_unit> units;
-    std::vector<bool> displaced(c_.guests.size(), false);
+    auto add_member = [&](guest_id g) {
+        w.members.push_back(g);
+        w.displaced[g] = true;
+        ++w.units.back().end;
+    };
     // Keep-together groups with a guest to restart: re-placed whole when x held a member (the
     // partners' majority changes) or the base answer sent them to x; else their node stands.
-    std::vector<int> groups;
+    std::vector<int> &groups = w.groups;
+    groups.clear();
     for (const auto &[g, n] : base_placed) {
         if (a_.together[g] != no_group) {
             groups.push_back(a_.together[g]);
@@ -78,64 +120,79 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         if (!hit) {
             continue;
         }
-        move_unit u;
-        std::map<node_id, int> count;
+        add_unit(no_node);
+        w.count.resize(c_.nodes.size(), 0);
         for (guest_id h : members) {
             const node_id at = state_.node_of(h);
             if (in_base_[h] || (home_on(h, x) && needs_[h] && recoverable_[h])) {
-                u.guests.push_back(h);
-                displaced[h] = true;
+                add_member(h);
             } else if (!in_base_[h] && at != no_node && ctx.usable(at)) {
-                ++count[at];
+                ++w.count[at];
             }
         }
+        // The node with most partners (the lowest id on a tie), as solve() counts them.
         int top = 0;
-        for (const auto &[n, c] : count) {
-            if (c > top) {
-                top = c;
-                u.majority = n;
+        for (guest_id h : members) {
+            const node_id at = state_.node_of(h);
+            if (at != no_node && (w.count[at] > top || (w.count[at] == top && top > 0 &&
+                                                        at < w.units.back().majority))) {
+                top = w.count[at];
+                w.units.back().majority = at;
             }
         }
-        if (!u.guests.empty()) {
-            units.push_back(std::move(u));
+        for (guest_id h : members) {
+            if (state_.node_of(h) != no_node) {
+                w.count[state_.node_of(h)] = 0;
+            }
+        }
+        if (w.units.back().begin == w.units.back().end) {
+            w.units.pop_back();
         }
     }
     for (guest_id g : needing_by_node_[x]) {
         if (recoverable_[g] && a_.together[g] == no_group) {
-            units.push_back({{g}, std::nullopt, 0, INT32_MIN});
+            add_unit(no_node);
+            add_member(g);
         }
     }
     for (const auto &[g, n] : base_placed) {
         if (n == x && a_.together[g] == no_group) {
-            units.push_back({{g}, std::nullopt, 0, INT32_MIN});
+            add_unit(no_node);
+            add_member(g);
         }
     }
-    auto t = state_.begin_trial(); // x's part, undone on return
-    for (guest_id g : needing_by_node_[x]) {
-        state_.set_demand(g, demand_[g]);
-    }
-    for (move_unit &u : units) {
-        for (guest_id g : u.guests) {
+    for (lean_unit &u : w.units) {
+        u.front = w.members[u.begin];
+        u.on_usable = false;
+        for (std::uint32_t i = u.begin; i < u.end; ++i) {
+            const guest_id g = w.members[i];
             u.memory += demand_[g][dimension::memory];
             u.priority = std::max(u.priority, priority_[g]);
-            displaced[g] = true;
+            u.demand += demand_[g]; // as check_state sums the arrivals, in member order
+            u.assigned += w.assigned_of[g];
+            const node_id at = state_.node_of(g);
+            u.on_usable = u.on_usable || (at != no_node && ctx.usable(at));
         }
     }
     // Highest priority, then largest memory first (then by id): the hardest to fit while
     // there is most room.
-    std::sort(units.begin(), units.end(), [](const move_unit &a, const move_unit &b) {
+    std::sort(w.units.begin(), w.units.end(), [](const lean_unit &a, const lean_unit &b) {
         if (a.priority != b.priority) {
             return a.priority > b.priority;
         }
         if (a.memory != b.memory) {
             return a.memory > b.memory;
         }
-        return a.guests.front() < b.guests.front();
+        return a.front < b.front;
     });
-    std::vector<node_id> by_free;
-    auto free_mem = [&](node_id n) {
-        return usable_memory_[n] - state_.load().used[n][dimension::memory];
-    };
+    w.used.assign(state_.load().used.begin(), state_.load().used.end());
+    w.assigned.resize(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        w.assigned[n] = state_.assigned(n);
+    }
+    std::vector<node_id> &by_free = w.by_free;
+    by_free.clear();
+    auto free_mem = [&](node_id n) { return usable_memory_[n] - w.used[n][dimension::memory]; };
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         if (ctx.usable(n)) {
             by_free.push_back(n);
@@ -143,17 +200,17 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     }
     std::stable_sort(by_free.begin(), by_free.end(),
                      [&](node_id a, node_id b) { return free_mem(a) > free_mem(b); });
-    std::vector<std::pair<guest_id, node_id>> fresh;
-    for (const move_unit &u : units) {
+    for (const lean_unit &u : w.units) {
+        const std::span<const guest_id> gs(w.members.data() + u.begin, u.end - u.begin);
         node_id best = no_node;
         for (node_id n : by_free) {
-            if (u.majority && n != *u.majority) {
+            if (u.majority != no_node && n != u.majority) {
                 continue;
             }
-            const bool allowed = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
-                return ctx.node_state_only(g) || !check_target(ctx, g, n, false);
+            const bool allowed = std::all_of(gs.begin(), gs.end(), [&](guest_id g) {
+                return w.state_only[g] != 0 || !check_target(ctx, g, n, false);
             });
-            if (allowed && !check_state(ctx, state_, u.guests, n, false)) {
+            if (allowed && lean_fits(u, gs, n)) {
                 best = n;
                 break;
             }
@@ -161,24 +218,98 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         if (best == no_node) {
             return false;
         }
-        state_.move(u.guests, best);
-        for (guest_id g : u.guests) {
-            fresh.emplace_back(g, best);
-        }
+        lean_move(gs, best);
         auto it = std::find(by_free.begin(), by_free.end(), best);
         while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
             std::iter_swap(it, it + 1);
             ++it;
         }
+        for (guest_id g : gs) {
+            w.fresh_node[g] = best; // read below, while the marks stand
+        }
     }
     placed.clear();
     for (const auto &[g, n] : base_placed) {
-        if (!displaced[g]) {
+        if (!w.displaced[g]) {
             placed.emplace_back(g, n);
         }
     }
-    placed.insert(placed.end(), fresh.begin(), fresh.end());
+    for (const lean_unit &u : w.units) {
+        for (std::uint32_t i = u.begin; i < u.end; ++i) {
+            placed.emplace_back(w.members[i], w.fresh_node[w.members[i]]);
+        }
+    }
     return true;
+}
+
+// check_state()'s recovery rows (memory, cpu, vcpu and memory ratios, keep apart; no cpu
+// relief and no storage space in recovery) on extend()'s arrays, for unit u (its guests gs)
+// arriving at n. The arrivals summed as check_state sums them: guests already on n do not
+// count, so the unit's sums hold unless a member is on a usable node.
+bool recovery_solver::lean_fits(const lean_unit &u, std::span<const guest_id> gs, node_id n) const {
+    const lean_state &w = lean_;
+    res demand = u.demand, assigned = u.assigned;
+    if (u.on_usable) {
+        demand = assigned = res{};
+        for (guest_id g : gs) {
+            if (state_.node_of(g) != n) {
+                demand += demand_[g];
+                assigned += w.assigned_of[g];
+            }
+        }
+    }
+    const res &cap = state_.load().capacity[n];
+    const double mem = demand[dimension::memory], cpu = demand[dimension::cpu];
+    if ((mem > 0 && w.used[n][dimension::memory] + mem > usable_memory_[n]) ||
+        (cpu > 0 && w.used[n][dimension::cpu] + cpu > o_.cpu_limit * cap[dimension::cpu])) {
+        return false;
+    }
+    if (o_.max_vcpu_ratio && assigned[dimension::cpu] > 0 &&
+        w.assigned[n][dimension::cpu] + assigned[dimension::cpu] >
+            *o_.max_vcpu_ratio * cap[dimension::cpu]) {
+        return false;
+    }
+    if (o_.max_memory_ratio && assigned[dimension::memory] > 0 &&
+        w.assigned[n][dimension::memory] + assigned[dimension::memory] >
+            *o_.max_memory_ratio * cap[dimension::memory]) {
+        return false;
+    }
+    for (guest_id g : gs) {
+        if (state_.node_of(g) == n) {
+            continue;
+        }
+        for (int k : a_.apart[g]) {
+            if (state_.apart_count(k, n) + w.apart[static_cast<size_t>(k)][n] > 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+// overlay::move(gs, to) on the arrays: each guest arrives at `to`, then leaves its node.
+void recovery_solver::lean_move(std::span<const guest_id> gs, node_id to) {
+    lean_state &w = lean_;
+    auto add = [&](guest_id g, node_id n, int sign) {
+        if (w.running[g] != 0) {
+            const double s = sign;
+            const res &a = w.assigned_of[g];
+            w.assigned[n] += {s * a[dimension::cpu], s * a[dimension::memory]};
+        }
+        for (int k : a_.apart[g]) {
+            w.apart[static_cast<size_t>(k)][n] += sign;
+            w.touched.emplace_back(k, n);
+        }
+    };
+    for (guest_id g : gs) {
+        const node_id from = state_.node_of(g);
+        w.used[to] += demand_[g];
+        add(g, to, +1);
+        if (from != no_node) {
+            w.used[from] -= demand_[g];
+            add(g, from, -1);
+        }
+    }
 }
 
 bool recovery_solver::still_valid(const std::vector<bool> &failed,
