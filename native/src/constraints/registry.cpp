@@ -341,8 +341,8 @@ decision_context::decision_context(const cluster &c_, const options &o_, const a
                 rule_order_[i].push_back(n);
             }
         }
-        std::stable_sort(rule_order_[i].begin(), rule_order_[i].end(), [&](node_id a, node_id b) {
-            return rule_priority_[i][a] > rule_priority_[i][b];
+        std::stable_sort(rule_order_[i].begin(), rule_order_[i].end(), [&](node_id x, node_id y) {
+            return rule_priority_[i][x] > rule_priority_[i][y];
         });
     }
     // The registry's per-guest precheck: which guest-specific target units can reject the guest.

@@ -79,7 +79,7 @@ result<placement_answer> plan_place(const cluster &c, const options &o,
             }
         }
         if (why) {
-            rn.why = why;
+            rn.why = std::move(why);
             rest.push_back(rn);
             continue;
         }
