@@ -132,9 +132,26 @@ snapshot parse(const std::string &text) {
     return *s;
 }
 
-int tolerated(const std::string &text, int cap) {
-    const snapshot s = parse(text);
+int tolerated(const std::string &text, int cap, std::optional<node_id> drained = std::nullopt) {
+    snapshot s = parse(text);
+    if (drained) {
+        s.c.nodes[*drained].maintenance = true; // draining: not a node that fails
+    }
     return std::min(cap, plan_capacity(s.c, s.opts, cap, false, 20000).tolerated);
+}
+
+// Moves the guests of the wave that starts at p.migrations[i] to their targets in the
+// generator's placement; returns the index of the next wave's first migration.
+size_t apply_wave(const gen_cluster &g, const snapshot &s, const plan &p, size_t i,
+                  std::vector<int> &place) {
+    const int wave = p.migrations[i].wave;
+    for (; i < p.migrations.size() && p.migrations[i].wave == wave; ++i) {
+        const auto idx = std::find_if(g.guests.begin(), g.guests.end(), [&](const gen_guest &x) {
+            return x.vmid == s.c.guests[p.migrations[i].guest].vmid;
+        });
+        place[static_cast<size_t>(idx - g.guests.begin())] = static_cast<int>(p.migrations[i].to);
+    }
+    return i;
 }
 
 // Replays a plan wave by wave: memory per node with in-flight guests counted on source and
@@ -183,26 +200,13 @@ BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_wave) {
         const int before = tolerated(text, 1);
         snapshot s = parse(text);
         const plan p = plan_balance(s.c, s.opts);
-        int wave = 0;
-        for (size_t i = 0; i <= p.migrations.size(); ++i) {
-            if (i == p.migrations.size() || p.migrations[i].wave != wave) {
-                if (wave > 0) {
-                    const int now = tolerated(g.json(place), 1);
-                    BOOST_TEST(now >= before, "seed " << seed << " wave " << wave << ": " << now
-                                                      << " < " << before);
-                    ++checked;
-                }
-                if (i == p.migrations.size()) {
-                    break;
-                }
-                wave = p.migrations[i].wave;
-            }
-            const auto idx =
-                std::find_if(g.guests.begin(), g.guests.end(), [&](const gen_guest &x) {
-                    return x.vmid == s.c.guests[p.migrations[i].guest].vmid;
-                });
-            place[static_cast<size_t>(idx - g.guests.begin())] =
-                static_cast<int>(p.migrations[i].to);
+        for (size_t i = 0; i < p.migrations.size();) {
+            const int wave = p.migrations[i].wave;
+            i = apply_wave(g, s, p, i, place);
+            const int now = tolerated(g.json(place), 1);
+            BOOST_TEST(now >= before,
+                       "seed " << seed << " wave " << wave << ": " << now << " < " << before);
+            ++checked;
         }
         kept_positive += before > 0 ? 1 : 0;
     }
@@ -215,31 +219,19 @@ BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_wave) {
 // as `capacity` counts them with the drained node in maintenance (it is not one that fails).
 BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_evacuate_wave) {
     int checked = 0, kept_positive = 0;
-    auto level = [](const std::string &text, node_id drained) {
-        snapshot s = parse(text);
-        s.c.nodes[drained].maintenance = true;
-        return std::min(1, plan_capacity(s.c, s.opts, 1, false, 20000).tolerated);
-    };
     for (std::uint32_t seed = 400; seed < 520; ++seed) {
         const gen_cluster g = generate(seed);
         std::vector<int> place = g.start();
         const node_id drained = 0; // the generator's fullest node
-        const int before = level(g.json(place), drained);
+        const int before = tolerated(g.json(place), 1, drained);
         snapshot s = parse(g.json(place));
         // keep-ha-capacity as by default: capacity-target (1).
         s.opts.max_parallel = 2;
         const plan p = plan_evacuate(s.c, s.opts, {drained});
         for (size_t i = 0; i < p.migrations.size();) {
             const int wave = p.migrations[i].wave;
-            for (; i < p.migrations.size() && p.migrations[i].wave == wave; ++i) {
-                const auto idx =
-                    std::find_if(g.guests.begin(), g.guests.end(), [&](const gen_guest &x) {
-                        return x.vmid == s.c.guests[p.migrations[i].guest].vmid;
-                    });
-                place[static_cast<size_t>(idx - g.guests.begin())] =
-                    static_cast<int>(p.migrations[i].to);
-            }
-            const int now = level(g.json(place), drained);
+            i = apply_wave(g, s, p, i, place);
+            const int now = tolerated(g.json(place), 1, drained);
             BOOST_TEST(now >= before,
                        "seed " << seed << " wave " << wave << ": " << now << " < " << before);
             ++checked;
@@ -255,13 +247,6 @@ BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_evacuate_wave) {
 // partners' majority) must never pass a wave that `capacity` finds lowers the level.
 BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_wave_with_groups) {
     int checked = 0, kept_positive = 0, grouped = 0;
-    auto level = [](const std::string &text, std::optional<node_id> drained) {
-        snapshot s = parse(text);
-        if (drained) {
-            s.c.nodes[*drained].maintenance = true;
-        }
-        return std::min(1, plan_capacity(s.c, s.opts, 1, false, 20000).tolerated);
-    };
     for (std::uint32_t seed = 600; seed < 720; ++seed) {
         const gen_cluster g = generate_grouped(seed);
         for (const gen_guest &x : g.guests) {
@@ -271,21 +256,14 @@ BOOST_AUTO_TEST_CASE(keep_ha_capacity_every_wave_with_groups) {
             std::vector<int> place = g.start();
             const std::optional<node_id> drained =
                 evacuate ? std::optional<node_id>(0) : std::nullopt;
-            const int before = level(g.json(place), drained);
+            const int before = tolerated(g.json(place), 1, drained);
             snapshot s = parse(g.json(place));
             s.opts.max_parallel = 2;
             const plan p = evacuate ? plan_evacuate(s.c, s.opts, {0}) : plan_balance(s.c, s.opts);
             for (size_t i = 0; i < p.migrations.size();) {
                 const int wave = p.migrations[i].wave;
-                for (; i < p.migrations.size() && p.migrations[i].wave == wave; ++i) {
-                    const auto idx =
-                        std::find_if(g.guests.begin(), g.guests.end(), [&](const gen_guest &x) {
-                            return x.vmid == s.c.guests[p.migrations[i].guest].vmid;
-                        });
-                    place[static_cast<size_t>(idx - g.guests.begin())] =
-                        static_cast<int>(p.migrations[i].to);
-                }
-                const int now = level(g.json(place), drained);
+                i = apply_wave(g, s, p, i, place);
+                const int now = tolerated(g.json(place), 1, drained);
                 BOOST_TEST(now >= before, "seed " << seed << (evacuate ? " evacuate" : " balance")
                                                   << " wave " << wave << ": " << now << " < "
                                                   << before);
