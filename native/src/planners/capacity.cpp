@@ -102,17 +102,19 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         r.headroom.push_back(h);
     }
 
-    // One scenario: fails when a recoverable guest cannot restart. `placed`: where everyone
-    // restarted, when everyone did (for extend at the next level).
+    // One scenario: fails when a recoverable guest cannot restart. `placed` (with keep_placed):
+    // where everyone restarted, when everyone did (for extend at the next level).
     const long search_budget = 20'000;
     auto run = [&](recovery_solver &sv, const std::vector<node_id> &subset, bool keep_guests,
-                   std::vector<std::pair<guest_id, node_id>> &placed) {
+                   std::vector<std::pair<guest_id, node_id>> &placed, bool keep_placed) {
         std::vector<bool> failed(c.nodes.size(), false);
         for (node_id n : subset) {
             failed[n] = true;
         }
         recovery_solver::answer out = sv.solve(failed, search_budget, false);
-        placed = out.placed;
+        if (keep_placed) {
+            placed = std::move(out.placed);
+        }
         failure_scenario s;
         s.failed = subset;
         for (guest_id g : out.unplaced) {
@@ -205,10 +207,11 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
             base.assign(subset.begin(), subset.end() - 1);
             auto known = base.empty() ? answers.end() : answers.find(base);
             if ((base.empty() || known != answers.end()) &&
-                sv.extend(base, base.empty() ? no_answer : known->second, subset.back(), placed)) {
+                sv.extend(base, base.empty() ? no_answer : known->second, subset.back(),
+                          keep ? &placed : nullptr)) {
                 out.s.failed = subset;
             } else {
-                std::tie(out.s, out.proven) = run(sv, subset, false, placed);
+                std::tie(out.s, out.proven) = run(sv, subset, false, placed, keep);
             }
             if (keep && out.s.unplaced == 0) {
                 out.placed = std::move(placed);
@@ -232,8 +235,10 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         bool any_proven = false; // one proven failing scenario is enough to rule k out
         std::optional<failure_scenario> worst;
         bool timed_out = false;
-        // Answers of this level are kept while the next level may be checked.
-        const bool keep_answers = k < last_k;
+        // Answers of this level are kept only when the next level will be checked (they are
+        // its bases): the last level's would be thousands of fresh vectors for nothing.
+        const bool keep_answers =
+            k < last_k && binomial(r.nodes, k + 1) <= static_cast<double>(budget_left);
         subsets.clear();
         base_of.clear();
         for_each_subset(active, k, [&](const std::vector<node_id> &subset) {
@@ -288,7 +293,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         }
         if (worst) {
             std::vector<std::pair<guest_id, node_id>> unused;
-            worst = run(solver, worst->failed, true, unused).first; // again, to list its guests
+            worst = run(solver, worst->failed, true, unused, false).first; // to list its guests
             ++r.scenarios_checked;
         }
         if (k == target) {

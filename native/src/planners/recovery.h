@@ -54,13 +54,13 @@ public:
     // every guest it did not send to x (x's death only takes room away on x, and the rules
     // are re-checked), so only x's guests and those sent to x need a node: placed greedily
     // (most free memory first, each checked like solve()'s). True with the whole answer for F
-    // in `placed` when everyone restarts; false says nothing (solve() decides). A keep-
-    // together group is re-placed whole when x held a member or the base sent it to x (its
+    // in `placed` (unless null) when everyone restarts; false says nothing (solve() decides). A
+    // keep- together group is re-placed whole when x held a member or the base sent it to x (its
     // partners' majority decides its node, as in solve()). The base answer stays
     // applied between calls with the same base; end_extend() (or solve()) takes it back.
     bool extend(const std::vector<node_id> &base,
                 const std::vector<std::pair<guest_id, node_id>> &base_placed, node_id x,
-                std::vector<std::pair<guest_id, node_id>> &placed);
+                std::vector<std::pair<guest_id, node_id>> *placed);
     void end_extend();
     // The guard's shortcut: `placed` was a valid answer for `failed`; since then guests
     // arrived only at the nodes marked in `dirty` (or the failed nodes' guests changed). Keeps

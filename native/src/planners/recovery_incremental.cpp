@@ -21,7 +21,7 @@ void recovery_solver::end_extend() {
 
 bool recovery_solver::extend(const std::vector<node_id> &base,
                              const std::vector<std::pair<guest_id, node_id>> &base_placed,
-                             node_id x, std::vector<std::pair<guest_id, node_id>> &placed) {
+                             node_id x, std::vector<std::pair<guest_id, node_id>> *placed) {
     std::vector<bool> failed(c_.nodes.size(), false);
     for (node_id n : base) {
         failed[n] = true;
@@ -228,15 +228,18 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             w.fresh_node[g] = best; // read below, while the marks stand
         }
     }
-    placed.clear();
+    if (placed == nullptr) {
+        return true;
+    }
+    placed->clear();
     for (const auto &[g, n] : base_placed) {
         if (!w.displaced[g]) {
-            placed.emplace_back(g, n);
+            placed->emplace_back(g, n);
         }
     }
     for (const lean_unit &u : w.units) {
         for (std::uint32_t i = u.begin; i < u.end; ++i) {
-            placed.emplace_back(w.members[i], w.fresh_node[w.members[i]]);
+            placed->emplace_back(w.members[i], w.fresh_node[w.members[i]]);
         }
     }
     return true;
