@@ -11,12 +11,48 @@
 namespace pvebal::detail {
 
 void recovery_solver::end_extend() {
-    base_trial_.reset(); // undoes the base answer
+    lean_state &w = lean_;
     for (guest_id g : base_guests_) {
         in_base_[g] = false;
     }
+    for (const auto &[k, n] : w.base_touched) {
+        w.base_apart[static_cast<size_t>(k)][n] = 0;
+    }
+    w.base_touched.clear();
     base_guests_.clear();
     base_set_.clear();
+    base_applied_ = false;
+}
+
+// The base answer on extend()'s arrays, as overlay::move would apply it on top of the overlay
+// (set_demand to its restart demand first): each guest arrives at its node in answer order, so
+// the survivors' sums are the overlay's bit for bit. The rows of the nodes it left (failed
+// nodes, which take no guest) are not kept up to date: nothing reads them.
+void recovery_solver::apply_base(const std::vector<std::pair<guest_id, node_id>> &base_placed) {
+    lean_state &w = lean_;
+    w.base_used.assign(state_.load().used.begin(), state_.load().used.end());
+    w.base_assigned.resize(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        w.base_assigned[n] = state_.assigned(n);
+    }
+    if (w.base_apart.size() != a_.apart_names.size()) {
+        w.base_apart.assign(a_.apart_names.size(), std::vector<int>(c_.nodes.size(), 0));
+    }
+    w.base_node.resize(c_.guests.size(), no_node);
+    for (const auto &[g, n] : base_placed) {
+        w.base_used[n] += demand_[g];
+        if (w.running[g] != 0) {
+            const res &a = w.assigned_of[g];
+            w.base_assigned[n] += {1.0 * a[dimension::cpu], 1.0 * a[dimension::memory]};
+        }
+        for (int k : a_.apart[g]) {
+            ++w.base_apart[static_cast<size_t>(k)][n];
+            w.base_touched.emplace_back(k, n);
+        }
+        in_base_[g] = true;
+        w.base_node[g] = n;
+        base_guests_.push_back(g);
+    }
 }
 
 bool recovery_solver::extend(const std::vector<node_id> &base,
@@ -50,24 +86,19 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         }
     }
     in_base_.resize(c_.guests.size(), false);
-    if (base_set_ != base) {
+    if (!base_applied_ || base_set_ != base) {
         end_extend();
-        base_trial_.emplace(state_.begin_trial());
-        for (const auto &[g, n] : base_placed) {
-            state_.set_demand(g, demand_[g]);
-            state_.move(g, n);
-            in_base_[g] = true;
-            base_guests_.push_back(g);
-        }
+        apply_base(base_placed);
         base_set_ = base;
+        base_applied_ = true;
     }
     // Home: where a guest was before the base answer moved it (only those count as partners).
     auto home_on = [&](guest_id h, node_id n) { return !in_base_[h] && state_.node_of(h) == n; };
     // x's part on plain arrays (lean_): the units as ranges of w.members, the per-node loads
-    // and configured sizes taken from the overlay (the base answer applied), not the overlay's
-    // journal. Every guest moved here demands demand_[g] (x's guests would get it by
-    // set_demand, which only changes x's own row, unused), and each move adds and subtracts in
-    // the overlay's order, so the numbers are the overlay's bit for bit.
+    // and configured sizes those of the base (the base answer applied). Every guest moved here
+    // demands demand_[g] (x's guests would get it by set_demand, which only changes x's own
+    // row, unused), and each move adds and subtracts in the overlay's order, so the numbers are
+    // the overlay's bit for bit.
     w.members.clear();
     w.units.clear();
     if (w.apart.size() != a_.apart_names.size()) {
@@ -115,7 +146,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     for (int k : groups) {
         const std::vector<guest_id> &members = together_members_[static_cast<size_t>(k)];
         const bool hit = std::any_of(members.begin(), members.end(), [&](guest_id h) {
-            return home_on(h, x) || (in_base_[h] && state_.node_of(h) == x);
+            return home_on(h, x) || (in_base_[h] && w.base_node[h] == x);
         });
         if (!hit) {
             continue;
@@ -123,7 +154,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         add_unit(no_node);
         w.count.resize(c_.nodes.size(), 0);
         for (guest_id h : members) {
-            const node_id at = state_.node_of(h);
+            const node_id at = lean_node(h);
             if (in_base_[h] || (home_on(h, x) && needs_[h] && recoverable_[h])) {
                 add_member(h);
             } else if (!in_base_[h] && at != no_node && ctx.usable(at)) {
@@ -133,7 +164,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         // The node with most partners (the lowest id on a tie), as solve() counts them.
         int top = 0;
         for (guest_id h : members) {
-            const node_id at = state_.node_of(h);
+            const node_id at = lean_node(h);
             if (at != no_node && (w.count[at] > top || (w.count[at] == top && top > 0 &&
                                                         at < w.units.back().majority))) {
                 top = w.count[at];
@@ -141,8 +172,8 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             }
         }
         for (guest_id h : members) {
-            if (state_.node_of(h) != no_node) {
-                w.count[state_.node_of(h)] = 0;
+            if (lean_node(h) != no_node) {
+                w.count[lean_node(h)] = 0;
             }
         }
         if (w.units.back().begin == w.units.back().end) {
@@ -170,7 +201,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             u.priority = std::max(u.priority, priority_[g]);
             u.demand += demand_[g]; // as check_state sums the arrivals, in member order
             u.assigned += w.assigned_of[g];
-            const node_id at = state_.node_of(g);
+            const node_id at = lean_node(g);
             u.on_usable = u.on_usable || (at != no_node && ctx.usable(at));
         }
     }
@@ -185,11 +216,8 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         }
         return a.front < b.front;
     });
-    w.used.assign(state_.load().used.begin(), state_.load().used.end());
-    w.assigned.resize(c_.nodes.size());
-    for (node_id n = 0; n < c_.nodes.size(); ++n) {
-        w.assigned[n] = state_.assigned(n);
-    }
+    w.used.assign(w.base_used.begin(), w.base_used.end());
+    w.assigned.assign(w.base_assigned.begin(), w.base_assigned.end());
     std::vector<node_id> &by_free = w.by_free;
     by_free.clear();
     auto free_mem = [&](node_id n) { return usable_memory_[n] - w.used[n][dimension::memory]; };
@@ -255,7 +283,7 @@ bool recovery_solver::lean_fits(const lean_unit &u, std::span<const guest_id> gs
     if (u.on_usable) {
         demand = assigned = res{};
         for (guest_id g : gs) {
-            if (state_.node_of(g) != n) {
+            if (lean_node(g) != n) {
                 demand += demand_[g];
                 assigned += w.assigned_of[g];
             }
@@ -278,11 +306,12 @@ bool recovery_solver::lean_fits(const lean_unit &u, std::span<const guest_id> gs
         return false;
     }
     for (guest_id g : gs) {
-        if (state_.node_of(g) == n) {
+        if (lean_node(g) == n) {
             continue;
         }
         for (int k : a_.apart[g]) {
-            if (state_.apart_count(k, n) + w.apart[static_cast<size_t>(k)][n] > 0) {
+            const auto i = static_cast<size_t>(k);
+            if (state_.apart_count(k, n) + w.base_apart[i][n] + w.apart[i][n] > 0) {
                 return false;
             }
         }
@@ -305,7 +334,7 @@ void recovery_solver::lean_move(std::span<const guest_id> gs, node_id to) {
         }
     };
     for (guest_id g : gs) {
-        const node_id from = state_.node_of(g);
+        const node_id from = lean_node(g);
         w.used[to] += demand_[g];
         add(g, to, +1);
         if (from != no_node) {
