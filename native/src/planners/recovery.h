@@ -139,8 +139,9 @@ private:
         double memory = 0;
         int priority = INT32_MIN;
         guest_id front = 0;
-        bool on_usable = false; // a member is on a usable node (the sums below may not hold)
-        res demand, assigned;   // summed over the members, in order
+        bool on_usable = false;  // a member is on a usable node (the sums below may not hold)
+        bool state_only = false; // every member node_state_only (no target unit to ask)
+        res demand, assigned;    // summed over the members, in order
     };
     struct lean_state {
         // The base answer: where it sent each guest (in_base_), the loads and sizes of the
@@ -149,12 +150,16 @@ private:
         std::vector<res> base_used, base_assigned;
         std::vector<std::vector<int>> base_apart;
         std::vector<std::pair<int, node_id>> base_touched;
+        std::vector<std::pair<guest_id, node_id>> base_ruled; // whose rules x may change
+        std::vector<int> base_groups;                         // keep-together groups it moved
+        std::vector<std::vector<guest_id>> base_to; // per node: single guests it sent there
+        std::vector<node_id> base_by_free;          // every node, most free memory first
         std::vector<guest_id> members;
-        std::vector<lean_unit> units;
+        std::vector<lean_unit> units, merged;
         std::vector<int> groups;
         std::vector<int> count; // per node: partners there (zero between groups)
         std::vector<node_id> by_free;
-        std::vector<bool> displaced;
+        std::vector<bool> failed, displaced;
         std::vector<node_id> fresh_node;
         std::vector<res> assigned_of;          // per guest: what it adds to assigned() (running)
         std::vector<char> running, state_only; // per guest (state_only: node_state_only())
@@ -168,6 +173,11 @@ private:
         return in_base_[g] ? lean_.base_node[g] : state_.node_of(g);
     }
     void apply_base(const std::vector<std::pair<guest_id, node_id>> &base_placed);
+    // Per node: its recoverable guests outside keep-together groups, in extend()'s unit order
+    // (built on first use; relocate() invalidates it).
+    std::vector<std::vector<guest_id>> singles_;
+    bool singles_ready_ = false;
+    void sort_singles();
     bool lean_fits(const lean_unit &u, std::span<const guest_id> gs, node_id n) const;
     void lean_move(std::span<const guest_id> gs, node_id to);
 };

@@ -39,7 +39,21 @@ void recovery_solver::apply_base(const std::vector<std::pair<guest_id, node_id>>
         w.base_apart.assign(a_.apart_names.size(), std::vector<int>(c_.nodes.size(), 0));
     }
     w.base_node.resize(c_.guests.size(), no_node);
+    w.base_ruled.clear();
+    w.base_groups.clear();
+    w.base_to.resize(c_.nodes.size());
+    for (std::vector<guest_id> &to : w.base_to) {
+        to.clear();
+    }
     for (const auto &[g, n] : base_placed) {
+        if (w.state_only[g] == 0) {
+            w.base_ruled.emplace_back(g, n);
+        }
+        if (a_.together[g] != no_group) {
+            w.base_groups.push_back(a_.together[g]);
+        } else {
+            w.base_to[n].push_back(g);
+        }
         w.base_used[n] += demand_[g];
         if (w.running[g] != 0) {
             const res &a = w.assigned_of[g];
@@ -53,18 +67,52 @@ void recovery_solver::apply_base(const std::vector<std::pair<guest_id, node_id>>
         w.base_node[g] = n;
         base_guests_.push_back(g);
     }
+    // The nodes by free memory, most first, ties in node order (stable); extend() drops the
+    // ones its failure set makes unusable.
+    w.base_by_free.resize(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        w.base_by_free[n] = n;
+    }
+    std::stable_sort(w.base_by_free.begin(), w.base_by_free.end(), [&](node_id a, node_id b) {
+        return usable_memory_[a] - w.base_used[a][dimension::memory] >
+               usable_memory_[b] - w.base_used[b][dimension::memory];
+    });
+}
+
+void recovery_solver::sort_singles() {
+    singles_.assign(c_.nodes.size(), {});
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        for (guest_id g : needing_by_node_[n]) {
+            if (recoverable_[g] && a_.together[g] == no_group) {
+                singles_[n].push_back(g);
+            }
+        }
+        // extend()'s unit order for single guests (their priority, memory and id).
+        std::sort(singles_[n].begin(), singles_[n].end(), [&](guest_id a, guest_id b) {
+            if (priority_[a] != priority_[b]) {
+                return priority_[a] > priority_[b];
+            }
+            const double ma = demand_[a][dimension::memory], mb = demand_[b][dimension::memory];
+            if (ma != mb) {
+                return ma > mb;
+            }
+            return a < b;
+        });
+    }
+    singles_ready_ = true;
 }
 
 bool recovery_solver::extend(const std::vector<node_id> &base,
                              const std::vector<std::pair<guest_id, node_id>> &base_placed,
                              node_id x, std::vector<std::pair<guest_id, node_id>> *placed) {
-    std::vector<bool> failed(c_.nodes.size(), false);
+    lean_state &w = lean_;
+    std::vector<bool> &failed = w.failed;
+    failed.assign(c_.nodes.size(), false);
     for (node_id n : base) {
         failed[n] = true;
     }
     failed[x] = true;
     const decision_context &ctx = context_for(failed);
-    lean_state &w = lean_;
     if (w.displaced.size() != c_.guests.size()) { // what never changes per guest, once
         w.displaced.assign(c_.guests.size(), false);
         w.fresh_node.assign(c_.guests.size(), no_node);
@@ -80,17 +128,17 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             w.state_only[g] = ctx.node_state_only(g) ? 1 : 0; // the registry's per-guest precheck
         }
     }
-    for (const auto &[g, n] : base_placed) {
-        if (n != x && w.state_only[g] == 0 && check_target(ctx, g, n, false)) {
-            return false; // x's death changed which nodes its rule allows
-        }
-    }
     in_base_.resize(c_.guests.size(), false);
     if (!base_applied_ || base_set_ != base) {
         end_extend();
         apply_base(base_placed);
         base_set_ = base;
         base_applied_ = true;
+    }
+    for (const auto &[g, n] : w.base_ruled) {
+        if (n != x && check_target(ctx, g, n, false)) {
+            return false; // x's death changed which nodes its rule allows
+        }
     }
     // Home: where a guest was before the base answer moved it (only those count as partners).
     auto home_on = [&](guest_id h, node_id n) { return !in_base_[h] && state_.node_of(h) == n; };
@@ -131,11 +179,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     // partners' majority changes) or the base answer sent them to x; else their node stands.
     std::vector<int> &groups = w.groups;
     groups.clear();
-    for (const auto &[g, n] : base_placed) {
-        if (a_.together[g] != no_group) {
-            groups.push_back(a_.together[g]);
-        }
-    }
+    groups.assign(w.base_groups.begin(), w.base_groups.end());
     for (guest_id g : needing_by_node_[x]) {
         if (recoverable_[g] && a_.together[g] != no_group) {
             groups.push_back(a_.together[g]);
@@ -180,21 +224,25 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             w.units.pop_back();
         }
     }
-    for (guest_id g : needing_by_node_[x]) {
-        if (recoverable_[g] && a_.together[g] == no_group) {
-            add_unit(no_node);
-            add_member(g);
-        }
+    for (guest_id g : w.base_to[x]) {
+        add_unit(no_node);
+        add_member(g);
     }
-    for (const auto &[g, n] : base_placed) {
-        if (n == x && a_.together[g] == no_group) {
-            add_unit(no_node);
-            add_member(g);
-        }
+    // Highest priority, then largest memory first (then by id): the hardest to fit while
+    // there is most room. x's own single guests are in that order already (sorted once per
+    // node); the few other units are sorted, then the two lists merged.
+    const size_t extras = w.units.size();
+    if (!singles_ready_) {
+        sort_singles();
+    }
+    for (guest_id g : singles_[x]) {
+        add_unit(no_node);
+        add_member(g);
     }
     for (lean_unit &u : w.units) {
         u.front = w.members[u.begin];
         u.on_usable = false;
+        u.state_only = true;
         for (std::uint32_t i = u.begin; i < u.end; ++i) {
             const guest_id g = w.members[i];
             u.memory += demand_[g][dimension::memory];
@@ -203,11 +251,10 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             u.assigned += w.assigned_of[g];
             const node_id at = lean_node(g);
             u.on_usable = u.on_usable || (at != no_node && ctx.usable(at));
+            u.state_only = u.state_only && w.state_only[g] != 0;
         }
     }
-    // Highest priority, then largest memory first (then by id): the hardest to fit while
-    // there is most room.
-    std::sort(w.units.begin(), w.units.end(), [](const lean_unit &a, const lean_unit &b) {
+    auto first = [](const lean_unit &a, const lean_unit &b) {
         if (a.priority != b.priority) {
             return a.priority > b.priority;
         }
@@ -215,39 +262,46 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             return a.memory > b.memory;
         }
         return a.front < b.front;
-    });
+    };
+    const auto mid = w.units.begin() + static_cast<std::ptrdiff_t>(extras);
+    std::sort(w.units.begin(), mid, first);
+    if (extras > 0) {
+        w.merged.clear();
+        std::merge(w.units.begin(), mid, mid, w.units.end(), std::back_inserter(w.merged), first);
+        w.units.swap(w.merged);
+    }
     w.used.assign(w.base_used.begin(), w.base_used.end());
     w.assigned.assign(w.base_assigned.begin(), w.base_assigned.end());
+    // The survivors by free memory, most first (ties in node order): the base's order without
+    // x, as the loads are the base's until the first unit is placed.
     std::vector<node_id> &by_free = w.by_free;
     by_free.clear();
     auto free_mem = [&](node_id n) { return usable_memory_[n] - w.used[n][dimension::memory]; };
-    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+    for (node_id n : w.base_by_free) {
         if (ctx.usable(n)) {
             by_free.push_back(n);
         }
     }
-    std::stable_sort(by_free.begin(), by_free.end(),
-                     [&](node_id a, node_id b) { return free_mem(a) > free_mem(b); });
     for (const lean_unit &u : w.units) {
         const std::span<const guest_id> gs(w.members.data() + u.begin, u.end - u.begin);
-        node_id best = no_node;
-        for (node_id n : by_free) {
+        auto it = by_free.begin();
+        for (; it != by_free.end(); ++it) {
+            const node_id n = *it;
             if (u.majority != no_node && n != u.majority) {
                 continue;
             }
-            const bool allowed = std::all_of(gs.begin(), gs.end(), [&](guest_id g) {
-                return w.state_only[g] != 0 || !check_target(ctx, g, n, false);
-            });
+            const bool allowed = u.state_only || std::all_of(gs.begin(), gs.end(), [&](guest_id g) {
+                                     return w.state_only[g] != 0 || !check_target(ctx, g, n, false);
+                                 });
             if (allowed && lean_fits(u, gs, n)) {
-                best = n;
                 break;
             }
         }
-        if (best == no_node) {
+        if (it == by_free.end()) {
             return false;
         }
+        const node_id best = *it;
         lean_move(gs, best);
-        auto it = std::find(by_free.begin(), by_free.end(), best);
         while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
             std::iter_swap(it, it + 1);
             ++it;
