@@ -155,12 +155,12 @@ private:
         std::vector<std::vector<guest_id>> base_to; // per node: single guests it sent there
         std::vector<node_id> base_by_free;          // every node, most free memory first
         std::vector<guest_id> members;
-        std::vector<lean_unit> units, merged;
+        std::vector<lean_unit> units;
+        std::vector<std::pair<guest_id, node_id>> fresh; // the units placed, in order
         std::vector<int> groups;
         std::vector<int> count; // per node: partners there (zero between groups)
-        std::vector<node_id> by_free;
+        std::vector<std::pair<double, node_id>> by_free; // (free memory, node)
         std::vector<bool> failed, displaced;
-        std::vector<node_id> fresh_node;
         std::vector<res> assigned_of;          // per guest: what it adds to assigned() (running)
         std::vector<char> running, state_only; // per guest (state_only: node_state_only())
         std::vector<res> used, assigned;
@@ -173,11 +173,16 @@ private:
         return in_base_[g] ? lean_.base_node[g] : state_.node_of(g);
     }
     void apply_base(const std::vector<std::pair<guest_id, node_id>> &base_placed);
-    // Per node: its recoverable guests outside keep-together groups, in extend()'s unit order
-    // (built on first use; relocate() invalidates it).
+    // Per node: its recoverable guests outside keep-together groups, in extend()'s unit order,
+    // and the keep-together groups of the others (built on first use; relocate() invalidates
+    // them).
     std::vector<std::vector<guest_id>> singles_;
+    std::vector<std::vector<int>> groups_on_;
+    std::vector<std::vector<lean_unit>> single_units_; // singles_ as units
     bool singles_ready_ = false;
     void sort_singles();
+    // extend()'s unit order.
+    static bool unit_first(const lean_unit &a, const lean_unit &b);
     bool lean_fits(const lean_unit &u, std::span<const guest_id> gs, node_id n) const;
     void lean_move(std::span<const guest_id> gs, node_id to);
 };

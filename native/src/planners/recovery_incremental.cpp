@@ -79,12 +79,25 @@ void recovery_solver::apply_base(const std::vector<std::pair<guest_id, node_id>>
     });
 }
 
+bool recovery_solver::unit_first(const lean_unit &a, const lean_unit &b) {
+    if (a.priority != b.priority) {
+        return a.priority > b.priority;
+    }
+    if (a.memory != b.memory) {
+        return a.memory > b.memory;
+    }
+    return a.front < b.front;
+}
+
 void recovery_solver::sort_singles() {
     singles_.assign(c_.nodes.size(), {});
+    groups_on_.assign(c_.nodes.size(), {});
     for (node_id n = 0; n < c_.nodes.size(); ++n) {
         for (guest_id g : needing_by_node_[n]) {
             if (recoverable_[g] && a_.together[g] == no_group) {
                 singles_[n].push_back(g);
+            } else if (recoverable_[g]) {
+                groups_on_[n].push_back(a_.together[g]);
             }
         }
         // extend()'s unit order for single guests (their priority, memory and id).
@@ -98,6 +111,20 @@ void recovery_solver::sort_singles() {
             }
             return a < b;
         });
+    }
+    // Their units, as extend() would build them (the sums from zero; x, their node, is failed).
+    single_units_.assign(c_.nodes.size(), {});
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        for (guest_id g : singles_[n]) {
+            lean_unit u;
+            u.front = g;
+            u.memory += demand_[g][dimension::memory];
+            u.priority = std::max(u.priority, priority_[g]);
+            u.demand += demand_[g];
+            u.assigned += lean_.assigned_of[g];
+            u.state_only = lean_.state_only[g] != 0;
+            single_units_[n].push_back(u);
+        }
     }
     singles_ready_ = true;
 }
@@ -115,7 +142,6 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     const decision_context &ctx = context_for(failed);
     if (w.displaced.size() != c_.guests.size()) { // what never changes per guest, once
         w.displaced.assign(c_.guests.size(), false);
-        w.fresh_node.assign(c_.guests.size(), no_node);
         w.assigned_of.assign(c_.guests.size(), res{});
         w.running.assign(c_.guests.size(), 0);
         w.state_only.assign(c_.guests.size(), 0);
@@ -180,11 +206,10 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     std::vector<int> &groups = w.groups;
     groups.clear();
     groups.assign(w.base_groups.begin(), w.base_groups.end());
-    for (guest_id g : needing_by_node_[x]) {
-        if (recoverable_[g] && a_.together[g] != no_group) {
-            groups.push_back(a_.together[g]);
-        }
+    if (!singles_ready_) {
+        sort_singles();
     }
+    groups.insert(groups.end(), groups_on_[x].begin(), groups_on_[x].end());
     std::sort(groups.begin(), groups.end());
     groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
     for (int k : groups) {
@@ -228,17 +253,6 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         add_unit(no_node);
         add_member(g);
     }
-    // Highest priority, then largest memory first (then by id): the hardest to fit while
-    // there is most room. x's own single guests are in that order already (sorted once per
-    // node); the few other units are sorted, then the two lists merged.
-    const size_t extras = w.units.size();
-    if (!singles_ready_) {
-        sort_singles();
-    }
-    for (guest_id g : singles_[x]) {
-        add_unit(no_node);
-        add_member(g);
-    }
     for (lean_unit &u : w.units) {
         u.front = w.members[u.begin];
         u.on_usable = false;
@@ -254,39 +268,28 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             u.state_only = u.state_only && w.state_only[g] != 0;
         }
     }
-    auto first = [](const lean_unit &a, const lean_unit &b) {
-        if (a.priority != b.priority) {
-            return a.priority > b.priority;
-        }
-        if (a.memory != b.memory) {
-            return a.memory > b.memory;
-        }
-        return a.front < b.front;
-    };
-    const auto mid = w.units.begin() + static_cast<std::ptrdiff_t>(extras);
-    std::sort(w.units.begin(), mid, first);
-    if (extras > 0) {
-        w.merged.clear();
-        std::merge(w.units.begin(), mid, mid, w.units.end(), std::back_inserter(w.merged), first);
-        w.units.swap(w.merged);
-    }
+    // Highest priority, then largest memory first (then by id): the hardest to fit while
+    // there is most room. x's own single guests are in that order already, as units built
+    // once per node (single_units_): only the few units above are sorted, and the two lists
+    // are merged as they are placed.
+    std::sort(w.units.begin(), w.units.end(), unit_first);
     w.used.assign(w.base_used.begin(), w.base_used.end());
     w.assigned.assign(w.base_assigned.begin(), w.base_assigned.end());
     // The survivors by free memory, most first (ties in node order): the base's order without
-    // x, as the loads are the base's until the first unit is placed.
-    std::vector<node_id> &by_free = w.by_free;
+    // x, as the loads are the base's until the first unit is placed. Each with its free
+    // memory, kept next to it.
+    std::vector<std::pair<double, node_id>> &by_free = w.by_free;
     by_free.clear();
     auto free_mem = [&](node_id n) { return usable_memory_[n] - w.used[n][dimension::memory]; };
     for (node_id n : w.base_by_free) {
         if (ctx.usable(n)) {
-            by_free.push_back(n);
+            by_free.emplace_back(free_mem(n), n);
         }
     }
-    for (const lean_unit &u : w.units) {
-        const std::span<const guest_id> gs(w.members.data() + u.begin, u.end - u.begin);
+    auto place = [&](const lean_unit &u, std::span<const guest_id> gs) {
         auto it = by_free.begin();
         for (; it != by_free.end(); ++it) {
-            const node_id n = *it;
+            const node_id n = it->second;
             if (u.majority != no_node && n != u.majority) {
                 continue;
             }
@@ -300,15 +303,44 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         if (it == by_free.end()) {
             return false;
         }
-        const node_id best = *it;
+        const node_id best = it->second;
         lean_move(gs, best);
-        while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
-            std::iter_swap(it, it + 1);
-            ++it;
+        // Only `best` lost memory (and, for a unit with a member on a survivor, that node
+        // gained some: every value is read again, the order stays): moved down past every
+        // node right after it with more free memory.
+        if (u.on_usable) {
+            for (auto &[free, n] : by_free) {
+                free = free_mem(n);
+            }
         }
+        it->first = free_mem(best);
+        auto stop = it + 1;
+        while (stop != by_free.end() && stop->first > it->first) {
+            ++stop;
+        }
+        const std::pair<double, node_id> moved = *it; // shifted in one pass, not swapped
+        std::move(it + 1, stop, it);
+        *(stop - 1) = moved;
         for (guest_id g : gs) {
-            w.fresh_node[g] = best; // read below, while the marks stand
+            w.fresh.emplace_back(g, best);
         }
+        return true;
+    };
+    w.fresh.clear();
+    const std::vector<guest_id> &singles = singles_[x];
+    const std::vector<lean_unit> &single_units = single_units_[x];
+    for (size_t i = 0, j = 0; i < w.units.size() || j < singles.size();) {
+        const bool single =
+            i == w.units.size() || (j < singles.size() && unit_first(single_units[j], w.units[i]));
+        const bool ok =
+            single
+                ? place(single_units[j], std::span<const guest_id>(&singles[j], 1))
+                : place(w.units[i], std::span<const guest_id>(w.members.data() + w.units[i].begin,
+                                                              w.units[i].end - w.units[i].begin));
+        if (!ok) {
+            return false;
+        }
+        ++(single ? j : i);
     }
     if (placed == nullptr) {
         return true;
@@ -319,11 +351,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             placed->emplace_back(g, n);
         }
     }
-    for (const lean_unit &u : w.units) {
-        for (std::uint32_t i = u.begin; i < u.end; ++i) {
-            placed->emplace_back(w.members[i], w.fresh_node[w.members[i]]);
-        }
-    }
+    placed->insert(placed->end(), w.fresh.begin(), w.fresh.end());
     return true;
 }
 
@@ -391,7 +419,8 @@ void recovery_solver::lean_move(std::span<const guest_id> gs, node_id to) {
         const node_id from = lean_node(g);
         w.used[to] += demand_[g];
         add(g, to, +1);
-        if (from != no_node) {
+        // A failed node's row is never read again (it takes no guest): left as it is.
+        if (from != no_node && ctx_.usable(from)) {
             w.used[from] -= demand_[g];
             add(g, from, -1);
         }
