@@ -4,6 +4,7 @@
 #include "recovery.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <thread>
@@ -183,38 +184,41 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         std::vector<std::pair<guest_id, node_id>> placed;
     };
     std::vector<std::vector<node_id>> subsets;
-    std::vector<size_t> base_of; // per scenario: the ordinal of its first k-1 nodes
+    // Scenarios sharing their first k-1 nodes (a base) are consecutive: base b's are
+    // [base_start[b], base_start[b + 1]).
+    std::vector<size_t> base_start;
     std::vector<outcome> outcomes;
-    // Worker t checks the scenarios whose base ordinal is t modulo `workers` (consecutive
-    // scenarios share a base: extend() applies it once). Each worker owns its solver and
-    // deadline; they share only what no one writes (the cluster, the last level's answers).
-    auto work = [&](recovery_solver &sv, deadline &d, size_t t, size_t workers, bool keep) {
+    // Each worker takes the next base not taken yet and checks its scenarios (extend() applies
+    // the base's answer once), so a worker that starts late (the helper builds its solver
+    // first) takes fewer. Every scenario's outcome is the same whoever checks it: the answer
+    // does not depend on the split. Each worker owns its solver and deadline; they share only
+    // what no one writes (the cluster, the last level's answers) and the counter.
+    auto work = [&](recovery_solver &sv, deadline &d, std::atomic<size_t> &next, bool keep) {
         std::vector<node_id> base;
         std::vector<std::pair<guest_id, node_id>> placed;
-        for (size_t i = 0; i < subsets.size(); ++i) {
-            if (base_of[i] % workers != t) {
-                continue;
-            }
-            if (d.expired()) {
-                return;
-            }
-            const std::vector<node_id> &subset = subsets[i];
-            outcome &out = outcomes[i];
-            out.done = true;
-            // First the previous level's answer without the last node's guests, extended by
-            // them (and by what it sent there): when everyone restarts so, the scenario passes
-            // as solve() would find; otherwise solve() decides.
-            base.assign(subset.begin(), subset.end() - 1);
-            auto known = base.empty() ? answers.end() : answers.find(base);
-            if ((base.empty() || known != answers.end()) &&
-                sv.extend(base, base.empty() ? no_answer : known->second, subset.back(),
-                          keep ? &placed : nullptr)) {
-                out.s.failed = subset;
-            } else {
-                std::tie(out.s, out.proven) = run(sv, subset, false, placed, keep);
-            }
-            if (keep && out.s.unplaced == 0) {
-                out.placed = std::move(placed);
+        for (size_t b = next++; b + 1 < base_start.size(); b = next++) {
+            for (size_t i = base_start[b]; i < base_start[b + 1]; ++i) {
+                if (d.expired()) {
+                    return;
+                }
+                const std::vector<node_id> &subset = subsets[i];
+                outcome &out = outcomes[i];
+                out.done = true;
+                // First the previous level's answer without the last node's guests, extended
+                // by them (and by what it sent there): when everyone restarts so, the scenario
+                // passes as solve() would find; otherwise solve() decides.
+                base.assign(subset.begin(), subset.end() - 1);
+                auto known = base.empty() ? answers.end() : answers.find(base);
+                if ((base.empty() || known != answers.end()) &&
+                    sv.extend(base, base.empty() ? no_answer : known->second, subset.back(),
+                              keep ? &placed : nullptr)) {
+                    out.s.failed = subset;
+                } else {
+                    std::tie(out.s, out.proven) = run(sv, subset, false, placed, keep);
+                }
+                if (keep && out.s.unplaced == 0) {
+                    out.placed = std::move(placed);
+                }
             }
         }
         sv.end_extend();
@@ -240,15 +244,19 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         const bool keep_answers =
             k < last_k && binomial(r.nodes, k + 1) <= static_cast<double>(budget_left);
         subsets.clear();
-        base_of.clear();
+        base_start.clear();
         for_each_subset(active, k, [&](const std::vector<node_id> &subset) {
             const bool same_base = !subsets.empty() && std::equal(subset.begin(), subset.end() - 1,
                                                                   subsets.back().begin());
-            base_of.push_back(subsets.empty() ? 0 : base_of.back() + (same_base ? 0 : 1));
+            if (!same_base) {
+                base_start.push_back(subsets.size());
+            }
             subsets.push_back(subset);
             return true;
         });
+        base_start.push_back(subsets.size());
         outcomes.assign(subsets.size(), outcome{});
+        std::atomic<size_t> next_base{0};
         if (threads > 1 && subsets.size() >= parallel_from) {
             std::jthread other([&] {
                 if (!helper) {
@@ -256,11 +264,11 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                     helper_dl.emplace(o.deadline);
                     helper->set_deadline(&*helper_dl);
                 }
-                work(*helper, *helper_dl, 1, 2, keep_answers);
+                work(*helper, *helper_dl, next_base, keep_answers);
             });
-            work(solver, dl, 0, 2, keep_answers);
+            work(solver, dl, next_base, keep_answers);
         } else {
-            work(solver, dl, 0, 1, keep_answers);
+            work(solver, dl, next_base, keep_answers);
         }
         answer_map next_answers;
         for (outcome &out : outcomes) {
