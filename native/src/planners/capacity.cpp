@@ -7,8 +7,9 @@
 #include <atomic>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <span>
 #include <thread>
-#include <tuple>
 
 namespace pvebal {
 
@@ -106,7 +107,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
     // One scenario: fails when a recoverable guest cannot restart. `placed` (with keep_placed):
     // where everyone restarted, when everyone did (for extend at the next level).
     const long search_budget = 20'000;
-    auto run = [&](recovery_solver &sv, const std::vector<node_id> &subset, bool keep_guests,
+    auto run = [&](recovery_solver &sv, std::span<const node_id> subset, bool keep_guests,
                    std::vector<std::pair<guest_id, node_id>> &placed, bool keep_placed) {
         std::vector<bool> failed(c.nodes.size(), false);
         for (node_id n : subset) {
@@ -117,7 +118,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
             placed = std::move(out.placed);
         }
         failure_scenario s;
-        s.failed = subset;
+        s.failed.assign(subset.begin(), subset.end());
         for (guest_id g : out.unplaced) {
             if (!unrecoverable[g]) {
                 ++s.unplaced;
@@ -177,13 +178,21 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
     answer_map answers; // passing scenarios of the last level
     const std::vector<std::pair<guest_id, node_id>> no_answer;
     // A scenario's outcome, computed by one worker, merged in scenario order.
+    // (Small: a level has thousands, and fresh memory is expensive.)
     struct outcome {
         bool done = false;
         bool proven = true;
-        failure_scenario s; // s.unplaced == 0: passes
+        std::unique_ptr<failure_scenario> failure; // null: passes
         std::vector<std::pair<guest_id, node_id>> placed;
     };
-    std::vector<std::vector<node_id>> subsets;
+    // The level's scenarios, k nodes each, one after the other.
+    std::vector<node_id> subsets;
+    int width = 0;
+    auto subset_at = [&](size_t i) {
+        return std::span<const node_id>(subsets.data() + i * static_cast<size_t>(width),
+                                        static_cast<size_t>(width));
+    };
+    size_t scenarios = 0;
     // Scenarios sharing their first k-1 nodes (a base) are consecutive: base b's are
     // [base_start[b], base_start[b + 1]).
     std::vector<size_t> base_start;
@@ -201,7 +210,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                 if (d.expired()) {
                     return;
                 }
-                const std::vector<node_id> &subset = subsets[i];
+                const std::span<const node_id> subset = subset_at(i);
                 outcome &out = outcomes[i];
                 out.done = true;
                 // First the previous level's answer without the last node's guests, extended
@@ -212,11 +221,13 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                 if ((base.empty() || known != answers.end()) &&
                     sv.extend(base, base.empty() ? no_answer : known->second, subset.back(),
                               keep ? &placed : nullptr)) {
-                    out.s.failed = subset;
-                } else {
-                    std::tie(out.s, out.proven) = run(sv, subset, false, placed, keep);
+                    // passes
+                } else if (auto [s, proven] = run(sv, subset, false, placed, keep);
+                           s.unplaced > 0) {
+                    out.failure = std::make_unique<failure_scenario>(std::move(s));
+                    out.proven = proven;
                 }
-                if (keep && out.s.unplaced == 0) {
+                if (keep && !out.failure) {
                     out.placed = std::move(placed);
                 }
             }
@@ -245,19 +256,23 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
             k < last_k && binomial(r.nodes, k + 1) <= static_cast<double>(budget_left);
         subsets.clear();
         base_start.clear();
+        width = k;
+        scenarios = 0;
         for_each_subset(active, k, [&](const std::vector<node_id> &subset) {
-            const bool same_base = !subsets.empty() && std::equal(subset.begin(), subset.end() - 1,
-                                                                  subsets.back().begin());
+            const bool same_base = scenarios > 0 && std::equal(subset.begin(), subset.end() - 1,
+                                                               subset_at(scenarios - 1).begin());
             if (!same_base) {
-                base_start.push_back(subsets.size());
+                base_start.push_back(scenarios);
             }
-            subsets.push_back(subset);
+            subsets.insert(subsets.end(), subset.begin(), subset.end());
+            ++scenarios;
             return true;
         });
-        base_start.push_back(subsets.size());
-        outcomes.assign(subsets.size(), outcome{});
+        base_start.push_back(scenarios);
+        outcomes.clear();
+        outcomes.resize(scenarios);
         std::atomic<size_t> next_base{0};
-        if (threads > 1 && subsets.size() >= parallel_from) {
+        if (threads > 1 && scenarios >= parallel_from) {
             std::jthread other([&] {
                 if (!helper) {
                     helper.emplace(c, o, all_guests);
@@ -271,7 +286,8 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
             work(solver, dl, next_base, keep_answers);
         }
         answer_map next_answers;
-        for (outcome &out : outcomes) {
+        for (size_t i = 0; i < scenarios; ++i) {
+            outcome &out = outcomes[i];
             if (!out.done) {
                 // A worker's deadline came first. The helper's started later, so this one is
                 // up too: marked here for the method's note.
@@ -282,16 +298,18 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                 break;
             }
             ++r.scenarios_checked;
-            if (out.s.unplaced == 0) {
+            if (!out.failure) {
                 if (keep_answers) {
-                    next_answers.emplace(out.s.failed, std::move(out.placed));
+                    const std::span<const node_id> subset = subset_at(i);
+                    next_answers.emplace(std::vector<node_id>(subset.begin(), subset.end()),
+                                         std::move(out.placed));
                 }
                 continue;
             }
             all_ok = false;
             any_proven = any_proven || out.proven;
-            if (!worst || worse(out.s, *worst)) {
-                worst = out.s;
+            if (!worst || worse(*out.failure, *worst)) {
+                worst = *out.failure;
             }
         }
         answers.swap(next_answers);
