@@ -206,6 +206,10 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         std::vector<node_id> base;
         std::vector<std::pair<guest_id, node_id>> placed;
         for (size_t b = next++; b + 1 < base_start.size(); b = next++) {
+            // The base's answer, looked up once for its scenarios.
+            const std::span<const node_id> first = subset_at(base_start[b]);
+            base.assign(first.begin(), first.end() - 1);
+            const auto known = base.empty() ? answers.end() : answers.find(base);
             for (size_t i = base_start[b]; i < base_start[b + 1]; ++i) {
                 if (d.expired()) {
                     return;
@@ -216,8 +220,6 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                 // First the previous level's answer without the last node's guests, extended
                 // by them (and by what it sent there): when everyone restarts so, the scenario
                 // passes as solve() would find; otherwise solve() decides.
-                base.assign(subset.begin(), subset.end() - 1);
-                auto known = base.empty() ? answers.end() : answers.find(base);
                 if ((base.empty() || known != answers.end()) &&
                     sv.extend(base, base.empty() ? no_answer : known->second, subset.back(),
                               keep ? &placed : nullptr)) {
