@@ -285,6 +285,9 @@ Json::Value parse_json(std::string_view text, const std::string &what,
         reject(scan.path,
                "expected a finite number (at most 1.8e308 in magnitude), got " + scan.literal);
     }
+    if (std::optional<Json::Value> halves = parse_json_in_two(text, b)) {
+        return std::move(*halves);
+    }
     bool ok = false;
     try {
         ok = reader->parse(text.data(), text.data() + text.size(), &root, &errs);

@@ -31,6 +31,12 @@ std::string describe(const Json::Value &v);
 Json::Value parse_json(std::string_view text, const std::string &what,
                        const std::string &object_root, const std::string &array_root);
 
+// The same parse on two threads for a large document whose biggest array can be cut in two
+// (json_split.cpp). nullopt when not worth it or when any part fails: parse the text whole then,
+// for jsoncpp's own error.
+std::optional<Json::Value> parse_json_in_two(std::string_view text,
+                                             const Json::CharReaderBuilder &b);
+
 // A parsed input tree: freed when it goes out of scope, or moved into a holder that is never
 // freed once keep_input_trees_until_exit() was called (pvebal/api.h says why).
 struct input_tree {
