@@ -134,3 +134,33 @@ BOOST_AUTO_TEST_CASE(a_broken_document_gives_the_error_of_one_parse) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(object_fields_lookup)
+
+// The flat list finds what jsoncpp's search finds, also past its capacity (then it searches).
+BOOST_AUTO_TEST_CASE(finds_what_jsoncpp_finds) {
+    for (const int members : {0, 1, 13, 32, 33, 60}) {
+        BOOST_TEST_CONTEXT(members << " members") {
+            Json::Value obj(Json::objectValue);
+            for (int k = 0; k < members; ++k) {
+                obj["key" + std::to_string(k)] = k;
+            }
+            const std::string nul("k\0y", 3), prefix("k");
+            obj[nul] = "embedded"; // jsoncpp allows a NUL in a key
+            const object_fields f(obj);
+            for (int k = 0; k < members + 2; ++k) {
+                const std::string key = "key" + std::to_string(k);
+                const Json::Value *a = f.find(key.data(), key.data() + key.size());
+                const Json::Value *b = obj.find(key.data(), key.data() + key.size());
+                BOOST_TEST(a == b);
+            }
+            BOOST_TEST(f.find(nul.data(), nul.data() + 3) == obj.find(nul.data(), nul.data() + 3));
+            BOOST_TEST(f.find(prefix.data(), prefix.data() + 1) == nullptr);
+            BOOST_TEST(
+                (opt_uint(f, "key0", "e", 100, "n") == opt_uint(obj, "key0", "e", 100, "n")));
+            BOOST_TEST(!opt_string(f, "absent", "e").has_value());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
