@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_SUITE(json_split)
 
 BOOST_AUTO_TEST_CASE(same_tree_as_one_parse_in_every_form) {
     const Json::CharReaderBuilder b = strict_builder();
-    const std::string list = entries(2000);
+    const std::string list = entries(8000); // 1.6 MiB
     const std::string ha = R"({"resources":[{"sid":"vm:100","state":"started"}],"rules":[]})";
     for (const std::string &doc : {
              "[" + list + "]",
@@ -93,17 +93,17 @@ BOOST_AUTO_TEST_CASE(small_or_unsuitable_documents_are_parsed_whole) {
     BOOST_TEST(!parse_json_in_two("[" + entries(20) + "]", b).has_value());
     // Big, but the array is a small part of it.
     const std::string padded =
-        R"({"comment":")" + std::string(400000, 'x') + R"(","resources":[)" + entries(20) + "]}";
+        R"({"comment":")" + std::string(1200000, 'x') + R"(","resources":[)" + entries(20) + "]}";
     BOOST_TEST(!parse_json_in_two(padded, b).has_value());
     BOOST_TEST((parse_json(padded, "snapshot", "", "resources") == parse_whole(padded)));
     // One element: nothing to cut.
-    const std::string one = R"([{"s":")" + std::string(400000, 'y') + R"("}])";
+    const std::string one = R"([{"s":")" + std::string(1200000, 'y') + R"("}])";
     BOOST_TEST(!parse_json_in_two(one, b).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_broken_document_gives_the_error_of_one_parse) {
     const Json::CharReaderBuilder b = strict_builder();
-    const int n = 2000;
+    const int n = 8000;
     // Line k + 2 holds entry k (line 1 is "{\"resources\":[").
     auto doc_with = [&](int broken_entry, const std::string &bad) {
         std::string s = "{\"resources\":[\n";

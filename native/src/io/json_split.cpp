@@ -18,8 +18,9 @@ namespace pvebal::detail {
 
 namespace {
 
-// Below this size a second thread costs more than it saves.
-constexpr std::size_t split_from_bytes = 256 * 1024;
+// Below this size a second thread costs about what it saves (measured: 32 nodes / 3,000 guests,
+// 0.7 MiB, the same median wall time either way; 64 / 10,000, 2.3 MiB, 15% less).
+constexpr std::size_t split_from_bytes = 1024 * 1024;
 
 // Where the document is cut: the array is the root itself (key unset) or the value of a root
 // object's key; `comma` separates the two parts' elements, `close` is the array's ']'.
