@@ -30,13 +30,15 @@ Json::Value parse_whole(const std::string &text) {
 
 // One resource entry per line, with what a scan that knows only strings and brackets could
 // trip over: brackets, commas and escaped quotes in strings, a string ending in a backslash,
-// nested arrays and objects, numbers of every kind.
+// nested arrays and objects (every 16th entry: a parse of many values is what costs), numbers
+// of every kind.
 std::string entry(int i) {
-    return R"({"type":"qemu","id":"qemu/)" + std::to_string(100 + i) + R"(","vmid":)" +
-           std::to_string(100 + i) + R"(,"name":"g[,]{\"x\":1},\\","tags":"a;b","cpu":)" +
-           std::to_string(i % 7) + ".25e-1,\"mem\":" + std::to_string(1000000 + i) +
-           R"(,"extra":[[1,2,{"k":["]",",","\u00e9"]}],[],{}],"ok":true,"none":null,)" +
-           R"("neg":-12.5E+2,"s":"\\"})";
+    const std::string nested =
+        i % 16 == 0
+            ? R"(,"extra":[[1,2,{"k":["]",",","\u00e9"]}],[],{}],"ok":true,"none":null,"neg":-12.5E+2)"
+            : R"(,"pad":"[[[{{{ ]]]}}} ,,, \" )" + std::string(120, 'p') + "\"";
+    return R"({"vmid":)" + std::to_string(100 + i) + R"(,"name":"g[,]{\"x\":1},\\","cpu":)" +
+           std::to_string(i % 7) + ".25e-1" + nested + R"(,"s":"\\"})";
 }
 
 std::string entries(int n, const std::string &sep = ",\n") {
