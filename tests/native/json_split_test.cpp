@@ -129,6 +129,24 @@ BOOST_AUTO_TEST_CASE(a_broken_document_gives_the_error_of_one_parse) {
     const std::string dup = R"({"resources":[)" + list + R"(],"resources":[]})";
     BOOST_TEST(!parse_json_in_two(dup, b).has_value());
     BOOST_TEST(error_of(dup).find("Duplicate key") != std::string::npos, error_of(dup));
+    // Nesting one level beyond jsoncpp's limit in the second part: too deep there as well.
+    for (const bool keyed : {true, false}) {
+        auto wrap = [&](const std::string &items) {
+            return keyed ? R"({"resources":[)" + items + "]}" : "[" + items + "]";
+        };
+        auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+        int depth = 1;
+        while (error_of(wrap(nested(depth))).empty()) {
+            ++depth;
+        }
+        BOOST_TEST_CONTEXT((keyed ? "keyed, " : "root array, ") << "depth " << depth) {
+            const std::string deep = wrap(entries(n) + "," + nested(depth));
+            BOOST_TEST(!parse_json_in_two(deep, b).has_value());
+            BOOST_TEST(error_of(deep).rfind("invalid JSON (", 0) == 0, error_of(deep));
+            const std::string fits = wrap(entries(n) + "," + nested(depth - 1));
+            BOOST_TEST(parse_json_in_two(fits, b).has_value() == two_threads());
+        }
+    }
     // Elements that are not separated: the scan gives up, jsoncpp names the place.
     const std::string glued = "[" + entries(n, " ") + "]";
     BOOST_TEST(!parse_json_in_two(glued, b).has_value());

@@ -218,10 +218,17 @@ std::optional<Json::Value> parse_json_in_two(std::string_view text,
     second.push_back('[');
     second.append(text.substr(c->comma + 1, c->close - c->comma));
 
+    // The second part's elements sit one level higher in it than in the document when the
+    // array is a key's value: one level less of nesting is allowed, so too deep stays too deep.
+    Json::CharReaderBuilder second_builder;
+    second_builder.settings_ = b.settings_;
+    if (c->key) {
+        second_builder["stackLimit"] = b.settings_["stackLimit"].asInt() - 1;
+    }
     Json::Value root, tail;
     bool tail_ok = false;
     try {
-        std::jthread other([&] { tail_ok = parse_part(b, second, tail); });
+        std::jthread other([&] { tail_ok = parse_part(second_builder, second, tail); });
         if (!parse_part(b, first, root)) {
             return std::nullopt; // `other` joins first
         }
