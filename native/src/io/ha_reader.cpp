@@ -123,9 +123,9 @@ void read_ha_resources(cluster &c, const Json::Value &v, const std::string &path
     c.ha.resources.reserve(arr.size());
     Json::ArrayIndex i = 0;
     for (auto it = arr.begin(); it != arr.end(); ++it, ++i) {
-        const Json::Value &e = *it; // arr[i] would look the index up in jsoncpp's map
         const std::string p = index_path(path, i);
-        check_object(e, p, "an HA resource object");
+        check_object(*it, p, "an HA resource object"); // arr[i] would search jsoncpp's map
+        const object_fields e(*it);
         const std::string sid = req_string(e, "sid", p);
         sid_ref ref = parse_sid(sid, key_path(p, "sid"));
         auto g = c.find_guest(ref.vmid);

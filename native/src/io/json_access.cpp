@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -285,6 +286,9 @@ Json::Value parse_json(std::string_view text, const std::string &what,
         reject(scan.path,
                "expected a finite number (at most 1.8e308 in magnitude), got " + scan.literal);
     }
+    if (std::optional<Json::Value> halves = parse_json_in_two(text, b)) {
+        return std::move(*halves);
+    }
     bool ok = false;
     try {
         ok = reader->parse(text.data(), text.data() + text.size(), &root, &errs);
@@ -355,8 +359,8 @@ std::string as_string(const Json::Value &v, const std::string &path) {
     return v.asString();
 }
 
-std::optional<std::string> opt_string(const Json::Value &obj, const char *key,
-                                      const std::string &path) {
+template <class Object>
+std::optional<std::string> opt_string(const Object &obj, const char *key, const std::string &path) {
     const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
@@ -367,7 +371,8 @@ std::optional<std::string> opt_string(const Json::Value &obj, const char *key,
     return as_string(*v, key_path(path, key));
 }
 
-std::string req_string(const Json::Value &obj, const char *key, const std::string &path) {
+template <class Object>
+std::string req_string(const Object &obj, const char *key, const std::string &path) {
     auto s = opt_string(obj, key, path);
     if (!s) {
         reject(key_path(path, key), "missing, expected a string");
@@ -375,7 +380,8 @@ std::string req_string(const Json::Value &obj, const char *key, const std::strin
     return *s;
 }
 
-std::optional<double> opt_number(const Json::Value &obj, const char *key, const std::string &path,
+template <class Object>
+std::optional<double> opt_number(const Object &obj, const char *key, const std::string &path,
                                  double lo, double hi, const char *expected) {
     const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
@@ -390,9 +396,9 @@ std::optional<double> opt_number(const Json::Value &obj, const char *key, const 
     return as_number(*v, key_path(path, key), lo, hi, expected);
 }
 
-std::optional<std::uint64_t> opt_uint(const Json::Value &obj, const char *key,
-                                      const std::string &path, std::uint64_t hi,
-                                      const char *expected) {
+template <class Object>
+std::optional<std::uint64_t> opt_uint(const Object &obj, const char *key, const std::string &path,
+                                      std::uint64_t hi, const char *expected) {
     const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
@@ -403,7 +409,8 @@ std::optional<std::uint64_t> opt_uint(const Json::Value &obj, const char *key,
     return as_uint(*v, key_path(path, key), hi, expected);
 }
 
-std::optional<bool> opt_bool(const Json::Value &obj, const char *key, const std::string &path) {
+template <class Object>
+std::optional<bool> opt_bool(const Object &obj, const char *key, const std::string &path) {
     const Json::Value *v = obj.find(key, key + std::char_traits<char>::length(key));
     if (v == nullptr || v->isNull()) {
         return std::nullopt;
@@ -413,6 +420,45 @@ std::optional<bool> opt_bool(const Json::Value &obj, const char *key, const std:
     }
     return as_bool(*v, key_path(path, key));
 }
+
+object_fields::object_fields(const Json::Value &obj) : obj_(obj) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        if (count_ == capacity) {
+            overflow_ = true;
+            return;
+        }
+        const char *end = nullptr;
+        const char *key = it.memberName(&end);
+        members_[count_++] = {key, static_cast<std::size_t>(end - key), &*it};
+    }
+}
+
+const Json::Value *object_fields::find(const char *begin, const char *end) const {
+    if (overflow_) {
+        return obj_.find(begin, end);
+    }
+    const auto size = static_cast<std::size_t>(end - begin);
+    for (std::size_t k = 0; k < count_; ++k) {
+        const member &m = members_[k];
+        if (m.size == size && std::memcmp(m.key, begin, size) == 0) {
+            return m.value;
+        }
+    }
+    return nullptr;
+}
+
+#define PVEBAL_FIELD_READERS(Object)                                                               \
+    template std::optional<std::string> opt_string(const Object &, const char *,                   \
+                                                   const std::string &);                           \
+    template std::string req_string(const Object &, const char *, const std::string &);            \
+    template std::optional<double> opt_number(const Object &, const char *, const std::string &,   \
+                                              double, double, const char *);                       \
+    template std::optional<std::uint64_t> opt_uint(                                                \
+        const Object &, const char *, const std::string &, std::uint64_t, const char *);           \
+    template std::optional<bool> opt_bool(const Object &, const char *, const std::string &);
+PVEBAL_FIELD_READERS(Json::Value)
+PVEBAL_FIELD_READERS(object_fields)
+#undef PVEBAL_FIELD_READERS
 
 } // namespace pvebal::detail
 

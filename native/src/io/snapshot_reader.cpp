@@ -49,7 +49,7 @@ void check_known_keys(const Json::Value &obj, const std::string &path,
     }
 }
 
-node read_node(const Json::Value &e, const std::string &path) {
+node read_node(const object_fields &e, const std::string &path) {
     node n;
     auto name = opt_string(e, "node", path);
     if (!name) {
@@ -102,7 +102,7 @@ node read_node(const Json::Value &e, const std::string &path) {
     return n;
 }
 
-raw_guest read_guest(const Json::Value &e, const std::string &path, guest_type type, guest &g) {
+raw_guest read_guest(const object_fields &e, const std::string &path, guest_type type, guest &g) {
     raw_guest r;
     r.path = path;
     g.type = type;
@@ -154,7 +154,7 @@ raw_guest read_guest(const Json::Value &e, const std::string &path, guest_type t
     return r;
 }
 
-raw_storage read_storage(const Json::Value &e, const std::string &path) {
+raw_storage read_storage(const object_fields &e, const std::string &path) {
     raw_storage r;
     r.path = path;
     r.node_name = req_string(e, "node", path);
@@ -252,9 +252,9 @@ snapshot read(std::string_view text) {
     std::map<std::string, std::string> node_paths;
     Json::ArrayIndex i = 0;
     for (auto it = resources->begin(); it != resources->end(); ++it, ++i) {
-        const Json::Value &e = *it;
         const std::string p = index_path(rpath, i);
-        check_object(e, p, "a resource object");
+        check_object(*it, p, "a resource object");
+        const object_fields e(*it);
         const std::string type = req_string(e, "type", p);
         if (type == "node") {
             node n = read_node(e, p);
