@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(extended_answers_pass_the_registry_checks) {
                     continue;
                 }
                 std::vector<std::pair<guest_id, node_id>> placed;
-                if (!solver.extend(base, base_placed, x, placed)) {
+                if (!solver.extend(base, base_placed, x, &placed)) {
                     ++refused;
                     continue;
                 }

@@ -4,10 +4,12 @@
 #include "recovery.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <span>
 #include <thread>
-#include <tuple>
 
 namespace pvebal {
 
@@ -102,19 +104,21 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         r.headroom.push_back(h);
     }
 
-    // One scenario: fails when a recoverable guest cannot restart. `placed`: where everyone
-    // restarted, when everyone did (for extend at the next level).
+    // One scenario: fails when a recoverable guest cannot restart. `placed` (with keep_placed):
+    // where everyone restarted, when everyone did (for extend at the next level).
     const long search_budget = 20'000;
-    auto run = [&](recovery_solver &sv, const std::vector<node_id> &subset, bool keep_guests,
-                   std::vector<std::pair<guest_id, node_id>> &placed) {
+    auto run = [&](recovery_solver &sv, std::span<const node_id> subset, bool keep_guests,
+                   std::vector<std::pair<guest_id, node_id>> &placed, bool keep_placed) {
         std::vector<bool> failed(c.nodes.size(), false);
         for (node_id n : subset) {
             failed[n] = true;
         }
         recovery_solver::answer out = sv.solve(failed, search_budget, false);
-        placed = out.placed;
+        if (keep_placed) {
+            placed = std::move(out.placed);
+        }
         failure_scenario s;
-        s.failed = subset;
+        s.failed.assign(subset.begin(), subset.end());
         for (guest_id g : out.unplaced) {
             if (!unrecoverable[g]) {
                 ++s.unplaced;
@@ -174,44 +178,60 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
     answer_map answers; // passing scenarios of the last level
     const std::vector<std::pair<guest_id, node_id>> no_answer;
     // A scenario's outcome, computed by one worker, merged in scenario order.
+    // (Small: a level has thousands, and fresh memory is expensive.)
     struct outcome {
         bool done = false;
         bool proven = true;
-        failure_scenario s; // s.unplaced == 0: passes
+        std::unique_ptr<failure_scenario> failure; // null: passes
         std::vector<std::pair<guest_id, node_id>> placed;
     };
-    std::vector<std::vector<node_id>> subsets;
-    std::vector<size_t> base_of; // per scenario: the ordinal of its first k-1 nodes
+    // The level's scenarios, k nodes each, one after the other.
+    std::vector<node_id> subsets;
+    int width = 0;
+    auto subset_at = [&](size_t i) {
+        return std::span<const node_id>(subsets.data() + i * static_cast<size_t>(width),
+                                        static_cast<size_t>(width));
+    };
+    size_t scenarios = 0;
+    // Scenarios sharing their first k-1 nodes (a base) are consecutive: base b's are
+    // [base_start[b], base_start[b + 1]).
+    std::vector<size_t> base_start;
     std::vector<outcome> outcomes;
-    // Worker t checks the scenarios whose base ordinal is t modulo `workers` (consecutive
-    // scenarios share a base: extend() applies it once). Each worker owns its solver and
-    // deadline; they share only what no one writes (the cluster, the last level's answers).
-    auto work = [&](recovery_solver &sv, deadline &d, size_t t, size_t workers, bool keep) {
+    // Each worker takes the next base not taken yet and checks its scenarios (extend() applies
+    // the base's answer once), so a worker that starts late (the helper builds its solver
+    // first) takes fewer. Every scenario's outcome is the same whoever checks it: the answer
+    // does not depend on the split. Each worker owns its solver and deadline; they share only
+    // what no one writes (the cluster, the last level's answers) and the counter.
+    auto work = [&](recovery_solver &sv, deadline &d, std::atomic<size_t> &next, bool keep) {
         std::vector<node_id> base;
         std::vector<std::pair<guest_id, node_id>> placed;
-        for (size_t i = 0; i < subsets.size(); ++i) {
-            if (base_of[i] % workers != t) {
-                continue;
-            }
-            if (d.expired()) {
-                return;
-            }
-            const std::vector<node_id> &subset = subsets[i];
-            outcome &out = outcomes[i];
-            out.done = true;
-            // First the previous level's answer without the last node's guests, extended by
-            // them (and by what it sent there): when everyone restarts so, the scenario passes
-            // as solve() would find; otherwise solve() decides.
-            base.assign(subset.begin(), subset.end() - 1);
-            auto known = base.empty() ? answers.end() : answers.find(base);
-            if ((base.empty() || known != answers.end()) &&
-                sv.extend(base, base.empty() ? no_answer : known->second, subset.back(), placed)) {
-                out.s.failed = subset;
-            } else {
-                std::tie(out.s, out.proven) = run(sv, subset, false, placed);
-            }
-            if (keep && out.s.unplaced == 0) {
-                out.placed = std::move(placed);
+        for (size_t b = next++; b + 1 < base_start.size(); b = next++) {
+            // The base's answer, looked up once for its scenarios.
+            const std::span<const node_id> first = subset_at(base_start[b]);
+            base.assign(first.begin(), first.end() - 1);
+            const auto known = base.empty() ? answers.end() : answers.find(base);
+            for (size_t i = base_start[b]; i < base_start[b + 1]; ++i) {
+                if (d.expired()) {
+                    return;
+                }
+                const std::span<const node_id> subset = subset_at(i);
+                outcome &out = outcomes[i];
+                out.done = true;
+                // First the previous level's answer without the last node's guests, extended
+                // by them (and by what it sent there): when everyone restarts so, the scenario
+                // passes as solve() would find; otherwise solve() decides.
+                if ((base.empty() || known != answers.end()) &&
+                    sv.extend(base, base.empty() ? no_answer : known->second, subset.back(),
+                              keep ? &placed : nullptr)) {
+                    // passes
+                } else if (auto [s, proven] = run(sv, subset, false, placed, keep);
+                           s.unplaced > 0) {
+                    out.failure = std::make_unique<failure_scenario>(std::move(s));
+                    out.proven = proven;
+                }
+                if (keep && !out.failure) {
+                    out.placed = std::move(placed);
+                }
             }
         }
         sv.end_extend();
@@ -232,33 +252,44 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         bool any_proven = false; // one proven failing scenario is enough to rule k out
         std::optional<failure_scenario> worst;
         bool timed_out = false;
-        // Answers of this level are kept while the next level may be checked.
-        const bool keep_answers = k < last_k;
+        // Answers of this level are kept only when the next level will be checked (they are
+        // its bases): the last level's would be thousands of fresh vectors for nothing.
+        const bool keep_answers =
+            k < last_k && binomial(r.nodes, k + 1) <= static_cast<double>(budget_left);
         subsets.clear();
-        base_of.clear();
+        base_start.clear();
+        width = k;
+        scenarios = 0;
         for_each_subset(active, k, [&](const std::vector<node_id> &subset) {
-            const bool same_base = !subsets.empty() && std::equal(subset.begin(), subset.end() - 1,
-                                                                  subsets.back().begin());
-            base_of.push_back(subsets.empty() ? 0 : base_of.back() + (same_base ? 0 : 1));
-            subsets.push_back(subset);
+            const bool same_base = scenarios > 0 && std::equal(subset.begin(), subset.end() - 1,
+                                                               subset_at(scenarios - 1).begin());
+            if (!same_base) {
+                base_start.push_back(scenarios);
+            }
+            subsets.insert(subsets.end(), subset.begin(), subset.end());
+            ++scenarios;
             return true;
         });
-        outcomes.assign(subsets.size(), outcome{});
-        if (threads > 1 && subsets.size() >= parallel_from) {
+        base_start.push_back(scenarios);
+        outcomes.clear();
+        outcomes.resize(scenarios);
+        std::atomic<size_t> next_base{0};
+        if (threads > 1 && scenarios >= parallel_from) {
             std::jthread other([&] {
                 if (!helper) {
                     helper.emplace(c, o, all_guests);
                     helper_dl.emplace(o.deadline);
                     helper->set_deadline(&*helper_dl);
                 }
-                work(*helper, *helper_dl, 1, 2, keep_answers);
+                work(*helper, *helper_dl, next_base, keep_answers);
             });
-            work(solver, dl, 0, 2, keep_answers);
+            work(solver, dl, next_base, keep_answers);
         } else {
-            work(solver, dl, 0, 1, keep_answers);
+            work(solver, dl, next_base, keep_answers);
         }
         answer_map next_answers;
-        for (outcome &out : outcomes) {
+        for (size_t i = 0; i < scenarios; ++i) {
+            outcome &out = outcomes[i];
             if (!out.done) {
                 // A worker's deadline came first. The helper's started later, so this one is
                 // up too: marked here for the method's note.
@@ -269,16 +300,18 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                 break;
             }
             ++r.scenarios_checked;
-            if (out.s.unplaced == 0) {
+            if (!out.failure) {
                 if (keep_answers) {
-                    next_answers.emplace(out.s.failed, std::move(out.placed));
+                    const std::span<const node_id> subset = subset_at(i);
+                    next_answers.emplace(std::vector<node_id>(subset.begin(), subset.end()),
+                                         std::move(out.placed));
                 }
                 continue;
             }
             all_ok = false;
             any_proven = any_proven || out.proven;
-            if (!worst || worse(out.s, *worst)) {
-                worst = out.s;
+            if (!worst || worse(*out.failure, *worst)) {
+                worst = *out.failure;
             }
         }
         answers.swap(next_answers);
@@ -288,7 +321,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         }
         if (worst) {
             std::vector<std::pair<guest_id, node_id>> unused;
-            worst = run(solver, worst->failed, true, unused).first; // again, to list its guests
+            worst = run(solver, worst->failed, true, unused, false).first; // to list its guests
             ++r.scenarios_checked;
         }
         if (k == target) {

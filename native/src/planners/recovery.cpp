@@ -99,6 +99,7 @@ std::vector<guest_id> recovery_solver::candidates(const std::vector<bool> &faile
 
 void recovery_solver::relocate(guest_id g, node_id n, const res *demand) {
     end_extend();
+    singles_ready_ = false; // the guests per node change
     const node_id from = state_.node_of(g);
     if (demand != nullptr) {
         state_.set_demand(g, *demand);

@@ -54,13 +54,14 @@ public:
     // every guest it did not send to x (x's death only takes room away on x, and the rules
     // are re-checked), so only x's guests and those sent to x need a node: placed greedily
     // (most free memory first, each checked like solve()'s). True with the whole answer for F
-    // in `placed` when everyone restarts; false says nothing (solve() decides). A keep-
-    // together group is re-placed whole when x held a member or the base sent it to x (its
-    // partners' majority decides its node, as in solve()). The base answer stays
-    // applied between calls with the same base; end_extend() (or solve()) takes it back.
+    // in `placed` (unless null) when everyone restarts; false says nothing (solve() decides).
+    // A keep-together group is re-placed whole when x held a member or the base sent it to x
+    // (its partners' majority decides its node, as in solve()). The base answer stays applied
+    // (on extend()'s own arrays; the overlay never changes) between calls with the same base;
+    // end_extend() (or solve()) forgets it.
     bool extend(const std::vector<node_id> &base,
                 const std::vector<std::pair<guest_id, node_id>> &base_placed, node_id x,
-                std::vector<std::pair<guest_id, node_id>> &placed);
+                std::vector<std::pair<guest_id, node_id>> *placed);
     void end_extend();
     // The guard's shortcut: `placed` was a valid answer for `failed`; since then guests
     // arrived only at the nodes marked in `dirty` (or the failed nodes' guests changed). Keeps
@@ -123,31 +124,43 @@ private:
     std::vector<std::pair<guest_id, rejection>> unrecoverable_;
     deadline *deadline_ = nullptr;
     long steps_ = 0;
-    std::optional<overlay::trial> base_trial_; // extend(): the base answer applied
-    std::vector<node_id> base_set_;
+    bool base_applied_ = false;         // extend(): a base answer is applied, ...
+    std::vector<node_id> base_set_;     // ... this base's
     std::vector<guest_id> base_guests_; // the guests the base answer moved
     std::vector<bool> in_base_;
-    // extend()'s part for the last failed node, on plain arrays (no overlay journal): the
-    // units to place (ranges of `members`), the per-node loads and configured sizes taken from
-    // the overlay with the base answer applied, and what this part added to the keep-apart
-    // counts and displaced marks (zero between calls). Buffers kept between calls.
+    // extend() on plain arrays (no overlay journal, the overlay is never changed): the base
+    // answer applied to copies of the overlay's per-node loads and configured sizes, once per
+    // base; then, per call, the units to place for the last failed node (ranges of `members`)
+    // and what this part added to the keep-apart counts and displaced marks (zero between
+    // calls). Buffers kept between calls.
     struct lean_unit {
         std::uint32_t begin = 0, end = 0;
         node_id majority = no_node; // keep-together: its partners' node
         double memory = 0;
         int priority = INT32_MIN;
         guest_id front = 0;
-        bool on_usable = false; // a member is on a usable node (the sums below may not hold)
-        res demand, assigned;   // summed over the members, in order
+        bool on_usable = false;  // a member is on a usable node (the sums below may not hold)
+        bool state_only = false; // every member node_state_only (no target unit to ask)
+        res demand, assigned;    // summed over the members, in order
     };
     struct lean_state {
+        // The base answer: where it sent each guest (in_base_), the loads and sizes of the
+        // survivors with it applied, and what it added to the keep-apart counts.
+        std::vector<node_id> base_node;
+        std::vector<res> base_used, base_assigned;
+        std::vector<std::vector<int>> base_apart;
+        std::vector<std::pair<int, node_id>> base_touched;
+        std::vector<std::pair<guest_id, node_id>> base_ruled; // whose rules x may change
+        std::vector<int> base_groups;                         // keep-together groups it moved
+        std::vector<std::vector<guest_id>> base_to; // per node: single guests it sent there
+        std::vector<node_id> base_by_free;          // every node, most free memory first
         std::vector<guest_id> members;
         std::vector<lean_unit> units;
+        std::vector<std::pair<guest_id, node_id>> fresh; // the units placed, in order
         std::vector<int> groups;
         std::vector<int> count; // per node: partners there (zero between groups)
-        std::vector<node_id> by_free;
-        std::vector<bool> displaced;
-        std::vector<node_id> fresh_node;
+        std::vector<std::pair<double, node_id>> by_free; // (free memory, node)
+        std::vector<bool> failed, displaced;
         std::vector<res> assigned_of;          // per guest: what it adds to assigned() (running)
         std::vector<char> running, state_only; // per guest (state_only: node_state_only())
         std::vector<res> used, assigned;
@@ -155,6 +168,21 @@ private:
         std::vector<std::pair<int, node_id>> touched;
     };
     lean_state lean_;
+    // Where guest g is with the base answer applied.
+    node_id lean_node(guest_id g) const {
+        return in_base_[g] ? lean_.base_node[g] : state_.node_of(g);
+    }
+    void apply_base(const std::vector<std::pair<guest_id, node_id>> &base_placed);
+    // Per node: its recoverable guests outside keep-together groups, in extend()'s unit order,
+    // and the keep-together groups of the others (built on first use; relocate() invalidates
+    // them).
+    std::vector<std::vector<guest_id>> singles_;
+    std::vector<std::vector<int>> groups_on_;
+    std::vector<std::vector<lean_unit>> single_units_; // singles_ as units
+    bool singles_ready_ = false;
+    void sort_singles();
+    // extend()'s unit order.
+    static bool unit_first(const lean_unit &a, const lean_unit &b);
     bool lean_fits(const lean_unit &u, std::span<const guest_id> gs, node_id n) const;
     void lean_move(std::span<const guest_id> gs, node_id to);
 };

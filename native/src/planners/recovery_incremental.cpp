@@ -11,27 +11,137 @@
 namespace pvebal::detail {
 
 void recovery_solver::end_extend() {
-    base_trial_.reset(); // undoes the base answer
+    lean_state &w = lean_;
     for (guest_id g : base_guests_) {
         in_base_[g] = false;
     }
+    for (const auto &[k, n] : w.base_touched) {
+        w.base_apart[static_cast<size_t>(k)][n] = 0;
+    }
+    w.base_touched.clear();
     base_guests_.clear();
     base_set_.clear();
+    base_applied_ = false;
+}
+
+// The base answer on extend()'s arrays, as overlay::move would apply it on top of the overlay
+// (set_demand to its restart demand first): each guest arrives at its node in answer order, so
+// the survivors' sums are the overlay's bit for bit. The rows of the nodes it left (failed
+// nodes, which take no guest) are not kept up to date: nothing reads them.
+void recovery_solver::apply_base(const std::vector<std::pair<guest_id, node_id>> &base_placed) {
+    lean_state &w = lean_;
+    w.base_used.assign(state_.load().used.begin(), state_.load().used.end());
+    w.base_assigned.resize(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        w.base_assigned[n] = state_.assigned(n);
+    }
+    if (w.base_apart.size() != a_.apart_names.size()) {
+        w.base_apart.assign(a_.apart_names.size(), std::vector<int>(c_.nodes.size(), 0));
+    }
+    w.base_node.resize(c_.guests.size(), no_node);
+    w.base_ruled.clear();
+    w.base_groups.clear();
+    w.base_to.resize(c_.nodes.size());
+    for (std::vector<guest_id> &to : w.base_to) {
+        to.clear();
+    }
+    for (const auto &[g, n] : base_placed) {
+        if (w.state_only[g] == 0) {
+            w.base_ruled.emplace_back(g, n);
+        }
+        if (a_.together[g] != no_group) {
+            w.base_groups.push_back(a_.together[g]);
+        } else {
+            w.base_to[n].push_back(g);
+        }
+        w.base_used[n] += demand_[g];
+        if (w.running[g] != 0) {
+            const res &a = w.assigned_of[g];
+            w.base_assigned[n] += {1.0 * a[dimension::cpu], 1.0 * a[dimension::memory]};
+        }
+        for (int k : a_.apart[g]) {
+            ++w.base_apart[static_cast<size_t>(k)][n];
+            w.base_touched.emplace_back(k, n);
+        }
+        in_base_[g] = true;
+        w.base_node[g] = n;
+        base_guests_.push_back(g);
+    }
+    // The nodes by free memory, most first, ties in node order (stable); extend() drops the
+    // ones its failure set makes unusable.
+    w.base_by_free.resize(c_.nodes.size());
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        w.base_by_free[n] = n;
+    }
+    std::stable_sort(w.base_by_free.begin(), w.base_by_free.end(), [&](node_id a, node_id b) {
+        return usable_memory_[a] - w.base_used[a][dimension::memory] >
+               usable_memory_[b] - w.base_used[b][dimension::memory];
+    });
+}
+
+bool recovery_solver::unit_first(const lean_unit &a, const lean_unit &b) {
+    if (a.priority != b.priority) {
+        return a.priority > b.priority;
+    }
+    if (a.memory != b.memory) {
+        return a.memory > b.memory;
+    }
+    return a.front < b.front;
+}
+
+void recovery_solver::sort_singles() {
+    singles_.assign(c_.nodes.size(), {});
+    groups_on_.assign(c_.nodes.size(), {});
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        for (guest_id g : needing_by_node_[n]) {
+            if (recoverable_[g] && a_.together[g] == no_group) {
+                singles_[n].push_back(g);
+            } else if (recoverable_[g]) {
+                groups_on_[n].push_back(a_.together[g]);
+            }
+        }
+        // extend()'s unit order for single guests (their priority, memory and id).
+        std::sort(singles_[n].begin(), singles_[n].end(), [&](guest_id a, guest_id b) {
+            if (priority_[a] != priority_[b]) {
+                return priority_[a] > priority_[b];
+            }
+            const double ma = demand_[a][dimension::memory], mb = demand_[b][dimension::memory];
+            if (ma != mb) {
+                return ma > mb;
+            }
+            return a < b;
+        });
+    }
+    // Their units, as extend() would build them (the sums from zero; x, their node, is failed).
+    single_units_.assign(c_.nodes.size(), {});
+    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+        for (guest_id g : singles_[n]) {
+            lean_unit u;
+            u.front = g;
+            u.memory += demand_[g][dimension::memory];
+            u.priority = std::max(u.priority, priority_[g]);
+            u.demand += demand_[g];
+            u.assigned += lean_.assigned_of[g];
+            u.state_only = lean_.state_only[g] != 0;
+            single_units_[n].push_back(u);
+        }
+    }
+    singles_ready_ = true;
 }
 
 bool recovery_solver::extend(const std::vector<node_id> &base,
                              const std::vector<std::pair<guest_id, node_id>> &base_placed,
-                             node_id x, std::vector<std::pair<guest_id, node_id>> &placed) {
-    std::vector<bool> failed(c_.nodes.size(), false);
+                             node_id x, std::vector<std::pair<guest_id, node_id>> *placed) {
+    lean_state &w = lean_;
+    std::vector<bool> &failed = w.failed;
+    failed.assign(c_.nodes.size(), false);
     for (node_id n : base) {
         failed[n] = true;
     }
     failed[x] = true;
     const decision_context &ctx = context_for(failed);
-    lean_state &w = lean_;
     if (w.displaced.size() != c_.guests.size()) { // what never changes per guest, once
         w.displaced.assign(c_.guests.size(), false);
-        w.fresh_node.assign(c_.guests.size(), no_node);
         w.assigned_of.assign(c_.guests.size(), res{});
         w.running.assign(c_.guests.size(), 0);
         w.state_only.assign(c_.guests.size(), 0);
@@ -44,30 +154,25 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             w.state_only[g] = ctx.node_state_only(g) ? 1 : 0; // the registry's per-guest precheck
         }
     }
-    for (const auto &[g, n] : base_placed) {
-        if (n != x && w.state_only[g] == 0 && check_target(ctx, g, n, false)) {
+    in_base_.resize(c_.guests.size(), false);
+    if (!base_applied_ || base_set_ != base) {
+        end_extend();
+        apply_base(base_placed);
+        base_set_ = base;
+        base_applied_ = true;
+    }
+    for (const auto &[g, n] : w.base_ruled) {
+        if (n != x && check_target(ctx, g, n, false)) {
             return false; // x's death changed which nodes its rule allows
         }
-    }
-    in_base_.resize(c_.guests.size(), false);
-    if (base_set_ != base) {
-        end_extend();
-        base_trial_.emplace(state_.begin_trial());
-        for (const auto &[g, n] : base_placed) {
-            state_.set_demand(g, demand_[g]);
-            state_.move(g, n);
-            in_base_[g] = true;
-            base_guests_.push_back(g);
-        }
-        base_set_ = base;
     }
     // Home: where a guest was before the base answer moved it (only those count as partners).
     auto home_on = [&](guest_id h, node_id n) { return !in_base_[h] && state_.node_of(h) == n; };
     // x's part on plain arrays (lean_): the units as ranges of w.members, the per-node loads
-    // and configured sizes taken from the overlay (the base answer applied), not the overlay's
-    // journal. Every guest moved here demands demand_[g] (x's guests would get it by
-    // set_demand, which only changes x's own row, unused), and each move adds and subtracts in
-    // the overlay's order, so the numbers are the overlay's bit for bit.
+    // and configured sizes those of the base (the base answer applied). Every guest moved here
+    // demands demand_[g] (x's guests would get it by set_demand, which only changes x's own
+    // row, unused), and each move adds and subtracts in the overlay's order, so the numbers are
+    // the overlay's bit for bit.
     w.members.clear();
     w.units.clear();
     if (w.apart.size() != a_.apart_names.size()) {
@@ -100,22 +205,17 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
     // partners' majority changes) or the base answer sent them to x; else their node stands.
     std::vector<int> &groups = w.groups;
     groups.clear();
-    for (const auto &[g, n] : base_placed) {
-        if (a_.together[g] != no_group) {
-            groups.push_back(a_.together[g]);
-        }
+    groups.assign(w.base_groups.begin(), w.base_groups.end());
+    if (!singles_ready_) {
+        sort_singles();
     }
-    for (guest_id g : needing_by_node_[x]) {
-        if (recoverable_[g] && a_.together[g] != no_group) {
-            groups.push_back(a_.together[g]);
-        }
-    }
+    groups.insert(groups.end(), groups_on_[x].begin(), groups_on_[x].end());
     std::sort(groups.begin(), groups.end());
     groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
     for (int k : groups) {
         const std::vector<guest_id> &members = together_members_[static_cast<size_t>(k)];
         const bool hit = std::any_of(members.begin(), members.end(), [&](guest_id h) {
-            return home_on(h, x) || (in_base_[h] && state_.node_of(h) == x);
+            return home_on(h, x) || (in_base_[h] && w.base_node[h] == x);
         });
         if (!hit) {
             continue;
@@ -123,7 +223,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         add_unit(no_node);
         w.count.resize(c_.nodes.size(), 0);
         for (guest_id h : members) {
-            const node_id at = state_.node_of(h);
+            const node_id at = lean_node(h);
             if (in_base_[h] || (home_on(h, x) && needs_[h] && recoverable_[h])) {
                 add_member(h);
             } else if (!in_base_[h] && at != no_node && ctx.usable(at)) {
@@ -133,7 +233,7 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
         // The node with most partners (the lowest id on a tie), as solve() counts them.
         int top = 0;
         for (guest_id h : members) {
-            const node_id at = state_.node_of(h);
+            const node_id at = lean_node(h);
             if (at != no_node && (w.count[at] > top || (w.count[at] == top && top > 0 &&
                                                         at < w.units.back().majority))) {
                 top = w.count[at];
@@ -141,104 +241,117 @@ bool recovery_solver::extend(const std::vector<node_id> &base,
             }
         }
         for (guest_id h : members) {
-            if (state_.node_of(h) != no_node) {
-                w.count[state_.node_of(h)] = 0;
+            if (lean_node(h) != no_node) {
+                w.count[lean_node(h)] = 0;
             }
         }
         if (w.units.back().begin == w.units.back().end) {
             w.units.pop_back();
         }
     }
-    for (guest_id g : needing_by_node_[x]) {
-        if (recoverable_[g] && a_.together[g] == no_group) {
-            add_unit(no_node);
-            add_member(g);
-        }
-    }
-    for (const auto &[g, n] : base_placed) {
-        if (n == x && a_.together[g] == no_group) {
-            add_unit(no_node);
-            add_member(g);
-        }
+    for (guest_id g : w.base_to[x]) {
+        add_unit(no_node);
+        add_member(g);
     }
     for (lean_unit &u : w.units) {
         u.front = w.members[u.begin];
         u.on_usable = false;
+        u.state_only = true;
         for (std::uint32_t i = u.begin; i < u.end; ++i) {
             const guest_id g = w.members[i];
             u.memory += demand_[g][dimension::memory];
             u.priority = std::max(u.priority, priority_[g]);
             u.demand += demand_[g]; // as check_state sums the arrivals, in member order
             u.assigned += w.assigned_of[g];
-            const node_id at = state_.node_of(g);
+            const node_id at = lean_node(g);
             u.on_usable = u.on_usable || (at != no_node && ctx.usable(at));
+            u.state_only = u.state_only && w.state_only[g] != 0;
         }
     }
     // Highest priority, then largest memory first (then by id): the hardest to fit while
-    // there is most room.
-    std::sort(w.units.begin(), w.units.end(), [](const lean_unit &a, const lean_unit &b) {
-        if (a.priority != b.priority) {
-            return a.priority > b.priority;
-        }
-        if (a.memory != b.memory) {
-            return a.memory > b.memory;
-        }
-        return a.front < b.front;
-    });
-    w.used.assign(state_.load().used.begin(), state_.load().used.end());
-    w.assigned.resize(c_.nodes.size());
-    for (node_id n = 0; n < c_.nodes.size(); ++n) {
-        w.assigned[n] = state_.assigned(n);
-    }
-    std::vector<node_id> &by_free = w.by_free;
+    // there is most room. x's own single guests are in that order already, as units built
+    // once per node (single_units_): only the few units above are sorted, and the two lists
+    // are merged as they are placed.
+    std::sort(w.units.begin(), w.units.end(), unit_first);
+    w.used.assign(w.base_used.begin(), w.base_used.end());
+    w.assigned.assign(w.base_assigned.begin(), w.base_assigned.end());
+    // The survivors by free memory, most first (ties in node order): the base's order without
+    // x, as the loads are the base's until the first unit is placed. Each with its free
+    // memory, kept next to it.
+    std::vector<std::pair<double, node_id>> &by_free = w.by_free;
     by_free.clear();
     auto free_mem = [&](node_id n) { return usable_memory_[n] - w.used[n][dimension::memory]; };
-    for (node_id n = 0; n < c_.nodes.size(); ++n) {
+    for (node_id n : w.base_by_free) {
         if (ctx.usable(n)) {
-            by_free.push_back(n);
+            by_free.emplace_back(free_mem(n), n);
         }
     }
-    std::stable_sort(by_free.begin(), by_free.end(),
-                     [&](node_id a, node_id b) { return free_mem(a) > free_mem(b); });
-    for (const lean_unit &u : w.units) {
-        const std::span<const guest_id> gs(w.members.data() + u.begin, u.end - u.begin);
-        node_id best = no_node;
-        for (node_id n : by_free) {
+    auto place = [&](const lean_unit &u, std::span<const guest_id> gs) {
+        auto it = by_free.begin();
+        for (; it != by_free.end(); ++it) {
+            const node_id n = it->second;
             if (u.majority != no_node && n != u.majority) {
                 continue;
             }
-            const bool allowed = std::all_of(gs.begin(), gs.end(), [&](guest_id g) {
-                return w.state_only[g] != 0 || !check_target(ctx, g, n, false);
-            });
+            const bool allowed = u.state_only || std::all_of(gs.begin(), gs.end(), [&](guest_id g) {
+                                     return w.state_only[g] != 0 || !check_target(ctx, g, n, false);
+                                 });
             if (allowed && lean_fits(u, gs, n)) {
-                best = n;
                 break;
             }
         }
-        if (best == no_node) {
+        if (it == by_free.end()) {
             return false;
         }
+        const node_id best = it->second;
         lean_move(gs, best);
-        auto it = std::find(by_free.begin(), by_free.end(), best);
-        while (it + 1 != by_free.end() && free_mem(*(it + 1)) > free_mem(*it)) {
-            std::iter_swap(it, it + 1);
-            ++it;
+        // Only `best` lost memory (and, for a unit with a member on a survivor, that node
+        // gained some: every value is read again, the order stays): moved down past every
+        // node right after it with more free memory.
+        if (u.on_usable) {
+            for (auto &[free, n] : by_free) {
+                free = free_mem(n);
+            }
         }
+        it->first = free_mem(best);
+        auto stop = it + 1;
+        while (stop != by_free.end() && stop->first > it->first) {
+            ++stop;
+        }
+        const std::pair<double, node_id> moved = *it; // shifted in one pass, not swapped
+        std::move(it + 1, stop, it);
+        *(stop - 1) = moved;
         for (guest_id g : gs) {
-            w.fresh_node[g] = best; // read below, while the marks stand
+            w.fresh.emplace_back(g, best);
         }
+        return true;
+    };
+    w.fresh.clear();
+    const std::vector<guest_id> &singles = singles_[x];
+    const std::vector<lean_unit> &single_units = single_units_[x];
+    for (size_t i = 0, j = 0; i < w.units.size() || j < singles.size();) {
+        const bool single =
+            i == w.units.size() || (j < singles.size() && unit_first(single_units[j], w.units[i]));
+        const bool ok =
+            single
+                ? place(single_units[j], std::span<const guest_id>(&singles[j], 1))
+                : place(w.units[i], std::span<const guest_id>(w.members.data() + w.units[i].begin,
+                                                              w.units[i].end - w.units[i].begin));
+        if (!ok) {
+            return false;
+        }
+        ++(single ? j : i);
     }
-    placed.clear();
+    if (placed == nullptr) {
+        return true;
+    }
+    placed->clear();
     for (const auto &[g, n] : base_placed) {
         if (!w.displaced[g]) {
-            placed.emplace_back(g, n);
+            placed->emplace_back(g, n);
         }
     }
-    for (const lean_unit &u : w.units) {
-        for (std::uint32_t i = u.begin; i < u.end; ++i) {
-            placed.emplace_back(w.members[i], w.fresh_node[w.members[i]]);
-        }
-    }
+    placed->insert(placed->end(), w.fresh.begin(), w.fresh.end());
     return true;
 }
 
@@ -252,7 +365,7 @@ bool recovery_solver::lean_fits(const lean_unit &u, std::span<const guest_id> gs
     if (u.on_usable) {
         demand = assigned = res{};
         for (guest_id g : gs) {
-            if (state_.node_of(g) != n) {
+            if (lean_node(g) != n) {
                 demand += demand_[g];
                 assigned += w.assigned_of[g];
             }
@@ -275,11 +388,12 @@ bool recovery_solver::lean_fits(const lean_unit &u, std::span<const guest_id> gs
         return false;
     }
     for (guest_id g : gs) {
-        if (state_.node_of(g) == n) {
+        if (lean_node(g) == n) {
             continue;
         }
         for (int k : a_.apart[g]) {
-            if (state_.apart_count(k, n) + w.apart[static_cast<size_t>(k)][n] > 0) {
+            const auto i = static_cast<size_t>(k);
+            if (state_.apart_count(k, n) + w.base_apart[i][n] + w.apart[i][n] > 0) {
                 return false;
             }
         }
@@ -302,10 +416,11 @@ void recovery_solver::lean_move(std::span<const guest_id> gs, node_id to) {
         }
     };
     for (guest_id g : gs) {
-        const node_id from = state_.node_of(g);
+        const node_id from = lean_node(g);
         w.used[to] += demand_[g];
         add(g, to, +1);
-        if (from != no_node) {
+        // A failed node's row is never read again (it takes no guest): left as it is.
+        if (from != no_node && ctx_.usable(from)) {
             w.used[from] -= demand_[g];
             add(g, from, -1);
         }
