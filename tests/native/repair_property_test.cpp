@@ -23,10 +23,6 @@ using namespace pvebal::test;
 
 namespace {
 
-std::uint32_t env_or(const char *name, std::uint32_t fallback) {
-    const char *v = std::getenv(name);
-    return v != nullptr ? static_cast<std::uint32_t>(std::strtoul(v, nullptr, 0)) : fallback;
-}
 const std::uint32_t clusters = env_or("PVEBAL_PROPERTY_CLUSTERS", 500);
 const std::uint32_t seed_base = env_or("PVEBAL_PROPERTY_SEED", 0x7e9a0000);
 

@@ -48,6 +48,12 @@ inline std::vector<rejection> immovable_reasons(const cluster &c, const options 
 
 inline constexpr std::uint64_t GiB = 1024ull * 1024 * 1024;
 
+// A number from the environment (tests/run-checks sets the property tests' sizes), or fallback.
+inline std::uint32_t env_or(const char *name, std::uint32_t fallback) {
+    const char *v = std::getenv(name);
+    return v != nullptr ? static_cast<std::uint32_t>(std::strtoul(v, nullptr, 0)) : fallback;
+}
+
 class snapshot_builder {
 public:
     snapshot_builder &node(const std::string &name, double maxcpu, std::uint64_t maxmem,
