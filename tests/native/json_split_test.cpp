@@ -76,8 +76,9 @@ BOOST_AUTO_TEST_CASE(same_tree_as_one_parse_in_every_form) {
              "  \n[\n" + list + "\n]\n ",
              R"({"comment":"[{\"resources\":[]}]","resources":[)" + list + R"(],"ha":)" + ha + "}",
              R"({"data":[)" + list + R"(],"pve_version":"9.1"})",
-             // The bigger of two arrays is cut.
+             // The bigger of two arrays is cut; empty and one-element arrays beside it.
              R"({"x":[1,2,3],"resources":[)" + list + R"(],"y":[[4],[5]]})",
+             R"({"cpu-models":[],"x":[ 1 ],"resources":[)" + list + R"(],"mappings":{}})",
          }) {
         BOOST_TEST_CONTEXT(doc.substr(0, 60)) {
             const std::optional<Json::Value> two = parse_json_in_two(doc, b);
