@@ -1,6 +1,7 @@
 // Migrations that qemu-server / pve-container / pve-ha-manager refuse: replication targets,
 // local CD-ROM images, mapped PCI/USB devices, HA disarmed. Each is a unit of the constraint
 // registry with a stable name and message.
+#include "support/plan_generator.h"
 #include "test_util.h"
 
 #include "pvebal/report.h"
@@ -300,6 +301,115 @@ BOOST_AUTO_TEST_CASE(target_precheck_keeps_every_guest_specific_unit) {
     BOOST_REQUIRE(here);
     BOOST_TEST(here->kind == "current-node");
     BOOST_TEST(detail::decision_context::mode_units(false) != 0u);
+}
+
+// allowed_targets computes the allowed nodes once per class of guests whose answers must be
+// equal; every guest's list must be what check_target says node by node. Guests that differ
+// only in what a class key must cover (their node, their HA rule, their pins) are side by side,
+// and each guest is asked twice, in an order that mixes the classes.
+namespace {
+
+std::vector<node_id> reference_targets(const detail::decision_context &ctx, guest_id g) {
+    std::vector<node_id> out;
+    for (node_id n = 0; n < ctx.c.nodes.size(); ++n) {
+        if (!detail::check_target(ctx, g, n, false)) {
+            out.push_back(n);
+        }
+    }
+    return out;
+}
+
+// Every guest of ctx, asked in two passes (odd ids first, then all backwards); returns the
+// number of mismatches.
+size_t check_all_targets(const detail::decision_context &ctx) {
+    detail::allowed_targets targets(ctx);
+    size_t wrong = 0;
+    std::vector<guest_id> order;
+    for (guest_id g = 1; g < ctx.c.guests.size(); g += 2) {
+        order.push_back(g);
+    }
+    for (guest_id g = static_cast<guest_id>(ctx.c.guests.size()); g-- > 0;) {
+        order.push_back(g);
+    }
+    for (guest_id g : order) {
+        const std::vector<node_id> got = targets.of(g);
+        const std::vector<node_id> want = reference_targets(ctx, g);
+        if (got != want) {
+            ++wrong;
+            BOOST_TEST_MESSAGE("guest " << ctx.c.guests[g].vmid << ": allowed_targets differs");
+        }
+    }
+    return wrong;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(allowed_targets_equal_check_target_per_guest) {
+    snapshot_builder b = cluster3();
+    b.guest(101, "n1", 2, 4 * GiB, 0.1, 2 * GiB);
+    b.guest(102, "n2", 2, 4 * GiB, 0.1, 2 * GiB);
+    b.guest(103, "n3", 2, 4 * GiB, 0.1, 2 * GiB);
+    b.guest(104, "n3", 2, 4 * GiB, 0.1, 2 * GiB);
+    b.guest(105, "n1", 2, 4 * GiB, 0.1, 2 * GiB);
+    b.guest(106, "n1", 2, 4 * GiB, 0.1, 2 * GiB);
+    b.resources()[b.resources().size() - 2]["tags"] = "pvebal-pin-n2";
+    b.resources()[b.resources().size() - 1]["tags"] = "pvebal-pin-n3";
+    auto rule = [&](const char *id, const char *sid, const char *nodes, bool failback) {
+        Json::Value r;
+        r["sid"] = sid;
+        r["state"] = "started";
+        if (!failback) {
+            r["failback"] = 0;
+        }
+        b.extra()["ha"]["resources"].append(r);
+        Json::Value x;
+        x["rule"] = id;
+        x["type"] = "node-affinity";
+        x["resources"] = sid;
+        x["nodes"] = nodes;
+        b.extra()["ha"]["rules"].append(x);
+    };
+    rule("a", "vm:103", "n1:2,n2:1", true);
+    rule("b", "vm:104", "n1:2,n2:1", false);
+    checked f(b);
+    const node_id n1 = *f.s.c.find_node("n1"), n2 = *f.s.c.find_node("n2"),
+                  n3 = *f.s.c.find_node("n3");
+    detail::decision_context ctx = f.ctx();
+    detail::allowed_targets targets(ctx);
+    auto of = [&](std::uint32_t vmid) { return targets.of(*f.s.c.find_guest(vmid)); };
+    // The same units concern 101 and 102 (current node only); their nodes differ.
+    BOOST_TEST((of(101) == std::vector<node_id>{n2, n3}));
+    BOOST_TEST((of(102) == std::vector<node_id>{n1, n3}));
+    BOOST_TEST((of(101) == std::vector<node_id>{n2, n3}));
+    // The same rule's nodes, but only 103 fails back to the best class.
+    BOOST_TEST((of(103) == std::vector<node_id>{n1}));
+    BOOST_TEST((of(104) == std::vector<node_id>{n1, n2}));
+    BOOST_TEST((of(105) == std::vector<node_id>{n2}));
+    BOOST_TEST((of(106) == std::vector<node_id>{n3}));
+    BOOST_TEST(check_all_targets(ctx) == 0u);
+    std::vector<bool> failed(f.s.c.nodes.size(), false);
+    failed[n1] = true;
+    ctx.set_failed(failed); // recovery: other units, other classes
+    BOOST_TEST(check_all_targets(ctx) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(allowed_targets_equal_check_target_on_generated_clusters) {
+    size_t guests = 0;
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        const plans::generated g = plans::generate(0x7a6e0000 + i);
+        const snapshot s = plans::load(g.json);
+        const affinity_groups a = compile_affinity(s.c, s.opts);
+        detail::decision_context ctx(s.c, s.opts, a);
+        BOOST_TEST_CONTEXT("seed " << 0x7a6e0000 + i) {
+            BOOST_TEST(check_all_targets(ctx) == 0u);
+            std::vector<bool> failed(s.c.nodes.size(), false);
+            failed[i % s.c.nodes.size()] = true;
+            ctx.set_failed(failed);
+            BOOST_TEST(check_all_targets(ctx) == 0u);
+        }
+        guests += s.c.guests.size();
+    }
+    BOOST_TEST(guests > 1000u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

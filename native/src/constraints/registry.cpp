@@ -442,6 +442,51 @@ std::optional<rejection> check_target(const decision_context &ctx, guest_id g, n
     return std::nullopt;
 }
 
+namespace {
+
+constexpr std::uint32_t bit_of(constraint k) {
+    for (size_t i = 0; i < target_rows.size(); ++i) {
+        if (target_rows[i].info.name == k) {
+            return std::uint32_t{1} << i;
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+const std::vector<node_id> &allowed_targets::of(guest_id g) {
+    // What check_target reads for g besides ctx: concerned(g) in ctx's mode, and the guest-side
+    // inputs of the units it runs. The node-state units read only the node. t_current_node reads
+    // the guest's node; t_ha_node_affinity its rule and failback (the rule's priorities are
+    // ctx's). A guest any other unit concerns (pins, preconditions, mappings, replication,
+    // storage, CPU model) reads more of its record: computed on its own.
+    constexpr std::uint32_t current = bit_of(constraint::current_node);
+    constexpr std::uint32_t ha_rule = bit_of(constraint::ha_node_affinity);
+    static_assert(current != 0 && ha_rule != 0);
+    const std::uint32_t run = ctx_.concerned(g) & decision_context::mode_units(ctx_.recovery());
+    auto compute = [&](std::vector<node_id> &out) {
+        out.clear();
+        for (node_id n = 0; n < ctx_.c.nodes.size(); ++n) {
+            if (!check_target(ctx_, g, n, false)) {
+                out.push_back(n);
+            }
+        }
+    };
+    if ((run & ~(current | ha_rule)) != 0) {
+        compute(own_);
+        return own_;
+    }
+    const key k{run, (run & current) != 0 ? ctx_.c.guests[g].node : no_node,
+                (run & ha_rule) != 0 ? ctx_.a.node_rule[g] : no_group,
+                (run & ha_rule) != 0 && ctx_.failback(g)};
+    auto [it, fresh] = classes_.try_emplace(k);
+    if (fresh) {
+        compute(it->second);
+    }
+    return it->second;
+}
+
 std::optional<rejection> check_newcomer_target(const decision_context &ctx, node_id n,
                                                bool explain) {
     const guest_id g = ctx.a.newcomer.value(); // compile_affinity was given the newcomer

@@ -16,7 +16,9 @@
 #include "pvebal/constraints.h"
 #include "pvebal/overlay.h"
 
+#include <compare>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <vector>
@@ -107,6 +109,30 @@ std::vector<rejection> immovable_reasons(const decision_context &ctx, guest_id g
 // First target unit that rejects node n for guest g. explain = false: no message (search loops).
 std::optional<rejection> check_target(const decision_context &ctx, guest_id g, node_id n,
                                       bool explain = true);
+// { n : !check_target(ctx, g, n, false) } (ascending) for many guests: computed once per class
+// of guests whose answers are provably equal. A class is keyed by every input check_target reads
+// for the guest: the units that concern it in ctx's mode, and the guest's fields those units
+// read (the current node; the HA node-affinity rule and failback). Guests concerned by any other
+// unit are computed on their own. Valid while ctx does not change (set_failed).
+class allowed_targets {
+public:
+    explicit allowed_targets(const decision_context &ctx) : ctx_(ctx) {}
+    // The reference is valid until the next call.
+    const std::vector<node_id> &of(guest_id g);
+
+private:
+    struct key {
+        std::uint32_t run;
+        node_id node;
+        int rule;
+        bool failback;
+        auto operator<=>(const key &) const = default;
+    };
+    const decision_context &ctx_;
+    std::map<key, std::vector<node_id>> classes_;
+    std::vector<node_id> own_;
+};
+
 // The same for the newcomer of ctx.a (place: a guest not created yet), with the target units
 // that concern a guest without a record (node state, pins by its tags).
 std::optional<rejection> check_newcomer_target(const decision_context &ctx, node_id n,

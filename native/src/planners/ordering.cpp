@@ -259,6 +259,7 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
         }
     }
     const load_view v = make_load_view(c, o);
+    allowed_targets targets(ctx); // most guests share their allowed nodes with many others
     for (unit &u : out) {
         for (guest_id g : u.guests) {
             u.demand += v.demand[g];
@@ -283,16 +284,22 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
             }
         }
         u.home = home;
-        for (node_id n = 0; n < c.nodes.size(); ++n) {
-            if (home && n != *home) {
-                continue;
-            }
+        // The nodes every member may go to (only its home for part of a split group).
+        if (home) {
             const bool ok = std::all_of(u.guests.begin(), u.guests.end(), [&](guest_id g) {
-                return !check_target(ctx, g, n, false);
+                return !check_target(ctx, g, *home, false);
             });
             if (ok) {
-                u.allowed.push_back(n);
+                u.allowed.push_back(*home);
             }
+            continue;
+        }
+        u.allowed = targets.of(u.guests.front());
+        for (size_t i = 1; i < u.guests.size() && !u.allowed.empty(); ++i) {
+            const std::vector<node_id> &also = targets.of(u.guests[i]);
+            std::erase_if(u.allowed, [&](node_id n) {
+                return !std::binary_search(also.begin(), also.end(), n);
+            });
         }
     }
     return out;
