@@ -292,6 +292,12 @@ std::vector<plan_change> improve_plan(plan_search &s) {
         if (since_refresh >= refresh_every) {
             since_refresh = 0;
             shortlist.clear();
+            // Once the shortlist is full, a unit none of whose moves could enter it is skipped
+            // whole: its best conceivable score (a lower bound of J over every target, as in the
+            // greedy search, with the same margin far above rounding) is below the worst kept
+            // by more than better()'s tolerance, so the shortlist is the same.
+            const objective_state::arrival_floor targets = obj.floor_of_arrivals();
+            const double margin = 1e-9 * (1 + now);
             for (size_t j = 0; j < s.units.size(); ++j) {
                 const unit &u = s.units[j];
                 if (moved(j) || !movable(u)) {
@@ -299,6 +305,15 @@ std::vector<plan_change> improve_plan(plan_search &s) {
                 }
                 const double pen = penalty(now, u.cost_seconds);
                 const objective_state::departure leaving = obj.leave(u.node, u.demand);
+                if (shortlist.size() == shortlist_size) {
+                    if (auto j_min = obj.j_arrive_floor(targets, leaving)) {
+                        const double best_score =
+                            now - std::sqrt(std::max(0.0, *j_min)) + margin - pen;
+                        if (best_score < shortlist.front().score - 2e-12) {
+                            continue;
+                        }
+                    }
+                }
                 for (node_id n : u.allowed) {
                     if (n == u.node) {
                         continue;
