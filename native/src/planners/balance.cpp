@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <thread>
 
 namespace pvebal::detail {
 
@@ -276,6 +277,19 @@ void balancer::greedy(unsigned limit) {
 plan balancer::run() {
     plan p;
     p.kind = plan_kind::balance;
+    // keep-ha-capacity's guard checks the placement the plan starts from; on a large cluster it
+    // is built on a second thread while this one builds the units and the repairs (it reads
+    // only the cluster and the options, and has its own solver and deadline). It is used only
+    // when no repair is planned, and joined before run() returns either way.
+    const bool guarded = ha_guard::asked(o_) > 0;
+    constexpr size_t early_guard_from = 1000; // guests; below, one thread is fast enough
+    std::unique_ptr<ha_guard> early_guard;
+    deadline early_deadline(o_.deadline);
+    std::optional<std::jthread> early;
+    if (guarded && c_.guests.size() >= early_guard_from && obj_.value() > o_.threshold &&
+        o_.max_migrations > 0) {
+        early.emplace([&] { early_guard = std::make_unique<ha_guard>(c_, o_, &early_deadline); });
+    }
     const load_view before = state_.load();
     std::vector<bool> include(c_.guests.size());
     for (guest_id g = 0; g < c_.guests.size(); ++g) {
@@ -329,8 +343,15 @@ plan balancer::run() {
         for (guest_id g = 0; g < c_.guests.size() && !recovered; ++g) {
             recovered = c_.ha.recovered(g);
         }
-        const bool guarded = ha_guard::asked(o_) > 0;
-        if (repairs == 0 && guarded) {
+        if (repairs == 0 && guarded && early) {
+            early->join();
+            early.reset();
+            guard_ = std::move(early_guard);
+            guard_->set_deadline(&deadline_);
+            if (early_deadline.hit()) {
+                deadline_.expired(); // it started later: this one is up too
+            }
+        } else if (repairs == 0 && guarded) {
             guard_ = std::make_unique<ha_guard>(c_, o_, &deadline_);
         } else if (guarded && recovered) {
             p.notes.push_back("keep-ha-capacity is not applied to a plan that repairs broken "

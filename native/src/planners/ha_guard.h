@@ -25,6 +25,13 @@ public:
     // check it cuts short counts as not passed and unchecked() says so.
     ha_guard(const cluster &c, const options &o, deadline *dl = nullptr);
 
+    // The deadline of the checks from now on (the constructor may run on another thread with
+    // its own; balance hands over the plan's once it has the guard).
+    void set_deadline(deadline *dl) {
+        dl_ = dl;
+        solver_.set_deadline(dl);
+    }
+
     // Failures to keep (0: the guard is off and every check passes).
     int keep() const { return keep_; }
     // A note for the plan (the level kept, or why it is lower than asked); empty when off.

@@ -235,13 +235,19 @@ std::vector<unit> build_units(const decision_context &ctx, const std::vector<boo
             out.push_back({{g}, c.guests[g].node, {}, 0, {}, std::nullopt});
         }
     }
+    // Units by their first guest (each guest is in one unit: no ties). The single guests are in
+    // that order already: only the groups are sorted, then merged in.
+    const auto singles = static_cast<std::ptrdiff_t>(out.size());
     for (auto &[key, members] : grouped) {
         if (!pinned.count(key)) {
             out.push_back({members, key.second, {}, 0, {}, std::nullopt});
         }
     }
-    std::sort(out.begin(), out.end(),
-              [](const unit &x, const unit &y) { return x.guests.front() < y.guests.front(); });
+    auto by_first = [](const unit &x, const unit &y) {
+        return x.guests.front() < y.guests.front();
+    };
+    std::sort(out.begin() + singles, out.end(), by_first);
+    std::inplace_merge(out.begin(), out.begin() + singles, out.end(), by_first);
     // A keep-together group split over several nodes (the rule is already broken) gathers on
     // its home: the active node with most members (lowest id on a tie), as HA sends a guest to
     // the node with most partners. The home part stays; the others may only go home.
