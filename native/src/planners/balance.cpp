@@ -282,11 +282,10 @@ plan balancer::run() {
     // only the cluster and the options, and has its own solver and deadline). It is used only
     // when no repair is planned, and joined before run() returns either way.
     const bool guarded = ha_guard::asked(o_) > 0;
-    constexpr size_t early_guard_from = 1000; // guests; below, one thread is fast enough
     std::unique_ptr<ha_guard> early_guard;
     deadline early_deadline(o_.deadline);
     std::optional<std::jthread> early;
-    if (guarded && c_.guests.size() >= early_guard_from && obj_.value() > o_.threshold &&
+    if (guarded && c_.guests.size() >= early_guard_from_ && obj_.value() > o_.threshold &&
         o_.max_migrations > 0) {
         early.emplace([&] { early_guard = std::make_unique<ha_guard>(c_, o_, &early_deadline); });
     }

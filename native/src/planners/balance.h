@@ -42,9 +42,14 @@ struct candidate {
 
 class balancer {
 public:
-    balancer(const cluster &c, const options &o)
-        : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_),
-          state_(c, o, a_, active_nodes(c)), obj_(state_.objective()), deadline_(o.deadline) {
+    // Guests from which run() builds keep-ha-capacity's guard on a second thread while it builds
+    // the units (below, one thread is fast enough). Tests lower it to check that path.
+    static constexpr size_t early_guard_default = 1000;
+
+    balancer(const cluster &c, const options &o, size_t early_guard_from = early_guard_default)
+        : early_guard_from_(early_guard_from), c_(c), o_(o), a_(compile_affinity(c, o)),
+          ctx_(c, o, a_), state_(c, o, a_, active_nodes(c)), obj_(state_.objective()),
+          deadline_(o.deadline) {
         const std::vector<bool> active = active_nodes(c);
         active_ = std::max<double>(
             1, static_cast<double>(std::count(active.begin(), active.end(), true)));
@@ -73,6 +78,7 @@ private:
     std::vector<node_id> hot_nodes(bool hottest, size_t k) const;
     void apply(const candidate &cand);
 
+    size_t early_guard_from_;
     const cluster &c_;
     const options &o_;
     affinity_groups a_;
