@@ -227,4 +227,51 @@ BOOST_AUTO_TEST_CASE(two_workers_give_the_same_report) {
     BOOST_TEST(parallel >= 3);
 }
 
+// A solver built from a planner's decision context (the guard of balance: the rules are not
+// compiled again) answers as one that compiles them itself: the same guests to recover, the
+// same restarts for every failure of one or two nodes, the same shortfalls, also in balanced
+// mode. The generated clusters have keep-apart, keep-together and node-affinity rules.
+BOOST_AUTO_TEST_CASE(a_solver_from_a_planning_context_answers_the_same) {
+    int compared = 0, with_unplaced = 0;
+    for (std::uint32_t seed = 1; seed <= 120; ++seed) {
+        auto snap = read_snapshot(cluster_json(seed));
+        if (!snap) {
+            continue; // a generated rule set the reader refuses (e.g. conflicting rules)
+        }
+        const cluster &c = snap->c;
+        const options &o = snap->opts;
+        const affinity_groups a = compile_affinity(c, o);
+        const decision_context planning(c, o, a);
+        recovery_solver fresh(c, o, false);
+        recovery_solver shared(c, o, false, planning);
+        BOOST_TEST_CONTEXT("seed " << seed) {
+            for (guest_id g = 0; g < c.guests.size(); ++g) {
+                BOOST_TEST(fresh.needs_recovery(g) == shared.needs_recovery(g));
+                BOOST_TEST(fresh.priority(g) == shared.priority(g));
+                BOOST_TEST((fresh.demand(g) == shared.demand(g)));
+            }
+            BOOST_TEST(fresh.unrecoverable().size() == shared.unrecoverable().size());
+            for (node_id x = 0; x < c.nodes.size(); ++x) {
+                for (node_id y = x; y < c.nodes.size(); ++y) {
+                    std::vector<bool> failed(c.nodes.size(), false);
+                    failed[x] = failed[y] = true;
+                    for (bool balanced : {false, true}) {
+                        const recovery_solver::answer p = fresh.solve(failed, 20'000, balanced);
+                        const recovery_solver::answer q = shared.solve(failed, 20'000, balanced);
+                        BOOST_TEST((p.placed == q.placed));
+                        BOOST_TEST((p.unplaced == q.unplaced));
+                        BOOST_TEST(p.proven == q.proven);
+                        with_unplaced += p.unplaced.empty() ? 0 : 1;
+                        ++compared;
+                    }
+                }
+            }
+        }
+    }
+    BOOST_TEST_MESSAGE("solver from a planning context: " << compared << " answers compared, "
+                                                          << with_unplaced << " with guests left");
+    BOOST_TEST(compared > 1000);
+    BOOST_TEST(with_unplaced > 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

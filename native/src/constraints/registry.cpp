@@ -357,6 +357,11 @@ decision_context::decision_context(const cluster &c_, const options &o_, const a
     refresh();
 }
 
+decision_context::decision_context(const decision_context &other, const affinity_groups &a_)
+    : c(other.c), o(other.o), a(a_), failback_(other.failback_), concerned_(other.concerned_),
+      rule_priority_(other.rule_priority_), rule_order_(other.rule_order_), failed_(other.failed_),
+      usable_(other.usable_), rule_best_(other.rule_best_), recovery_(other.recovery_) {}
+
 void decision_context::set_failed(const std::vector<bool> &failed) {
     failed_ = failed;
     recovery_ = true;

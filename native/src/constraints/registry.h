@@ -30,6 +30,10 @@ namespace pvebal::detail {
 class decision_context {
 public:
     decision_context(const cluster &c, const options &o, const affinity_groups &a);
+    // A copy of `other` for an owner of its own copy of other.a (a solver that keeps the
+    // planner's affinity groups): the same answers, without computing them again. cpu_relief
+    // starts true, as in a new context (the planner may switch its own while this is copied).
+    decision_context(const decision_context &other, const affinity_groups &a);
 
     const cluster &c;
     const options &o;

@@ -287,7 +287,8 @@ plan balancer::run() {
     std::optional<std::jthread> early;
     if (guarded && c_.guests.size() >= early_guard_from_ && obj_.value() > o_.threshold &&
         o_.max_migrations > 0) {
-        early.emplace([&] { early_guard = std::make_unique<ha_guard>(c_, o_, &early_deadline); });
+        early.emplace(
+            [&] { early_guard = std::make_unique<ha_guard>(c_, o_, &early_deadline, &ctx_); });
     }
     const load_view before = state_.load();
     std::vector<bool> include(c_.guests.size());
@@ -351,7 +352,7 @@ plan balancer::run() {
                 deadline_.expired(); // it started later: this one is up too
             }
         } else if (repairs == 0 && guarded) {
-            guard_ = std::make_unique<ha_guard>(c_, o_, &deadline_);
+            guard_ = std::make_unique<ha_guard>(c_, o_, &deadline_, &ctx_);
         } else if (guarded && recovered) {
             p.notes.push_back("keep-ha-capacity is not applied to a plan that repairs broken "
                               "rules or limits (the next plan, without repairs, applies it)");

@@ -28,9 +28,12 @@ int ha_guard::asked(const options &o) {
     return o.keep_ha_capacity.value_or(o.capacity_target);
 }
 
-ha_guard::ha_guard(const cluster &c, const options &o, deadline *dl)
-    : c_(c), solver_(c, o, false), dl_(dl), unrecoverable_(c.guests.size(), false),
-      changed_(c.nodes.size(), 0), arrived_(c.nodes.size(), 0) {
+ha_guard::ha_guard(const cluster &c, const options &o, deadline *dl,
+                   const decision_context *planning)
+    : c_(c), solver_(planning != nullptr ? recovery_solver(c, o, false, *planning)
+                                         : recovery_solver(c, o, false)),
+      dl_(dl), unrecoverable_(c.guests.size(), false), changed_(c.nodes.size(), 0),
+      arrived_(c.nodes.size(), 0) {
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const int k = solver_.affinity().together[g];
         if (k != no_group && static_cast<size_t>(k) >= group_moved_.size()) {

@@ -23,7 +23,10 @@ public:
     // being drained is not counted as one that can fail). The level to keep is asked(o),
     // lowered to what the cluster survives now. With a deadline, no check runs past it: a
     // check it cuts short counts as not passed and unchecked() says so.
-    ha_guard(const cluster &c, const options &o, deadline *dl = nullptr);
+    // planning: the planner's decision context, when it has one (its rules are not compiled
+    // again; see recovery_solver).
+    ha_guard(const cluster &c, const options &o, deadline *dl = nullptr,
+             const decision_context *planning = nullptr);
 
     // The deadline of the checks from now on (the constructor may run on another thread with
     // its own; balance hands over the plan's once it has the guard).

@@ -16,6 +16,20 @@ recovery_solver::recovery_solver(const cluster &c, const options &o, bool all_gu
     : c_(c), o_(o), a_(compile_affinity(c, o)), ctx_(c, o, a_), state_(c, o, a_),
       needs_(c.guests.size(), false), recoverable_(c.guests.size(), true),
       priority_(c.guests.size(), 0), demand_(c.guests.size()) {
+    init(all_guests);
+}
+
+recovery_solver::recovery_solver(const cluster &c, const options &o, bool all_guests,
+                                 const decision_context &planning)
+    : c_(c), o_(o), a_(planning.a), ctx_(planning, a_), state_(c, o, a_),
+      needs_(c.guests.size(), false), recoverable_(c.guests.size(), true),
+      priority_(c.guests.size(), 0), demand_(c.guests.size()) {
+    init(all_guests);
+}
+
+void recovery_solver::init(bool all_guests) {
+    const cluster &c = c_;
+    const options &o = o_;
     ctx_.set_failed(std::vector<bool>(c.nodes.size(), false));
     for (guest_id g = 0; g < c.guests.size(); ++g) {
         const guest &gs = c.guests[g];

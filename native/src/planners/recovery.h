@@ -18,6 +18,11 @@ namespace pvebal::detail {
 class recovery_solver {
 public:
     recovery_solver(const cluster &c, const options &o, bool all_guests);
+    // The same from a planner's decision context (its affinity groups are copied): the same
+    // answers, without compiling the rules again. `planning` must be in planning mode, built
+    // from c and o.
+    recovery_solver(const cluster &c, const options &o, bool all_guests,
+                    const decision_context &planning);
 
     // One failure scenario's answer. While it lives, the solver's overlay (state()) shows the
     // guests restarted where it says; when it ends, the overlay is back as it was.
@@ -104,6 +109,7 @@ private:
     // The registry's target units for this failure set (the context is a cache: it follows
     // the failure set asked about last).
     const decision_context &context_for(const std::vector<bool> &failed) const;
+    void init(bool all_guests); // the constructors' common part
     bool fits(const unit &u, node_id n) const;
     // Places units [i, end) (all of them, or none), exhaustively within the budget.
     bool search(std::vector<unit> &units, size_t i, size_t end, long &budget,
