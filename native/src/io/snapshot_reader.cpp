@@ -232,7 +232,9 @@ snapshot read(std::string_view text) {
     // The count limits, before any entry is read.
     std::size_t node_count = 0, guest_count = 0;
     for (const Json::Value &e : *resources) {
-        const Json::Value *t = e.isObject() ? e.find("type", "type" + 4) : nullptr;
+        static constexpr std::string_view type_key = "type";
+        const Json::Value *t =
+            e.isObject() ? e.find(type_key.data(), type_key.data() + type_key.size()) : nullptr;
         const char *b = nullptr, *end = nullptr;
         if (t != nullptr && t->isString() && t->getString(&b, &end)) {
             const std::string_view type(b, static_cast<std::size_t>(end - b));
