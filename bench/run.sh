@@ -161,7 +161,10 @@ cat <<EOF
 
 ## 3. Speed and scale
 
-$(nproc) cores shared with other jobs (load average above); single-threaded engine.
+$(nproc) cores shared with other jobs (load average above). The engine uses a second thread where
+two cores are: to parse a snapshot of 1 MiB or more, for \`capacity\`, and for \`plan\`'s first HA
+check from 1,000 guests on. The library rows below include those threads, but for capacity (one
+worker: its CPU).
 
 EOF
 cat "$OUT/speed.md"
