@@ -1,13 +1,13 @@
 // Balance: a local search over single moves, swaps and two-move chains that lowers the
 // objective, within a migration budget, each move worth its cost; then a safe order.
 #include "balance.h"
+#include "side_thread.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <thread>
 
 namespace pvebal::detail {
 
@@ -284,7 +284,7 @@ plan balancer::run() {
     const bool guarded = ha_guard::asked(o_) > 0;
     std::unique_ptr<ha_guard> early_guard;
     deadline early_deadline(o_.deadline);
-    std::optional<std::jthread> early;
+    std::optional<side_thread> early;
     if (guarded && c_.guests.size() >= early_guard_from_ && obj_.value() > o_.threshold &&
         o_.max_migrations > 0) {
         early.emplace(

@@ -2,6 +2,7 @@
 // all HA guests still restart. Every combination is checked while the number of scenarios stays
 // within a budget; beyond it the answer is a sound range (see docs/ha.md).
 #include "recovery.h"
+#include "side_thread.h"
 
 #include <algorithm>
 #include <atomic>
@@ -9,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <span>
-#include <thread>
 
 namespace pvebal {
 
@@ -275,7 +275,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
         outcomes.resize(scenarios);
         std::atomic<size_t> next_base{0};
         if (threads > 1 && scenarios >= parallel_from) {
-            std::jthread other([&] {
+            side_thread other([&] {
                 if (!helper) {
                     helper.emplace(c, o, all_guests);
                     helper_dl.emplace(o.deadline);
@@ -284,6 +284,7 @@ capacity_report plan_capacity(const cluster &c, const options &o, int target, bo
                 work(*helper, *helper_dl, next_base, keep_answers);
             });
             work(solver, dl, next_base, keep_answers);
+            other.join();
         } else {
             work(solver, dl, next_base, keep_answers);
         }
